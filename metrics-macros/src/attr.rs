@@ -1,0 +1,231 @@
+//! `#[instrument_metric(...)]` arguments -> a typed model, with every problem collected.
+
+use proc_macro2::{Span, TokenStream};
+use syn::parse::{ParseStream, Parser};
+use syn::spanned::Spanned;
+use syn::{Expr, ExprArray, ExprLit, ExprUnary, Ident, Lit, LitStr, Token, UnOp};
+
+/// The arguments the attribute accepts, as listed in error messages.
+const VALID_ARGUMENTS: &str = "`name`, `counter`, `histogram`, `help`, `function`, \
+     `labels(key = \"value\", ...)`, `buckets = [...]`, `in_flight` and `crate = path`";
+
+/// One `key = "value"` pair of `labels(...)`.
+pub(crate) struct StaticLabel {
+    pub(crate) key: Ident,
+    pub(crate) value: LitStr,
+}
+
+/// A `buckets = [...]` list: each bound with the span of its literal.
+pub(crate) struct Buckets {
+    pub(crate) span: Span,
+    pub(crate) bounds: Vec<(f64, Span)>,
+}
+
+/// The `in_flight` flag, optionally with an explicit gauge name.
+pub(crate) struct InFlight {
+    pub(crate) name: Option<LitStr>,
+}
+
+/// The parsed attribute arguments. Nothing here is validated yet beyond its syntax.
+#[derive(Default)]
+pub(crate) struct Args {
+    pub(crate) name: Option<LitStr>,
+    pub(crate) counter: Option<LitStr>,
+    pub(crate) histogram: Option<LitStr>,
+    pub(crate) help: Option<LitStr>,
+    pub(crate) function: Option<LitStr>,
+    pub(crate) labels: Option<(Span, Vec<StaticLabel>)>,
+    pub(crate) buckets: Option<Buckets>,
+    pub(crate) in_flight: Option<InFlight>,
+    pub(crate) krate: Option<syn::Path>,
+}
+
+/// Collects errors so that one invocation reports all of them.
+#[derive(Default)]
+pub(crate) struct Errors(Option<syn::Error>);
+
+impl Errors {
+    pub(crate) fn push(&mut self, error: syn::Error) {
+        match &mut self.0 {
+            Some(all) => all.combine(error),
+            None => self.0 = Some(error),
+        }
+    }
+
+    pub(crate) fn at(&mut self, span: Span, message: impl std::fmt::Display) {
+        self.push(syn::Error::new(span, message));
+    }
+
+    pub(crate) fn finish(self) -> syn::Result<()> {
+        self.0.map_or(Ok(()), Err)
+    }
+}
+
+/// Stores `value` in `slot`, or reports that the argument was already given.
+fn set_once<T>(slot: &mut Option<T>, value: T, key: &Ident, errors: &mut Errors) {
+    if slot.is_some() {
+        errors.at(key.span(), format!("`{key}` is given more than once; keep one"));
+    } else {
+        *slot = Some(value);
+    }
+}
+
+impl Args {
+    /// Parses the tokens inside `#[instrument_metric(...)]`.
+    pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> Args {
+        let mut args = Args::default();
+        let parser = |input: ParseStream<'_>| args.parse_list(input, errors);
+        if let Err(error) = parser.parse2(tokens) {
+            errors.push(error);
+        }
+        args
+    }
+
+    fn parse_list(&mut self, input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<()> {
+        while !input.is_empty() {
+            let key = input.call(Ident::parse_any_key)?;
+            self.parse_one(&key, input, errors)?;
+            if input.is_empty() {
+                break;
+            }
+            input.parse::<Token![,]>()?;
+        }
+        Ok(())
+    }
+
+    fn parse_one(&mut self, key: &Ident, input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<()> {
+        let name = key.to_string();
+        match name.as_str() {
+            "name" | "counter" | "histogram" | "help" | "function" => {
+                input.parse::<Token![=]>()?;
+                let value: LitStr = input.parse()?;
+                let slot = match name.as_str() {
+                    "name" => &mut self.name,
+                    "counter" => &mut self.counter,
+                    "histogram" => &mut self.histogram,
+                    "help" => &mut self.help,
+                    _ => &mut self.function,
+                };
+                set_once(slot, value, key, errors);
+            }
+            "labels" => {
+                let content;
+                let paren = syn::parenthesized!(content in input);
+                let labels = parse_labels(&content, errors)?;
+                set_once(&mut self.labels, (paren.span.join(), labels), key, errors);
+            }
+            "buckets" => {
+                input.parse::<Token![=]>()?;
+                let array: ExprArray = input.parse()?;
+                let buckets = parse_buckets(&array, errors);
+                set_once(&mut self.buckets, buckets, key, errors);
+            }
+            "in_flight" => {
+                let name = if input.peek(Token![=]) {
+                    input.parse::<Token![=]>()?;
+                    Some(input.parse::<LitStr>()?)
+                } else {
+                    None
+                };
+                set_once(&mut self.in_flight, InFlight { name }, key, errors);
+            }
+            "crate" => {
+                input.parse::<Token![=]>()?;
+                let path = input.call(syn::Path::parse_mod_style)?;
+                set_once(&mut self.krate, path, key, errors);
+            }
+            _ => {
+                errors.at(
+                    key.span(),
+                    format!("unknown argument `{key}`; the valid arguments are {VALID_ARGUMENTS}"),
+                );
+                skip_value(input)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Skips the value of an unknown argument so that parsing can go on to the next one.
+fn skip_value(input: ParseStream<'_>) -> syn::Result<()> {
+    if input.peek(Token![=]) {
+        input.parse::<Token![=]>()?;
+        input.parse::<Expr>()?;
+    } else if input.peek(syn::token::Paren) {
+        let content;
+        syn::parenthesized!(content in input);
+        content.parse::<TokenStream>()?;
+    }
+    Ok(())
+}
+
+fn parse_labels(input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<Vec<StaticLabel>> {
+    let mut labels: Vec<StaticLabel> = Vec::new();
+    while !input.is_empty() {
+        let key = input.call(Ident::parse_any_key)?;
+        input.parse::<Token![=]>()?;
+        if input.peek(LitStr) {
+            let value: LitStr = input.parse()?;
+            if let Some(first) = labels.iter().find(|l| l.key == key) {
+                errors.at(
+                    key.span(),
+                    format!("the label `{key}` is given twice; keep one (the first is `{}`)", first.value.value()),
+                );
+            } else {
+                labels.push(StaticLabel { key, value });
+            }
+        } else {
+            let value: Expr = input.parse()?;
+            errors.at(
+                value.span(),
+                format!(
+                    "the value of label `{key}` must be a string literal, such as `{key} = \"primary\"`"
+                ),
+            );
+        }
+        if input.is_empty() {
+            break;
+        }
+        input.parse::<Token![,]>()?;
+    }
+    Ok(labels)
+}
+
+fn parse_buckets(array: &ExprArray, errors: &mut Errors) -> Buckets {
+    let mut bounds = Vec::new();
+    for element in &array.elems {
+        match bucket_bound(element) {
+            Some(bound) => bounds.push((bound, element.span())),
+            None => errors.at(
+                element.span(),
+                "bucket bounds must be number literals, such as `0.25` or `10`",
+            ),
+        }
+    }
+    Buckets {
+        span: array.bracket_token.span.join(),
+        bounds,
+    }
+}
+
+fn bucket_bound(expr: &Expr) -> Option<f64> {
+    match expr {
+        Expr::Lit(ExprLit { lit: Lit::Float(lit), .. }) => lit.base10_parse().ok(),
+        Expr::Lit(ExprLit { lit: Lit::Int(lit), .. }) => lit.base10_digits().parse().ok(),
+        Expr::Unary(ExprUnary { op: UnOp::Neg(_), expr, .. }) => bucket_bound(expr).map(|v| -v),
+        Expr::Group(group) => bucket_bound(&group.expr),
+        _ => None,
+    }
+}
+
+/// Parses an argument key, keywords (`crate`, `type`) included.
+trait ParseAnyKey {
+    fn parse_any_key(input: ParseStream<'_>) -> syn::Result<Ident>;
+}
+
+impl ParseAnyKey for Ident {
+    fn parse_any_key(input: ParseStream<'_>) -> syn::Result<Ident> {
+        use syn::ext::IdentExt;
+        Ident::parse_any(input).map(|ident| ident.unraw())
+    }
+}

@@ -1,0 +1,447 @@
+//! Code generation for `#[instrument_metric]`.
+//!
+//! The body is wrapped, never rewritten: a guard from the runtime is taken first and records on
+//! drop, so early returns, `?`, panics and dropped futures are all counted. The user's block is
+//! emitted with its own spans, so type errors inside it point at the user's code.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::visit_mut::VisitMut;
+use syn::{
+    Attribute, Block, Expr, ExprLit, ImplItem, ItemFn, ItemImpl, Lit, Meta, ReturnType, Signature,
+    TraitItemFn, Type,
+};
+
+use crate::attr::{Args, Errors};
+use crate::validate::{self, Kind};
+
+/// Labels that every instrumented function carries, set by the macro.
+const MACRO_LABELS: &[&str] = &["function", "module", "result"];
+
+/// Entry point of the attribute: a function, a method, or an `impl` block.
+///
+/// On errors the item is emitted unchanged beside them, so that its callers do not fail too.
+pub(crate) fn instrument_metric(attr: TokenStream, item: TokenStream) -> TokenStream {
+    match instrument(attr, item.clone()) {
+        Ok(output) => output,
+        Err(error) => {
+            let mut output = error.into_compile_error();
+            output.extend(item);
+            output
+        }
+    }
+}
+
+fn instrument(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    let mut errors = Errors::default();
+    let args = Args::parse(attr, &mut errors);
+
+    let output = if let Ok(mut function) = syn::parse2::<ItemFn>(item.clone()) {
+        let plan = Plan::new(&args, &function.sig, &function.attrs, None, &mut errors);
+        if let Some(plan) = plan {
+            *function.block = wrap_body(&plan, &function.sig, &function.block);
+        }
+        function.into_token_stream()
+    } else if let Ok(mut block) = syn::parse2::<ItemImpl>(item.clone()) {
+        instrument_impl(&args, &mut block, &mut errors);
+        block.into_token_stream()
+    } else if let Ok(mut method) = syn::parse2::<TraitItemFn>(item.clone()) {
+        match &mut method.default {
+            Some(body) => {
+                if let Some(plan) = Plan::new(&args, &method.sig, &method.attrs, None, &mut errors) {
+                    *body = wrap_body(&plan, &method.sig, body);
+                }
+            }
+            None => errors.at(
+                method.sig.span(),
+                "`#[instrument_metric]` needs a function body to wrap; put it on the implementations of this trait method",
+            ),
+        }
+        method.into_token_stream()
+    } else {
+        errors.at(
+            Span::call_site(),
+            "`#[instrument_metric]` goes on a function, a method or an `impl` block",
+        );
+        item
+    };
+    errors.finish()?;
+    Ok(output)
+}
+
+/// Instruments every method of an `impl` block, naming each `Type::method`.
+fn instrument_impl(args: &Args, block: &mut ItemImpl, errors: &mut Errors) {
+    let type_name = type_name(&block.self_ty);
+    let impl_doc = doc_attributes(&block.attrs);
+    for item in &mut block.items {
+        let ImplItem::Fn(method) = item else { continue };
+        let own = take_own_attribute(&mut method.attrs, errors);
+        if own.is_none() && method.sig.constness.is_some() {
+            // A `const fn` cannot be instrumented; the block-level attribute leaves it alone.
+            continue;
+        }
+        let own_args = own.map(|tokens| Args::parse(tokens, errors));
+        let (method_args, doc_attrs) = match &own_args {
+            Some(own) => (own, method.attrs.as_slice()),
+            None => (args, impl_doc.as_slice()),
+        };
+        let plan = Plan::new(method_args, &method.sig, doc_attrs, Some(&type_name), errors);
+        if let Some(plan) = plan {
+            method.block = wrap_body(&plan, &method.sig, &method.block);
+        }
+    }
+}
+
+/// Removes a method's own `#[instrument_metric(...)]` inside an instrumented `impl` block.
+fn take_own_attribute(attrs: &mut Vec<Attribute>, errors: &mut Errors) -> Option<TokenStream> {
+    let position = attrs.iter().position(|attr| {
+        attr.path()
+            .segments
+            .last()
+            .is_some_and(|segment| segment.ident == "instrument_metric")
+    })?;
+    let attr = attrs.remove(position);
+    match attr.meta {
+        Meta::Path(_) => Some(TokenStream::new()),
+        Meta::List(list) => Some(list.tokens),
+        Meta::NameValue(value) => {
+            errors.at(value.span(), "write `#[instrument_metric(...)]`, not `#[instrument_metric = ...]`");
+            None
+        }
+    }
+}
+
+/// The name a method's `function` label starts with: the last path segment of the impl type.
+fn type_name(ty: &Type) -> String {
+    match ty {
+        Type::Path(path) => path
+            .path
+            .segments
+            .last()
+            .map_or_else(String::new, |segment| segment.ident.to_string()),
+        Type::Reference(reference) => type_name(&reference.elem),
+        Type::Paren(inner) => type_name(&inner.elem),
+        Type::Group(inner) => type_name(&inner.elem),
+        other => other.to_token_stream().to_string().replace(' ', ""),
+    }
+}
+
+/// The doc comments among `attrs`.
+fn doc_attributes(attrs: &[Attribute]) -> Vec<Attribute> {
+    attrs.iter().filter(|attr| attr.path().is_ident("doc")).cloned().collect()
+}
+
+/// The first non-empty line of the doc comments, as a help text.
+fn doc_help(attrs: &[Attribute]) -> Option<String> {
+    attrs.iter().find_map(|attr| {
+        let Meta::NameValue(value) = &attr.meta else { return None };
+        if !value.path.is_ident("doc") {
+            return None;
+        }
+        let Expr::Lit(ExprLit { lit: Lit::Str(text), .. }) = &value.value else { return None };
+        let text = text.value();
+        let line = text.trim();
+        (!line.is_empty()).then(|| line.to_owned())
+    })
+}
+
+/// Names and help texts of the families a function records into, when it has its own.
+struct OwnFamilies {
+    counter: String,
+    counter_help: String,
+    histogram: String,
+    histogram_help: String,
+    in_flight: String,
+    in_flight_help: String,
+}
+
+/// Everything the expansion of one function needs, validated.
+struct Plan {
+    krate: TokenStream,
+    function: String,
+    own: Option<OwnFamilies>,
+    in_flight: bool,
+    labels: Vec<(String, String)>,
+    buckets: Vec<f64>,
+}
+
+impl Plan {
+    /// Validates the arguments for one function; `None` when an error was reported.
+    fn new(
+        args: &Args,
+        sig: &Signature,
+        attrs: &[Attribute],
+        type_name: Option<&str>,
+        errors: &mut Errors,
+    ) -> Option<Plan> {
+        let mut ok = true;
+        let mut fail = |span: Span, message: String| {
+            errors.at(span, message);
+            ok = false;
+        };
+
+        if let Some(constness) = &sig.constness {
+            fail(
+                constness.span(),
+                "`#[instrument_metric]` cannot instrument a `const fn`: reading the clock and recording a call are not possible in const evaluation; remove `const` or the attribute".to_owned(),
+            );
+        }
+
+        let function = match &args.function {
+            Some(lit) if lit.value().trim().is_empty() => {
+                fail(lit.span(), "`function` must not be empty".to_owned());
+                String::new()
+            }
+            Some(lit) => lit.value(),
+            None => {
+                use syn::ext::IdentExt;
+                let name = sig.ident.unraw().to_string();
+                type_name.map_or_else(|| name.clone(), |ty| format!("{ty}::{name}"))
+            }
+        };
+
+        let checked = |lit: &syn::LitStr, kind: Kind, fail: &mut dyn FnMut(Span, String)| {
+            let value = lit.value();
+            if let Err(message) = validate::metric_name(&value, kind) {
+                fail(lit.span(), message);
+            }
+            value
+        };
+
+        let stem = args.name.as_ref().map(|lit| {
+            let value = lit.value();
+            if let Err(message) = validate::stem(&value) {
+                fail(lit.span(), message);
+            }
+            value
+        });
+        let counter = args.counter.as_ref().map(|lit| checked(lit, Kind::Counter, &mut fail));
+        let histogram = args
+            .histogram
+            .as_ref()
+            .map(|lit| checked(lit, Kind::DurationHistogram, &mut fail));
+
+        if stem.is_none() {
+            match (&args.counter, &args.histogram) {
+                (Some(lit), None) => fail(
+                    lit.span(),
+                    "a function with its own counter needs its own histogram too: add `histogram = \"..._seconds\"`, or use `name = \"...\"` for both".to_owned(),
+                ),
+                (None, Some(lit)) => fail(
+                    lit.span(),
+                    "a function with its own histogram needs its own counter too: add `counter = \"..._total\"`, or use `name = \"...\"` for both".to_owned(),
+                ),
+                _ => {}
+            }
+        }
+
+        let own_names = match (&stem, counter, histogram) {
+            (Some(stem), counter, histogram) => Some((
+                counter.unwrap_or_else(|| format!("{stem}_total")),
+                histogram.unwrap_or_else(|| format!("{stem}_duration_seconds")),
+                stem.clone(),
+            )),
+            (None, Some(counter), Some(histogram)) => {
+                let stem = counter.strip_suffix("_total").unwrap_or(&counter).to_owned();
+                Some((counter, histogram, stem))
+            }
+            _ => None,
+        };
+
+        let shared_hint = "the shared `function_calls_*` families have one label set, help and bucket list for every function; give this function its own metrics with `name = \"...\"`";
+        if own_names.is_none() {
+            if let Some(help) = &args.help {
+                fail(help.span(), format!("`help` describes a function's own metrics, but {shared_hint}"));
+            }
+            if let Some((span, _)) = &args.labels {
+                fail(*span, format!("`labels` change the label set, but {shared_hint}"));
+            }
+            if let Some(buckets) = &args.buckets {
+                fail(buckets.span, format!("`buckets` change the bucket list, but {shared_hint}"));
+            }
+            if let Some(in_flight) = &args.in_flight
+                && let Some(name) = &in_flight.name
+            {
+                fail(name.span(), format!("a named in-flight gauge belongs to a function's own metrics, but {shared_hint}"));
+            }
+        }
+
+        let help = match &args.help {
+            Some(lit) => {
+                let value = lit.value();
+                if let Err(message) = validate::help(&value) {
+                    fail(lit.span(), message);
+                }
+                Some(value)
+            }
+            None => doc_help(attrs),
+        };
+
+        let in_flight_name = args.in_flight.as_ref().and_then(|flag| flag.name.as_ref()).map(|lit| {
+            checked(lit, Kind::Gauge, &mut fail)
+        });
+
+        let own = own_names.map(|(counter, histogram, stem)| {
+            let help = help.unwrap_or_else(|| format!("Calls of the functions instrumented as `{stem}`."));
+            let short = help.trim_end_matches('.');
+            OwnFamilies {
+                in_flight: in_flight_name.unwrap_or_else(|| format!("{stem}_in_flight")),
+                counter,
+                histogram,
+                counter_help: help.clone(),
+                histogram_help: format!("{short} (duration in seconds)."),
+                in_flight_help: format!("{short} (calls in flight)."),
+            }
+        });
+
+        let mut labels = Vec::new();
+        if let Some((_, static_labels)) = &args.labels {
+            for label in static_labels {
+                let key = label.key.to_string();
+                if let Err(message) = validate::label_name(&key, MACRO_LABELS) {
+                    fail(label.key.span(), message);
+                }
+                labels.push((key, label.value.value()));
+            }
+        }
+
+        let mut buckets = Vec::new();
+        if let Some(list) = &args.buckets {
+            let bounds: Vec<f64> = list.bounds.iter().map(|(bound, _)| *bound).collect();
+            for (index, message) in validate::buckets(&bounds) {
+                let span = index.map_or(list.span, |i| list.bounds[i].1);
+                fail(span, message);
+            }
+            buckets = bounds;
+        }
+
+        let krate = args
+            .krate
+            .as_ref()
+            .map_or_else(|| quote!(::metrics_runtime), ToTokens::to_token_stream);
+
+        ok.then(|| Plan {
+            krate,
+            function,
+            own,
+            in_flight: args.in_flight.is_some(),
+            labels,
+            buckets,
+        })
+    }
+
+    /// The `static` descriptor of this call site, as a const expression.
+    fn descriptor(&self, sig: &Signature) -> TokenStream {
+        let krate = &self.krate;
+        let private = quote!(#krate::__private);
+        let function = &self.function;
+        let families = match &self.own {
+            None => quote!(#private::Families::Shared),
+            Some(own) => {
+                let OwnFamilies {
+                    counter,
+                    counter_help,
+                    histogram,
+                    histogram_help,
+                    in_flight,
+                    in_flight_help,
+                } = own;
+                quote!(#private::Families::Own {
+                    counter: #counter,
+                    counter_help: #counter_help,
+                    histogram: #histogram,
+                    histogram_help: #histogram_help,
+                    in_flight: #in_flight,
+                    in_flight_help: #in_flight_help,
+                })
+            }
+        };
+        let in_flight = self.in_flight;
+        let asynchronous = sig.asyncness.is_some();
+        let keys = self.labels.iter().map(|(key, _)| key);
+        let values = self.labels.iter().map(|(_, value)| value);
+        let buckets = &self.buckets;
+        let location = quote_spanned! {sig.ident.span()=>
+            file: #private::file!(),
+            line: #private::line!(),
+            column: #private::column!(),
+        };
+        quote! {
+            #private::FunctionDescriptor {
+                function: #function,
+                module: #private::module_path!(),
+                families: #families,
+                in_flight: #in_flight,
+                labels: &[#((#keys, #values)),*],
+                buckets: &[#(#buckets),*],
+                asynchronous: #asynchronous,
+                #location
+            }
+        }
+    }
+}
+
+/// Replaces `impl Trait` with `_`, so that the declared return type can annotate a binding.
+struct EraseImplTrait;
+
+impl VisitMut for EraseImplTrait {
+    fn visit_type_mut(&mut self, ty: &mut Type) {
+        if let Type::ImplTrait(impl_trait) = ty {
+            *ty = Type::Infer(syn::TypeInfer {
+                attrs: Vec::new(),
+                underscore_token: syn::Token![_](impl_trait.impl_token.span),
+            });
+        } else {
+            syn::visit_mut::visit_type_mut(self, ty);
+        }
+    }
+}
+
+/// The new body of an instrumented function.
+fn wrap_body(plan: &Plan, sig: &Signature, block: &Block) -> Block {
+    let krate = &plan.krate;
+    let private = quote!(#krate::__private);
+    let descriptor = plan.descriptor(sig);
+    let guard = syn::Ident::new("metrics_guard", Span::mixed_site());
+    let value = syn::Ident::new("metrics_value", Span::mixed_site());
+    let site = syn::Ident::new("METRICS_CALL_SITE", Span::mixed_site());
+
+    let start = |mutability: TokenStream| {
+        quote! {
+            let #mutability #guard = {
+                static #site: #private::CallSite = #private::CallSite::new(#descriptor);
+                #private::inventory::submit! { #private::Declaration::Function(&#site) }
+                #private::CallSite::start(&#site)
+            };
+        }
+    };
+
+    let returned = match &sig.output {
+        ReturnType::Default => None,
+        ReturnType::Type(_, ty) => Some(ty.as_ref()),
+    };
+    if matches!(returned, Some(Type::Never(_))) {
+        // A diverging function can only leave by panicking, which the guard sees on drop.
+        let start = start(TokenStream::new());
+        return syn::parse_quote!({ #start #block });
+    }
+    let mut return_type = returned.map_or_else(|| syn::parse_quote!(()), Clone::clone);
+    EraseImplTrait.visit_type_mut(&mut return_type);
+
+    let start = start(quote!(mut));
+    let run = if sig.asyncness.is_some() {
+        quote!(let #value: #return_type = async move #block.await;)
+    } else {
+        quote!(let #value = #private::call::<#return_type, _>(move || #block);)
+    };
+    syn::parse_quote!({
+        #start
+        #run
+        #guard.finish({
+            use #private::{AnyOutcome as _, ResultOutcome as _};
+            (&#private::OutcomeProbe(&#value)).metrics_outcome()
+        });
+        #value
+    })
+}

@@ -1,0 +1,137 @@
+//! The catalog of declared metrics: what generated code submits through `inventory`, and the
+//! errors reported when two declarations of one family disagree.
+
+use std::fmt;
+
+use crate::instrument::CallSite;
+
+/// One declaration submitted by generated code.
+#[derive(Debug)]
+pub enum Declaration {
+    /// A function instrumented with `#[instrument_metric]`.
+    Function(&'static CallSite),
+}
+
+inventory::collect!(Declaration);
+
+/// Where a metric was declared in the source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Location {
+    /// Source file, as `file!()` gives it.
+    pub file: &'static str,
+    /// Line, from 1.
+    pub line: u32,
+    /// Column, from 1.
+    pub column: u32,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+/// The type of a metric family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MetricKind {
+    /// A monotonic counter.
+    Counter,
+    /// A value that goes up and down.
+    Gauge,
+    /// A histogram of observations.
+    Histogram,
+}
+
+impl fmt::Display for MetricKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            MetricKind::Counter => "a counter",
+            MetricKind::Gauge => "a gauge",
+            MetricKind::Histogram => "a histogram",
+        })
+    }
+}
+
+/// One metric family as one declaration describes it.
+#[derive(Clone, Debug)]
+pub(crate) struct FamilySpec {
+    pub(crate) name: &'static str,
+    pub(crate) help: &'static str,
+    pub(crate) kind: MetricKind,
+    pub(crate) labels: Vec<&'static str>,
+    pub(crate) buckets: &'static [f64],
+    pub(crate) location: Location,
+}
+
+impl FamilySpec {
+    /// How `other` disagrees with this declaration of the same family, if it does.
+    pub(crate) fn disagreement(&self, other: &FamilySpec) -> Option<String> {
+        if self.kind != other.kind {
+            return Some(format!("declared as {} and as {}", self.kind, other.kind));
+        }
+        if self.labels != other.labels {
+            return Some(format!(
+                "declared with labels {:?} and with labels {:?}",
+                self.labels, other.labels
+            ));
+        }
+        if self.help != other.help {
+            return Some(format!(
+                "declared with help {:?} and with help {:?}",
+                self.help, other.help
+            ));
+        }
+        if self.buckets != other.buckets {
+            return Some(format!(
+                "declared with buckets {:?} and with buckets {:?}",
+                self.buckets, other.buckets
+            ));
+        }
+        None
+    }
+}
+
+/// One problem found in the catalog: two declarations of a family that disagree, a series
+/// declared twice, or a family the registry refused.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Conflict {
+    /// The metric family name.
+    pub family: String,
+    /// What is wrong, in words.
+    pub problem: String,
+    /// Every source location involved, the one that was kept first.
+    pub locations: Vec<Location>,
+}
+
+impl fmt::Display for Conflict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "metric `{}` is {}", self.family, self.problem)?;
+        for (i, location) in self.locations.iter().enumerate() {
+            let lead = if i == 0 { "; declared at" } else { " and at" };
+            write!(f, "{lead} {location}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Every conflict among the declared metrics, as returned by [`check`](crate::check).
+///
+/// The registry never panics on a conflict: it keeps the first declaration (by source
+/// location) and the later ones record into metrics that are not exported.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CatalogError {
+    /// The conflicts, in the order they were found.
+    pub conflicts: Vec<Conflict>,
+}
+
+impl fmt::Display for CatalogError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} conflicting metric declaration(s)", self.conflicts.len())?;
+        for conflict in &self.conflicts {
+            write!(f, "\n  {conflict}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for CatalogError {}

@@ -1,0 +1,228 @@
+//! The hot path of `#[instrument_metric]`: a call site's resolved handles and the guard that
+//! records one call when it is dropped.
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use prometheus::{Histogram, IntCounter, IntGauge};
+
+/// Name of the counter shared by functions without their own metrics.
+pub(crate) const SHARED_COUNTER: &str = "function_calls_total";
+/// Help text of [`SHARED_COUNTER`].
+pub(crate) const SHARED_COUNTER_HELP: &str = "Calls of instrumented functions, by result.";
+/// Name of the duration histogram shared by functions without their own metrics.
+pub(crate) const SHARED_HISTOGRAM: &str = "function_calls_duration_seconds";
+/// Help text of [`SHARED_HISTOGRAM`].
+pub(crate) const SHARED_HISTOGRAM_HELP: &str = "Duration of calls of instrumented functions, in seconds.";
+/// Name of the in-flight gauge shared by functions without their own metrics.
+pub(crate) const SHARED_IN_FLIGHT: &str = "function_calls_in_flight";
+/// Help text of [`SHARED_IN_FLIGHT`].
+pub(crate) const SHARED_IN_FLIGHT_HELP: &str = "Calls of instrumented functions that have not returned yet.";
+
+/// How a call of an instrumented function ended: the value of its `result` label.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// It returned, with `Ok` if it returns a `Result`.
+    Ok,
+    /// It returned an `Err`.
+    Error,
+    /// It panicked (the panic goes on unwinding).
+    Panic,
+    /// Its future was dropped before it completed.
+    Cancelled,
+}
+
+impl Outcome {
+    /// Every outcome, in the order of [`Outcome::index`].
+    pub const ALL: [Outcome; 4] = [Outcome::Ok, Outcome::Error, Outcome::Panic, Outcome::Cancelled];
+
+    /// The label value: `ok`, `error`, `panic` or `cancelled`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Error => "error",
+            Outcome::Panic => "panic",
+            Outcome::Cancelled => "cancelled",
+        }
+    }
+
+    pub(crate) const fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Which metric families a function records into.
+#[derive(Debug)]
+pub enum Families {
+    /// `function_calls_total`, `function_calls_duration_seconds`, `function_calls_in_flight`.
+    Shared,
+    /// The function's own families, named by its attribute.
+    Own {
+        /// Counter name, ends in `_total`.
+        counter: &'static str,
+        /// Counter help.
+        counter_help: &'static str,
+        /// Histogram name, ends in `_seconds`.
+        histogram: &'static str,
+        /// Histogram help.
+        histogram_help: &'static str,
+        /// In-flight gauge name (used when the descriptor asks for one).
+        in_flight: &'static str,
+        /// In-flight gauge help.
+        in_flight_help: &'static str,
+    },
+}
+
+/// Everything `#[instrument_metric]` knows about one function, as a `static`.
+#[derive(Debug)]
+pub struct FunctionDescriptor {
+    /// The `function` label value.
+    pub function: &'static str,
+    /// The `module` label value (`module_path!()`).
+    pub module: &'static str,
+    /// The families the function records into.
+    pub families: Families,
+    /// Whether it has an in-flight gauge.
+    pub in_flight: bool,
+    /// Static labels, in declaration order.
+    pub labels: &'static [(&'static str, &'static str)],
+    /// Histogram bucket bounds; empty means the default buckets.
+    pub buckets: &'static [f64],
+    /// Whether the function is `async` (only then can a call be cancelled).
+    pub asynchronous: bool,
+    /// Source file of the function.
+    pub file: &'static str,
+    /// Source line of the function name.
+    pub line: u32,
+    /// Source column of the function name.
+    pub column: u32,
+}
+
+impl FunctionDescriptor {
+    /// The outcomes this function can have; each gets a series at start-up.
+    pub(crate) fn outcomes(&self) -> &'static [Outcome] {
+        if self.asynchronous { &Outcome::ALL } else { &Outcome::ALL[..3] }
+    }
+}
+
+/// The metric children one call site records into, resolved once.
+#[derive(Debug)]
+pub(crate) struct Handles {
+    pub(crate) calls: [IntCounter; 4],
+    pub(crate) duration: Histogram,
+    pub(crate) in_flight: Option<IntGauge>,
+}
+
+/// The per-function `static` that generated code records through.
+#[derive(Debug)]
+pub struct CallSite {
+    pub(crate) descriptor: FunctionDescriptor,
+    pub(crate) handles: OnceLock<Handles>,
+}
+
+impl CallSite {
+    /// A call site whose handles are resolved when the registry is built.
+    #[must_use]
+    pub const fn new(descriptor: FunctionDescriptor) -> Self {
+        CallSite { descriptor, handles: OnceLock::new() }
+    }
+
+    /// The descriptor this site was declared with.
+    #[must_use]
+    pub fn descriptor(&self) -> &FunctionDescriptor {
+        &self.descriptor
+    }
+
+    /// Starts recording one call; the returned guard records it when dropped.
+    #[inline]
+    pub fn start(&'static self) -> CallGuard {
+        let handles = match self.handles.get() {
+            Some(handles) => handles,
+            None => self.resolve(),
+        };
+        if let Some(gauge) = &handles.in_flight {
+            gauge.inc();
+        }
+        CallGuard { handles, started: Instant::now(), outcome: None }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn resolve(&'static self) -> &'static Handles {
+        // Building the registry resolves every site submitted through `inventory`; a site that
+        // was not (a platform without life-before-main) gets handles of its own.
+        crate::registry::registry();
+        self.handles.get_or_init(|| crate::registry::detached_handles(&self.descriptor))
+    }
+}
+
+/// Records one call of an instrumented function when dropped.
+///
+/// Generated code calls [`CallGuard::finish`] with the outcome of a returned value; a guard
+/// dropped without it records a panic (while unwinding) or a cancelled future.
+#[derive(Debug)]
+#[must_use = "a call is recorded when the guard is dropped"]
+pub struct CallGuard {
+    handles: &'static Handles,
+    started: Instant,
+    outcome: Option<Outcome>,
+}
+
+impl CallGuard {
+    /// Sets the outcome of the call that returned.
+    #[inline]
+    pub fn finish(&mut self, outcome: Outcome) {
+        self.outcome = Some(outcome);
+    }
+}
+
+impl Drop for CallGuard {
+    #[inline]
+    fn drop(&mut self) {
+        let outcome = self.outcome.unwrap_or_else(|| {
+            if std::thread::panicking() { Outcome::Panic } else { Outcome::Cancelled }
+        });
+        self.handles.duration.observe(self.started.elapsed().as_secs_f64());
+        self.handles.calls[outcome.index()].inc();
+        if let Some(gauge) = &self.handles.in_flight {
+            gauge.dec();
+        }
+    }
+}
+
+/// Wraps a reference to a returned value so that method resolution can tell a `Result` apart
+/// from any other type (autoref specialisation: the `Result` impl is found one step earlier).
+pub struct OutcomeProbe<'a, T: ?Sized>(pub &'a T);
+
+/// Outcome of a returned `Result`: `ok` or `error`.
+pub trait ResultOutcome {
+    /// The outcome of the probed value.
+    fn metrics_outcome(&self) -> Outcome;
+}
+
+impl<T, E> ResultOutcome for OutcomeProbe<'_, Result<T, E>> {
+    #[inline]
+    fn metrics_outcome(&self) -> Outcome {
+        if self.0.is_ok() { Outcome::Ok } else { Outcome::Error }
+    }
+}
+
+/// Outcome of any other returned value: `ok`.
+pub trait AnyOutcome {
+    /// The outcome of the probed value.
+    #[inline]
+    fn metrics_outcome(&self) -> Outcome {
+        Outcome::Ok
+    }
+}
+
+impl<T: ?Sized> AnyOutcome for &OutcomeProbe<'_, T> {}
+
+/// Calls `body`; the explicit `R` gives the closure its return type before its body is checked,
+/// so `?`, `.into()` and `.collect()` in the body infer exactly as in the original function.
+#[inline(always)]
+#[allow(clippy::inline_always)]
+pub fn call<R, F: FnOnce() -> R>(body: F) -> R {
+    body()
+}
