@@ -64,7 +64,10 @@ impl Errors {
 /// Stores `value` in `slot`, or reports that the argument was already given.
 fn set_once<T>(slot: &mut Option<T>, value: T, key: &Ident, errors: &mut Errors) {
     if slot.is_some() {
-        errors.at(key.span(), format!("`{key}` is given more than once; keep one"));
+        errors.at(
+            key.span(),
+            format!("`{key}` is given more than once; keep one"),
+        );
     } else {
         *slot = Some(value);
     }
@@ -93,7 +96,12 @@ impl Args {
         Ok(())
     }
 
-    fn parse_one(&mut self, key: &Ident, input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<()> {
+    fn parse_one(
+        &mut self,
+        key: &Ident,
+        input: ParseStream<'_>,
+        errors: &mut Errors,
+    ) -> syn::Result<()> {
         let name = key.to_string();
         match name.as_str() {
             "name" | "counter" | "histogram" | "help" | "function" => {
@@ -169,7 +177,10 @@ fn parse_labels(input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<Vec<
             if let Some(first) = labels.iter().find(|l| l.key == key) {
                 errors.at(
                     key.span(),
-                    format!("the label `{key}` is given twice; keep one (the first is `{}`)", first.value.value()),
+                    format!(
+                        "the label `{key}` is given twice; keep one (the first is `{}`)",
+                        first.value.value()
+                    ),
                 );
             } else {
                 labels.push(StaticLabel { key, value });
@@ -210,9 +221,18 @@ fn parse_buckets(array: &ExprArray, errors: &mut Errors) -> Buckets {
 
 fn bucket_bound(expr: &Expr) -> Option<f64> {
     match expr {
-        Expr::Lit(ExprLit { lit: Lit::Float(lit), .. }) => lit.base10_parse().ok(),
-        Expr::Lit(ExprLit { lit: Lit::Int(lit), .. }) => lit.base10_digits().parse().ok(),
-        Expr::Unary(ExprUnary { op: UnOp::Neg(_), expr, .. }) => bucket_bound(expr).map(|v| -v),
+        Expr::Lit(ExprLit {
+            lit: Lit::Float(lit),
+            ..
+        }) => lit.base10_parse().ok(),
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(lit), ..
+        }) => lit.base10_digits().parse().ok(),
+        Expr::Unary(ExprUnary {
+            op: UnOp::Neg(_),
+            expr,
+            ..
+        }) => bucket_bound(expr).map(|v| -v),
         Expr::Group(group) => bucket_bound(&group.expr),
         _ => None,
     }

@@ -86,7 +86,13 @@ fn instrument_impl(args: &Args, block: &mut ItemImpl, errors: &mut Errors) {
             Some(own) => (own, method.attrs.as_slice()),
             None => (args, impl_doc.as_slice()),
         };
-        let plan = Plan::new(method_args, &method.sig, doc_attrs, Some(&type_name), errors);
+        let plan = Plan::new(
+            method_args,
+            &method.sig,
+            doc_attrs,
+            Some(&type_name),
+            errors,
+        );
         if let Some(plan) = plan {
             method.block = wrap_body(&plan, &method.sig, &method.block);
         }
@@ -106,7 +112,10 @@ fn take_own_attribute(attrs: &mut Vec<Attribute>, errors: &mut Errors) -> Option
         Meta::Path(_) => Some(TokenStream::new()),
         Meta::List(list) => Some(list.tokens),
         Meta::NameValue(value) => {
-            errors.at(value.span(), "write `#[instrument_metric(...)]`, not `#[instrument_metric = ...]`");
+            errors.at(
+                value.span(),
+                "write `#[instrument_metric(...)]`, not `#[instrument_metric = ...]`",
+            );
             None
         }
     }
@@ -129,17 +138,29 @@ fn type_name(ty: &Type) -> String {
 
 /// The doc comments among `attrs`.
 fn doc_attributes(attrs: &[Attribute]) -> Vec<Attribute> {
-    attrs.iter().filter(|attr| attr.path().is_ident("doc")).cloned().collect()
+    attrs
+        .iter()
+        .filter(|attr| attr.path().is_ident("doc"))
+        .cloned()
+        .collect()
 }
 
 /// The first non-empty line of the doc comments, as a help text.
 fn doc_help(attrs: &[Attribute]) -> Option<String> {
     attrs.iter().find_map(|attr| {
-        let Meta::NameValue(value) = &attr.meta else { return None };
+        let Meta::NameValue(value) = &attr.meta else {
+            return None;
+        };
         if !value.path.is_ident("doc") {
             return None;
         }
-        let Expr::Lit(ExprLit { lit: Lit::Str(text), .. }) = &value.value else { return None };
+        let Expr::Lit(ExprLit {
+            lit: Lit::Str(text),
+            ..
+        }) = &value.value
+        else {
+            return None;
+        };
         let text = text.value();
         let line = text.trim();
         (!line.is_empty()).then(|| line.to_owned())
@@ -166,6 +187,30 @@ struct Plan {
     buckets: Vec<f64>,
 }
 
+/// Reports errors for one function and remembers whether any was reported.
+struct Check<'a> {
+    errors: &'a mut Errors,
+    failed: bool,
+}
+
+impl Check<'_> {
+    fn fail(&mut self, span: Span, message: impl std::fmt::Display) {
+        self.errors.at(span, message);
+        self.failed = true;
+    }
+
+    /// The value of a metric name literal, checked for `kind`.
+    fn name(&mut self, lit: &syn::LitStr, kind: Kind) -> String {
+        let value = lit.value();
+        if let Err(message) = validate::metric_name(&value, kind) {
+            self.fail(lit.span(), message);
+        }
+        value
+    }
+}
+
+const SHARED_HINT: &str = "the shared `function_calls_*` families have one label set, help and bucket list for every function; give this function its own metrics with `name = \"...\"`";
+
 impl Plan {
     /// Validates the arguments for one function; `None` when an error was reported.
     fn new(
@@ -175,160 +220,28 @@ impl Plan {
         type_name: Option<&str>,
         errors: &mut Errors,
     ) -> Option<Plan> {
-        let mut ok = true;
-        let mut fail = |span: Span, message: String| {
-            errors.at(span, message);
-            ok = false;
+        let mut check = Check {
+            errors,
+            failed: false,
         };
-
         if let Some(constness) = &sig.constness {
-            fail(
+            check.fail(
                 constness.span(),
-                "`#[instrument_metric]` cannot instrument a `const fn`: reading the clock and recording a call are not possible in const evaluation; remove `const` or the attribute".to_owned(),
+                "`#[instrument_metric]` cannot instrument a `const fn`: reading the clock and recording a call are not possible in const evaluation; remove `const` or the attribute",
             );
         }
-
-        let function = match &args.function {
-            Some(lit) if lit.value().trim().is_empty() => {
-                fail(lit.span(), "`function` must not be empty".to_owned());
-                String::new()
-            }
-            Some(lit) => lit.value(),
-            None => {
-                use syn::ext::IdentExt;
-                let name = sig.ident.unraw().to_string();
-                type_name.map_or_else(|| name.clone(), |ty| format!("{ty}::{name}"))
-            }
-        };
-
-        let checked = |lit: &syn::LitStr, kind: Kind, fail: &mut dyn FnMut(Span, String)| {
-            let value = lit.value();
-            if let Err(message) = validate::metric_name(&value, kind) {
-                fail(lit.span(), message);
-            }
-            value
-        };
-
-        let stem = args.name.as_ref().map(|lit| {
-            let value = lit.value();
-            if let Err(message) = validate::stem(&value) {
-                fail(lit.span(), message);
-            }
-            value
-        });
-        let counter = args.counter.as_ref().map(|lit| checked(lit, Kind::Counter, &mut fail));
-        let histogram = args
-            .histogram
-            .as_ref()
-            .map(|lit| checked(lit, Kind::DurationHistogram, &mut fail));
-
-        if stem.is_none() {
-            match (&args.counter, &args.histogram) {
-                (Some(lit), None) => fail(
-                    lit.span(),
-                    "a function with its own counter needs its own histogram too: add `histogram = \"..._seconds\"`, or use `name = \"...\"` for both".to_owned(),
-                ),
-                (None, Some(lit)) => fail(
-                    lit.span(),
-                    "a function with its own histogram needs its own counter too: add `counter = \"..._total\"`, or use `name = \"...\"` for both".to_owned(),
-                ),
-                _ => {}
-            }
-        }
-
-        let own_names = match (&stem, counter, histogram) {
-            (Some(stem), counter, histogram) => Some((
-                counter.unwrap_or_else(|| format!("{stem}_total")),
-                histogram.unwrap_or_else(|| format!("{stem}_duration_seconds")),
-                stem.clone(),
-            )),
-            (None, Some(counter), Some(histogram)) => {
-                let stem = counter.strip_suffix("_total").unwrap_or(&counter).to_owned();
-                Some((counter, histogram, stem))
-            }
-            _ => None,
-        };
-
-        let shared_hint = "the shared `function_calls_*` families have one label set, help and bucket list for every function; give this function its own metrics with `name = \"...\"`";
-        if own_names.is_none() {
-            if let Some(help) = &args.help {
-                fail(help.span(), format!("`help` describes a function's own metrics, but {shared_hint}"));
-            }
-            if let Some((span, _)) = &args.labels {
-                fail(*span, format!("`labels` change the label set, but {shared_hint}"));
-            }
-            if let Some(buckets) = &args.buckets {
-                fail(buckets.span, format!("`buckets` change the bucket list, but {shared_hint}"));
-            }
-            if let Some(in_flight) = &args.in_flight
-                && let Some(name) = &in_flight.name
-            {
-                fail(name.span(), format!("a named in-flight gauge belongs to a function's own metrics, but {shared_hint}"));
-            }
-        }
-
-        let help = match &args.help {
-            Some(lit) => {
-                let value = lit.value();
-                if let Err(message) = validate::help(&value) {
-                    fail(lit.span(), message);
-                }
-                Some(value)
-            }
-            None => doc_help(attrs),
-        };
-
-        let in_flight_name = args.in_flight.as_ref().and_then(|flag| flag.name.as_ref()).map(|lit| {
-            checked(lit, Kind::Gauge, &mut fail)
-        });
-
-        let own = own_names.map(|(counter, histogram, stem)| {
-            let help = help.unwrap_or_else(|| format!("Calls of the functions instrumented as `{stem}`."));
-            let short = help.trim_end_matches('.');
-            OwnFamilies {
-                in_flight: in_flight_name.unwrap_or_else(|| format!("{stem}_in_flight")),
-                counter,
-                histogram,
-                counter_help: help.clone(),
-                histogram_help: format!("{short} (duration in seconds)."),
-                in_flight_help: format!("{short} (calls in flight)."),
-            }
-        });
-
-        let mut labels = Vec::new();
-        if let Some((_, static_labels)) = &args.labels {
-            for label in static_labels {
-                let key = label.key.to_string();
-                if let Err(message) = validate::label_name(&key, MACRO_LABELS) {
-                    fail(label.key.span(), message);
-                }
-                labels.push((key, label.value.value()));
-            }
-        }
-
-        let mut buckets = Vec::new();
-        if let Some(list) = &args.buckets {
-            let bounds: Vec<f64> = list.bounds.iter().map(|(bound, _)| *bound).collect();
-            for (index, message) in validate::buckets(&bounds) {
-                let span = index.map_or(list.span, |i| list.bounds[i].1);
-                fail(span, message);
-            }
-            buckets = bounds;
-        }
-
-        let krate = args
-            .krate
-            .as_ref()
-            .map_or_else(|| quote!(::metrics_runtime), ToTokens::to_token_stream);
-
-        ok.then(|| Plan {
-            krate,
-            function,
-            own,
+        let plan = Plan {
+            krate: args
+                .krate
+                .as_ref()
+                .map_or_else(|| quote!(::metrics_runtime), ToTokens::to_token_stream),
+            function: function_label(args, sig, type_name, &mut check),
+            own: own_families(args, attrs, &mut check),
             in_flight: args.in_flight.is_some(),
-            labels,
-            buckets,
-        })
+            labels: static_labels(args, &mut check),
+            buckets: bucket_list(args, &mut check),
+        };
+        (!check.failed).then_some(plan)
     }
 
     /// The `static` descriptor of this call site, as a const expression.
@@ -380,6 +293,165 @@ impl Plan {
             }
         }
     }
+}
+
+/// The `function` label: the explicit value, or the name (`Type::name` in an `impl` block).
+fn function_label(
+    args: &Args,
+    sig: &Signature,
+    type_name: Option<&str>,
+    check: &mut Check<'_>,
+) -> String {
+    match &args.function {
+        Some(lit) if lit.value().trim().is_empty() => {
+            check.fail(
+                lit.span(),
+                "`function` must not be empty; leave it out to use the function name",
+            );
+            String::new()
+        }
+        Some(lit) => lit.value(),
+        None => {
+            use syn::ext::IdentExt;
+            let name = sig.ident.unraw().to_string();
+            type_name.map_or_else(|| name.clone(), |ty| format!("{ty}::{name}"))
+        }
+    }
+}
+
+/// The function's own families, if `name`, `counter` or `histogram` ask for them; refuses the
+/// arguments that only make sense for own families when there are none.
+fn own_families(args: &Args, attrs: &[Attribute], check: &mut Check<'_>) -> Option<OwnFamilies> {
+    let stem = args.name.as_ref().map(|lit| {
+        let value = lit.value();
+        if let Err(message) = validate::stem(&value) {
+            check.fail(lit.span(), message);
+        }
+        value
+    });
+    let counter = args
+        .counter
+        .as_ref()
+        .map(|lit| check.name(lit, Kind::Counter));
+    let histogram = args
+        .histogram
+        .as_ref()
+        .map(|lit| check.name(lit, Kind::DurationHistogram));
+    let in_flight = args
+        .in_flight
+        .as_ref()
+        .and_then(|flag| flag.name.as_ref())
+        .map(|lit| check.name(lit, Kind::Gauge));
+    let help = match &args.help {
+        Some(lit) => {
+            if let Err(message) = validate::help(&lit.value()) {
+                check.fail(lit.span(), message);
+            }
+            Some(lit.value())
+        }
+        None => doc_help(attrs),
+    };
+
+    let (counter, histogram, stem) = match (stem, counter, histogram) {
+        (Some(stem), counter, histogram) => (
+            counter.unwrap_or_else(|| format!("{stem}_total")),
+            histogram.unwrap_or_else(|| format!("{stem}_duration_seconds")),
+            stem,
+        ),
+        (None, Some(counter), Some(histogram)) => {
+            let stem = counter
+                .strip_suffix("_total")
+                .unwrap_or(&counter)
+                .to_owned();
+            (counter, histogram, stem)
+        }
+        (None, counter, histogram) => {
+            refuse_shared(args, counter.is_some(), histogram.is_some(), check);
+            return None;
+        }
+    };
+    let help = help.unwrap_or_else(|| format!("Calls of the functions instrumented as `{stem}`."));
+    let short = help.trim_end_matches('.');
+    Some(OwnFamilies {
+        in_flight: in_flight.unwrap_or_else(|| format!("{stem}_in_flight")),
+        counter,
+        histogram,
+        histogram_help: format!("{short} (duration in seconds)."),
+        in_flight_help: format!("{short} (calls in flight)."),
+        counter_help: help,
+    })
+}
+
+/// Reports the arguments that need the function's own families when it records into the
+/// shared ones.
+fn refuse_shared(args: &Args, has_counter: bool, has_histogram: bool, check: &mut Check<'_>) {
+    if let (true, false, Some(lit)) = (has_counter, has_histogram, &args.counter) {
+        check.fail(
+            lit.span(),
+            "a function with its own counter needs its own histogram too: add `histogram = \"..._seconds\"`, or use `name = \"...\"` for both",
+        );
+    }
+    if let (false, true, Some(lit)) = (has_counter, has_histogram, &args.histogram) {
+        check.fail(
+            lit.span(),
+            "a function with its own histogram needs its own counter too: add `counter = \"..._total\"`, or use `name = \"...\"` for both",
+        );
+    }
+    if let Some(help) = &args.help {
+        check.fail(
+            help.span(),
+            format!("`help` describes a function's own metrics, but {SHARED_HINT}"),
+        );
+    }
+    if let Some((span, _)) = &args.labels {
+        check.fail(
+            *span,
+            format!("`labels` change the label set, but {SHARED_HINT}"),
+        );
+    }
+    if let Some(buckets) = &args.buckets {
+        check.fail(
+            buckets.span,
+            format!("`buckets` change the bucket list, but {SHARED_HINT}"),
+        );
+    }
+    if let Some(name) = args.in_flight.as_ref().and_then(|flag| flag.name.as_ref()) {
+        check.fail(
+            name.span(),
+            format!(
+                "a named in-flight gauge belongs to a function's own metrics, but {SHARED_HINT}"
+            ),
+        );
+    }
+}
+
+/// The `labels(...)` pairs, each name checked.
+fn static_labels(args: &Args, check: &mut Check<'_>) -> Vec<(String, String)> {
+    let Some((_, labels)) = &args.labels else {
+        return Vec::new();
+    };
+    labels
+        .iter()
+        .map(|label| {
+            let key = label.key.to_string();
+            if let Err(message) = validate::label_name(&key, MACRO_LABELS) {
+                check.fail(label.key.span(), message);
+            }
+            (key, label.value.value())
+        })
+        .collect()
+}
+
+/// The `buckets = [...]` bounds, checked.
+fn bucket_list(args: &Args, check: &mut Check<'_>) -> Vec<f64> {
+    let Some(list) = &args.buckets else {
+        return Vec::new();
+    };
+    let bounds: Vec<f64> = list.bounds.iter().map(|(bound, _)| *bound).collect();
+    for (index, message) in validate::buckets(&bounds) {
+        check.fail(index.map_or(list.span, |i| list.bounds[i].1), message);
+    }
+    bounds
 }
 
 /// Replaces `impl Trait` with `_`, so that the declared return type can annotate a binding.

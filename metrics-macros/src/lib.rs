@@ -3,6 +3,7 @@
 //! Depend on `metrics-runtime`, which re-exports these macros; the code they generate calls
 //! into it by absolute path. Each macro parses its input into a typed model (`attr`), checks
 //! every name, label and bucket list (`validate`) and generates code (`expand`).
+#![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
 use proc_macro::TokenStream;

@@ -64,7 +64,13 @@ fn metric_name_syntax(name: &str) -> Result<(), String> {
     {
         let fixed: String = name
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == ':' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == ':' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
         return Err(format!(
             "metric names may only contain ASCII letters, digits and `_`, not `{bad}`; try `{fixed}`"
@@ -89,7 +95,11 @@ fn metric_name_syntax(name: &str) -> Result<(), String> {
     }) {
         let trimmed = name.strip_suffix("_total").unwrap_or(name);
         let stem = &trimmed[..trimmed.len() - bad.len()];
-        let tail = if name.ends_with("_total") { "_total" } else { "" };
+        let tail = if name.ends_with("_total") {
+            "_total"
+        } else {
+            ""
+        };
         return Err(format!(
             "metric names use base units, so `{bad}` should be `{base}`; try `{stem}{base}{tail}`"
         ));
@@ -112,7 +122,11 @@ pub(crate) fn metric_name(name: &str, kind: Kind) -> Result<(), String> {
         }
         Kind::DurationHistogram | Kind::Gauge => {
             if let Some(suffix) = RESERVED_SUFFIXES.iter().find(|s| name.ends_with(**s)) {
-                let what = if kind == Kind::Gauge { "gauge" } else { "histogram" };
+                let what = if kind == Kind::Gauge {
+                    "gauge"
+                } else {
+                    "histogram"
+                };
                 let stem = &name[..name.len() - suffix.len()];
                 let fix = if kind == Kind::Gauge {
                     stem.to_owned()
@@ -216,7 +230,9 @@ pub(crate) fn buckets(bounds: &[f64]) -> Vec<(Option<usize>, String)> {
 /// Checks a help text.
 pub(crate) fn help(text: &str) -> Result<(), String> {
     if text.trim().is_empty() {
-        return Err("help text must not be empty; say what the metric counts or measures".to_owned());
+        return Err(
+            "help text must not be empty; say what the metric counts or measures".to_owned(),
+        );
     }
     Ok(())
 }
@@ -268,12 +284,19 @@ mod tests {
         assert!(buckets(&[0.1, 0.5, 1.0]).is_empty());
         assert_eq!(buckets(&[]).len(), 1);
         assert_eq!(buckets(&[0.1, 0.1]).first().map(|p| p.0), Some(Some(1)));
-        assert_eq!(buckets(&[1.0, f64::NAN]).first().map(|p| p.0), Some(Some(1)));
+        assert_eq!(
+            buckets(&[1.0, f64::NAN]).first().map(|p| p.0),
+            Some(Some(1))
+        );
     }
 
     #[test]
     fn stems() {
         assert!(stem("sms_send").is_ok());
-        assert!(stem("sms_send_total").unwrap_err().contains("try `sms_send`"));
+        assert!(
+            stem("sms_send_total")
+                .unwrap_err()
+                .contains("try `sms_send`")
+        );
     }
 }

@@ -126,7 +126,11 @@ pub struct CatalogError {
 
 impl fmt::Display for CatalogError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} conflicting metric declaration(s)", self.conflicts.len())?;
+        write!(
+            f,
+            "{} conflicting metric declaration(s)",
+            self.conflicts.len()
+        )?;
         for conflict in &self.conflicts {
             write!(f, "\n  {conflict}")?;
         }

@@ -13,11 +13,13 @@ pub(crate) const SHARED_COUNTER_HELP: &str = "Calls of instrumented functions, b
 /// Name of the duration histogram shared by functions without their own metrics.
 pub(crate) const SHARED_HISTOGRAM: &str = "function_calls_duration_seconds";
 /// Help text of [`SHARED_HISTOGRAM`].
-pub(crate) const SHARED_HISTOGRAM_HELP: &str = "Duration of calls of instrumented functions, in seconds.";
+pub(crate) const SHARED_HISTOGRAM_HELP: &str =
+    "Duration of calls of instrumented functions, in seconds.";
 /// Name of the in-flight gauge shared by functions without their own metrics.
 pub(crate) const SHARED_IN_FLIGHT: &str = "function_calls_in_flight";
 /// Help text of [`SHARED_IN_FLIGHT`].
-pub(crate) const SHARED_IN_FLIGHT_HELP: &str = "Calls of instrumented functions that have not returned yet.";
+pub(crate) const SHARED_IN_FLIGHT_HELP: &str =
+    "Calls of instrumented functions that have not returned yet.";
 
 /// How a call of an instrumented function ended: the value of its `result` label.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -34,7 +36,12 @@ pub enum Outcome {
 
 impl Outcome {
     /// Every outcome, in the order of [`Outcome::index`].
-    pub const ALL: [Outcome; 4] = [Outcome::Ok, Outcome::Error, Outcome::Panic, Outcome::Cancelled];
+    pub const ALL: [Outcome; 4] = [
+        Outcome::Ok,
+        Outcome::Error,
+        Outcome::Panic,
+        Outcome::Cancelled,
+    ];
 
     /// The label value: `ok`, `error`, `panic` or `cancelled`.
     #[must_use]
@@ -102,7 +109,11 @@ pub struct FunctionDescriptor {
 impl FunctionDescriptor {
     /// The outcomes this function can have; each gets a series at start-up.
     pub(crate) fn outcomes(&self) -> &'static [Outcome] {
-        if self.asynchronous { &Outcome::ALL } else { &Outcome::ALL[..3] }
+        if self.asynchronous {
+            &Outcome::ALL
+        } else {
+            &Outcome::ALL[..3]
+        }
     }
 }
 
@@ -125,7 +136,10 @@ impl CallSite {
     /// A call site whose handles are resolved when the registry is built.
     #[must_use]
     pub const fn new(descriptor: FunctionDescriptor) -> Self {
-        CallSite { descriptor, handles: OnceLock::new() }
+        CallSite {
+            descriptor,
+            handles: OnceLock::new(),
+        }
     }
 
     /// The descriptor this site was declared with.
@@ -144,7 +158,11 @@ impl CallSite {
         if let Some(gauge) = &handles.in_flight {
             gauge.inc();
         }
-        CallGuard { handles, started: Instant::now(), outcome: None }
+        CallGuard {
+            handles,
+            started: Instant::now(),
+            outcome: None,
+        }
     }
 
     #[cold]
@@ -152,8 +170,9 @@ impl CallSite {
     fn resolve(&'static self) -> &'static Handles {
         // Building the registry resolves every site submitted through `inventory`; a site that
         // was not (a platform without life-before-main) gets handles of its own.
-        crate::registry::registry();
-        self.handles.get_or_init(|| crate::registry::detached_handles(&self.descriptor))
+        let _ = crate::registry::registry();
+        self.handles
+            .get_or_init(|| crate::registry::detached_handles(&self.descriptor))
     }
 }
 
@@ -181,9 +200,15 @@ impl Drop for CallGuard {
     #[inline]
     fn drop(&mut self) {
         let outcome = self.outcome.unwrap_or_else(|| {
-            if std::thread::panicking() { Outcome::Panic } else { Outcome::Cancelled }
+            if std::thread::panicking() {
+                Outcome::Panic
+            } else {
+                Outcome::Cancelled
+            }
         });
-        self.handles.duration.observe(self.started.elapsed().as_secs_f64());
+        self.handles
+            .duration
+            .observe(self.started.elapsed().as_secs_f64());
         self.handles.calls[outcome.index()].inc();
         if let Some(gauge) = &self.handles.in_flight {
             gauge.dec();
@@ -204,7 +229,11 @@ pub trait ResultOutcome {
 impl<T, E> ResultOutcome for OutcomeProbe<'_, Result<T, E>> {
     #[inline]
     fn metrics_outcome(&self) -> Outcome {
-        if self.0.is_ok() { Outcome::Ok } else { Outcome::Error }
+        if self.0.is_ok() {
+            Outcome::Ok
+        } else {
+            Outcome::Error
+        }
     }
 }
 

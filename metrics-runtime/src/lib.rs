@@ -19,10 +19,16 @@
 //! send_sms("+15550100").unwrap();
 //! send_sms("").unwrap_err();
 //!
+//! // sms_send_total{function="send_sms",module="...",result="ok"} 1
+//! // sms_send_total{function="send_sms",module="...",result="error"} 1
+//! // sms_send_duration_seconds_count{function="send_sms",module="..."} 2
 //! let text = metrics_runtime::render();
-//! assert!(text.contains(r#"sms_send_total{function="send_sms",module="rust_out",result="ok"} 1"#));
-//! assert!(text.contains(r#"sms_send_total{function="send_sms",module="rust_out",result="error"} 1"#));
-//! assert!(text.contains("# TYPE sms_send_duration_seconds histogram"));
+//! let sample = |prefix: &str, suffix: &str| {
+//!     text.lines().any(|line| line.starts_with(prefix) && line.ends_with(suffix))
+//! };
+//! assert!(sample(r#"sms_send_total{function="send_sms""#, r#"result="ok"} 1"#));
+//! assert!(sample(r#"sms_send_total{function="send_sms""#, r#"result="error"} 1"#));
+//! assert!(sample(r#"sms_send_duration_seconds_count{function="send_sms""#, "} 2"));
 //! ```
 //!
 //! # What a call records
@@ -66,6 +72,7 @@
 //! Two declarations of one family that disagree (kind, labels, help, buckets), or two
 //! functions that would share one series, are reported by [`check`] with both source
 //! locations; the registry keeps the first and never panics.
+#![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
 #[cfg(feature = "axum")]

@@ -4,8 +4,8 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use prometheus::{
-    Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
-    Opts, Registry,
+    Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry,
 };
 
 use crate::catalog::{CatalogError, Conflict, Declaration, FamilySpec, Location, MetricKind};
@@ -36,6 +36,7 @@ fn runtime() -> &'static Runtime {
 /// counter.inc();
 /// assert!(metrics_runtime::render().contains("jobs_done_total 1"));
 /// ```
+#[must_use]
 pub fn registry() -> &'static Registry {
     &runtime().registry
 }
@@ -58,7 +59,9 @@ pub fn check() -> Result<(), CatalogError> {
     if conflicts.is_empty() {
         Ok(())
     } else {
-        Err(CatalogError { conflicts: conflicts.clone() })
+        Err(CatalogError {
+            conflicts: conflicts.clone(),
+        })
     }
 }
 
@@ -94,11 +97,18 @@ fn build() -> Runtime {
         // Already set only if the same site was submitted twice; the first handles stay.
         let _ = site.handles.set(handles);
     }
-    Runtime { registry: builder.registry, conflicts: builder.conflicts }
+    Runtime {
+        registry: builder.registry,
+        conflicts: builder.conflicts,
+    }
 }
 
 fn location(descriptor: &FunctionDescriptor) -> Location {
-    Location { file: descriptor.file, line: descriptor.line, column: descriptor.column }
+    Location {
+        file: descriptor.file,
+        line: descriptor.line,
+        column: descriptor.column,
+    }
 }
 
 /// The three family specs of a function: counter, histogram, in-flight gauge.
@@ -120,23 +130,52 @@ fn specs(descriptor: &FunctionDescriptor) -> [FamilySpec; 3] {
                 histogram_help,
                 in_flight,
                 in_flight_help,
-            } => (counter, counter_help, histogram, histogram_help, in_flight, in_flight_help),
+            } => (
+                counter,
+                counter_help,
+                histogram,
+                histogram_help,
+                in_flight,
+                in_flight_help,
+            ),
         };
     let labels = label_names(descriptor);
     let mut counter_labels = labels.clone();
     counter_labels.push("result");
     let location = location(descriptor);
-    let spec = |name, help, kind, labels, buckets| FamilySpec { name, help, kind, labels, buckets, location };
+    let spec = |name, help, kind, labels, buckets| FamilySpec {
+        name,
+        help,
+        kind,
+        labels,
+        buckets,
+        location,
+    };
     [
-        spec(counter, counter_help, MetricKind::Counter, counter_labels, &[]),
-        spec(histogram, histogram_help, MetricKind::Histogram, labels.clone(), descriptor.buckets),
+        spec(
+            counter,
+            counter_help,
+            MetricKind::Counter,
+            counter_labels,
+            &[],
+        ),
+        spec(
+            histogram,
+            histogram_help,
+            MetricKind::Histogram,
+            labels.clone(),
+            descriptor.buckets,
+        ),
         spec(gauge, gauge_help, MetricKind::Gauge, labels, &[]),
     ]
 }
 
 /// `function`, `module`, then the static labels sorted by name.
 fn static_labels(descriptor: &FunctionDescriptor) -> Vec<(&'static str, &'static str)> {
-    let mut labels = vec![("function", descriptor.function), ("module", descriptor.module)];
+    let mut labels = vec![
+        ("function", descriptor.function),
+        ("module", descriptor.module),
+    ];
     let mut extra = descriptor.labels.to_vec();
     extra.sort_unstable();
     labels.extend(extra);
@@ -144,14 +183,19 @@ fn static_labels(descriptor: &FunctionDescriptor) -> Vec<(&'static str, &'static
 }
 
 fn label_names(descriptor: &FunctionDescriptor) -> Vec<&'static str> {
-    static_labels(descriptor).into_iter().map(|(name, _)| name).collect()
+    static_labels(descriptor)
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect()
 }
 
 impl Builder {
     fn resolve(&mut self, descriptor: &FunctionDescriptor) -> Handles {
         let [counter, histogram, gauge] = specs(descriptor);
-        let values: Vec<&'static str> =
-            static_labels(descriptor).into_iter().map(|(_, value)| value).collect();
+        let values: Vec<&'static str> = static_labels(descriptor)
+            .into_iter()
+            .map(|(_, value)| value)
+            .collect();
 
         let key = (counter.name, values.clone());
         if let Some(first) = self.series.get(&key) {
@@ -168,7 +212,7 @@ impl Builder {
         }
 
         let mut detached = detached_handles(descriptor);
-        if let Some(Vector::Counter(vec)) = self.family(counter) {
+        if let Some(Vector::Counter(vec)) = self.family(&counter) {
             for outcome in descriptor.outcomes() {
                 let mut labels = values.clone();
                 labels.push(outcome.as_str());
@@ -177,13 +221,13 @@ impl Builder {
                 }
             }
         }
-        if let Some(Vector::Histogram(vec)) = self.family(histogram)
+        if let Some(Vector::Histogram(vec)) = self.family(&histogram)
             && let Ok(child) = vec.get_metric_with_label_values(&values)
         {
             detached.duration = child;
         }
         if descriptor.in_flight
-            && let Some(Vector::Gauge(vec)) = self.family(gauge)
+            && let Some(Vector::Gauge(vec)) = self.family(&gauge)
             && let Ok(child) = vec.get_metric_with_label_values(&values)
         {
             detached.in_flight = Some(child);
@@ -192,9 +236,9 @@ impl Builder {
     }
 
     /// The registered family for `spec`, creating it on first sight; `None` on a conflict.
-    fn family(&mut self, spec: FamilySpec) -> Option<&Vector> {
+    fn family(&mut self, spec: &FamilySpec) -> Option<&Vector> {
         if let Some((first, _)) = self.families.get(spec.name) {
-            if let Some(problem) = first.disagreement(&spec) {
+            if let Some(problem) = first.disagreement(spec) {
                 self.conflicts.push(Conflict {
                     family: spec.name.to_owned(),
                     problem,
@@ -203,10 +247,12 @@ impl Builder {
                 return None;
             }
         } else {
-            let vector = self.create(&spec);
+            let vector = self.create(spec);
             self.families.insert(spec.name, (spec.clone(), vector));
         }
-        self.families.get(spec.name).and_then(|(_, vector)| vector.as_ref())
+        self.families
+            .get(spec.name)
+            .and_then(|(_, vector)| vector.as_ref())
     }
 
     fn create(&mut self, spec: &FamilySpec) -> Option<Vector> {
@@ -248,7 +294,8 @@ impl Builder {
 /// earlier one, or an outcome a function cannot have.
 pub(crate) fn detached_handles(descriptor: &FunctionDescriptor) -> Handles {
     // The names are constants that the registry accepts, so creation cannot fail.
-    let counter = || IntCounter::new("detached_total", "Not exported.").expect("valid constant name");
+    let counter =
+        || IntCounter::new("detached_total", "Not exported.").expect("valid constant name");
     let mut opts = HistogramOpts::new("detached_seconds", "Not exported.");
     if !descriptor.buckets.is_empty() {
         opts = opts.buckets(descriptor.buckets.to_vec());
@@ -260,8 +307,8 @@ pub(crate) fn detached_handles(descriptor: &FunctionDescriptor) -> Handles {
     Handles {
         calls: [counter(), counter(), counter(), counter()],
         duration,
-        in_flight: descriptor.in_flight.then(|| {
-            IntGauge::new("detached", "Not exported.").expect("valid constant name")
-        }),
+        in_flight: descriptor
+            .in_flight
+            .then(|| IntGauge::new("detached", "Not exported.").expect("valid constant name")),
     }
 }

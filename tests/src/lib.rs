@@ -1,1 +1,278 @@
+//! Support for the workspace-level tests: a strict parser of the Prometheus text exposition
+//! format, so that tests assert on parsed numbers instead of matching substrings, and helpers
+//! to reach real Prometheus tooling.
+#![warn(missing_docs, unreachable_pub)]
 
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+/// One sample line: `name{labels} value`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sample {
+    /// The sample name (`x_total`, `x_bucket`, ...).
+    pub name: String,
+    /// Label names to values, unescaped.
+    pub labels: BTreeMap<String, String>,
+    /// The value.
+    pub value: f64,
+}
+
+/// A parsed exposition.
+#[derive(Clone, Debug, Default)]
+pub struct Exposition {
+    /// Every sample, in order.
+    pub samples: Vec<Sample>,
+    /// `# TYPE` of each family.
+    pub types: HashMap<String, String>,
+    /// `# HELP` of each family, unescaped.
+    pub help: HashMap<String, String>,
+}
+
+/// A line the parser refused, with its number (from 1).
+#[derive(Debug, PartialEq, Eq)]
+pub struct ParseError {
+    /// Line number, from 1.
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+impl Exposition {
+    /// Parses the text format 0.0.4, refusing anything it does not understand.
+    ///
+    /// # Errors
+    ///
+    /// The first line that is not a valid comment, `# HELP`, `# TYPE` or sample line.
+    pub fn parse(text: &str) -> Result<Exposition, ParseError> {
+        let mut exposition = Exposition::default();
+        for (index, line) in text.lines().enumerate() {
+            let error = |message: &str| ParseError {
+                line: index + 1,
+                message: format!("{message}: {line:?}"),
+            };
+            if line.is_empty() {
+                continue;
+            }
+            if let Some(rest) = line.strip_prefix("# HELP ") {
+                let (name, help) = rest.split_once(' ').unwrap_or((rest, ""));
+                exposition.help.insert(
+                    name.to_owned(),
+                    unescape(help, false).ok_or_else(|| error("bad escape in help"))?,
+                );
+            } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+                let (name, kind) = rest
+                    .split_once(' ')
+                    .ok_or_else(|| error("TYPE without a type"))?;
+                if !["counter", "gauge", "histogram", "summary", "untyped"].contains(&kind) {
+                    return Err(error("unknown type"));
+                }
+                exposition.types.insert(name.to_owned(), kind.to_owned());
+            } else if line.starts_with('#') {
+                // A comment.
+            } else {
+                exposition
+                    .samples
+                    .push(parse_sample(line).ok_or_else(|| error("bad sample line"))?);
+            }
+        }
+        Ok(exposition)
+    }
+
+    /// The one sample named `name` whose labels are exactly `labels`.
+    ///
+    /// # Panics
+    ///
+    /// If there is no such sample: tests want to know.
+    #[must_use]
+    pub fn value(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        let wanted: BTreeMap<String, String> = labels
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        self.samples
+            .iter()
+            .find(|sample| sample.name == name && sample.labels == wanted)
+            .unwrap_or_else(|| panic!("no sample {name}{wanted:?} in the exposition"))
+            .value
+    }
+
+    /// The value of [`Exposition::value`] as a count: a non-negative integer.
+    ///
+    /// # Panics
+    ///
+    /// If there is no such sample or its value is not a whole number.
+    #[must_use]
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    pub fn count(&self, name: &str, labels: &[(&str, &str)]) -> u64 {
+        let value = self.value(name, labels);
+        assert!(
+            value >= 0.0 && value.fract() == 0.0 && value < 2f64.powi(53),
+            "{name}{labels:?} = {value} is not a count"
+        );
+        value as u64
+    }
+
+    /// The sample named `name` with exactly `labels`, if there is one.
+    #[must_use]
+    pub fn get(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+        let wanted: BTreeMap<String, String> = labels
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        self.samples
+            .iter()
+            .find(|s| s.name == name && s.labels == wanted)
+            .map(|s| s.value)
+    }
+
+    /// Every sample named `name`.
+    pub fn series<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Sample> + 'a {
+        self.samples
+            .iter()
+            .filter(move |sample| sample.name == name)
+    }
+}
+
+fn parse_sample(line: &str) -> Option<Sample> {
+    let name_end = line.find(['{', ' '])?;
+    let name = &line[..name_end];
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+    {
+        return None;
+    }
+    let mut labels = BTreeMap::new();
+    let mut rest = &line[name_end..];
+    if let Some(mut inner) = rest.strip_prefix('{') {
+        loop {
+            if let Some(after) = inner.strip_prefix('}') {
+                rest = after;
+                break;
+            }
+            let eq = inner.find('=')?;
+            let key = &inner[..eq];
+            if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return None;
+            }
+            let quoted = inner[eq + 1..].strip_prefix('"')?;
+            let end = closing_quote(quoted)?;
+            if labels
+                .insert(key.to_owned(), unescape(&quoted[..end], true)?)
+                .is_some()
+            {
+                return None;
+            }
+            inner = &quoted[end + 1..];
+            inner = inner.strip_prefix(',').unwrap_or(inner);
+        }
+    }
+    let mut fields = rest.split_whitespace();
+    let value = match fields.next()? {
+        "+Inf" => f64::INFINITY,
+        "-Inf" => f64::NEG_INFINITY,
+        "NaN" => f64::NAN,
+        number => number.parse().ok()?,
+    };
+    if let Some(timestamp) = fields.next() {
+        timestamp.parse::<i64>().ok()?;
+    }
+    if fields.next().is_some() {
+        return None;
+    }
+    Some(Sample {
+        name: name.to_owned(),
+        labels,
+        value,
+    })
+}
+
+/// The index of the first unescaped `"` in `text`.
+fn closing_quote(text: &str) -> Option<usize> {
+    let mut escaped = false;
+    for (i, c) in text.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '"' => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
+fn unescape(text: &str, quotes: bool) -> Option<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next()? {
+                '\\' => out.push('\\'),
+                'n' => out.push('\n'),
+                '"' if quotes => out.push('"'),
+                _ => return None,
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    Some(out)
+}
+
+/// Where `promtool` is, or a panic that says how to install it.
+///
+/// # Panics
+///
+/// When `promtool` is not installed.
+#[must_use]
+pub fn promtool() -> std::path::PathBuf {
+    let candidates = ["/usr/bin/promtool", "/usr/local/bin/promtool"];
+    candidates
+        .iter()
+        .map(std::path::PathBuf::from)
+        .find(|path| path.exists())
+        .unwrap_or_else(|| {
+            panic!("promtool is not installed: run `apt-get install -y prometheus` (scripts/test does it)")
+        })
+}
+
+/// A function declared in this crate, so that tests can declare the same family in another
+/// crate and see the conflict reported across crates.
+#[metrics_runtime::instrument_metric(name = "cross_crate", buckets = [0.1, 1.0])]
+pub fn declared_in_support_crate() {}
+
+#[cfg(test)]
+#[allow(clippy::float_cmp)] // the values compared are exact binary fractions
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_labels_with_escapes() {
+        let text = "# HELP a_total Some \\\\ help\\nmore\n# TYPE a_total counter\na_total{x=\"q\\\"uo,te\",y=\"b\\\\s\\n\"} 3\nb 1.5 123\n";
+        let exposition = Exposition::parse(text).unwrap();
+        assert_eq!(
+            exposition.value("a_total", &[("x", "q\"uo,te"), ("y", "b\\s\n")]),
+            3.0
+        );
+        assert_eq!(exposition.value("b", &[]), 1.5);
+        assert_eq!(exposition.help["a_total"], "Some \\ help\nmore");
+        assert_eq!(exposition.types["a_total"], "counter");
+    }
+
+    #[test]
+    fn refuses_garbage() {
+        assert!(Exposition::parse("a_total{x=\"1} 3\n").is_err());
+        assert!(Exposition::parse("a_total 3 4 5\n").is_err());
+        assert!(Exposition::parse("# TYPE a nonsense\n").is_err());
+        assert!(Exposition::parse("a-b 1\n").is_err());
+    }
+}

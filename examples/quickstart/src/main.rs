@@ -24,12 +24,18 @@ async fn hello(Path(name): Path<String>) -> Result<String, StatusCode> {
 #[instrument_metric]
 async fn tick(round: u64) -> Result<(), &'static str> {
     tokio::time::sleep(Duration::from_millis(5)).await;
-    if round % 7 == 0 { Err("every seventh round fails") } else { Ok(()) }
+    if round % 7 == 0 {
+        Err("every seventh round fails")
+    } else {
+        Ok(())
+    }
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:9000".to_owned());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:9000".to_owned());
     // Fail at start-up, not in a dashboard, if two declarations disagree.
     metrics_runtime::check()?;
 

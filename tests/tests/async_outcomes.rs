@@ -1,0 +1,124 @@
+//! Async instrumented functions: ok, error, `?`, panic inside a task, and a future dropped
+//! before it completes, each counted exactly; the in-flight gauge always comes back.
+
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use integration_tests::Exposition;
+use metrics_runtime::instrument_metric;
+use tokio::sync::oneshot;
+
+#[derive(Debug)]
+struct Refused;
+
+async fn step(fail: bool) -> Result<(), Refused> {
+    tokio::task::yield_now().await;
+    if fail { Err(Refused) } else { Ok(()) }
+}
+
+/// Sends one message, waiting for a gate when given one.
+#[instrument_metric(name = "send_calls", in_flight)]
+async fn send(fail: bool, gate: Option<oneshot::Receiver<()>>) -> Result<u32, Refused> {
+    if let Some(gate) = gate {
+        let _ = gate.await;
+    }
+    step(fail).await?;
+    Ok(1)
+}
+
+#[instrument_metric]
+async fn ping() -> u32 {
+    tokio::task::yield_now().await;
+    1
+}
+
+#[instrument_metric(name = "crash_calls")]
+async fn crash() -> u32 {
+    tokio::task::yield_now().await;
+    panic!("crash");
+}
+
+fn scrape() -> Exposition {
+    Exposition::parse(&metrics_runtime::render()).expect("the exposition parses")
+}
+
+const LABELS: [(&str, &str); 2] = [("function", "send"), ("module", "async_outcomes")];
+
+fn send_calls(exposition: &Exposition, result: &str) -> u64 {
+    exposition.count(
+        "send_calls_total",
+        &[
+            ("function", "send"),
+            ("module", "async_outcomes"),
+            ("result", result),
+        ],
+    )
+}
+
+#[tokio::test]
+async fn every_exit_is_counted_exactly() {
+    const N: usize = 20;
+    let before = scrape();
+    for result in ["ok", "error", "panic", "cancelled"] {
+        assert_eq!(send_calls(&before, result), 0, "{result} exists at zero");
+    }
+
+    for _ in 0..N {
+        assert_eq!(send(false, None).await.unwrap(), 1);
+        send(true, None).await.unwrap_err();
+    }
+
+    // Cancelled: poll once so the call starts, check it is in flight, then drop it.
+    for _ in 0..N {
+        let (_keep_open, gate) = oneshot::channel::<()>();
+        {
+            let mut future = pin!(send(false, Some(gate)));
+            let poll = future
+                .as_mut()
+                .poll(&mut Context::from_waker(Waker::noop()));
+            assert!(matches!(poll, Poll::Pending));
+            assert_eq!(scrape().count("send_calls_in_flight", &LABELS), 1);
+        }
+        assert_eq!(scrape().count("send_calls_in_flight", &LABELS), 0);
+    }
+
+    // Panic inside a spawned task: the task fails, the call is counted as a panic.
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    for _ in 0..N {
+        let joined = tokio::spawn(crash()).await;
+        assert!(joined.unwrap_err().is_panic());
+    }
+    std::panic::set_hook(report);
+
+    let after = scrape();
+    assert_eq!(send_calls(&after, "ok"), N as u64);
+    assert_eq!(send_calls(&after, "error"), N as u64);
+    assert_eq!(send_calls(&after, "cancelled"), N as u64);
+    assert_eq!(send_calls(&after, "panic"), 0);
+    assert_eq!(
+        after.count("send_calls_duration_seconds_count", &LABELS),
+        (3 * N) as u64
+    );
+    assert_eq!(after.count("send_calls_in_flight", &LABELS), 0);
+    assert_eq!(
+        after.count(
+            "crash_calls_total",
+            &[
+                ("function", "crash"),
+                ("module", "async_outcomes"),
+                ("result", "panic")
+            ]
+        ),
+        N as u64
+    );
+}
+
+#[tokio::test]
+async fn handlers_stay_send() {
+    fn assert_send<T: Send>(value: T) -> T {
+        value
+    }
+    assert_eq!(assert_send(ping()).await, 1);
+}
