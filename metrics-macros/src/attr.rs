@@ -106,7 +106,12 @@ impl Args {
         match name.as_str() {
             "name" | "counter" | "histogram" | "help" | "function" => {
                 input.parse::<Token![=]>()?;
-                let value: LitStr = input.parse()?;
+                let value: LitStr = input.parse().map_err(|error| {
+                    syn::Error::new(
+                        error.span(),
+                        format!("`{key}` takes a string literal, such as `{key} = \"sms_send\"`"),
+                    )
+                })?;
                 let slot = match name.as_str() {
                     "name" => &mut self.name,
                     "counter" => &mut self.counter,

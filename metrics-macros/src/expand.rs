@@ -5,7 +5,7 @@
 //! emitted with its own spans, so type errors inside it point at the user's code.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{ToTokens, quote, quote_spanned};
+use quote::{ToTokens, quote};
 use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
 use syn::{
@@ -54,7 +54,7 @@ fn instrument(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
                 }
             }
             None => errors.at(
-                method.sig.span(),
+                method.sig.ident.span(),
                 "`#[instrument_metric]` needs a function body to wrap; put it on the implementations of this trait method",
             ),
         }
@@ -275,10 +275,14 @@ impl Plan {
         let keys = self.labels.iter().map(|(key, _)| key);
         let values = self.labels.iter().map(|(_, value)| value);
         let buckets = &self.buckets;
-        let location = quote_spanned! {sig.ident.span()=>
+        // The position of the function name, so that conflict reports point at it (and
+        // methods of one instrumented `impl` block at their own lines).
+        let start = sig.ident.span().start();
+        let (line, column) = (start.line as u32, start.column as u32 + 1);
+        let location = quote! {
             file: #private::file!(),
-            line: #private::line!(),
-            column: #private::column!(),
+            line: #line,
+            column: #column,
         };
         quote! {
             #private::FunctionDescriptor {

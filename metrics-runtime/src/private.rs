@@ -1,6 +1,6 @@
 //! What generated code names, by absolute path. Not a public API: it changes with the macros.
 
-pub use core::{column, file, line, module_path};
+pub use core::{file, module_path};
 
 pub use inventory;
 

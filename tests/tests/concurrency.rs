@@ -65,5 +65,8 @@ fn concurrent_calls_are_exact() {
         exposition.count("busy_calls_duration_seconds_bucket", &first),
         total
     );
-    assert!(exposition.value("busy_calls_duration_seconds_sum", &labels) < 0.5 * f64::from(u32::try_from(total).unwrap()));
+    assert!(
+        exposition.value("busy_calls_duration_seconds_sum", &labels)
+            < 0.5 * f64::from(u32::try_from(total).unwrap())
+    );
 }

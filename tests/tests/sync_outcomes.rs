@@ -173,10 +173,7 @@ fn other_returns_are_ok() {
     optional(false);
     let after = scrape();
     assert_eq!(calls(&after, "option_calls_total", "optional", "ok"), 2);
-    assert_eq!(
-        calls(&after, "option_calls_total", "optional", "error"),
-        0
-    );
+    assert_eq!(calls(&after, "option_calls_total", "optional", "error"), 0);
 }
 
 #[test]
@@ -188,10 +185,7 @@ fn in_flight_returns_to_zero_after_panics() {
     assert_eq!(after.count("unit_calls_in_flight", &labels), 0);
     assert_eq!(calls(&after, "unit_calls_total", "unit", "ok"), 1);
     assert_eq!(calls(&after, "unit_calls_total", "unit", "panic"), 1);
-    assert_eq!(
-        after.count("unit_calls_duration_seconds_count", &labels),
-        2
-    );
+    assert_eq!(after.count("unit_calls_duration_seconds_count", &labels), 2);
 }
 
 #[test]

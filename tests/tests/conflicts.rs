@@ -1,0 +1,116 @@
+//! Declarations that disagree, here and in another crate of the workspace, are reported by
+//! `check()` with every source location, and the registry keeps working.
+
+use integration_tests::{Exposition, declared_in_support_crate};
+use metrics_runtime::instrument_metric;
+
+const CROSS_CRATE_LINE: u32 = line!() + 6;
+#[instrument_metric(
+    name = "cross_crate",
+    help = "Declared in two crates.",
+    buckets = [0.5, 5.0]
+)]
+fn other_buckets() {}
+
+const HELP_LINE: u32 = line!() + 3;
+/// One help text.
+#[instrument_metric(name = "help_clash")]
+fn first_help() {}
+/// Another help text.
+#[instrument_metric(name = "help_clash")]
+fn second_help() {}
+
+#[instrument_metric(name = "label_clash")]
+fn without_label() {}
+#[instrument_metric(name = "label_clash", labels(region = "eu"))]
+fn with_label() {}
+
+#[instrument_metric(counter = "kind_clash_total", histogram = "kind_clash_seconds")]
+fn histogram_first() {}
+#[instrument_metric(name = "kind_other", in_flight = "kind_clash_seconds")]
+fn gauge_second() {}
+
+const DUPLICATE_LINE: u32 = line!() + 2;
+#[instrument_metric(function = "same")]
+fn one() {}
+#[instrument_metric(function = "same")]
+fn two() {}
+
+#[test]
+fn every_conflict_names_both_locations() {
+    let error = metrics_runtime::check().expect_err("the declarations conflict");
+    let text = error.to_string();
+    let find = |family: &str| {
+        error
+            .conflicts
+            .iter()
+            .find(|conflict| conflict.family == family)
+            .unwrap_or_else(|| panic!("no conflict for {family} in:\n{text}"))
+    };
+    let file = "tests/tests/conflicts.rs";
+
+    let cross = find("cross_crate_duration_seconds");
+    assert!(cross.problem.contains("buckets"), "{}", cross.problem);
+    assert_eq!(cross.locations[0].file, "tests/src/lib.rs");
+    assert_eq!(
+        (cross.locations[1].file, cross.locations[1].line),
+        (file, CROSS_CRATE_LINE)
+    );
+
+    let help = find("help_clash_total");
+    assert!(help.problem.contains("One help text.") && help.problem.contains("Another help text."));
+    let lines: Vec<u32> = help.locations.iter().map(|l| l.line).collect();
+    assert_eq!(lines, [HELP_LINE, HELP_LINE + 3]);
+
+    assert!(find("label_clash_total").problem.contains("labels"));
+    assert!(
+        find("kind_clash_seconds")
+            .problem
+            .contains("as a histogram and as a gauge")
+    );
+
+    let duplicate = find("function_calls_total");
+    assert!(
+        duplicate.problem.contains("declared twice"),
+        "{}",
+        duplicate.problem
+    );
+    let lines: Vec<u32> = duplicate.locations.iter().map(|l| l.line).collect();
+    assert_eq!(lines, [DUPLICATE_LINE, DUPLICATE_LINE + 2]);
+
+    assert!(
+        text.contains(&format!("{file}:{CROSS_CRATE_LINE}:")),
+        "{text}"
+    );
+    assert!(text.contains("tests/src/lib.rs:"), "{text}");
+}
+
+#[test]
+fn conflicting_functions_still_run_and_the_first_declaration_is_kept() {
+    declared_in_support_crate();
+    other_buckets();
+    first_help();
+    second_help();
+    without_label();
+    with_label();
+    histogram_first();
+    gauge_second();
+    one();
+    two();
+    let exposition = Exposition::parse(&metrics_runtime::render()).expect("the exposition parses");
+    let functions: Vec<&str> = exposition
+        .series("cross_crate_duration_seconds_count")
+        .map(|sample| sample.labels["function"].as_str())
+        .collect();
+    assert_eq!(functions, ["declared_in_support_crate"]);
+    assert_eq!(exposition.types["kind_clash_seconds"], "histogram");
+    let help_calls = exposition.count(
+        "help_clash_total",
+        &[
+            ("function", "first_help"),
+            ("module", "conflicts"),
+            ("result", "ok"),
+        ],
+    );
+    assert_eq!(help_calls, 1);
+}

@@ -1,0 +1,6 @@
+use metrics_runtime::instrument_metric;
+
+#[instrument_metric]
+struct Sender;
+
+fn main() {}

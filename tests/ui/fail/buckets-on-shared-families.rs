@@ -1,0 +1,8 @@
+use metrics_runtime::instrument_metric;
+
+#[instrument_metric(buckets = [0.1, 1.0])]
+fn send() {}
+
+fn main() {
+    send();
+}

@@ -1,0 +1,10 @@
+use metrics_runtime::instrument_metric;
+
+#[instrument_metric]
+const fn answer() -> u32 {
+    42
+}
+
+fn main() {
+    let _ = answer();
+}

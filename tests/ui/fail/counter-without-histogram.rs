@@ -1,0 +1,8 @@
+use metrics_runtime::instrument_metric;
+
+#[instrument_metric(counter = "sms_messages_total")]
+fn send() {}
+
+fn main() {
+    send();
+}

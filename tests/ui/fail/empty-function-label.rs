@@ -1,0 +1,8 @@
+use metrics_runtime::instrument_metric;
+
+#[instrument_metric(function = "")]
+fn send() {}
+
+fn main() {
+    send();
+}

@@ -1,0 +1,8 @@
+use metrics_runtime::instrument_metric;
+
+#[instrument_metric(help = "Sends one SMS.")]
+fn send() {}
+
+fn main() {
+    send();
+}

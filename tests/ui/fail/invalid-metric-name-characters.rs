@@ -1,0 +1,8 @@
+use metrics_runtime::instrument_metric;
+
+#[instrument_metric(name = "sms-send")]
+fn send() {}
+
+fn main() {
+    send();
+}

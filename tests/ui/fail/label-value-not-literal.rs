@@ -1,0 +1,10 @@
+use metrics_runtime::instrument_metric;
+
+#[instrument_metric(name = "sms_send", labels(provider = provider))]
+fn send(provider: &str) -> usize {
+    provider.len()
+}
+
+fn main() {
+    send("twilio");
+}

@@ -1,0 +1,14 @@
+use metrics_runtime::instrument_metric;
+
+#[instrument_metric(
+    counter = "sms_sent",
+    histogram = "sms_latency_ms",
+    labels(le = "x", provider = "a", provider = "b"),
+    buckets = [1.0, 0.5],
+    colour = "red"
+)]
+fn send() {}
+
+fn main() {
+    send();
+}

@@ -1,0 +1,8 @@
+use metrics_runtime::instrument_metric;
+
+#[instrument_metric(name = "sms_sends_total")]
+fn send() {}
+
+fn main() {
+    send();
+}

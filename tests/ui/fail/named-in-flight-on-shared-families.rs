@@ -1,0 +1,8 @@
+use metrics_runtime::instrument_metric;
+
+#[instrument_metric(in_flight = "sms_sending")]
+fn send() {}
+
+fn main() {
+    send();
+}

@@ -1,0 +1,8 @@
+use metrics_runtime::instrument_metric;
+
+#[instrument_metric(name = "jobs", timeout = 5)]
+fn job() {}
+
+fn main() {
+    job();
+}

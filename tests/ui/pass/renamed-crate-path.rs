@@ -1,0 +1,13 @@
+mod rt {
+    pub use metrics_runtime::*;
+}
+
+#[rt::instrument_metric(crate = crate::rt, name = "renamed_calls")]
+fn call() -> u8 {
+    2
+}
+
+fn main() {
+    assert_eq!(call(), 2);
+    assert!(rt::render().contains("renamed_calls_total"));
+}
