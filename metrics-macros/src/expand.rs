@@ -278,7 +278,8 @@ impl Plan {
         // The position of the function name, so that conflict reports point at it (and
         // methods of one instrumented `impl` block at their own lines).
         let start = sig.ident.span().start();
-        let (line, column) = (start.line as u32, start.column as u32 + 1);
+        let line = u32::try_from(start.line).unwrap_or(u32::MAX);
+        let column = u32::try_from(start.column + 1).unwrap_or(u32::MAX);
         let location = quote! {
             file: #private::file!(),
             line: #line,

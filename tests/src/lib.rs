@@ -284,7 +284,7 @@ pub fn http(
     stream.set_read_timeout(Some(std::time::Duration::from_secs(30)))?;
     let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
+        request.extend([*name, ": ", *value, "\r\n"]);
     }
     request.push_str("Content-Length: 0\r\n\r\n");
     stream.write_all(request.as_bytes())?;
