@@ -9,10 +9,18 @@ use syn::{Expr, ExprArray, ExprLit, ExprUnary, Ident, Lit, LitStr, Token, UnOp};
 const VALID_ARGUMENTS: &str = "`name`, `counter`, `histogram`, `help`, `function`, \
      `labels(key = \"value\", ...)`, `buckets = [...]`, `in_flight` and `crate = path`";
 
-/// One `key = "value"` pair of `labels(...)`.
-pub(crate) struct StaticLabel {
+/// Where a label of `labels(...)` takes its value from.
+pub(crate) enum LabelSource {
+    /// `key = "value"`: the same value on every call.
+    Literal(LitStr),
+    /// `key = argument`: the value of an argument whose type implements `LabelValue`.
+    Argument(Ident),
+}
+
+/// One `key = ...` pair of `labels(...)`.
+pub(crate) struct LabelArg {
     pub(crate) key: Ident,
-    pub(crate) value: LitStr,
+    pub(crate) value: LabelSource,
 }
 
 /// A `buckets = [...]` list: each bound with the span of its literal.
@@ -34,7 +42,7 @@ pub(crate) struct Args {
     pub(crate) histogram: Option<LitStr>,
     pub(crate) help: Option<LitStr>,
     pub(crate) function: Option<LitStr>,
-    pub(crate) labels: Option<(Span, Vec<StaticLabel>)>,
+    pub(crate) labels: Option<(Span, Vec<LabelArg>)>,
     pub(crate) buckets: Option<Buckets>,
     pub(crate) in_flight: Option<InFlight>,
     pub(crate) krate: Option<syn::Path>,
@@ -129,8 +137,7 @@ impl Args {
             }
             "buckets" => {
                 input.parse::<Token![=]>()?;
-                let array: ExprArray = input.parse()?;
-                let buckets = parse_buckets(&array, errors);
+                let buckets = buckets_from(input, errors)?;
                 set_once(&mut self.buckets, buckets, key, errors);
             }
             "in_flight" => {
@@ -172,32 +179,34 @@ fn skip_value(input: ParseStream<'_>) -> syn::Result<()> {
     Ok(())
 }
 
-fn parse_labels(input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<Vec<StaticLabel>> {
-    let mut labels: Vec<StaticLabel> = Vec::new();
+fn parse_labels(input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<Vec<LabelArg>> {
+    let mut labels: Vec<LabelArg> = Vec::new();
     while !input.is_empty() {
         let key = input.call(Ident::parse_any_key)?;
         input.parse::<Token![=]>()?;
-        if input.peek(LitStr) {
-            let value: LitStr = input.parse()?;
-            if let Some(first) = labels.iter().find(|l| l.key == key) {
-                errors.at(
-                    key.span(),
-                    format!(
-                        "the label `{key}` is given twice; keep one (the first is `{}`)",
-                        first.value.value()
-                    ),
-                );
-            } else {
-                labels.push(StaticLabel { key, value });
-            }
+        let value = if input.peek(LitStr) {
+            Some(LabelSource::Literal(input.parse()?))
+        } else if input.peek(Ident) && (input.peek2(Token![,]) || input.peek2(syn::parse::End)) {
+            Some(LabelSource::Argument(input.parse()?))
         } else {
             let value: Expr = input.parse()?;
             errors.at(
                 value.span(),
                 format!(
-                    "the value of label `{key}` must be a string literal, such as `{key} = \"primary\"`"
+                    "the value of label `{key}` must be a string literal (`{key} = \"primary\"`) or the name of an argument whose type implements `LabelValue` (`{key} = {key}`)"
                 ),
             );
+            None
+        };
+        if let Some(value) = value {
+            if labels.iter().any(|label| label.key == key) {
+                errors.at(
+                    key.span(),
+                    format!("the label `{key}` is given twice; keep one"),
+                );
+            } else {
+                labels.push(LabelArg { key, value });
+            }
         }
         if input.is_empty() {
             break;
@@ -244,7 +253,7 @@ fn bucket_bound(expr: &Expr) -> Option<f64> {
 }
 
 /// Parses an argument key, keywords (`crate`, `type`) included.
-trait ParseAnyKey {
+pub(crate) trait ParseAnyKey {
     fn parse_any_key(input: ParseStream<'_>) -> syn::Result<Ident>;
 }
 
@@ -253,4 +262,32 @@ impl ParseAnyKey for Ident {
         use syn::ext::IdentExt;
         Ident::parse_any(input).map(|ident| ident.unraw())
     }
+}
+
+/// The first non-empty line of the doc comments, as a help text.
+pub(crate) fn doc_help(attrs: &[syn::Attribute]) -> Option<String> {
+    attrs.iter().find_map(|attr| {
+        let syn::Meta::NameValue(value) = &attr.meta else {
+            return None;
+        };
+        if !value.path.is_ident("doc") {
+            return None;
+        }
+        let Expr::Lit(ExprLit {
+            lit: Lit::Str(text),
+            ..
+        }) = &value.value
+        else {
+            return None;
+        };
+        let text = text.value();
+        let line = text.trim();
+        (!line.is_empty()).then(|| line.to_owned())
+    })
+}
+
+/// Parses `[0.1, 1, 2.5]` bucket bounds, reporting each element that is not a number literal.
+pub(crate) fn buckets_from(input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<Buckets> {
+    let array: ExprArray = input.parse()?;
+    Ok(parse_buckets(&array, errors))
 }

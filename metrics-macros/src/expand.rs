@@ -5,15 +5,14 @@
 //! emitted with its own spans, so type errors inside it point at the user's code.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{ToTokens, quote};
+use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
 use syn::{
-    Attribute, Block, Expr, ExprLit, ImplItem, ItemFn, ItemImpl, Lit, Meta, ReturnType, Signature,
-    TraitItemFn, Type,
+    Attribute, Block, ImplItem, ItemFn, ItemImpl, Meta, ReturnType, Signature, TraitItemFn, Type,
 };
 
-use crate::attr::{Args, Errors};
+use crate::attr::{Args, Errors, LabelSource, doc_help};
 use crate::validate::{self, Kind};
 
 /// Labels that every instrumented function carries, set by the macro.
@@ -145,28 +144,6 @@ fn doc_attributes(attrs: &[Attribute]) -> Vec<Attribute> {
         .collect()
 }
 
-/// The first non-empty line of the doc comments, as a help text.
-fn doc_help(attrs: &[Attribute]) -> Option<String> {
-    attrs.iter().find_map(|attr| {
-        let Meta::NameValue(value) = &attr.meta else {
-            return None;
-        };
-        if !value.path.is_ident("doc") {
-            return None;
-        }
-        let Expr::Lit(ExprLit {
-            lit: Lit::Str(text),
-            ..
-        }) = &value.value
-        else {
-            return None;
-        };
-        let text = text.value();
-        let line = text.trim();
-        (!line.is_empty()).then(|| line.to_owned())
-    })
-}
-
 /// Names and help texts of the families a function records into, when it has its own.
 struct OwnFamilies {
     counter: String,
@@ -184,7 +161,16 @@ struct Plan {
     own: Option<OwnFamilies>,
     in_flight: bool,
     labels: Vec<(String, String)>,
+    dynamic: Vec<DynamicLabel>,
     buckets: Vec<f64>,
+}
+
+/// A label whose value comes from an argument of a `LabelValue` type.
+struct DynamicLabel {
+    key: String,
+    argument: syn::Ident,
+    /// The argument's type without references, to name its `LabelValue` values in a static.
+    ty: Type,
 }
 
 /// Reports errors for one function and remembers whether any was reported.
@@ -230,6 +216,7 @@ impl Plan {
                 "`#[instrument_metric]` cannot instrument a `const fn`: reading the clock and recording a call are not possible in const evaluation; remove `const` or the attribute",
             );
         }
+        let (labels, dynamic) = labels(args, sig, &mut check);
         let plan = Plan {
             krate: args
                 .krate
@@ -238,7 +225,8 @@ impl Plan {
             function: function_label(args, sig, type_name, &mut check),
             own: own_families(args, attrs, &mut check),
             in_flight: args.in_flight.is_some(),
-            labels: static_labels(args, &mut check),
+            labels,
+            dynamic,
             buckets: bucket_list(args, &mut check),
         };
         (!check.failed).then_some(plan)
@@ -274,6 +262,10 @@ impl Plan {
         let asynchronous = sig.asyncness.is_some();
         let keys = self.labels.iter().map(|(key, _)| key);
         let values = self.labels.iter().map(|(_, value)| value);
+        let dynamic = self.dynamic.iter().map(|label| {
+            let DynamicLabel { key, ty, .. } = label;
+            quote_spanned!(ty.span()=> (#key, <#ty as #private::LabelValue>::VALUES))
+        });
         let buckets = &self.buckets;
         // The position of the function name, so that conflict reports point at it (and
         // methods of one instrumented `impl` block at their own lines).
@@ -292,6 +284,7 @@ impl Plan {
                 families: #families,
                 in_flight: #in_flight,
                 labels: &[#((#keys, #values)),*],
+                dynamic_labels: &[#(#dynamic),*],
                 buckets: &[#(#buckets),*],
                 asynchronous: #asynchronous,
                 #location
@@ -430,21 +423,79 @@ fn refuse_shared(args: &Args, has_counter: bool, has_histogram: bool, check: &mu
     }
 }
 
-/// The `labels(...)` pairs, each name checked.
-fn static_labels(args: &Args, check: &mut Check<'_>) -> Vec<(String, String)> {
+/// The `labels(...)` pairs, each name checked: static values, and arguments whose values
+/// are a `LabelValue` type.
+fn labels(
+    args: &Args,
+    sig: &Signature,
+    check: &mut Check<'_>,
+) -> (Vec<(String, String)>, Vec<DynamicLabel>) {
+    let (mut fixed, mut dynamic) = (Vec::new(), Vec::new());
     let Some((_, labels)) = &args.labels else {
-        return Vec::new();
+        return (fixed, dynamic);
     };
-    labels
-        .iter()
-        .map(|label| {
-            let key = label.key.to_string();
-            if let Err(message) = validate::label_name(&key, MACRO_LABELS) {
-                check.fail(label.key.span(), message);
+    for label in labels {
+        let key = label.key.to_string();
+        if let Err(message) = validate::label_name(&key, MACRO_LABELS) {
+            check.fail(label.key.span(), message);
+        }
+        match &label.value {
+            LabelSource::Literal(value) => fixed.push((key, value.value())),
+            LabelSource::Argument(argument) => {
+                if let Some(ty) = argument_type(sig, argument, check) {
+                    dynamic.push(DynamicLabel {
+                        key,
+                        argument: argument.clone(),
+                        ty,
+                    });
+                }
             }
-            (key, label.value.value())
-        })
-        .collect()
+        }
+    }
+    (fixed, dynamic)
+}
+
+/// The type of argument `name`, without references; reports a missing argument or a type the
+/// call site's `static` cannot name.
+fn argument_type(sig: &Signature, name: &syn::Ident, check: &mut Check<'_>) -> Option<Type> {
+    let found = sig.inputs.iter().find_map(|input| match input {
+        syn::FnArg::Typed(typed) => match typed.pat.as_ref() {
+            syn::Pat::Ident(pat) if pat.ident == *name => Some(typed.ty.as_ref()),
+            _ => None,
+        },
+        syn::FnArg::Receiver(_) => None,
+    });
+    let Some(mut ty) = found else {
+        check.fail(
+            name.span(),
+            format!("`{name}` is not an argument of this function; a label value is a string literal or an argument whose type implements `LabelValue`"),
+        );
+        return None;
+    };
+    while let Type::Reference(reference) = ty {
+        ty = &reference.elem;
+    }
+    let generics: Vec<String> = sig
+        .generics
+        .type_params()
+        .map(|param| param.ident.to_string())
+        .collect();
+    let mut problem = None;
+    for token in ty.to_token_stream() {
+        if let proc_macro2::TokenTree::Ident(ident) = token {
+            if ident == "Self" || ident == "impl" || generics.iter().any(|g| ident == g) {
+                problem = Some(ident);
+            }
+        }
+    }
+    if let Some(ident) = problem {
+        check.fail(
+            ty.span(),
+            format!("the type of label argument `{name}` must be a concrete `LabelValue` type, not `{ident}`: all its values are listed at start-up"),
+        );
+        return None;
+    }
+    Some(ty.clone())
 }
 
 /// The `buckets = [...]` bounds, checked.
@@ -484,12 +535,17 @@ fn wrap_body(plan: &Plan, sig: &Signature, block: &Block) -> Block {
     let value = syn::Ident::new("metrics_value", Span::mixed_site());
     let site = syn::Ident::new("METRICS_CALL_SITE", Span::mixed_site());
 
+    let mut index = quote!(0);
+    for label in &plan.dynamic {
+        let argument = &label.argument;
+        index = quote_spanned!(argument.span()=> #private::label_index(#index, &#argument));
+    }
     let start = |mutability: TokenStream| {
         quote! {
             let #mutability #guard = {
                 static #site: #private::CallSite = #private::CallSite::new(#descriptor);
                 #private::inventory::submit! { #private::Declaration::Function(&#site) }
-                #private::CallSite::start(&#site)
+                #private::CallSite::start_at(&#site, #index)
             };
         }
     };

@@ -2,22 +2,61 @@
 //!
 //! Depend on `metrics-runtime`, which re-exports these macros; the code they generate calls
 //! into it by absolute path. Each macro parses its input into a typed model (`attr`), checks
-//! every name, label and bucket list (`validate`) and generates code (`expand`).
+//! every name, label and bucket list (`validate`) and generates code (`expand` for the
+//! attribute, one `derive_*` module per derive).
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
 use proc_macro::TokenStream;
 
 mod attr;
+mod derive_label_set;
+mod derive_label_value;
+mod derive_metrics;
 mod expand;
 mod validate;
 
 /// Records calls of a function: a counter labelled by outcome, a duration histogram and,
-/// optionally, an in-flight gauge.
-///
-/// See the `metrics-runtime` documentation of `instrument_metric` for the arguments and
-/// examples.
+/// optionally, an in-flight gauge. Documented in `metrics-runtime`.
 #[proc_macro_attribute]
 pub fn instrument_metric(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::instrument_metric(attr.into(), item.into()).into()
+}
+
+/// Derives `LabelValue` and `LabelSet` for a fieldless enum. Documented in `metrics-runtime`.
+#[proc_macro_derive(LabelValue, attributes(label))]
+pub fn derive_label_value(input: TokenStream) -> TokenStream {
+    derive_label_value::derive(input.into()).into()
+}
+
+/// Derives `LabelSet` for a struct of `LabelValue` fields. Documented in `metrics-runtime`.
+#[proc_macro_derive(LabelSet, attributes(label))]
+pub fn derive_label_set(input: TokenStream) -> TokenStream {
+    derive_label_set::derive(input.into()).into()
+}
+
+/// Derives `Metrics` for a struct of metric fields. Documented in `metrics-runtime`.
+#[proc_macro_derive(Metrics, attributes(metrics, metric))]
+pub fn derive_metrics(input: TokenStream) -> TokenStream {
+    derive_metrics::derive(input.into()).into()
+}
+
+/// Checks a metric name literal at compile time. Documented in `metrics-runtime`.
+#[proc_macro]
+pub fn metric_name(input: TokenStream) -> TokenStream {
+    let name = match syn::parse::<syn::LitStr>(input) {
+        Ok(name) => name,
+        Err(error) => {
+            let message = "`metric_name!` takes one string literal, such as `metric_name!(\"sms_messages_total\")`";
+            return syn::Error::new(error.span(), message)
+                .into_compile_error()
+                .into();
+        }
+    };
+    match validate::referenced_name(&name.value()) {
+        Ok(()) => quote::quote!(#name).into(),
+        Err(message) => syn::Error::new(name.span(), message)
+            .into_compile_error()
+            .into(),
+    }
 }

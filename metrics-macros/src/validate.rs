@@ -44,11 +44,14 @@ pub(crate) enum Kind {
     Counter,
     /// A histogram that times a call: its unit is seconds.
     DurationHistogram,
+    /// Any other histogram.
+    Histogram,
     Gauge,
 }
 
-/// Checks the characters of a metric name and the rules every kind shares.
-fn metric_name_syntax(name: &str) -> Result<(), String> {
+/// Checks the characters of a metric name: `[a-zA-Z_:][a-zA-Z0-9_:]*`, as the data model and
+/// tikv `prometheus` define it.
+pub(crate) fn characters(name: &str) -> Result<(), String> {
     let mut chars = name.chars();
     let Some(first) = chars.next() else {
         return Err("metric names must not be empty".to_owned());
@@ -76,6 +79,12 @@ fn metric_name_syntax(name: &str) -> Result<(), String> {
             "metric names may only contain ASCII letters, digits and `_`, not `{bad}`; try `{fixed}`"
         ));
     }
+    Ok(())
+}
+
+/// Checks the characters of a metric name and the rules every kind shares.
+fn metric_name_syntax(name: &str) -> Result<(), String> {
+    characters(name)?;
     if name.contains(':') {
         return Err(format!(
             "colons in metric names are reserved for recording rules; try `{}`",
@@ -120,7 +129,7 @@ pub(crate) fn metric_name(name: &str, kind: Kind) -> Result<(), String> {
                 return Err(format!("counter names end in `_total`; try `{stem}_total`"));
             }
         }
-        Kind::DurationHistogram | Kind::Gauge => {
+        Kind::DurationHistogram | Kind::Histogram | Kind::Gauge => {
             if let Some(suffix) = RESERVED_SUFFIXES.iter().find(|s| name.ends_with(**s)) {
                 let what = if kind == Kind::Gauge {
                     "gauge"
@@ -128,10 +137,10 @@ pub(crate) fn metric_name(name: &str, kind: Kind) -> Result<(), String> {
                     "histogram"
                 };
                 let stem = &name[..name.len() - suffix.len()];
-                let fix = if kind == Kind::Gauge {
-                    stem.to_owned()
-                } else {
+                let fix = if kind == Kind::DurationHistogram {
                     format!("{}_seconds", stem.trim_end_matches("_seconds"))
+                } else {
+                    stem.to_owned()
                 };
                 return Err(format!(
                     "a {what} name must not end in `{suffix}`, which Prometheus derives from the family; try `{fix}`"
@@ -143,6 +152,35 @@ pub(crate) fn metric_name(name: &str, kind: Kind) -> Result<(), String> {
                 ));
             }
         }
+    }
+    Ok(())
+}
+
+/// Checks a name spelled in code that refers to a metric or a recording rule: the characters
+/// of a metric name, colons allowed.
+pub(crate) fn referenced_name(name: &str) -> Result<(), String> {
+    characters(name)
+}
+
+/// Checks a `#[metrics(prefix = "...")]`: the start of every family name of a struct.
+pub(crate) fn prefix(name: &str) -> Result<(), String> {
+    metric_name_syntax(name)?;
+    if name.ends_with('_') {
+        return Err(format!(
+            "the prefix is joined to each field name with `_`, so it must not end in `_`; try `{}`",
+            name.trim_end_matches('_')
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a label value given in code (a renamed enum variant).
+pub(crate) fn label_value(value: &str) -> Result<(), String> {
+    if value.is_empty() {
+        return Err(
+            "a label value must not be empty: Prometheus treats an empty value as a missing label"
+                .to_owned(),
+        );
     }
     Ok(())
 }

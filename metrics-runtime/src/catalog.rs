@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use crate::family::Shape;
 use crate::instrument::CallSite;
 
 /// One declaration submitted by generated code.
@@ -10,6 +11,61 @@ use crate::instrument::CallSite;
 pub enum Declaration {
     /// A function instrumented with `#[instrument_metric]`.
     Function(&'static CallSite),
+    /// A struct deriving `Metrics`.
+    Group(&'static GroupDescriptor),
+}
+
+/// A struct deriving `Metrics`: its fields are the metric families it declares.
+#[derive(Debug)]
+pub struct GroupDescriptor {
+    /// The struct's name.
+    pub type_name: &'static str,
+    /// Its fields, in declaration order.
+    pub fields: &'static [FieldDescriptor],
+}
+
+/// One field of a `#[derive(Metrics)]` struct: one metric family.
+#[derive(Debug)]
+pub struct FieldDescriptor {
+    /// The family name (prefix and field name, or the `name` override).
+    pub name: &'static str,
+    /// The help text.
+    pub help: &'static str,
+    /// How the family is registered.
+    pub shape: Shape,
+    /// Label names (empty for a single metric).
+    pub label_names: &'static [&'static str],
+    /// The values of each label.
+    pub label_values: &'static [&'static [&'static str]],
+    /// Histogram bucket bounds; empty means the default buckets.
+    pub buckets: &'static [f64],
+    /// Source file of the field.
+    pub file: &'static str,
+    /// Line of the field name.
+    pub line: u32,
+    /// Column of the field name.
+    pub column: u32,
+}
+
+impl FieldDescriptor {
+    pub(crate) fn location(&self) -> Location {
+        Location {
+            file: self.file,
+            line: self.line,
+            column: self.column,
+        }
+    }
+
+    pub(crate) fn spec(&self) -> FamilySpec {
+        FamilySpec {
+            name: self.name,
+            help: self.help,
+            shape: self.shape,
+            labels: self.label_names.to_vec(),
+            buckets: self.buckets,
+            location: self.location(),
+        }
+    }
 }
 
 inventory::collect!(Declaration);
@@ -57,7 +113,7 @@ impl fmt::Display for MetricKind {
 pub(crate) struct FamilySpec {
     pub(crate) name: &'static str,
     pub(crate) help: &'static str,
-    pub(crate) kind: MetricKind,
+    pub(crate) shape: Shape,
     pub(crate) labels: Vec<&'static str>,
     pub(crate) buckets: &'static [f64],
     pub(crate) location: Location,
@@ -66,8 +122,9 @@ pub(crate) struct FamilySpec {
 impl FamilySpec {
     /// How `other` disagrees with this declaration of the same family, if it does.
     pub(crate) fn disagreement(&self, other: &FamilySpec) -> Option<String> {
-        if self.kind != other.kind {
-            return Some(format!("declared as {} and as {}", self.kind, other.kind));
+        if self.shape != other.shape {
+            let (first, second) = (self.shape.describe(), other.shape.describe());
+            return Some(format!("declared as {first} and as {second}"));
         }
         if self.labels != other.labels {
             return Some(format!(

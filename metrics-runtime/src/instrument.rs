@@ -94,6 +94,9 @@ pub struct FunctionDescriptor {
     pub in_flight: bool,
     /// Static labels, in declaration order.
     pub labels: &'static [(&'static str, &'static str)],
+    /// Labels whose value comes from an argument of a `LabelValue` type: name and every value,
+    /// in declaration order (the call's series index is mixed-radix in this order).
+    pub dynamic_labels: &'static [(&'static str, &'static [&'static str])],
     /// Histogram bucket bounds; empty means the default buckets.
     pub buckets: &'static [f64],
     /// Whether the function is `async` (only then can a call be cancelled).
@@ -129,7 +132,8 @@ pub(crate) struct Handles {
 #[derive(Debug)]
 pub struct CallSite {
     pub(crate) descriptor: FunctionDescriptor,
-    pub(crate) handles: OnceLock<Handles>,
+    /// One entry per combination of dynamic label values (one when there are none).
+    pub(crate) handles: OnceLock<Box<[Handles]>>,
 }
 
 impl CallSite {
@@ -151,10 +155,17 @@ impl CallSite {
     /// Starts recording one call; the returned guard records it when dropped.
     #[inline]
     pub fn start(&'static self) -> CallGuard {
+        self.start_at(0)
+    }
+
+    /// Starts recording one call into the series of dynamic label combination `index`.
+    #[inline]
+    pub fn start_at(&'static self, index: usize) -> CallGuard {
         let handles = match self.handles.get() {
             Some(handles) => handles,
             None => self.resolve(),
         };
+        let handles = &handles[index];
         if let Some(gauge) = &handles.in_flight {
             gauge.inc();
         }
@@ -167,13 +178,32 @@ impl CallSite {
 
     #[cold]
     #[inline(never)]
-    fn resolve(&'static self) -> &'static Handles {
+    fn resolve(&'static self) -> &'static [Handles] {
         // Building the registry resolves every site submitted through `inventory`; a site that
         // was not (a platform without life-before-main) gets handles of its own.
         let _ = crate::registry::registry();
-        self.handles
-            .get_or_init(|| crate::registry::detached_handles(&self.descriptor))
+        self.handles.get_or_init(|| {
+            let combinations = crate::labels::combinations(&self.dynamic_values()).len();
+            (0..combinations)
+                .map(|_| crate::registry::detached_handles(&self.descriptor))
+                .collect()
+        })
     }
+
+    pub(crate) fn dynamic_values(&self) -> Vec<&'static [&'static str]> {
+        self.descriptor
+            .dynamic_labels
+            .iter()
+            .map(|(_, values)| *values)
+            .collect()
+    }
+}
+
+/// The series index of one more dynamic label value: generated code folds it over the
+/// label arguments, in declaration order.
+#[inline]
+pub fn label_index<T: crate::LabelValue + ?Sized>(index: usize, value: &T) -> usize {
+    index * T::VALUES.len() + value.index()
 }
 
 /// Records one call of an instrumented function when dropped.

@@ -79,7 +79,9 @@
 pub mod axum;
 mod catalog;
 mod encode;
+mod family;
 mod instrument;
+mod labels;
 mod registry;
 
 #[doc(hidden)]
@@ -88,7 +90,72 @@ pub mod __private;
 
 pub use catalog::{CatalogError, Conflict, Location, MetricKind};
 pub use encode::{TEXT_CONTENT_TYPE, render};
+pub use family::{
+    Counter, CounterFamily, Family, Gauge, GaugeFamily, Histogram, HistogramFamily, IntCounter,
+    IntCounterFamily, IntGauge, IntGaugeFamily, Metric, MetricField, Shape,
+};
 pub use instrument::Outcome;
+pub use labels::{LabelSet, LabelValue};
+/// Derives [`LabelSet`] for a struct whose fields are [`LabelValue`] types and name the labels.
+pub use metrics_macros::LabelSet;
+/// Derives [`LabelValue`] (and [`LabelSet`]) for a fieldless enum: see [`LabelValue`].
+pub use metrics_macros::LabelValue;
+/// Derives [`Metrics`] for a struct whose fields are metrics: see [`Metrics`].
+pub use metrics_macros::Metrics;
 /// Records every call of a function: see the [crate documentation](crate).
 pub use metrics_macros::instrument_metric;
+/// Checks a metric name at compile time and gives it back as a `&'static str`.
+///
+/// For code that must spell a name: queries, recording rules, tests. Colons are allowed, as
+/// recording rule names use them.
+///
+/// ```
+/// const SENT: &str = metrics_runtime::metric_name!("sms_messages_total");
+/// const RATIO: &str = metrics_runtime::metric_name!("job:sms_success:ratio_rate5m");
+/// assert_eq!(SENT, "sms_messages_total");
+/// assert_eq!(RATIO, "job:sms_success:ratio_rate5m");
+/// ```
+pub use metrics_macros::metric_name;
 pub use registry::{check, registry};
+
+/// A struct of metrics, registered at start-up, with one process-wide instance.
+///
+/// Derive it: each field is a metric (`Counter`, `IntCounter`, `Gauge`, `IntGauge`,
+/// `Histogram`) or a family of them labelled by [`LabelSet`] types. The family name is
+/// `#[metrics(prefix = "...")]`, an underscore and the field name (or `#[metric(name = "...")]`);
+/// the help text is the field's doc comment (or `#[metric(help = "...")]`); a histogram
+/// field takes `#[metric(buckets = [...])]`. Every name is checked at compile time.
+///
+/// ```
+/// use metrics_runtime::{Gauge, GaugeFamily, Histogram, IntCounter, LabelValue, Metrics};
+///
+/// #[derive(Clone, Copy, LabelValue)]
+/// enum Provider { Google, Microsoft }
+///
+/// #[derive(Metrics)]
+/// #[metrics(prefix = "oauth")]
+/// struct OAuthMetrics {
+///     /// Active OAuth integrations, by provider.
+///     integrations_active: GaugeFamily<Provider>,
+///     /// OAuth token refreshes.
+///     token_refresh_total: IntCounter,
+///     /// Time taken by OAuth operations.
+///     #[metric(buckets = [0.05, 0.25, 1.0, 5.0])]
+///     operation_duration_seconds: Histogram,
+///     /// Share of users with at least one integration.
+///     #[metric(name = "oauth_adoption_ratio")]
+///     adoption: Gauge,
+/// }
+///
+/// let metrics = OAuthMetrics::global();
+/// metrics.integrations_active.with(Provider::Google).set(3.0);
+/// metrics.token_refresh_total.inc();
+/// let text = metrics_runtime::render();
+/// assert!(text.contains(r#"oauth_integrations_active{provider="google"} 3"#));
+/// assert!(text.contains(r#"oauth_integrations_active{provider="microsoft"} 0"#));
+/// assert!(text.contains("oauth_token_refresh_total 1"));
+/// ```
+pub trait Metrics: Sized + 'static {
+    /// The process-wide instance, whose metrics are in [`registry`].
+    fn global() -> &'static Self;
+}

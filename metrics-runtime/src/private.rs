@@ -4,8 +4,13 @@ pub use core::{file, module_path};
 
 pub use inventory;
 
-pub use crate::catalog::Declaration;
+pub use std::sync::OnceLock;
+
+pub use crate::Metrics;
+pub use crate::catalog::{Declaration, FieldDescriptor, GroupDescriptor};
+pub use crate::family::{MetricField, Shape};
 pub use crate::instrument::{
     AnyOutcome, CallGuard, CallSite, Families, FunctionDescriptor, Outcome, OutcomeProbe,
-    ResultOutcome, call,
+    ResultOutcome, call, label_index,
 };
+pub use crate::labels::{LabelSet, LabelValue};

@@ -3,19 +3,25 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+use prometheus::core::Collector;
 use prometheus::{
-    Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry,
+    CounterVec, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec,
+    IntGauge, IntGaugeVec, Opts, Registry,
 };
 
-use crate::catalog::{CatalogError, Conflict, Declaration, FamilySpec, Location, MetricKind};
+use crate::catalog::{
+    CatalogError, Conflict, Declaration, FamilySpec, FieldDescriptor, GroupDescriptor, Location,
+};
+use crate::family::{Metric, Shape, sealed::Sealed as _};
 use crate::instrument::{
     CallSite, Families, FunctionDescriptor, Handles, SHARED_COUNTER, SHARED_COUNTER_HELP,
     SHARED_HISTOGRAM, SHARED_HISTOGRAM_HELP, SHARED_IN_FLIGHT, SHARED_IN_FLIGHT_HELP,
 };
+use crate::labels::combinations;
 
 struct Runtime {
     registry: Registry,
+    families: HashMap<&'static str, (FamilySpec, Option<Vector>)>,
     conflicts: Vec<Conflict>,
 }
 
@@ -65,40 +71,91 @@ pub fn check() -> Result<(), CatalogError> {
     }
 }
 
-enum Vector {
-    Counter(IntCounterVec),
+/// A registered family. Public in a private module so that [`Metric`]'s hidden methods can
+/// name it.
+pub enum Vector {
+    /// `f64` counters.
+    Counter(CounterVec),
+    /// `u64` counters.
+    IntCounter(IntCounterVec),
+    /// `f64` gauges.
+    Gauge(GaugeVec),
+    /// `i64` gauges.
+    IntGauge(IntGaugeVec),
+    /// Histograms.
     Histogram(HistogramVec),
-    Gauge(IntGaugeVec),
 }
 
-/// The families registered so far, with the declaration that created each.
-struct Builder {
-    registry: Registry,
-    families: HashMap<&'static str, (FamilySpec, Option<Vector>)>,
-    series: HashMap<(&'static str, Vec<&'static str>), Location>,
-    conflicts: Vec<Conflict>,
+impl Vector {
+    fn new(spec: &FamilySpec) -> prometheus::Result<Vector> {
+        let opts = Opts::new(spec.name, spec.help);
+        let labels = &spec.labels;
+        Ok(match spec.shape {
+            Shape::Counter => Vector::Counter(CounterVec::new(opts, labels)?),
+            Shape::IntCounter => Vector::IntCounter(IntCounterVec::new(opts, labels)?),
+            Shape::Gauge => Vector::Gauge(GaugeVec::new(opts, labels)?),
+            Shape::IntGauge => Vector::IntGauge(IntGaugeVec::new(opts, labels)?),
+            Shape::Histogram => {
+                let mut opts = HistogramOpts::from(opts);
+                if !spec.buckets.is_empty() {
+                    opts = opts.buckets(spec.buckets.to_vec());
+                }
+                Vector::Histogram(HistogramVec::new(opts, labels)?)
+            }
+        })
+    }
+
+    fn collector(&self) -> Box<dyn Collector> {
+        match self {
+            Vector::Counter(v) => Box::new(v.clone()),
+            Vector::IntCounter(v) => Box::new(v.clone()),
+            Vector::Gauge(v) => Box::new(v.clone()),
+            Vector::IntGauge(v) => Box::new(v.clone()),
+            Vector::Histogram(v) => Box::new(v.clone()),
+        }
+    }
+
+    /// Creates the series for `values` (so that it is exported at zero).
+    fn touch(&self, values: &[&str]) {
+        let _ = match self {
+            Vector::Counter(v) => v.get_metric_with_label_values(values).map(drop),
+            Vector::IntCounter(v) => v.get_metric_with_label_values(values).map(drop),
+            Vector::Gauge(v) => v.get_metric_with_label_values(values).map(drop),
+            Vector::IntGauge(v) => v.get_metric_with_label_values(values).map(drop),
+            Vector::Histogram(v) => v.get_metric_with_label_values(values).map(drop),
+        };
+    }
 }
 
 fn build() -> Runtime {
-    let mut sites: Vec<&'static CallSite> = inventory::iter::<Declaration>
-        .into_iter()
-        .map(|Declaration::Function(site)| *site)
-        .collect();
+    let mut sites = Vec::new();
+    let mut groups = Vec::new();
+    for declaration in inventory::iter::<Declaration> {
+        match declaration {
+            Declaration::Function(site) => sites.push(*site),
+            Declaration::Group(group) => groups.push(*group),
+        }
+    }
     // `inventory` yields in link order; sort so that "the first declaration" is stable.
     sites.sort_by_key(|site| location(&site.descriptor));
+    groups.sort_by_key(|group| group.fields.first().map(FieldDescriptor::location));
     let mut builder = Builder {
         registry: Registry::new(),
         families: HashMap::new(),
         series: HashMap::new(),
         conflicts: Vec::new(),
     };
+    for group in groups {
+        builder.declare_group(group);
+    }
     for site in sites {
-        let handles = builder.resolve(&site.descriptor);
+        let handles = builder.resolve_site(site);
         // Already set only if the same site was submitted twice; the first handles stay.
         let _ = site.handles.set(handles);
     }
     Runtime {
         registry: builder.registry,
+        families: builder.families,
         conflicts: builder.conflicts,
     }
 }
@@ -111,8 +168,132 @@ fn location(descriptor: &FunctionDescriptor) -> Location {
     }
 }
 
+/// The registered families, with the declaration that created each.
+struct Builder {
+    registry: Registry,
+    families: HashMap<&'static str, (FamilySpec, Option<Vector>)>,
+    /// The first declaration of each series (family and label values).
+    series: HashMap<(&'static str, Vec<&'static str>), Location>,
+    conflicts: Vec<Conflict>,
+}
+
+impl Builder {
+    fn declare_group(&mut self, group: &'static GroupDescriptor) {
+        for field in group.fields {
+            let spec = field.spec();
+            let Some(vector) = self.family(&spec) else {
+                continue;
+            };
+            for values in combinations(field.label_values) {
+                vector.touch(&values);
+            }
+        }
+    }
+
+    fn resolve_site(&mut self, site: &'static CallSite) -> Box<[Handles]> {
+        let descriptor = &site.descriptor;
+        let [counter, histogram, gauge] = function_specs(descriptor);
+        let mut all = Vec::new();
+        for dynamic in combinations(&site.dynamic_values()) {
+            let mut pairs = static_labels(descriptor);
+            pairs.extend(
+                descriptor
+                    .dynamic_labels
+                    .iter()
+                    .map(|(name, _)| *name)
+                    .zip(dynamic),
+            );
+            pairs.sort_by_key(|(name, _)| *name);
+            let values: Vec<&'static str> = pairs.iter().map(|(_, value)| *value).collect();
+            self.claim_series(&counter, descriptor, &values);
+
+            let mut handles = detached_handles(descriptor);
+            if let Some(Vector::IntCounter(vec)) = self.family(&counter) {
+                for outcome in descriptor.outcomes() {
+                    let mut labels = values.clone();
+                    labels.push(outcome.as_str());
+                    if let Ok(child) = vec.get_metric_with_label_values(&labels) {
+                        handles.calls[outcome.index()] = child;
+                    }
+                }
+            }
+            if let Some(Vector::Histogram(vec)) = self.family(&histogram)
+                && let Ok(child) = vec.get_metric_with_label_values(&values)
+            {
+                handles.duration = child;
+            }
+            if descriptor.in_flight
+                && let Some(Vector::IntGauge(vec)) = self.family(&gauge)
+                && let Ok(child) = vec.get_metric_with_label_values(&values)
+            {
+                handles.in_flight = Some(child);
+            }
+            all.push(handles);
+        }
+        all.into_boxed_slice()
+    }
+
+    /// Records that `descriptor` owns the series `values` of `spec`; two owners conflict.
+    fn claim_series(
+        &mut self,
+        spec: &FamilySpec,
+        descriptor: &FunctionDescriptor,
+        values: &[&'static str],
+    ) {
+        let key = (spec.name, values.to_vec());
+        if let Some(first) = self.series.get(&key) {
+            self.conflicts.push(Conflict {
+                family: spec.name.to_owned(),
+                problem: format!(
+                    "declared twice for the same labels (function {:?}, module {:?}); give one of them `function = \"...\"`",
+                    descriptor.function, descriptor.module
+                ),
+                locations: vec![*first, spec.location],
+            });
+        } else {
+            self.series.insert(key, spec.location);
+        }
+    }
+
+    /// The registered family for `spec`, creating it on first sight; `None` on a conflict.
+    fn family(&mut self, spec: &FamilySpec) -> Option<&Vector> {
+        if let Some((first, _)) = self.families.get(spec.name) {
+            if let Some(problem) = first.disagreement(spec) {
+                self.conflicts.push(Conflict {
+                    family: spec.name.to_owned(),
+                    problem,
+                    locations: vec![first.location, spec.location],
+                });
+                return None;
+            }
+        } else {
+            let vector = self.create(spec);
+            self.families.insert(spec.name, (spec.clone(), vector));
+        }
+        self.families
+            .get(spec.name)
+            .and_then(|(_, vector)| vector.as_ref())
+    }
+
+    fn create(&mut self, spec: &FamilySpec) -> Option<Vector> {
+        let registered = Vector::new(spec)
+            .and_then(|vector| self.registry.register(vector.collector()).map(|()| vector));
+        match registered {
+            Ok(vector) => Some(vector),
+            Err(error) => {
+                self.conflicts.push(Conflict {
+                    family: spec.name.to_owned(),
+                    problem: format!("refused by the registry: {error}"),
+                    locations: vec![spec.location],
+                });
+                None
+            }
+        }
+    }
+}
+
 /// The three family specs of a function: counter, histogram, in-flight gauge.
-fn specs(descriptor: &FunctionDescriptor) -> [FamilySpec; 3] {
+fn function_specs(descriptor: &FunctionDescriptor) -> [FamilySpec; 3] {
     let (counter, counter_help, histogram, histogram_help, gauge, gauge_help) =
         match descriptor.families {
             Families::Shared => (
@@ -139,14 +320,19 @@ fn specs(descriptor: &FunctionDescriptor) -> [FamilySpec; 3] {
                 in_flight_help,
             ),
         };
-    let labels = label_names(descriptor);
+    let mut labels: Vec<&'static str> = static_labels(descriptor)
+        .into_iter()
+        .map(|(name, _)| name)
+        .chain(descriptor.dynamic_labels.iter().map(|(name, _)| *name))
+        .collect();
+    labels.sort_unstable();
     let mut counter_labels = labels.clone();
     counter_labels.push("result");
     let location = location(descriptor);
-    let spec = |name, help, kind, labels, buckets| FamilySpec {
+    let spec = |name, help, shape, labels, buckets| FamilySpec {
         name,
         help,
-        kind,
+        shape,
         labels,
         buckets,
         location,
@@ -155,160 +341,59 @@ fn specs(descriptor: &FunctionDescriptor) -> [FamilySpec; 3] {
         spec(
             counter,
             counter_help,
-            MetricKind::Counter,
+            Shape::IntCounter,
             counter_labels,
             &[],
         ),
         spec(
             histogram,
             histogram_help,
-            MetricKind::Histogram,
+            Shape::Histogram,
             labels.clone(),
             descriptor.buckets,
         ),
-        spec(gauge, gauge_help, MetricKind::Gauge, labels, &[]),
+        spec(gauge, gauge_help, Shape::IntGauge, labels, &[]),
     ]
 }
 
-/// `function`, `module`, then the static labels sorted by name.
+/// `function`, `module` and the static labels of a function.
 fn static_labels(descriptor: &FunctionDescriptor) -> Vec<(&'static str, &'static str)> {
     let mut labels = vec![
         ("function", descriptor.function),
         ("module", descriptor.module),
     ];
-    let mut extra = descriptor.labels.to_vec();
-    extra.sort_unstable();
-    labels.extend(extra);
+    labels.extend_from_slice(descriptor.labels);
     labels
 }
 
-fn label_names(descriptor: &FunctionDescriptor) -> Vec<&'static str> {
-    static_labels(descriptor)
-        .into_iter()
-        .map(|(name, _)| name)
-        .collect()
-}
-
-impl Builder {
-    fn resolve(&mut self, descriptor: &FunctionDescriptor) -> Handles {
-        let [counter, histogram, gauge] = specs(descriptor);
-        let values: Vec<&'static str> = static_labels(descriptor)
-            .into_iter()
-            .map(|(_, value)| value)
-            .collect();
-
-        let key = (counter.name, values.clone());
-        if let Some(first) = self.series.get(&key) {
-            self.conflicts.push(Conflict {
-                family: counter.name.to_owned(),
-                problem: format!(
-                    "declared twice for the same labels (function {:?}, module {:?}); give one of them `function = \"...\"`",
-                    descriptor.function, descriptor.module
-                ),
-                locations: vec![*first, counter.location],
-            });
-        } else {
-            self.series.insert(key, counter.location);
-        }
-
-        let mut detached = detached_handles(descriptor);
-        if let Some(Vector::Counter(vec)) = self.family(&counter) {
-            for outcome in descriptor.outcomes() {
-                let mut labels = values.clone();
-                labels.push(outcome.as_str());
-                if let Ok(child) = vec.get_metric_with_label_values(&labels) {
-                    detached.calls[outcome.index()] = child;
-                }
-            }
-        }
-        if let Some(Vector::Histogram(vec)) = self.family(&histogram)
-            && let Ok(child) = vec.get_metric_with_label_values(&values)
-        {
-            detached.duration = child;
-        }
-        if descriptor.in_flight
-            && let Some(Vector::Gauge(vec)) = self.family(&gauge)
-            && let Ok(child) = vec.get_metric_with_label_values(&values)
-        {
-            detached.in_flight = Some(child);
-        }
-        detached
-    }
-
-    /// The registered family for `spec`, creating it on first sight; `None` on a conflict.
-    fn family(&mut self, spec: &FamilySpec) -> Option<&Vector> {
-        if let Some((first, _)) = self.families.get(spec.name) {
-            if let Some(problem) = first.disagreement(spec) {
-                self.conflicts.push(Conflict {
-                    family: spec.name.to_owned(),
-                    problem,
-                    locations: vec![first.location, spec.location],
-                });
-                return None;
-            }
-        } else {
-            let vector = self.create(spec);
-            self.families.insert(spec.name, (spec.clone(), vector));
-        }
-        self.families
-            .get(spec.name)
-            .and_then(|(_, vector)| vector.as_ref())
-    }
-
-    fn create(&mut self, spec: &FamilySpec) -> Option<Vector> {
-        let opts = Opts::new(spec.name, spec.help);
-        let created = match spec.kind {
-            MetricKind::Counter => IntCounterVec::new(opts, &spec.labels).map(Vector::Counter),
-            MetricKind::Gauge => IntGaugeVec::new(opts, &spec.labels).map(Vector::Gauge),
-            MetricKind::Histogram => {
-                let mut opts = HistogramOpts::from(opts);
-                if !spec.buckets.is_empty() {
-                    opts = opts.buckets(spec.buckets.to_vec());
-                }
-                HistogramVec::new(opts, &spec.labels).map(Vector::Histogram)
-            }
-        };
-        let registered = created.and_then(|vector| {
-            let collector: Box<dyn prometheus::core::Collector> = match &vector {
-                Vector::Counter(v) => Box::new(v.clone()),
-                Vector::Gauge(v) => Box::new(v.clone()),
-                Vector::Histogram(v) => Box::new(v.clone()),
-            };
-            self.registry.register(collector).map(|()| vector)
+/// The series of a `#[derive(Metrics)]` field, in label index order: the registered ones, or
+/// series exported nowhere if the field's declaration conflicts with an earlier one.
+pub(crate) fn series<M: Metric>(field: &FieldDescriptor) -> Vec<M> {
+    let registered = runtime()
+        .families
+        .get(field.name)
+        .and_then(|(spec, vector)| {
+            let mine = field.spec();
+            (spec.location == mine.location || spec.disagreement(&mine).is_none())
+                .then_some(vector.as_ref())
+                .flatten()
         });
-        match registered {
-            Ok(vector) => Some(vector),
-            Err(error) => {
-                self.conflicts.push(Conflict {
-                    family: spec.name.to_owned(),
-                    problem: format!("refused by the registry: {error}"),
-                    locations: vec![spec.location],
-                });
-                None
-            }
-        }
-    }
+    combinations(field.label_values)
+        .iter()
+        .map(|values| {
+            registered
+                .and_then(|vector| M::child(vector, values))
+                .unwrap_or_else(|| M::detached(field.buckets))
+        })
+        .collect()
 }
 
 /// Handles that record but are exported nowhere: for a declaration that conflicts with an
 /// earlier one, or an outcome a function cannot have.
 pub(crate) fn detached_handles(descriptor: &FunctionDescriptor) -> Handles {
-    // The names are constants that the registry accepts, so creation cannot fail.
-    let counter =
-        || IntCounter::new("detached_total", "Not exported.").expect("valid constant name");
-    let mut opts = HistogramOpts::new("detached_seconds", "Not exported.");
-    if !descriptor.buckets.is_empty() {
-        opts = opts.buckets(descriptor.buckets.to_vec());
-    }
-    let duration = Histogram::with_opts(opts).unwrap_or_else(|_| {
-        Histogram::with_opts(HistogramOpts::new("detached_seconds", "Not exported."))
-            .expect("valid constant name and default buckets")
-    });
     Handles {
-        calls: [counter(), counter(), counter(), counter()],
-        duration,
-        in_flight: descriptor
-            .in_flight
-            .then(|| IntGauge::new("detached", "Not exported.").expect("valid constant name")),
+        calls: std::array::from_fn(|_| IntCounter::detached(&[])),
+        duration: Histogram::detached(descriptor.buckets),
+        in_flight: descriptor.in_flight.then(|| IntGauge::detached(&[])),
     }
 }

@@ -349,6 +349,15 @@ pub fn promtool_check_metrics(text: &str) -> Result<(), String> {
     }
 }
 
+/// Metrics declared in this crate, so that tests can declare the same family differently in
+/// another crate.
+#[derive(metrics_runtime::Metrics)]
+pub struct SupportMetrics {
+    /// Declared as an integer gauge in the support crate.
+    #[metric(name = "group_clash")]
+    pub clash: metrics_runtime::IntGauge,
+}
+
 /// A function declared in this crate, so that tests can declare the same family in another
 /// crate and see the conflict reported across crates.
 #[metrics_runtime::instrument_metric(

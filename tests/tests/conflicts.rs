@@ -1,8 +1,15 @@
 //! Declarations that disagree, here and in another crate of the workspace, are reported by
 //! `check()` with every source location, and the registry keeps working.
 
-use integration_tests::{Exposition, declared_in_support_crate};
-use metrics_runtime::instrument_metric;
+use integration_tests::{Exposition, SupportMetrics, declared_in_support_crate};
+use metrics_runtime::{Gauge, Metrics, instrument_metric};
+
+#[derive(Metrics)]
+struct LocalMetrics {
+    /// Declared as an integer gauge in the support crate.
+    #[metric(name = "group_clash")]
+    clash: Gauge,
+}
 
 const CROSS_CRATE_LINE: u32 = line!() + 6;
 #[instrument_metric(
@@ -66,7 +73,7 @@ fn every_conflict_names_both_locations() {
     assert!(
         find("kind_clash_seconds")
             .problem
-            .contains("as a histogram and as a gauge")
+            .contains("as a histogram and as an integer gauge")
     );
 
     let duplicate = find("function_calls_total");
@@ -97,6 +104,8 @@ fn conflicting_functions_still_run_and_the_first_declaration_is_kept() {
     gauge_second();
     one();
     two();
+    SupportMetrics::global().clash.set(4);
+    LocalMetrics::global().clash.set(9.0);
     let exposition = Exposition::parse(&metrics_runtime::render()).expect("the exposition parses");
     let functions: Vec<&str> = exposition
         .series("cross_crate_duration_seconds_count")
@@ -104,6 +113,11 @@ fn conflicting_functions_still_run_and_the_first_declaration_is_kept() {
         .collect();
     assert_eq!(functions, ["declared_in_support_crate"]);
     assert_eq!(exposition.types["kind_clash_seconds"], "histogram");
+    assert_eq!(
+        exposition.count("group_clash", &[]),
+        4,
+        "the support crate's declaration is kept"
+    );
     let help_calls = exposition.count(
         "help_clash_total",
         &[

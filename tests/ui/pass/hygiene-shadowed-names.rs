@@ -35,7 +35,41 @@ fn returns_result() -> ::core::result::Result<u8, u8> {
     ::core::result::Result::Ok(1)
 }
 
+#[derive(Clone, Copy, ::metrics_runtime::LabelValue)]
+enum Provider {
+    Twilio,
+    Vonage,
+}
+
+#[derive(::metrics_runtime::LabelSet)]
+struct Labels {
+    provider: Provider,
+}
+
+#[derive(::metrics_runtime::Metrics)]
+#[metrics(prefix = "hygiene")]
+struct HygieneMetrics {
+    /// Counted.
+    calls_total: ::metrics_runtime::IntCounterFamily<Labels>,
+    /// Measured.
+    sizes: ::metrics_runtime::HistogramFamily<(Provider, bool)>,
+}
+
+#[::metrics_runtime::instrument_metric(name = "hygiene_send", labels(provider = provider))]
+fn send(provider: Provider) -> u8 {
+    match provider {
+        Provider::Twilio => 1,
+        Provider::Vonage => 2,
+    }
+}
+
+const NAME: &str = ::metrics_runtime::metric_name!("hygiene_calls_total");
+
 fn main() {
+    HygieneMetrics::global().calls_total.with(Labels { provider: Provider::Vonage }).inc();
+    HygieneMetrics::global().sizes.with((Provider::Twilio, true)).observe(1.0);
+    assert_eq!(send(Provider::Vonage), 2);
+    assert!(::metrics_runtime::render().contains(NAME));
     assert_eq!(local(), 1);
     assert_eq!(returns_result(), ::core::result::Result::Ok(1));
     let _ = local_async(1, 2);

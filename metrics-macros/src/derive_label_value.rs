@@ -1,0 +1,231 @@
+//! `#[derive(LabelValue)]`: a fieldless enum whose variants are the label values.
+
+use proc_macro2::TokenStream;
+use quote::{ToTokens, quote};
+use syn::spanned::Spanned;
+use syn::{Data, DeriveInput, Fields, LitStr};
+
+use crate::attr::Errors;
+use crate::validate;
+
+/// Entry point of the derive.
+pub(crate) fn derive(input: TokenStream) -> TokenStream {
+    let input: DeriveInput = match syn::parse2(input) {
+        Ok(input) => input,
+        Err(error) => return error.into_compile_error(),
+    };
+    let mut errors = Errors::default();
+    let output = expand(&input, &mut errors);
+    match errors.finish() {
+        Ok(()) => output,
+        Err(error) => error.into_compile_error(),
+    }
+}
+
+/// `#[label(...)]` arguments on the enum or on a variant.
+#[derive(Default)]
+pub(crate) struct LabelAttr {
+    pub(crate) name: Option<LitStr>,
+    pub(crate) rename: Option<LitStr>,
+    pub(crate) krate: Option<syn::Path>,
+}
+
+/// Parses every `#[label(...)]` among `attrs`, accepting the keys in `allowed`.
+pub(crate) fn label_attr(
+    attrs: &[syn::Attribute],
+    allowed: &[&str],
+    errors: &mut Errors,
+) -> LabelAttr {
+    let mut parsed = LabelAttr::default();
+    for attr in attrs.iter().filter(|attr| attr.path().is_ident("label")) {
+        let result = attr.parse_nested_meta(|meta| {
+            let key = meta
+                .path
+                .get_ident()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            if !allowed.contains(&key.as_str()) {
+                let valid: Vec<String> = allowed.iter().map(|k| format!("`{k}`")).collect();
+                errors.at(
+                    meta.path.span(),
+                    format!(
+                        "unknown argument `{}`; the valid arguments here are {}",
+                        meta.path.to_token_stream(),
+                        valid.join(", ")
+                    ),
+                );
+                if meta.input.peek(syn::Token![=]) {
+                    meta.value()?.parse::<syn::Expr>()?;
+                }
+                return Ok(());
+            }
+            let span = meta.path.span();
+            match key.as_str() {
+                "crate" => {
+                    let path = meta.value()?.call(syn::Path::parse_mod_style)?;
+                    set(&mut parsed.krate, path, span, "crate", errors);
+                }
+                "name" => set(
+                    &mut parsed.name,
+                    meta.value()?.parse()?,
+                    span,
+                    "name",
+                    errors,
+                ),
+                _ => set(
+                    &mut parsed.rename,
+                    meta.value()?.parse()?,
+                    span,
+                    "rename",
+                    errors,
+                ),
+            }
+            Ok(())
+        });
+        if let Err(error) = result {
+            errors.push(error);
+        }
+    }
+    parsed
+}
+
+fn set<T>(slot: &mut Option<T>, value: T, span: proc_macro2::Span, key: &str, errors: &mut Errors) {
+    if slot.is_some() {
+        errors.at(span, format!("`{key}` is given more than once; keep one"));
+    } else {
+        *slot = Some(value);
+    }
+}
+
+fn expand(input: &DeriveInput, errors: &mut Errors) -> TokenStream {
+    let ident = &input.ident;
+    let Data::Enum(data) = &input.data else {
+        errors.at(
+            ident.span(),
+            "`LabelValue` derives on a fieldless enum whose variants are the label values, e.g. `enum Provider { Twilio, Vonage }`",
+        );
+        return TokenStream::new();
+    };
+    if !input.generics.params.is_empty() {
+        errors.at(input.generics.span(), "a `LabelValue` enum cannot be generic: its values are listed once for the whole program");
+    }
+    let attr = label_attr(&input.attrs, &["name", "crate"], errors);
+    let label_name = match &attr.name {
+        Some(lit) => {
+            if let Err(message) = validate::label_name(&lit.value(), &[]) {
+                errors.at(lit.span(), message);
+            }
+            lit.value()
+        }
+        None => snake_case(&ident.to_string()),
+    };
+    if data.variants.is_empty() {
+        errors.at(
+            ident.span(),
+            "an enum without variants has no label values; list the values as variants",
+        );
+    }
+
+    let mut values: Vec<(String, proc_macro2::Span)> = Vec::new();
+    let mut arms = Vec::new();
+    for (index, variant) in data.variants.iter().enumerate() {
+        if !matches!(variant.fields, Fields::Unit) {
+            errors.at(
+                variant.fields.span(),
+                format!("label values are fieldless variants, but `{}` carries data; move the data elsewhere", variant.ident),
+            );
+        }
+        let variant_attr = label_attr(&variant.attrs, &["rename"], errors);
+        let (value, span) = if let Some(lit) = &variant_attr.rename {
+            (lit.value(), lit.span())
+        } else {
+            use syn::ext::IdentExt;
+            (
+                snake_case(&variant.ident.unraw().to_string()),
+                variant.ident.span(),
+            )
+        };
+        if let Err(message) = validate::label_value(&value) {
+            errors.at(span, message);
+        }
+        if values.iter().any(|(seen, _)| *seen == value) {
+            errors.at(span, format!("the label value `{value}` is given twice; rename one of the variants with `#[label(rename = \"...\")]`"));
+        }
+        values.push((value, span));
+        let variant_ident = &variant.ident;
+        arms.push(quote!(Self::#variant_ident => #index));
+    }
+
+    let krate = attr
+        .krate
+        .map_or_else(|| quote!(::metrics_runtime), |path| path.to_token_stream());
+    let private = quote!(#krate::__private);
+    let strings = values.iter().map(|(value, _)| value);
+    let count = values.len();
+    quote! {
+        #[automatically_derived]
+        impl #private::LabelValue for #ident {
+            const LABEL_NAME: &'static str = #label_name;
+            const VALUES: &'static [&'static str] = &[#(#strings),*];
+
+            #[inline]
+            fn index(&self) -> usize {
+                match self {
+                    #(#arms,)*
+                }
+            }
+        }
+
+        #[automatically_derived]
+        impl #private::LabelSet for #ident {
+            const NAMES: &'static [&'static str] = &[#label_name];
+            const VALUE_SETS: &'static [&'static [&'static str]] =
+                &[<Self as #private::LabelValue>::VALUES];
+            const CARDINALITY: usize = #count;
+
+            #[inline]
+            fn series_index(&self) -> usize {
+                #private::LabelValue::index(self)
+            }
+        }
+    }
+}
+
+/// `TwilioSms` -> `twilio_sms`, `HTTPMethod` -> `http_method`, `OAuth2` -> `o_auth2`.
+pub(crate) fn snake_case(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, c) in chars.iter().enumerate() {
+        if c.is_uppercase() {
+            let previous = i.checked_sub(1).map(|p| chars[p]);
+            let next = chars.get(i + 1);
+            let starts_word = previous.is_some_and(|p| {
+                p.is_lowercase()
+                    || p.is_ascii_digit()
+                    || (p.is_uppercase() && next.is_some_and(|n| n.is_lowercase()))
+            });
+            if starts_word && !out.ends_with('_') {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(*c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::snake_case;
+
+    #[test]
+    fn snake_case_words() {
+        assert_eq!(snake_case("Twilio"), "twilio");
+        assert_eq!(snake_case("TwilioSms"), "twilio_sms");
+        assert_eq!(snake_case("HTTPMethod"), "http_method");
+        assert_eq!(snake_case("OAuth2"), "o_auth2");
+        assert_eq!(snake_case("already_snake"), "already_snake");
+        assert_eq!(snake_case("Error5xx"), "error5xx");
+    }
+}

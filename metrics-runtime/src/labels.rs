@@ -1,0 +1,193 @@
+//! Bounded label values: the types a label may take its value from.
+//!
+//! A label value type lists every value it can have, so the set of series of a metric is
+//! finite, known at compile time and created at start-up; recording picks a series by index,
+//! never by hashing a string.
+
+/// A type whose values are a fixed, small set of label values: derive it on a fieldless enum.
+///
+/// ```
+/// use metrics_runtime::LabelValue;
+///
+/// #[derive(Clone, Copy, LabelValue)]
+/// enum Provider {
+///     Twilio,
+///     #[label(rename = "vonage_sms")]
+///     Vonage,
+/// }
+///
+/// assert_eq!(Provider::LABEL_NAME, "provider");
+/// assert_eq!(Provider::VALUES, ["twilio", "vonage_sms"]);
+/// assert_eq!(Provider::Vonage.index(), 1);
+/// assert_eq!(Provider::Vonage.as_label(), "vonage_sms");
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a label value: its values are not bounded",
+    label = "this type does not implement `LabelValue`",
+    note = "every distinct label value creates a new time series, so a type with unbounded values (strings, numbers) could create any number of them and exhaust Prometheus",
+    note = "list the possible values in an enum and derive it: `#[derive(Clone, Copy, LabelValue)] enum Provider {{ Twilio, Vonage }}`"
+)]
+pub trait LabelValue {
+    /// The label name used when this type alone labels a family: the type name in
+    /// `snake_case` unless `#[label(name = "...")]` says otherwise.
+    const LABEL_NAME: &'static str;
+    /// Every value, in index order.
+    const VALUES: &'static [&'static str];
+
+    /// The position of this value in [`LabelValue::VALUES`].
+    fn index(&self) -> usize;
+
+    /// The label value.
+    fn as_label(&self) -> &'static str {
+        Self::VALUES[self.index()]
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: LabelValue + ?Sized> LabelValue for &T {
+    const LABEL_NAME: &'static str = T::LABEL_NAME;
+    const VALUES: &'static [&'static str] = T::VALUES;
+
+    #[inline]
+    fn index(&self) -> usize {
+        (**self).index()
+    }
+}
+
+/// `false` and `true`.
+///
+/// ```
+/// use metrics_runtime::LabelValue;
+///
+/// assert_eq!(true.as_label(), "true");
+/// assert_eq!(bool::VALUES, ["false", "true"]);
+/// ```
+impl LabelValue for bool {
+    const LABEL_NAME: &'static str = "value";
+    const VALUES: &'static [&'static str] = &["false", "true"];
+
+    #[inline]
+    fn index(&self) -> usize {
+        usize::from(*self)
+    }
+}
+
+/// The labels of a family: one [`LabelValue`] type, a tuple of them, or a struct deriving
+/// `LabelSet` whose fields name the labels.
+///
+/// A combination of values maps to one index in `0..CARDINALITY` ([`LabelSet::series_index`]) (the last label varies
+/// fastest), so a family is a plain array of series.
+///
+/// ```
+/// use metrics_runtime::{LabelSet, LabelValue};
+///
+/// #[derive(Clone, Copy, LabelValue)]
+/// enum Provider { Twilio, Vonage }
+///
+/// #[derive(Clone, Copy, LabelValue)]
+/// enum Status { Sent, Failed }
+///
+/// #[derive(LabelSet)]
+/// struct SmsLabels {
+///     provider: Provider,
+///     status: Status,
+/// }
+///
+/// assert_eq!(SmsLabels::NAMES, ["provider", "status"]);
+/// assert_eq!(SmsLabels::CARDINALITY, 4);
+/// let labels = SmsLabels { provider: Provider::Vonage, status: Status::Sent };
+/// assert_eq!(labels.series_index(), 2);
+/// assert_eq!(<(Provider, Status)>::NAMES, ["provider", "status"]);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot label a metric family",
+    label = "not a set of bounded labels",
+    note = "a family is labelled by a type deriving `LabelValue`, a tuple of them, or a struct deriving `LabelSet` whose fields are `LabelValue` types",
+    note = "strings and numbers are refused because every distinct value creates a new time series"
+)]
+pub trait LabelSet {
+    /// The label names.
+    const NAMES: &'static [&'static str];
+    /// The values of each label, in the order of [`LabelSet::NAMES`].
+    const VALUE_SETS: &'static [&'static [&'static str]];
+    /// The number of combinations.
+    const CARDINALITY: usize;
+
+    /// The index of this combination in `0..CARDINALITY`: the position of its series.
+    fn series_index(&self) -> usize;
+}
+
+impl LabelSet for bool {
+    const NAMES: &'static [&'static str] = &[<bool as LabelValue>::LABEL_NAME];
+    const VALUE_SETS: &'static [&'static [&'static str]] = &[<bool as LabelValue>::VALUES];
+    const CARDINALITY: usize = 2;
+
+    #[inline]
+    fn series_index(&self) -> usize {
+        LabelValue::index(self)
+    }
+}
+
+macro_rules! tuple_label_sets {
+    ($(($($name:ident $index:tt),+))+) => {$(
+        impl<$($name: LabelValue),+> LabelSet for ($($name,)+) {
+            const NAMES: &'static [&'static str] = &[$($name::LABEL_NAME),+];
+            const VALUE_SETS: &'static [&'static [&'static str]] = &[$($name::VALUES),+];
+            const CARDINALITY: usize = 1 $(* $name::VALUES.len())+;
+
+            #[inline]
+            fn series_index(&self) -> usize {
+                let mut index = 0;
+                $(index = index * $name::VALUES.len() + self.$index.index();)+
+                index
+            }
+        }
+    )+};
+}
+
+tuple_label_sets! {
+    (A 0)
+    (A 0, B 1)
+    (A 0, B 1, C 2)
+    (A 0, B 1, C 2, D 3)
+    (A 0, B 1, C 2, D 3, E 4)
+}
+
+/// Every combination of `values` (one list per label), in index order.
+pub(crate) fn combinations(values: &[&'static [&'static str]]) -> Vec<Vec<&'static str>> {
+    let mut all = vec![Vec::with_capacity(values.len())];
+    for label in values {
+        all = all
+            .into_iter()
+            .flat_map(|prefix| {
+                label.iter().map(move |value| {
+                    let mut next = prefix.clone();
+                    next.push(*value);
+                    next
+                })
+            })
+            .collect();
+    }
+    all
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn combinations_follow_the_index_order() {
+        let all = combinations(&[&["a", "b"], &["x", "y", "z"]]);
+        assert_eq!(all.len(), 6);
+        assert_eq!(all[0], ["a", "x"]);
+        assert_eq!(all[4], ["b", "y"]);
+        let flags = combinations(&[<bool as LabelValue>::VALUES; 2]);
+        assert_eq!((true, false).series_index(), 2);
+        assert_eq!(flags[(true, false).series_index()], ["true", "false"]);
+    }
+
+    #[test]
+    fn no_labels_is_one_series() {
+        assert_eq!(combinations(&[]), vec![Vec::<&str>::new()]);
+    }
+}

@@ -1,0 +1,10 @@
+use metrics_runtime::instrument_metric;
+
+#[instrument_metric(name = "orders", labels(user = user_id))]
+fn place_order(user_id: u64) -> u64 {
+    user_id
+}
+
+fn main() {
+    place_order(1);
+}

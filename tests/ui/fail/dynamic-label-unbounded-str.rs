@@ -1,0 +1,10 @@
+use metrics_runtime::instrument_metric;
+
+#[instrument_metric(name = "http_requests", labels(path = path))]
+fn handle(path: &str) -> usize {
+    path.len()
+}
+
+fn main() {
+    handle("/");
+}

@@ -1,0 +1,8 @@
+use metrics_runtime::LabelSet;
+
+#[derive(LabelSet)]
+enum Provider {
+    Twilio,
+}
+
+fn main() {}

@@ -1,0 +1,14 @@
+use metrics_runtime::{LabelSet, LabelValue};
+
+#[derive(Clone, Copy, LabelValue)]
+enum Level {
+    P50,
+    P99,
+}
+
+#[derive(LabelSet)]
+struct Latency {
+    quantile: Level,
+}
+
+fn main() {}

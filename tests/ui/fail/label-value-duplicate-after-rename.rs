@@ -1,0 +1,10 @@
+use metrics_runtime::LabelValue;
+
+#[derive(LabelValue)]
+enum Provider {
+    Twilio,
+    #[label(rename = "twilio")]
+    TwilioEu,
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use metrics_runtime::LabelValue;
+
+#[derive(LabelValue)]
+enum Nothing {}
+
+fn main() {}

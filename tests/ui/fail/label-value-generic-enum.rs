@@ -1,0 +1,11 @@
+use metrics_runtime::LabelValue;
+
+#[derive(LabelValue)]
+enum Choice<T> {
+    First,
+    Second,
+    #[allow(dead_code)]
+    Never(std::marker::PhantomData<T>),
+}
+
+fn main() {}

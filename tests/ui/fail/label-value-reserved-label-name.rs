@@ -1,0 +1,10 @@
+use metrics_runtime::LabelValue;
+
+#[derive(LabelValue)]
+#[label(name = "le")]
+enum Bound {
+    Low,
+    High,
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use metrics_runtime::LabelValue;
+
+#[derive(LabelValue)]
+enum Provider {
+    #[label(alias = "tw")]
+    Twilio,
+}
+
+fn main() {}

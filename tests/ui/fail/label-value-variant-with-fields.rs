@@ -1,0 +1,9 @@
+use metrics_runtime::LabelValue;
+
+#[derive(LabelValue)]
+enum Provider {
+    Twilio,
+    Custom(String),
+}
+
+fn main() {}

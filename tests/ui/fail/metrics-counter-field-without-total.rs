@@ -1,0 +1,10 @@
+use metrics_runtime::{IntCounter, Metrics};
+
+#[derive(Metrics)]
+#[metrics(prefix = "sms")]
+struct SmsMetrics {
+    /// Messages sent.
+    sent: IntCounter,
+}
+
+fn main() {}

@@ -1,0 +1,10 @@
+use metrics_runtime::{IntCounter, Metrics};
+
+#[derive(Metrics)]
+#[metrics(prefix = "sms")]
+struct SmsMetrics {
+    #[metric(help = "")]
+    sent_total: IntCounter,
+}
+
+fn main() {}

@@ -1,0 +1,10 @@
+use metrics_runtime::{IntCounterFamily, Metrics};
+
+#[derive(Metrics)]
+#[metrics(prefix = "http")]
+struct HttpMetrics {
+    /// Requests by path.
+    requests_total: IntCounterFamily<String>,
+}
+
+fn main() {}

@@ -1,0 +1,10 @@
+use metrics_runtime::{Gauge, Metrics};
+
+#[derive(Metrics)]
+#[metrics(prefix = "sms")]
+struct SmsMetrics {
+    /// Messages in the queue.
+    queue_total: Gauge,
+}
+
+fn main() {}

@@ -1,0 +1,11 @@
+use metrics_runtime::{IntCounter, Metrics};
+
+#[derive(Metrics)]
+#[metrics(prefix = "sms")]
+struct SmsMetrics<T> {
+    /// Messages sent.
+    sent_total: IntCounter,
+    marker: std::marker::PhantomData<T>,
+}
+
+fn main() {}

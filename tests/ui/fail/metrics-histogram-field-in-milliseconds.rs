@@ -1,0 +1,10 @@
+use metrics_runtime::{Histogram, Metrics};
+
+#[derive(Metrics)]
+#[metrics(prefix = "sms")]
+struct SmsMetrics {
+    /// Time to send a message.
+    send_latency_ms: Histogram,
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use metrics_runtime::{IntCounter, Metrics};
+
+#[derive(Metrics)]
+#[metrics(prefix = "sms")]
+struct SmsMetrics {
+    sent_total: IntCounter,
+}
+
+fn main() {}

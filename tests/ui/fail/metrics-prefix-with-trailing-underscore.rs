@@ -1,0 +1,10 @@
+use metrics_runtime::{IntCounter, Metrics};
+
+#[derive(Metrics)]
+#[metrics(prefix = "sms_")]
+struct SmsMetrics {
+    /// Messages sent.
+    sent_total: IntCounter,
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use metrics_runtime::{IntCounter, Metrics};
+
+#[derive(Metrics)]
+struct SmsMetrics(IntCounter);
+
+fn main() {}

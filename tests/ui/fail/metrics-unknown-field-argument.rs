@@ -1,0 +1,11 @@
+use metrics_runtime::{IntCounter, Metrics};
+
+#[derive(Metrics)]
+#[metrics(prefix = "sms")]
+struct SmsMetrics {
+    /// Messages sent.
+    #[metric(unit = "messages")]
+    sent_total: IntCounter,
+}
+
+fn main() {}

@@ -1,0 +1,10 @@
+use metrics_runtime::Metrics;
+
+#[derive(Metrics)]
+#[metrics(prefix = "sms")]
+struct SmsMetrics {
+    /// Messages sent.
+    sent_total: u64,
+}
+
+fn main() {}
