@@ -24,6 +24,12 @@ where
 }
 
 /// The `GET /metrics` handler, for mounting at another path.
+///
+/// ```
+/// use axum::{Router, routing::get};
+///
+/// let app: Router = Router::new().route("/internal/metrics", get(metrics_runtime::axum::metrics));
+/// ```
 pub async fn metrics() -> impl IntoResponse {
     ([(CONTENT_TYPE, TEXT_CONTENT_TYPE)], render())
 }

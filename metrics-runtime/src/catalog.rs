@@ -70,7 +70,12 @@ impl FieldDescriptor {
 
 inventory::collect!(Declaration);
 
-/// Where a metric was declared in the source.
+/// Where a metric was declared in the source: the position of the function or field name.
+///
+/// ```
+/// let location = metrics_runtime::Location { file: "src/sms.rs", line: 12, column: 8 };
+/// assert_eq!(location.to_string(), "src/sms.rs:12:8");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Location {
     /// Source file, as `file!()` gives it.
@@ -87,7 +92,14 @@ impl fmt::Display for Location {
     }
 }
 
-/// The type of a metric family.
+/// The type of a metric family, as Prometheus knows it.
+///
+/// ```
+/// use metrics_runtime::{IntCounter, Metric, MetricKind};
+///
+/// assert_eq!(IntCounter::SHAPE.kind(), MetricKind::Counter);
+/// assert_eq!(MetricKind::Histogram.to_string(), "a histogram");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MetricKind {
     /// A monotonic counter.
@@ -149,7 +161,7 @@ impl FamilySpec {
 }
 
 /// One problem found in the catalog: two declarations of a family that disagree, a series
-/// declared twice, or a family the registry refused.
+/// declared twice, or a family the registry refused. See [`CatalogError`] for an example.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Conflict {
     /// The metric family name.
@@ -175,6 +187,27 @@ impl fmt::Display for Conflict {
 ///
 /// The registry never panics on a conflict: it keeps the first declaration (by source
 /// location) and the later ones record into metrics that are not exported.
+///
+/// ```standalone_crate
+/// use metrics_runtime::instrument_metric;
+///
+/// /// Imports a file.
+/// #[instrument_metric(name = "imports")]
+/// fn import_csv() {}
+///
+/// /// Imports a file, differently.
+/// #[instrument_metric(name = "imports")]
+/// fn import_json() {}
+///
+/// let error = metrics_runtime::check().unwrap_err();
+/// let conflict = &error.conflicts[0];
+/// assert_eq!(conflict.family, "imports_total");
+/// assert!(conflict.problem.contains("help"));
+/// assert_eq!(conflict.locations.len(), 2);
+/// // metric `imports_total` is declared with help "Imports a file." and with help
+/// // "Imports a file, differently."; declared at src/lib.rs:5:4 and at src/lib.rs:9:4
+/// println!("{error}");
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct CatalogError {
     /// The conflicts, in the order they were found.

@@ -3,6 +3,10 @@
 use crate::registry::registry;
 
 /// The content type of [`render`]'s output: the Prometheus text format 0.0.4.
+///
+/// ```
+/// assert!(metrics_runtime::TEXT_CONTENT_TYPE.starts_with("text/plain; version=0.0.4"));
+/// ```
 pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// Renders every metric of [`registry`] in the Prometheus text exposition format 0.0.4.

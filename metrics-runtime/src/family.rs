@@ -11,6 +11,13 @@ use crate::catalog::{FieldDescriptor, MetricKind};
 use crate::labels::LabelSet;
 
 /// The concrete type of a metric family as registered: kind and value type.
+///
+/// ```
+/// use metrics_runtime::{Gauge, IntGauge, Metric, MetricKind, Shape};
+///
+/// assert_eq!(IntGauge::SHAPE, Shape::IntGauge);
+/// assert_eq!(Gauge::SHAPE.kind(), MetricKind::Gauge);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Shape {
     /// `f64` counter.
@@ -61,7 +68,13 @@ pub(crate) mod sealed {
 }
 
 /// One series of a metric: [`Counter`], [`IntCounter`], [`Gauge`], [`IntGauge`] or
-/// [`Histogram`].
+/// [`Histogram`] (the types of tikv `prometheus`).
+///
+/// ```
+/// use metrics_runtime::{Histogram, Metric, Shape};
+///
+/// assert_eq!(Histogram::SHAPE, Shape::Histogram);
+/// ```
 pub trait Metric: sealed::Sealed + Clone + Send + Sync + 'static {
     /// How the family of this metric is registered.
     const SHAPE: Shape;
@@ -146,6 +159,20 @@ impl<L: LabelSet, M: Metric> Family<L, M> {
     }
 
     /// Every series, in label index order.
+    ///
+    /// ```
+    /// use metrics_runtime::{IntGaugeFamily, Metrics};
+    ///
+    /// #[derive(Metrics)]
+    /// struct Flags {
+    ///     /// Feature flags that are on.
+    ///     feature_enabled: IntGaugeFamily<bool>,
+    /// }
+    ///
+    /// Flags::global().feature_enabled.with(true).set(3);
+    /// let total: i64 = Flags::global().feature_enabled.iter().map(|gauge| gauge.get()).sum();
+    /// assert_eq!(total, 3);
+    /// ```
     pub fn iter(&self) -> impl Iterator<Item = &M> {
         self.series.iter()
     }
@@ -171,6 +198,17 @@ pub type IntGaugeFamily<L> = Family<L, IntGauge>;
 pub type HistogramFamily<L> = Family<L, Histogram>;
 
 /// A field of a `#[derive(Metrics)]` struct: a single metric or a [`Family`].
+///
+/// ```
+/// use metrics_runtime::{IntCounterFamily, LabelValue, MetricField};
+///
+/// #[derive(Clone, Copy, LabelValue)]
+/// enum Provider { Twilio, Vonage }
+///
+/// type Sent = IntCounterFamily<Provider>;
+/// assert_eq!(<Sent as MetricField>::LABEL_NAMES, ["provider"]);
+/// assert_eq!(<Sent as MetricField>::LABEL_VALUES, [["twilio", "vonage"]]);
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a field of a `#[derive(Metrics)]` struct",
     label = "not a metric type",

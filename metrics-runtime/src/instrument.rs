@@ -22,6 +22,13 @@ pub(crate) const SHARED_IN_FLIGHT_HELP: &str =
     "Calls of instrumented functions that have not returned yet.";
 
 /// How a call of an instrumented function ended: the value of its `result` label.
+///
+/// ```
+/// use metrics_runtime::Outcome;
+///
+/// let labels: Vec<&str> = Outcome::ALL.iter().map(|outcome| outcome.as_str()).collect();
+/// assert_eq!(labels, ["ok", "error", "panic", "cancelled"]);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Outcome {
     /// It returned, with `Ok` if it returns a `Result`.
