@@ -119,6 +119,19 @@ fn metric_name_syntax(name: &str) -> Result<(), String> {
 /// Checks a metric name for a metric of `kind`.
 pub(crate) fn metric_name(name: &str, kind: Kind) -> Result<(), String> {
     metric_name_syntax(name)?;
+    let type_word = match kind {
+        Kind::Counter => "counter",
+        Kind::Gauge => "gauge",
+        Kind::Histogram | Kind::DurationHistogram => "histogram",
+    };
+    let lower = name.to_ascii_lowercase();
+    let word = format!("_{type_word}");
+    if lower.ends_with(&word) || lower.contains(&format!("{word}_")) {
+        let fixed = lower.replace(&format!("{word}_"), "_").replace(&word, "");
+        return Err(format!(
+            "metric names do not repeat the metric type (`{type_word}`), which Prometheus already knows; try `{fixed}`"
+        ));
+    }
     match kind {
         Kind::Counter => {
             if !name.ends_with("_total") {
@@ -296,6 +309,15 @@ mod tests {
         let err = metric_name("sms_duration", Kind::DurationHistogram).unwrap_err();
         assert!(err.contains("try `sms_duration_seconds`"), "{err}");
         assert!(metric_name("sms_duration_total", Kind::DurationHistogram).is_err());
+    }
+
+    #[test]
+    fn the_type_is_not_part_of_the_name() {
+        let err = metric_name("queue_gauge", Kind::Gauge).unwrap_err();
+        assert!(err.contains("try `queue`"), "{err}");
+        assert!(metric_name("jobs_counter_total", Kind::Counter).is_err());
+        assert!(metric_name("latency_histogram_seconds", Kind::DurationHistogram).is_err());
+        assert!(metric_name("gauges_total", Kind::Counter).is_ok());
     }
 
     #[test]

@@ -1,13 +1,22 @@
-//! Serving `/metrics` from an [`axum`](::axum) application.
+//! Serving `/metrics` from an [`axum`](::axum) application, and the HTTP metrics layer.
+
+use std::io::Write as _;
+use std::sync::Arc;
 
 use ::axum::Router;
-use ::axum::http::header::CONTENT_TYPE;
-use ::axum::response::IntoResponse;
+use ::axum::http::header::{
+    ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, VARY, WWW_AUTHENTICATE,
+};
+use ::axum::http::{HeaderMap, HeaderValue, StatusCode};
+use ::axum::response::{IntoResponse, Response};
 use ::axum::routing::get;
 
-use crate::encode::{TEXT_CONTENT_TYPE, render};
+use crate::encode::{Format, accepts, render_as};
+pub use crate::http::{
+    CLIENT_CLOSED_STATUS, HttpMetricsLayer, HttpMetricsService, ResponseFuture, UNMATCHED_ENDPOINT,
+};
 
-/// A router serving `GET /metrics` in the Prometheus text format; merge it into your app.
+/// A router serving `GET /metrics` with the default [`Endpoint`]; merge it into your app.
 ///
 /// ```
 /// use axum::{Router, routing::get};
@@ -20,16 +29,136 @@ pub fn router<S>() -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
 {
-    Router::new().route("/metrics", get(metrics))
+    Endpoint::new().router()
 }
 
-/// The `GET /metrics` handler, for mounting at another path.
+/// The `GET /metrics` handler with the default [`Endpoint`], for mounting at another path.
 ///
 /// ```
 /// use axum::{Router, routing::get};
 ///
 /// let app: Router = Router::new().route("/internal/metrics", get(metrics_runtime::axum::metrics));
 /// ```
-pub async fn metrics() -> impl IntoResponse {
-    ([(CONTENT_TYPE, TEXT_CONTENT_TYPE)], render())
+#[allow(clippy::unused_async)] // axum handlers are async functions
+pub async fn metrics(headers: HeaderMap) -> Response {
+    Endpoint::new().respond(&headers)
+}
+
+/// How `/metrics` answers: content negotiation (Prometheus text by default, OpenMetrics when
+/// the scraper's `Accept` asks for it), gzip when `Accept-Encoding` allows it, and an optional
+/// bearer token.
+///
+/// ```
+/// use axum::Router;
+/// use metrics_runtime::axum::Endpoint;
+///
+/// // Protect /metrics; give Prometheus the token with `authorization: { credentials: ... }`.
+/// let app: Router = Endpoint::new().bearer_token("s3cret").router();
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Endpoint {
+    token: Option<Arc<str>>,
+}
+
+impl Endpoint {
+    /// An endpoint without a token.
+    #[must_use]
+    pub fn new() -> Self {
+        Endpoint::default()
+    }
+
+    /// Requires `Authorization: Bearer <token>`; any other request gets `401` and no metrics.
+    #[must_use]
+    pub fn bearer_token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into().into());
+        self
+    }
+
+    /// A router serving `GET /metrics`.
+    pub fn router<S>(self) -> Router<S>
+    where
+        S: Clone + Send + Sync + 'static,
+    {
+        Router::new().route(
+            "/metrics",
+            get(move |headers: HeaderMap| async move { self.respond(&headers) }),
+        )
+    }
+
+    /// Serves `GET /metrics` alone on its own listener, until the returned future is dropped
+    /// or fails. Bind it to loopback (`127.0.0.1:9100`) unless Prometheus scrapes from another
+    /// host, and set a token when it does.
+    ///
+    /// # Errors
+    ///
+    /// When `addr` cannot be bound, or the server fails.
+    ///
+    /// ```no_run
+    /// # async fn run() -> std::io::Result<()> {
+    /// metrics_runtime::axum::Endpoint::new().serve("127.0.0.1:9100").await
+    /// # }
+    /// ```
+    pub async fn serve(self, addr: impl tokio::net::ToSocketAddrs) -> std::io::Result<()> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        ::axum::serve(listener, self.router::<()>()).await
+    }
+
+    /// The response to a scrape with `headers`.
+    #[must_use]
+    pub fn respond(&self, headers: &HeaderMap) -> Response {
+        if let Some(token) = &self.token
+            && !authorized(headers, token)
+        {
+            let challenge = [(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))];
+            return (StatusCode::UNAUTHORIZED, challenge).into_response();
+        }
+        let format = headers
+            .get(ACCEPT)
+            .and_then(|accept| accept.to_str().ok())
+            .map_or(Format::Text, Format::from_accept);
+        let body = render_as(format);
+        let content_type = [(
+            CONTENT_TYPE,
+            HeaderValue::from_static(format.content_type()),
+        )];
+        let vary = [(VARY, HeaderValue::from_static("Accept, Accept-Encoding"))];
+        if accepts_gzip(headers)
+            && let Some(compressed) = gzip(body.as_bytes())
+        {
+            let encoding = [(CONTENT_ENCODING, HeaderValue::from_static("gzip"))];
+            return (content_type, vary, encoding, compressed).into_response();
+        }
+        (content_type, vary, body).into_response()
+    }
+}
+
+/// Whether `headers` carry the bearer token, compared in constant time.
+fn authorized(headers: &HeaderMap, token: &str) -> bool {
+    use subtle::ConstantTimeEq as _;
+    headers
+        .get(AUTHORIZATION)
+        .and_then(|value| value.as_bytes().strip_prefix(b"Bearer "))
+        .is_some_and(|given| bool::from(given.ct_eq(token.as_bytes())))
+}
+
+/// Whether `Accept-Encoding` lists gzip (or `*`) with a non-zero quality.
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .any(|list| {
+            accepts(list, |coding| {
+                coding.eq_ignore_ascii_case("gzip") || coding == "*"
+            })
+        })
+}
+
+fn gzip(bytes: &[u8]) -> Option<Vec<u8>> {
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(bytes.len() / 4),
+        flate2::Compression::fast(),
+    );
+    encoder.write_all(bytes).ok()?;
+    encoder.finish().ok()
 }

@@ -1,13 +1,83 @@
-//! Encoding the registry in the Prometheus text exposition format.
+//! Encoding the registry: the Prometheus text format 0.0.4, and OpenMetrics 1.0 text for
+//! scrapers that ask for it.
+
+use std::fmt::Write as _;
+
+use prometheus::proto::{LabelPair, Metric, MetricFamily, MetricType};
 
 use crate::registry::registry;
 
-/// The content type of [`render`]'s output: the Prometheus text format 0.0.4.
+/// The content type of the Prometheus text format 0.0.4.
 ///
 /// ```
 /// assert!(metrics_runtime::TEXT_CONTENT_TYPE.starts_with("text/plain; version=0.0.4"));
 /// ```
 pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// The content type of OpenMetrics 1.0 text.
+///
+/// ```
+/// assert!(metrics_runtime::OPENMETRICS_CONTENT_TYPE.starts_with("application/openmetrics-text"));
+/// ```
+pub const OPENMETRICS_CONTENT_TYPE: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// An exposition format.
+///
+/// ```
+/// use metrics_runtime::Format;
+///
+/// let prometheus = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+/// assert_eq!(Format::from_accept(prometheus), Format::OpenMetrics);
+/// assert_eq!(Format::from_accept("text/plain"), Format::Text);
+/// assert_eq!(Format::from_accept("application/openmetrics-text;q=0"), Format::Text);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Format {
+    /// The Prometheus text format 0.0.4, the default.
+    #[default]
+    Text,
+    /// OpenMetrics 1.0 text, with `# EOF`, `# UNIT` and counters named without `_total`.
+    OpenMetrics,
+}
+
+impl Format {
+    /// The format an `Accept` header asks for: OpenMetrics when it lists
+    /// `application/openmetrics-text` with a non-zero quality, the text format otherwise.
+    #[must_use]
+    pub fn from_accept(accept: &str) -> Format {
+        if accepts(accept, |media| {
+            media.eq_ignore_ascii_case("application/openmetrics-text")
+        }) {
+            Format::OpenMetrics
+        } else {
+            Format::Text
+        }
+    }
+
+    /// The `Content-Type` of this format.
+    #[must_use]
+    pub const fn content_type(self) -> &'static str {
+        match self {
+            Format::Text => TEXT_CONTENT_TYPE,
+            Format::OpenMetrics => OPENMETRICS_CONTENT_TYPE,
+        }
+    }
+}
+
+/// Whether a comma-separated `Accept`-style `list` has an entry that `wanted` matches with a
+/// non-zero quality (`q=0` means "not acceptable").
+pub(crate) fn accepts(list: &str, wanted: impl Fn(&str) -> bool) -> bool {
+    list.split(',').any(|entry| {
+        let mut parts = entry.split(';').map(str::trim);
+        let name = parts.next().unwrap_or_default();
+        let quality = parts
+            .filter_map(|param| param.strip_prefix("q="))
+            .find_map(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        wanted(name) && quality > 0.0
+    })
+}
 
 /// Renders every metric of [`registry`] in the Prometheus text exposition format 0.0.4.
 ///
@@ -20,13 +90,220 @@ pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// ```
 #[must_use]
 pub fn render() -> String {
+    render_as(Format::Text)
+}
+
+/// Renders every metric of [`registry`] in `format`.
+///
+/// ```
+/// use metrics_runtime::Format;
+///
+/// let text = metrics_runtime::render_as(Format::OpenMetrics);
+/// assert!(text.ends_with("# EOF\n"));
+/// ```
+#[must_use]
+pub fn render_as(format: Format) -> String {
     let families = registry().gather();
-    let encoder = prometheus::TextEncoder::new();
-    let mut text = String::with_capacity(families.len() * 256);
-    for family in &families {
-        // The encoder checks a family before writing any of it, so a refused one leaves no
-        // partial lines behind.
-        let _ = encoder.encode_utf8(std::slice::from_ref(family), &mut text);
+    let mut out = String::with_capacity(families.len() * 256);
+    match format {
+        Format::Text => {
+            let encoder = prometheus::TextEncoder::new();
+            for family in &families {
+                // The encoder checks a family before writing any of it, so a refused one
+                // leaves no partial lines behind.
+                let _ = encoder.encode_utf8(std::slice::from_ref(family), &mut out);
+            }
+        }
+        Format::OpenMetrics => {
+            for family in &families {
+                openmetrics_family(family, &mut out);
+            }
+            out.push_str("# EOF\n");
+        }
     }
-    text
+    out
+}
+
+/// Units that OpenMetrics `# UNIT` lines name, when a family name ends in one.
+const UNITS: &[&str] = &[
+    "seconds", "bytes", "ratio", "celsius", "meters", "volts", "amperes", "joules", "grams",
+];
+
+fn openmetrics_family(family: &MetricFamily, out: &mut String) {
+    let name = family.name();
+    let kind = family.get_field_type();
+    let base = match kind {
+        MetricType::COUNTER => name.strip_suffix("_total").unwrap_or(name),
+        _ => name,
+    };
+    let type_name = match kind {
+        MetricType::COUNTER => "counter",
+        MetricType::GAUGE => "gauge",
+        MetricType::HISTOGRAM => "histogram",
+        MetricType::SUMMARY => "summary",
+        MetricType::UNTYPED => "unknown",
+    };
+    let _ = writeln!(out, "# TYPE {base} {type_name}");
+    if let Some(unit) = UNITS.iter().find(|unit| {
+        base.strip_suffix(**unit)
+            .is_some_and(|stem| stem.ends_with('_'))
+    }) {
+        let _ = writeln!(out, "# UNIT {base} {unit}");
+    }
+    out.push_str("# HELP ");
+    out.push_str(base);
+    out.push(' ');
+    escape(family.help(), out);
+    out.push('\n');
+    for metric in family.get_metric() {
+        let labels = metric.get_label();
+        match kind {
+            MetricType::COUNTER => {
+                let value = metric.get_counter().get_value();
+                sample(out, base, "_total", labels, None, value);
+            }
+            MetricType::GAUGE => {
+                sample(out, base, "", labels, None, metric.get_gauge().get_value());
+            }
+            MetricType::UNTYPED => {
+                // tikv creates no untyped metrics; a hand-written collector still may.
+                #[allow(deprecated)]
+                let value = metric.get_untyped().get_value();
+                sample(out, base, "", labels, None, value);
+            }
+            MetricType::HISTOGRAM => histogram(out, base, metric),
+            MetricType::SUMMARY => {
+                let summary = metric.get_summary();
+                for quantile in summary.get_quantile() {
+                    let q = number(quantile.quantile());
+                    sample(
+                        out,
+                        base,
+                        "",
+                        labels,
+                        Some(("quantile", &q)),
+                        quantile.value(),
+                    );
+                }
+                sample(out, base, "_sum", labels, None, summary.sample_sum());
+                #[allow(clippy::cast_precision_loss)] // counts stay far below 2^53
+                sample(
+                    out,
+                    base,
+                    "_count",
+                    labels,
+                    None,
+                    summary.sample_count() as f64,
+                );
+            }
+        }
+    }
+}
+
+fn histogram(out: &mut String, base: &str, metric: &Metric) {
+    let labels = metric.get_label();
+    let histogram = metric.get_histogram();
+    let mut saw_infinity = false;
+    for bucket in histogram.get_bucket() {
+        let bound = bucket.upper_bound();
+        saw_infinity |= bound == f64::INFINITY;
+        let le = number(bound);
+        #[allow(clippy::cast_precision_loss)] // counts stay far below 2^53
+        sample(
+            out,
+            base,
+            "_bucket",
+            labels,
+            Some(("le", &le)),
+            bucket.cumulative_count() as f64,
+        );
+    }
+    #[allow(clippy::cast_precision_loss)] // counts stay far below 2^53
+    let count = histogram.get_sample_count() as f64;
+    if !saw_infinity {
+        sample(out, base, "_bucket", labels, Some(("le", "+Inf")), count);
+    }
+    sample(out, base, "_count", labels, None, count);
+    sample(out, base, "_sum", labels, None, histogram.get_sample_sum());
+}
+
+fn sample(
+    out: &mut String,
+    base: &str,
+    suffix: &str,
+    labels: &[LabelPair],
+    extra: Option<(&str, &str)>,
+    value: f64,
+) {
+    out.push_str(base);
+    out.push_str(suffix);
+    let pairs = labels
+        .iter()
+        .map(|pair| (pair.name(), pair.value()))
+        .chain(extra);
+    let mut first = true;
+    for (name, label_value) in pairs {
+        out.push(if first { '{' } else { ',' });
+        first = false;
+        out.push_str(name);
+        out.push_str("=\"");
+        escape(label_value, out);
+        out.push('"');
+    }
+    if !first {
+        out.push('}');
+    }
+    out.push(' ');
+    out.push_str(&number(value));
+    out.push('\n');
+}
+
+/// A number as OpenMetrics writes it: `+Inf`, `-Inf`, `NaN`, or Rust's shortest round-trip
+/// form with a decimal point (`1.0`, `0.005`, `1e-7`).
+fn number(value: f64) -> String {
+    if value.is_nan() {
+        "NaN".to_owned()
+    } else if value.is_infinite() {
+        if value > 0.0 {
+            "+Inf".to_owned()
+        } else {
+            "-Inf".to_owned()
+        }
+    } else {
+        format!("{value:?}")
+    }
+}
+
+/// Escapes `\`, `"` and line feeds, as OpenMetrics requires in label values and help texts.
+fn escape(text: &str, out: &mut String) {
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers() {
+        assert_eq!(number(1.0), "1.0");
+        assert_eq!(number(0.005), "0.005");
+        assert_eq!(number(f64::INFINITY), "+Inf");
+        assert_eq!(number(f64::NEG_INFINITY), "-Inf");
+        assert_eq!(number(f64::NAN), "NaN");
+        assert_eq!(number(1e21), "1e21");
+    }
+
+    #[test]
+    fn escapes() {
+        let mut out = String::new();
+        escape("a\\b\"c\nd", &mut out);
+        assert_eq!(out, "a\\\\b\\\"c\\nd");
+    }
 }

@@ -78,18 +78,28 @@
 #[cfg(feature = "axum")]
 pub mod axum;
 mod catalog;
+pub mod collect;
 mod encode;
 mod family;
+#[cfg(feature = "health")]
+pub mod health;
+#[cfg(feature = "axum")]
+mod http;
 mod instrument;
 mod labels;
+#[cfg(feature = "push")]
+pub mod push;
 mod registry;
+#[cfg(feature = "sqlx")]
+pub mod sqlx;
+pub mod system;
 
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
 
 pub use catalog::{CatalogError, Conflict, Location, MetricKind};
-pub use encode::{TEXT_CONTENT_TYPE, render};
+pub use encode::{Format, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE, render, render_as};
 pub use family::{
     Counter, CounterFamily, Family, Gauge, GaugeFamily, Histogram, HistogramFamily, IntCounter,
     IntCounterFamily, IntGauge, IntGaugeFamily, Metric, MetricField, Shape,
@@ -116,7 +126,7 @@ pub use metrics_macros::instrument_metric;
 /// assert_eq!(RATIO, "job:sms_success:ratio_rate5m");
 /// ```
 pub use metrics_macros::metric_name;
-pub use registry::{check, registry};
+pub use registry::{ConfigError, check, registry, set_constant_labels};
 
 /// A struct of metrics, registered at start-up, with one process-wide instance.
 ///

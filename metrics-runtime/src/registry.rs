@@ -25,9 +25,83 @@ struct Runtime {
     conflicts: Vec<Conflict>,
 }
 
+static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+
 fn runtime() -> &'static Runtime {
-    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
     RUNTIME.get_or_init(build)
+}
+
+/// Labels added to every series the registry exports, set by [`set_constant_labels`].
+static CONSTANT_LABELS: OnceLock<Vec<(String, String)>> = OnceLock::new();
+
+/// Why [`set_constant_labels`] refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigError {
+    /// The registry was already built (something recorded or rendered first), or constant
+    /// labels were already set.
+    TooLate,
+    /// A label name is not `[a-zA-Z_][a-zA-Z0-9_]*`, starts with `__`, or is reserved.
+    InvalidLabel(String),
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConfigError::TooLate => f.write_str(
+                "constant labels must be set once, before the registry is first used (first thing in main)",
+            ),
+            ConfigError::InvalidLabel(name) => write!(f, "`{name}` cannot be a constant label name"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Adds `labels` (say `env` and `service`) to every series exported, declared or registered
+/// by hand. Call it once, first thing in `main`, before anything records or renders.
+///
+/// A declared family that has a label of the same name is reported by [`check`].
+///
+/// # Errors
+///
+/// [`ConfigError::TooLate`] after the registry is built or once labels are set, and
+/// [`ConfigError::InvalidLabel`] for a name Prometheus does not accept.
+///
+/// ```standalone_crate
+/// metrics_runtime::set_constant_labels([("env", "staging"), ("service", "assistant")]).unwrap();
+/// let counter = prometheus::IntCounter::new("boots_total", "Boots.").unwrap();
+/// metrics_runtime::registry().register(Box::new(counter)).unwrap();
+/// assert!(metrics_runtime::render().contains(r#"boots_total{env="staging",service="assistant"} 0"#));
+/// ```
+pub fn set_constant_labels<K, V>(
+    labels: impl IntoIterator<Item = (K, V)>,
+) -> Result<(), ConfigError>
+where
+    K: Into<String>,
+    V: Into<String>,
+{
+    let labels: Vec<(String, String)> = labels
+        .into_iter()
+        .map(|(name, value)| (name.into(), value.into()))
+        .collect();
+    for (name, _) in &labels {
+        let valid = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !name.starts_with("__")
+            && !["le", "quantile", "function", "module", "result"].contains(&name.as_str());
+        if !valid || labels.iter().filter(|(other, _)| other == name).count() > 1 {
+            return Err(ConfigError::InvalidLabel(name.clone()));
+        }
+    }
+    if RUNTIME.get().is_some() {
+        return Err(ConfigError::TooLate);
+    }
+    CONSTANT_LABELS
+        .set(labels)
+        .map_err(|_| ConfigError::TooLate)
 }
 
 /// The process-wide registry that `/metrics` exposes.
@@ -139,8 +213,21 @@ fn build() -> Runtime {
     // `inventory` yields in link order; sort so that "the first declaration" is stable.
     sites.sort_by_key(|site| location(&site.descriptor));
     groups.sort_by_key(|group| group.fields.first().map(FieldDescriptor::location));
+    let constant: HashMap<String, String> = CONSTANT_LABELS
+        .get()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    // The names were checked by `set_constant_labels`, so the registry accepts them.
+    let registry = if constant.is_empty() {
+        Registry::new()
+    } else {
+        Registry::new_custom(None, Some(constant.clone())).unwrap_or_default()
+    };
     let mut builder = Builder {
-        registry: Registry::new(),
+        registry,
+        constant,
         families: HashMap::new(),
         series: HashMap::new(),
         conflicts: Vec::new(),
@@ -153,6 +240,9 @@ fn build() -> Runtime {
         // Already set only if the same site was submitted twice; the first handles stay.
         let _ = site.handles.set(handles);
     }
+    builder
+        .conflicts
+        .sort_by_key(|conflict| conflict.locations.first().copied());
     Runtime {
         registry: builder.registry,
         families: builder.families,
@@ -171,6 +261,8 @@ fn location(descriptor: &FunctionDescriptor) -> Location {
 /// The registered families, with the declaration that created each.
 struct Builder {
     registry: Registry,
+    /// Constant labels, added to every series by the registry.
+    constant: HashMap<String, String>,
     families: HashMap<&'static str, (FamilySpec, Option<Vector>)>,
     /// The first declaration of each series (family and label values).
     series: HashMap<(&'static str, Vec<&'static str>), Location>,
@@ -276,6 +368,21 @@ impl Builder {
     }
 
     fn create(&mut self, spec: &FamilySpec) -> Option<Vector> {
+        if let Some(label) = spec
+            .labels
+            .iter()
+            .find(|label| self.constant.contains_key(**label))
+        {
+            // Exporting it would repeat the label in every series: not exported at all.
+            self.conflicts.push(Conflict {
+                family: spec.name.to_owned(),
+                problem: format!(
+                    "declared with the label `{label}`, which is also a constant label"
+                ),
+                locations: vec![spec.location],
+            });
+            return None;
+        }
         let registered = Vector::new(spec)
             .and_then(|vector| self.registry.register(vector.collector()).map(|()| vector));
         match registered {

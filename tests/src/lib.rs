@@ -299,15 +299,37 @@ pub fn http(
         .and_then(|line| line.split(' ').nth(1))
         .and_then(|code| code.parse().ok())
         .ok_or_else(bad)?;
-    let headers = lines
+    let headers: Vec<(String, String)> = lines
         .filter_map(|line| line.split_once(':'))
         .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
         .collect();
+    let chunked = headers
+        .iter()
+        .any(|(name, value)| name == "transfer-encoding" && value.contains("chunked"));
+    let body = if chunked {
+        dechunk(body).ok_or_else(bad)?
+    } else {
+        body.to_owned()
+    };
     Ok(Response {
         status,
         headers,
-        body: body.to_owned(),
+        body,
     })
+}
+
+/// The body of a `Transfer-Encoding: chunked` response.
+fn dechunk(mut raw: &str) -> Option<String> {
+    let mut body = String::new();
+    loop {
+        let (size, rest) = raw.split_once("\r\n")?;
+        let size = usize::from_str_radix(size.split(';').next()?.trim(), 16).ok()?;
+        if size == 0 {
+            return Some(body);
+        }
+        body.push_str(rest.get(..size)?);
+        raw = rest.get(size..)?.strip_prefix("\r\n")?;
+    }
 }
 
 /// Runs `promtool check metrics` on `text` and returns what it reported, or `Ok(())` when
@@ -347,6 +369,73 @@ pub fn promtool_check_metrics(text: &str) -> Result<(), String> {
     } else {
         Err(report)
     }
+}
+
+/// A sample as a reference parser returns it: name, labels, value.
+pub type ReferenceSample = (String, BTreeMap<String, String>, f64);
+
+/// Parses an exposition with Python's `prometheus_client` (the reference client library's
+/// parsers: `openmetrics.parser` when `openmetrics`, else `parser`) and returns its samples as
+/// `(name, labels, value)`, sorted.
+///
+/// # Errors
+///
+/// What the Python parser reported when it refused the text.
+///
+/// # Panics
+///
+/// When python3 or `prometheus_client` is missing (scripts/test installs it).
+pub fn python_parse(text: &str, openmetrics: bool) -> Result<Vec<ReferenceSample>, String> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    const SCRIPT: &str = r#"
+import json, math, sys
+if sys.argv[1] == "openmetrics":
+    from prometheus_client.openmetrics.parser import text_string_to_metric_families
+else:
+    from prometheus_client.parser import text_string_to_metric_families
+samples = []
+for family in text_string_to_metric_families(sys.stdin.read()):
+    for s in family.samples:
+        value = s.value if math.isfinite(s.value) else repr(s.value)
+        samples.append([s.name, s.labels, value])
+print(json.dumps(samples))
+"#;
+    let mode = if openmetrics { "openmetrics" } else { "text" };
+    let mut child = Command::new("python3")
+        .args(["-c", SCRIPT, mode])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 runs (scripts/test installs prometheus_client)");
+    child
+        .stdin
+        .take()
+        .expect("piped")
+        .write_all(text.as_bytes())
+        .expect("python reads");
+    let output = child.wait_with_output().expect("python finishes");
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!stderr.contains("No module named"), "{stderr}");
+        return Err(stderr.into_owned());
+    }
+    let parsed: Vec<(String, BTreeMap<String, String>, serde_json::Value)> =
+        serde_json::from_slice(&output.stdout).map_err(|error| error.to_string())?;
+    let mut samples: Vec<_> = parsed
+        .into_iter()
+        .map(|(name, labels, value)| {
+            let value = value.as_f64().unwrap_or_else(|| match value.as_str() {
+                Some("inf") => f64::INFINITY,
+                Some("-inf") => f64::NEG_INFINITY,
+                _ => f64::NAN,
+            });
+            (name, labels, value)
+        })
+        .collect();
+    samples.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    Ok(samples)
 }
 
 /// Metrics declared in this crate, so that tests can declare the same family differently in

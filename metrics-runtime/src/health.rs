@@ -1,0 +1,285 @@
+//! Health checks: async checks with a timeout, their gauges, and `GET /health/...` routes.
+//!
+//! Each registered component gets `<component>_health_status` (1 healthy, 0 not) and a
+//! series of `health_check_duration_seconds{component}`. Checks run when a `/health` route is
+//! requested and, with [`spawn_periodic`], on an interval, so the gauges stay current for
+//! Prometheus. A check that fails, times out or panics makes its component unhealthy and
+//! nothing else.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, LazyLock, RwLock};
+use std::time::{Duration, Instant};
+
+use ::axum::Router;
+use ::axum::extract::Path;
+use ::axum::http::StatusCode;
+use ::axum::http::header::CONTENT_TYPE;
+use ::axum::response::{IntoResponse, Response};
+use ::axum::routing::get;
+use prometheus::{GaugeVec, IntGauge, Opts};
+
+type CheckFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
+type Check = Arc<dyn Fn() -> CheckFuture + Send + Sync>;
+
+struct Component {
+    name: String,
+    timeout: Duration,
+    check: Check,
+    status: IntGauge,
+}
+
+static COMPONENTS: RwLock<Vec<Arc<Component>>> = RwLock::new(Vec::new());
+
+static DURATION: LazyLock<GaugeVec> = LazyLock::new(|| {
+    let duration = GaugeVec::new(
+        Opts::new(
+            "health_check_duration_seconds",
+            "Duration of the last health check of each component, in seconds.",
+        ),
+        &["component"],
+    )
+    .expect("valid constant metric");
+    let _ = crate::registry().register(Box::new(duration.clone()));
+    duration
+});
+
+/// Why a health check could not be registered.
+#[derive(Debug)]
+pub enum HealthError {
+    /// The component name cannot form `<component>_health_status`.
+    InvalidName(String),
+    /// A component of that name is already registered.
+    Duplicate(String),
+    /// The registry refused the gauge.
+    Registry(prometheus::Error),
+}
+
+impl fmt::Display for HealthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HealthError::InvalidName(name) => write!(
+                f,
+                "health component `{name}` must be lowercase letters, digits and `_`, starting with a letter"
+            ),
+            HealthError::Duplicate(name) => {
+                write!(f, "health component `{name}` is registered twice")
+            }
+            HealthError::Registry(error) => write!(f, "cannot register the health gauge: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for HealthError {}
+
+/// Registers a health check for `component`; it is unhealthy when `check` returns `Err`,
+/// panics, or takes longer than `timeout`.
+///
+/// # Errors
+///
+/// When the name is not `[a-z][a-z0-9_]*` or is already registered.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// metrics_runtime::health::register("cache", Duration::from_secs(1), || async {
+///     Ok::<(), std::io::Error>(())
+/// })
+/// .unwrap();
+/// ```
+pub fn register<F, Fut, E>(component: &str, timeout: Duration, check: F) -> Result<(), HealthError>
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), E>> + Send + 'static,
+    E: fmt::Display,
+{
+    let valid = component
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase())
+        && component
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !valid {
+        return Err(HealthError::InvalidName(component.to_owned()));
+    }
+    let mut components = COMPONENTS
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if components.iter().any(|existing| existing.name == component) {
+        return Err(HealthError::Duplicate(component.to_owned()));
+    }
+    let status = IntGauge::new(
+        format!("{component}_health_status"),
+        format!("Whether {component} passed its last health check (1) or not (0)."),
+    )
+    .map_err(HealthError::Registry)?;
+    crate::registry()
+        .register(Box::new(status.clone()))
+        .map_err(HealthError::Registry)?;
+    DURATION.with_label_values(&[component]).set(0.0);
+    let check: Check = Arc::new(move || {
+        let future = check();
+        Box::pin(async move { future.await.map_err(|error| error.to_string()) })
+    });
+    components.push(Arc::new(Component {
+        name: component.to_owned(),
+        timeout,
+        check,
+        status,
+    }));
+    Ok(())
+}
+
+/// The result of one check.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ComponentHealth {
+    /// The component name.
+    pub component: String,
+    /// Whether the check passed in time.
+    pub healthy: bool,
+    /// How long the check took, in seconds.
+    pub duration_seconds: f64,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+impl ComponentHealth {
+    fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "component": self.component,
+            "status": if self.healthy { "healthy" } else { "unhealthy" },
+            "duration_seconds": self.duration_seconds,
+            "error": self.error,
+        })
+    }
+}
+
+async fn run_one(component: Arc<Component>) -> ComponentHealth {
+    let started = Instant::now();
+    let check = Arc::clone(&component.check);
+    // A task of its own, so that a panicking check is caught as a failed check.
+    let task = tokio::spawn(async move { check().await });
+    let outcome = match tokio::time::timeout(component.timeout, task).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(join)) if join.is_panic() => Err("the health check panicked".to_owned()),
+        Ok(Err(_)) => Err("the health check was cancelled".to_owned()),
+        Err(_) => Err(format!(
+            "the health check took longer than {:?}",
+            component.timeout
+        )),
+    };
+    let duration_seconds = started.elapsed().as_secs_f64();
+    component.status.set(i64::from(outcome.is_ok()));
+    DURATION
+        .with_label_values(&[&component.name])
+        .set(duration_seconds);
+    ComponentHealth {
+        component: component.name.clone(),
+        healthy: outcome.is_ok(),
+        duration_seconds,
+        error: outcome.err(),
+    }
+}
+
+fn components() -> Vec<Arc<Component>> {
+    COMPONENTS
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone()
+}
+
+/// Runs the check of `component`, if it is registered, and updates its gauges.
+pub async fn check(component: &str) -> Option<ComponentHealth> {
+    let found = components().into_iter().find(|c| c.name == component)?;
+    Some(run_one(found).await)
+}
+
+/// Runs every check concurrently and updates their gauges.
+pub async fn check_all() -> Vec<ComponentHealth> {
+    let tasks: Vec<_> = components()
+        .into_iter()
+        .map(|c| tokio::spawn(run_one(c)))
+        .collect();
+    let mut results = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        // `run_one` catches the check's own panics; it does not panic itself.
+        if let Ok(result) = task.await {
+            results.push(result);
+        }
+    }
+    results
+}
+
+/// Runs every check every `period` in a background task, so that the health gauges are
+/// current when Prometheus scrapes. Needs a tokio runtime.
+#[must_use = "dropping the handle does not stop the task; keep it to abort it"]
+pub fn spawn_periodic(period: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(period);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            check_all().await;
+        }
+    })
+}
+
+fn json_response(status: StatusCode, body: &serde_json::Value) -> Response {
+    (
+        status,
+        [(CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// `GET /health/overall` (every check; 200 when all pass, 503 otherwise) and
+/// `GET /health/{component}` (one check; 404 for an unknown component).
+///
+/// ```
+/// use axum::Router;
+///
+/// let app: Router = Router::new().merge(metrics_runtime::health::router());
+/// ```
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    Router::new()
+        .route("/health/overall", get(overall))
+        .route("/health/{component}", get(one))
+}
+
+async fn overall() -> Response {
+    let results = check_all().await;
+    let healthy = results.iter().all(|result| result.healthy);
+    let body = serde_json::json!({
+        "status": if healthy { "healthy" } else { "unhealthy" },
+        "components": results.iter().map(ComponentHealth::json).collect::<Vec<_>>(),
+    });
+    let status = if healthy {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    json_response(status, &body)
+}
+
+async fn one(Path(component): Path<String>) -> Response {
+    match check(&component).await {
+        Some(result) => {
+            let status = if result.healthy {
+                StatusCode::OK
+            } else {
+                StatusCode::SERVICE_UNAVAILABLE
+            };
+            json_response(status, &result.json())
+        }
+        None => json_response(
+            StatusCode::NOT_FOUND,
+            &serde_json::json!({ "error": "unknown component", "component": component }),
+        ),
+    }
+}

@@ -1,0 +1,73 @@
+//! Constant labels from configuration appear on every series, declared or registered by hand,
+//! and a declared label of the same name is reported.
+
+#![allow(clippy::float_cmp)] // the values compared are whole numbers, exact in f64
+
+use integration_tests::{Exposition, promtool_check_metrics};
+use metrics_runtime::{ConfigError, instrument_metric};
+
+#[instrument_metric(name = "tagged")]
+fn tagged() {}
+
+#[instrument_metric(name = "clashing", labels(env = "inner"))]
+fn clashing() {}
+
+// One test: the labels must be set before anything in this process builds the registry.
+#[test]
+fn constant_labels_are_on_every_series() {
+    assert_eq!(
+        metrics_runtime::set_constant_labels([("bad-name", "x")]),
+        Err(ConfigError::InvalidLabel("bad-name".to_owned()))
+    );
+    metrics_runtime::set_constant_labels([("env", "staging"), ("service", "assistant")]).unwrap();
+    assert_eq!(
+        metrics_runtime::set_constant_labels([("zone", "a")]),
+        Err(ConfigError::TooLate)
+    );
+
+    let manual = prometheus::IntGauge::new("manual_workers", "Registered by hand.").unwrap();
+    metrics_runtime::registry()
+        .register(Box::new(manual.clone()))
+        .unwrap();
+    manual.set(5);
+    tagged();
+    clashing();
+
+    let text = metrics_runtime::render();
+    let exposition = Exposition::parse(&text).unwrap();
+    assert!(!exposition.samples.is_empty());
+    assert_eq!(
+        exposition.series("clashing_total").count(),
+        0,
+        "the clashing family is not exported"
+    );
+    for sample in &exposition.samples {
+        assert_eq!(
+            sample.labels.get("service").map(String::as_str),
+            Some("assistant"),
+            "{sample:?}"
+        );
+        assert_eq!(
+            sample.labels.get("env").map(String::as_str),
+            Some("staging"),
+            "{sample:?}"
+        );
+    }
+    assert_eq!(
+        exposition.count(
+            "manual_workers",
+            &[("env", "staging"), ("service", "assistant")]
+        ),
+        5
+    );
+
+    let error = metrics_runtime::check().unwrap_err();
+    assert!(
+        error
+            .conflicts
+            .iter()
+            .any(|c| c.family == "clashing_total" && c.problem.contains("`env`")),
+        "{error}"
+    );
+    promtool_check_metrics(&text).unwrap();
+}

@@ -1,0 +1,128 @@
+//! Pushing to a real Prometheus Pushgateway (Debian's `prometheus-pushgateway`, started here on
+//! 127.0.0.1) and reading the metrics back from it.
+
+#![allow(clippy::float_cmp)] // the values compared are whole numbers, exact in f64
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use integration_tests::{Exposition, http};
+use metrics_runtime::push::{PushError, Pushgateway};
+use metrics_runtime::{IntCounter, Metrics};
+
+#[derive(Metrics)]
+#[metrics(prefix = "import")]
+struct ImportMetrics {
+    /// Rows imported by the batch job.
+    rows_total: IntCounter,
+}
+
+struct Gateway {
+    child: Child,
+    addr: std::net::SocketAddr,
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> std::net::SocketAddr {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+fn start_gateway() -> Gateway {
+    let binary = ["/usr/bin/prometheus-pushgateway", "/usr/local/bin/pushgateway"]
+        .into_iter()
+        .find(|path| std::path::Path::new(path).exists())
+        .expect("the Pushgateway is installed: apt-get install -y prometheus-pushgateway (scripts/test does it)");
+    let addr = free_port();
+    let child = Command::new(binary)
+        .arg(format!("--web.listen-address={addr}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let gateway = Gateway { child, addr };
+    // Wait until it answers, with a deadline: readiness, not a fixed sleep.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while http(addr, "GET", "/-/ready", &[]).map(|r| r.status).ok() != Some(200) {
+        assert!(Instant::now() < deadline, "the Pushgateway did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    gateway
+}
+
+#[test]
+fn a_batch_job_pushes_and_the_gateway_serves_it() {
+    let gateway = start_gateway();
+    ImportMetrics::global().rows_total.inc_by(1234);
+    let url = format!("http://{}", gateway.addr);
+    let job = Pushgateway::new(&url, "nightly_import")
+        .grouping("instance", "db/1")
+        .grouping("shard", "");
+    job.push().unwrap();
+
+    let response = http(gateway.addr, "GET", "/metrics", &[]).unwrap();
+    assert_eq!(response.status, 200);
+    let exposition = Exposition::parse(&response.body).unwrap();
+    let labels = [
+        ("instance", "db/1"),
+        ("job", "nightly_import"),
+        ("shard", ""),
+    ];
+    let rows = exposition
+        .series("import_rows_total")
+        .find(|sample| sample.labels.get("job").map(String::as_str) == Some("nightly_import"))
+        .expect("the pushed counter");
+    assert_eq!(rows.value, 1234.0);
+    assert_eq!(
+        rows.labels.get("instance").map(String::as_str),
+        Some(labels[0].1)
+    );
+    assert!(
+        exposition
+            .series("push_time_seconds")
+            .any(|s| s.labels["job"] == "nightly_import")
+    );
+
+    // A second push replaces the group.
+    ImportMetrics::global().rows_total.inc_by(6);
+    job.push().unwrap();
+    let again =
+        Exposition::parse(&http(gateway.addr, "GET", "/metrics", &[]).unwrap().body).unwrap();
+    let rows = again
+        .series("import_rows_total")
+        .find(|s| s.labels["job"] == "nightly_import")
+        .unwrap();
+    assert_eq!(rows.value, 1240.0);
+
+    job.delete().unwrap();
+    let deleted =
+        Exposition::parse(&http(gateway.addr, "GET", "/metrics", &[]).unwrap().body).unwrap();
+    assert_eq!(deleted.series("import_rows_total").count(), 0);
+}
+
+#[test]
+fn a_gateway_that_is_down_is_an_error_value() {
+    let nobody = free_port();
+    let error = Pushgateway::new(format!("http://{nobody}"), "job")
+        .timeout(Duration::from_secs(2))
+        .push()
+        .unwrap_err();
+    assert!(matches!(error, PushError::Unreachable(_)), "{error}");
+    let invalid = Pushgateway::new("http://127.0.0.1:1", "job")
+        .grouping("bad-label", "x")
+        .push()
+        .unwrap_err();
+    assert!(
+        matches!(invalid, PushError::InvalidGrouping(_)),
+        "{invalid}"
+    );
+}
