@@ -19,11 +19,13 @@ pub(crate) fn derive(input: TokenStream) -> TokenStream {
         Err(error) => return error.into_compile_error(),
     };
     let mut errors = Errors::default();
-    let output = expand(&input, &mut errors);
-    match errors.finish() {
-        Ok(()) => output,
-        Err(error) => error.into_compile_error(),
+    // The code is emitted beside the errors, so that a bad name does not also break every
+    // use of `Type::global()`.
+    let mut output = expand(&input, &mut errors);
+    if let Err(error) = errors.finish() {
+        output.extend(error.into_compile_error());
     }
+    output
 }
 
 /// `#[metrics(...)]` on the struct.
@@ -167,6 +169,10 @@ fn expand(input: &DeriveInput, errors: &mut Errors) -> TokenStream {
         if let Some(field) = declare(field, args.prefix.as_ref(), &declared, errors) {
             declared.push(field);
         }
+    }
+    if !input.generics.params.is_empty() || declared.len() != fields.named.len() {
+        // Generated code for a struct the derive cannot take would only add errors.
+        return TokenStream::new();
     }
     let krate = args
         .krate

@@ -70,6 +70,49 @@ impl FieldDescriptor {
 
 inventory::collect!(Declaration);
 
+/// What [`catalog`](crate::catalog()) returns: every declared family and instrumented function.
+#[derive(Clone, Debug)]
+pub struct Catalog {
+    /// Every declared family, sorted by name.
+    pub families: Vec<DeclaredFamily>,
+    /// Every instrumented function, sorted by counter name, module and function.
+    pub functions: Vec<InstrumentedFunction>,
+}
+
+/// A declared metric family.
+#[derive(Clone, Debug)]
+pub struct DeclaredFamily {
+    /// The family name.
+    pub name: &'static str,
+    /// Its help text.
+    pub help: &'static str,
+    /// Counter, gauge or histogram.
+    pub kind: MetricKind,
+    /// Its label names.
+    pub labels: Vec<&'static str>,
+    /// Histogram bucket bounds; empty for the default buckets or another kind.
+    pub buckets: &'static [f64],
+    /// Its first declaration.
+    pub location: Location,
+}
+
+/// A function instrumented with `#[instrument_metric]`.
+#[derive(Clone, Debug)]
+pub struct InstrumentedFunction {
+    /// The `function` label value.
+    pub function: &'static str,
+    /// The `module` label value.
+    pub module: &'static str,
+    /// The counter of its calls, by `result`.
+    pub counter: &'static str,
+    /// The histogram of its durations.
+    pub histogram: &'static str,
+    /// Its in-flight gauge, if it has one.
+    pub in_flight: Option<&'static str>,
+    /// Where it is declared.
+    pub location: Location,
+}
+
 /// Where a metric was declared in the source: the position of the function or field name.
 ///
 /// ```

@@ -98,7 +98,9 @@ pub mod system;
 #[path = "private.rs"]
 pub mod __private;
 
-pub use catalog::{CatalogError, Conflict, Location, MetricKind};
+pub use catalog::{
+    Catalog, CatalogError, Conflict, DeclaredFamily, InstrumentedFunction, Location, MetricKind,
+};
 pub use encode::{Format, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE, render, render_as};
 pub use family::{
     Counter, CounterFamily, Family, Gauge, GaugeFamily, Histogram, HistogramFamily, IntCounter,
@@ -126,7 +128,7 @@ pub use metrics_macros::instrument_metric;
 /// assert_eq!(RATIO, "job:sms_success:ratio_rate5m");
 /// ```
 pub use metrics_macros::metric_name;
-pub use registry::{ConfigError, check, registry, set_constant_labels};
+pub use registry::{ConfigError, catalog, check, registry, set_constant_labels};
 
 /// A struct of metrics, registered at start-up, with one process-wide instance.
 ///

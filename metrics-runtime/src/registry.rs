@@ -22,6 +22,7 @@ use crate::labels::combinations;
 struct Runtime {
     registry: Registry,
     families: HashMap<&'static str, (FamilySpec, Option<Vector>)>,
+    functions: Vec<crate::catalog::InstrumentedFunction>,
     conflicts: Vec<Conflict>,
 }
 
@@ -145,6 +146,48 @@ pub fn check() -> Result<(), CatalogError> {
     }
 }
 
+/// Every metric family the program declares (through `#[instrument_metric]` and
+/// `#[derive(Metrics)]`), and every instrumented function: the data from which dashboards and
+/// rules can be generated.
+///
+/// ```
+/// use metrics_runtime::{MetricKind, instrument_metric};
+///
+/// /// Sends a reminder.
+/// #[instrument_metric(name = "reminders")]
+/// fn remind() {}
+///
+/// let catalog = metrics_runtime::catalog();
+/// let family = catalog.families.iter().find(|f| f.name == "reminders_total").unwrap();
+/// assert_eq!(family.kind, MetricKind::Counter);
+/// assert_eq!(family.labels, ["function", "module", "result"]);
+/// let function = catalog.functions.iter().find(|f| f.function == "remind").unwrap();
+/// assert_eq!(function.histogram, "reminders_duration_seconds");
+/// ```
+#[must_use]
+pub fn catalog() -> crate::catalog::Catalog {
+    let runtime = runtime();
+    let mut families: Vec<crate::catalog::DeclaredFamily> = runtime
+        .families
+        .values()
+        .map(|(spec, _)| crate::catalog::DeclaredFamily {
+            name: spec.name,
+            help: spec.help,
+            kind: spec.shape.kind(),
+            labels: spec.labels.clone(),
+            buckets: spec.buckets,
+            location: spec.location,
+        })
+        .collect();
+    families.sort_by_key(|family| family.name);
+    let mut functions = runtime.functions.clone();
+    functions.sort_by_key(|function| (function.counter, function.module, function.function));
+    crate::catalog::Catalog {
+        families,
+        functions,
+    }
+}
+
 /// A registered family. Public in a private module so that [`Metric`]'s hidden methods can
 /// name it.
 pub enum Vector {
@@ -235,7 +278,17 @@ fn build() -> Runtime {
     for group in groups {
         builder.declare_group(group);
     }
+    let mut functions = Vec::new();
     for site in sites {
+        let [counter, histogram, gauge] = function_specs(&site.descriptor);
+        functions.push(crate::catalog::InstrumentedFunction {
+            function: site.descriptor.function,
+            module: site.descriptor.module,
+            counter: counter.name,
+            histogram: histogram.name,
+            in_flight: site.descriptor.in_flight.then_some(gauge.name),
+            location: location(&site.descriptor),
+        });
         let handles = builder.resolve_site(site);
         // Already set only if the same site was submitted twice; the first handles stay.
         let _ = site.handles.set(handles);
@@ -246,6 +299,7 @@ fn build() -> Runtime {
     Runtime {
         registry: builder.registry,
         families: builder.families,
+        functions,
         conflicts: builder.conflicts,
     }
 }

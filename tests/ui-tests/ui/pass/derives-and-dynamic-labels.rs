@@ -50,9 +50,9 @@ pub struct AllMetrics {
     /// An integer counter.
     pub int_total: IntCounter,
     /// A float gauge.
-    pub float_gauge: Gauge,
+    pub float_level: Gauge,
     /// An integer gauge.
-    pub int_gauge: IntGauge,
+    pub int_level: IntGauge,
     /// A histogram.
     #[metric(buckets = [0.5, 1, 2])]
     pub sizes_bytes: Histogram,

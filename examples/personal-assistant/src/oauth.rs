@@ -1,0 +1,147 @@
+//! OAuth integrations with simulated providers: connect, token refresh, disconnect. Tokens
+//! expire; providers are sometimes unavailable or rate limit.
+
+use std::time::Duration;
+
+use metrics_runtime::{LabelValue as _, instrument_metric};
+
+use crate::db::{Database, DbError, now};
+use crate::metrics::{OAuthErrorType, OAuthMetrics, OAuthProvider, RefreshResult};
+
+/// Lifetime of an access token, in seconds.
+pub const TOKEN_LIFETIME_SECONDS: i64 = 60;
+
+/// Why an OAuth operation failed.
+#[derive(Debug)]
+pub enum OAuthError {
+    /// The provider said no (or did not answer).
+    Provider(OAuthErrorType),
+    /// The user has no integration with this provider.
+    NotConnected,
+    /// The database failed.
+    Database(DbError),
+}
+
+impl From<DbError> for OAuthError {
+    fn from(error: DbError) -> Self {
+        OAuthError::Database(error)
+    }
+}
+
+impl std::fmt::Display for OAuthError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OAuthError::Provider(kind) => write!(f, "the provider refused: {}", kind.as_label()),
+            OAuthError::NotConnected => f.write_str("no integration with this provider"),
+            OAuthError::Database(error) => error.fmt(f),
+        }
+    }
+}
+
+/// A provider round trip: 30 to 250 ms; fails now and then.
+async fn provider_call(provider: OAuthProvider, expired: bool) -> Result<String, OAuthErrorType> {
+    tokio::time::sleep(Duration::from_millis(30 + fastrand::u64(0..220))).await;
+    if expired {
+        return Err(OAuthErrorType::ExpiredToken);
+    }
+    let roll = fastrand::u32(0..1000);
+    let error = match provider {
+        OAuthProvider::Slack if roll < 40 => Some(OAuthErrorType::RateLimited),
+        _ if roll < 15 => Some(OAuthErrorType::ProviderUnavailable),
+        _ if roll < 25 => Some(OAuthErrorType::InvalidGrant),
+        _ => None,
+    };
+    match error {
+        Some(kind) => Err(kind),
+        None => Ok(format!("{}-{}", provider.as_label(), crate::new_id())),
+    }
+}
+
+fn record_error(provider: OAuthProvider, kind: OAuthErrorType) -> OAuthError {
+    OAuthMetrics::global()
+        .errors_total
+        .with((provider, kind))
+        .inc();
+    OAuthError::Provider(kind)
+}
+
+/// OAuth operations, each timed as `OAuth::<operation>` by provider.
+pub struct OAuth;
+
+#[instrument_metric(
+    counter = "oauth_operations_total",
+    histogram = "oauth_operation_duration_seconds",
+    help = "OAuth operations, by provider.",
+    labels(provider = provider),
+    buckets = [0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.5]
+)]
+impl OAuth {
+    /// Connects a user's account: the authorization-code exchange.
+    pub async fn connect(
+        db: &Database,
+        user_id: &str,
+        provider: OAuthProvider,
+    ) -> Result<(), OAuthError> {
+        let token = provider_call(provider, false)
+            .await
+            .map_err(|kind| record_error(provider, kind))?;
+        db.upsert_integration(
+            user_id,
+            provider.as_label(),
+            &token,
+            now() + TOKEN_LIFETIME_SECONDS,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Refreshes a user's token; an already expired one cannot be refreshed.
+    pub async fn refresh(
+        db: &Database,
+        user_id: &str,
+        provider: OAuthProvider,
+    ) -> Result<(), OAuthError> {
+        let metrics = OAuthMetrics::global();
+        let Some(expires_at) = db.integration_expiry(user_id, provider.as_label()).await? else {
+            return Err(OAuthError::NotConnected);
+        };
+        // Tokens a little past expiry are still refreshable; far past it they are not.
+        let expired = expires_at + TOKEN_LIFETIME_SECONDS < now();
+        match provider_call(provider, expired).await {
+            Ok(token) => {
+                db.upsert_integration(
+                    user_id,
+                    provider.as_label(),
+                    &token,
+                    now() + TOKEN_LIFETIME_SECONDS,
+                )
+                .await?;
+                metrics
+                    .token_refresh_total
+                    .with((provider, RefreshResult::Success))
+                    .inc();
+                Ok(())
+            }
+            Err(kind) => {
+                metrics
+                    .token_refresh_total
+                    .with((provider, RefreshResult::Failure))
+                    .inc();
+                Err(record_error(provider, kind))
+            }
+        }
+    }
+
+    /// Disconnects a user's account.
+    pub async fn disconnect(
+        db: &Database,
+        user_id: &str,
+        provider: OAuthProvider,
+    ) -> Result<(), OAuthError> {
+        if db.delete_integration(user_id, provider.as_label()).await? {
+            Ok(())
+        } else {
+            Err(OAuthError::NotConnected)
+        }
+    }
+}

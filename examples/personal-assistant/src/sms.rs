@@ -1,0 +1,206 @@
+//! Sending SMS through simulated providers: realistic latency, failures, rate limits and cost,
+//! since no network is reachable. Messages wait in a queue for a pool of sender tasks.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use metrics_runtime::{LabelValue as _, instrument_metric};
+use tokio::sync::mpsc;
+
+use crate::AppState;
+use crate::metrics::{SmsLabels, SmsMetrics, SmsProvider, SmsStatus};
+
+/// One message to send.
+#[derive(Clone, Debug)]
+pub struct OutgoingSms {
+    /// The user it is for.
+    pub user_id: String,
+    /// Destination number.
+    pub to: String,
+    /// Text.
+    pub body: String,
+}
+
+/// What a provider did with a message.
+#[derive(Debug)]
+pub struct Delivery {
+    /// Provider's latency, in milliseconds.
+    pub latency_ms: u64,
+    /// Price, in micro-dollars.
+    pub cost_microdollars: u64,
+}
+
+/// Why a provider did not send a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmsError {
+    /// The provider failed.
+    Failed,
+    /// The provider refused for now.
+    RateLimited,
+}
+
+/// The simulated providers' behaviour, adjustable while the service runs.
+#[derive(Debug)]
+pub struct ProviderSimulation {
+    /// Probability that a message fails, in millionths.
+    failure_ppm: AtomicU64,
+}
+
+impl Default for ProviderSimulation {
+    fn default() -> Self {
+        ProviderSimulation {
+            failure_ppm: AtomicU64::new(40_000),
+        }
+    }
+}
+
+impl ProviderSimulation {
+    /// Sets the failure probability, 0 to 1.
+    pub fn set_failure_rate(&self, rate: f64) {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // clamped to 0..=1e6
+        let ppm = (rate.clamp(0.0, 1.0) * 1e6) as u64;
+        self.failure_ppm.store(ppm, Ordering::SeqCst);
+    }
+
+    /// The failure probability, 0 to 1.
+    #[must_use]
+    pub fn failure_rate(&self) -> f64 {
+        #[allow(clippy::cast_precision_loss)]
+        let rate = self.failure_ppm.load(Ordering::SeqCst) as f64 / 1e6;
+        rate
+    }
+}
+
+fn price_microdollars(provider: SmsProvider) -> u64 {
+    match provider {
+        SmsProvider::Twilio => 7_900,
+        SmsProvider::Vonage => 6_800,
+        SmsProvider::Messagebird => 7_200,
+    }
+}
+
+/// Sends one message through `provider`, as a real client would: it waits for the provider's
+/// answer, which takes 20 to 150 ms and sometimes fails or is rate limited.
+#[instrument_metric(
+    counter = "sms_send_attempts_total",
+    histogram = "sms_processing_duration_seconds",
+    help = "SMS send attempts, by provider.",
+    labels(provider = provider),
+    buckets = [0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1.0]
+)]
+pub async fn deliver(
+    provider: SmsProvider,
+    simulation: &ProviderSimulation,
+    sms: &OutgoingSms,
+) -> Result<Delivery, SmsError> {
+    let latency_ms = 20 + fastrand::u64(0..130) + if sms.body.len() > 160 { 30 } else { 0 };
+    tokio::time::sleep(Duration::from_millis(latency_ms)).await;
+    if fastrand::f64() < simulation.failure_rate() {
+        return Err(SmsError::Failed);
+    }
+    if fastrand::u32(0..100) < 2 {
+        return Err(SmsError::RateLimited);
+    }
+    let segments = u64::try_from(sms.body.len().div_ceil(160).max(1)).unwrap_or(1);
+    Ok(Delivery {
+        latency_ms,
+        cost_microdollars: price_microdollars(provider) * segments,
+    })
+}
+
+/// The queue in front of the providers.
+#[derive(Clone)]
+pub struct SmsQueue {
+    sender: mpsc::Sender<OutgoingSms>,
+}
+
+impl SmsQueue {
+    /// Starts `workers` sender tasks; returns the queue they drain.
+    #[must_use]
+    pub fn start(
+        state: &Arc<AppState>,
+        mut receiver: mpsc::Receiver<OutgoingSms>,
+        workers: usize,
+    ) -> tokio::task::JoinHandle<()> {
+        let state = Arc::clone(state);
+        tokio::spawn(async move {
+            let permits = Arc::new(tokio::sync::Semaphore::new(workers));
+            while let Some(sms) = receiver.recv().await {
+                state.sms_queue_length.fetch_sub(1, Ordering::Relaxed);
+                let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
+                    break;
+                };
+                let state = Arc::clone(&state);
+                tokio::spawn(async move {
+                    send_one(&state, &sms).await;
+                    drop(permit);
+                });
+            }
+        })
+    }
+
+    /// A queue and its receiving end.
+    #[must_use]
+    pub fn new(capacity: usize) -> (SmsQueue, mpsc::Receiver<OutgoingSms>) {
+        let (sender, receiver) = mpsc::channel(capacity);
+        (SmsQueue { sender }, receiver)
+    }
+
+    /// Queues a message; `false` when the queue is full.
+    pub fn enqueue(&self, state: &AppState, sms: OutgoingSms) -> bool {
+        state.sms_queue_length.fetch_add(1, Ordering::Relaxed);
+        if self.sender.try_send(sms).is_ok() {
+            true
+        } else {
+            state.sms_queue_length.fetch_sub(1, Ordering::Relaxed);
+            false
+        }
+    }
+}
+
+/// Sends one queued message, retrying once on another provider when rate limited.
+async fn send_one(state: &AppState, sms: &OutgoingSms) {
+    let metrics = SmsMetrics::global();
+    let mut provider = SmsProvider::ALL[fastrand::usize(0..SmsProvider::ALL.len())];
+    for attempt in 0..2 {
+        let result = deliver(provider, &state.sms_simulation, sms).await;
+        let status = match &result {
+            Ok(_) => SmsStatus::Sent,
+            Err(SmsError::Failed) => SmsStatus::Failed,
+            Err(SmsError::RateLimited) => SmsStatus::RateLimited,
+        };
+        metrics
+            .messages_total
+            .with(SmsLabels { provider, status })
+            .inc();
+        let (cost, latency) = match &result {
+            Ok(delivery) => {
+                #[allow(clippy::cast_precision_loss)]
+                metrics
+                    .cost_total
+                    .with(provider)
+                    .inc_by(delivery.cost_microdollars as f64 / 1e6);
+                (delivery.cost_microdollars, delivery.latency_ms)
+            }
+            Err(_) => (0, 0),
+        };
+        let stored = state
+            .db
+            .insert_sms(
+                &sms.user_id,
+                provider.as_label(),
+                status.as_label(),
+                i64::try_from(cost).unwrap_or(i64::MAX),
+                i64::try_from(latency).unwrap_or(i64::MAX),
+            )
+            .await;
+        if stored.is_err() {
+            state.storage_errors.fetch_add(1, Ordering::Relaxed);
+        }
+        if status != SmsStatus::RateLimited || attempt == 1 {
+            break;
+        }
+        provider = SmsProvider::ALL[(provider.index() + 1) % SmsProvider::ALL.len()];
+    }
+}

@@ -1,0 +1,1 @@
+//! trybuild UI tests of the macros; see `tests/ui.rs`.
