@@ -64,6 +64,7 @@ impl FieldDescriptor {
             labels: self.label_names.to_vec(),
             buckets: self.buckets,
             location: self.location(),
+            native: false,
         }
     }
 }
@@ -172,6 +173,8 @@ pub(crate) struct FamilySpec {
     pub(crate) labels: Vec<&'static str>,
     pub(crate) buckets: &'static [f64],
     pub(crate) location: Location,
+    /// Encoded from the call cells of instrumented functions, not by the tikv registry.
+    pub(crate) native: bool,
 }
 
 impl FamilySpec {
@@ -180,6 +183,11 @@ impl FamilySpec {
         if self.shape != other.shape {
             let (first, second) = (self.shape.describe(), other.shape.describe());
             return Some(format!("declared as {first} and as {second}"));
+        }
+        if self.native != other.native {
+            return Some(
+                "declared both by an instrumented function and by a `Metrics` struct".to_owned(),
+            );
         }
         if self.labels != other.labels {
             return Some(format!(

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use prometheus::proto::{LabelPair, Metric, MetricFamily, MetricType};
 
-use crate::registry::registry;
+use crate::registry::{NativeFamily, NativeKind, native_families, registry};
 
 /// The content type of the Prometheus text format 0.0.4.
 ///
@@ -103,25 +103,166 @@ pub fn render() -> String {
 /// ```
 #[must_use]
 pub fn render_as(format: Format) -> String {
+    let native = native_families();
     let families = registry().gather();
-    let mut out = String::with_capacity(families.len() * 256);
+    let mut out = String::with_capacity(64 * 1024);
+    for family in native {
+        native_family(family, format, &mut out);
+    }
+    // A family registered by hand under the name of an instrumented function's family would
+    // repeat it; the declared one wins.
+    let hand_registered = families.iter().filter(|family| {
+        native
+            .binary_search_by(|n| n.name.cmp(family.name()))
+            .is_err()
+    });
     match format {
         Format::Text => {
             let encoder = prometheus::TextEncoder::new();
-            for family in &families {
+            for family in hand_registered {
                 // The encoder checks a family before writing any of it, so a refused one
                 // leaves no partial lines behind.
                 let _ = encoder.encode_utf8(std::slice::from_ref(family), &mut out);
             }
         }
         Format::OpenMetrics => {
-            for family in &families {
+            for family in hand_registered {
                 openmetrics_family(family, &mut out);
             }
             out.push_str("# EOF\n");
         }
     }
     out
+}
+
+/// `name="value",...` with values escaped, for labels sorted by name.
+pub(crate) fn render_labels(labels: &[(&str, &str)]) -> String {
+    let mut out = String::new();
+    for (i, (name, value)) in labels.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(name);
+        out.push_str("=\"");
+        escape(value, &mut out);
+        out.push('"');
+    }
+    out
+}
+
+/// Writes one family of instrumented functions straight from its cells: no intermediate
+/// protobuf-like structures, no per-series allocation.
+fn native_family(family: &NativeFamily, format: Format, out: &mut String) {
+    let name = family.name;
+    let (kind, base) = match family.kind {
+        NativeKind::Calls(_) => ("counter", name.strip_suffix("_total").unwrap_or(name)),
+        NativeKind::Duration => ("histogram", name),
+        NativeKind::InFlight => ("gauge", name),
+    };
+    let metadata_name = if format == Format::OpenMetrics {
+        base
+    } else {
+        name
+    };
+    out.push_str("# HELP ");
+    out.push_str(metadata_name);
+    out.push(' ');
+    if format == Format::OpenMetrics {
+        escape(family.help, out);
+    } else {
+        escape_help(family.help, out);
+    }
+    out.push_str("\n# TYPE ");
+    out.push_str(metadata_name);
+    out.push(' ');
+    out.push_str(kind);
+    out.push('\n');
+    if format == Format::OpenMetrics
+        && matches!(family.kind, NativeKind::Duration)
+        && name.ends_with("_seconds")
+    {
+        out.push_str("# UNIT ");
+        out.push_str(name);
+        out.push_str(" seconds\n");
+    }
+    let mut integers = itoa::Buffer::new();
+    let mut floats = ryu::Buffer::new();
+    match family.kind {
+        NativeKind::Calls(outcomes) => {
+            for (labels, cells) in &family.series {
+                for outcome in outcomes {
+                    line(out, name, "", labels, Some(("result", outcome.as_str())));
+                    out.push_str(integers.format(cells.calls(*outcome)));
+                    out.push('\n');
+                }
+            }
+        }
+        NativeKind::InFlight => {
+            for (labels, cells) in &family.series {
+                line(out, name, "", labels, None);
+                out.push_str(integers.format(cells.in_flight()));
+                out.push('\n');
+            }
+        }
+        NativeKind::Duration => {
+            let bounds: Vec<String> = family
+                .bounds
+                .iter()
+                .map(|bound| {
+                    if format == Format::OpenMetrics {
+                        number(*bound)
+                    } else {
+                        bound.to_string()
+                    }
+                })
+                .chain(std::iter::once("+Inf".to_owned()))
+                .collect();
+            for (labels, cells) in &family.series {
+                let (buckets, sum_nanos) = cells.histogram();
+                for (bound, count) in bounds.iter().zip(&buckets) {
+                    line(out, name, "_bucket", labels, Some(("le", bound)));
+                    out.push_str(integers.format(*count));
+                    out.push('\n');
+                }
+                line(out, name, "_sum", labels, None);
+                #[allow(clippy::cast_precision_loss)] // nanosecond sums stay exact far past a year
+                out.push_str(floats.format(sum_nanos as f64 / 1e9));
+                out.push('\n');
+                line(out, name, "_count", labels, None);
+                out.push_str(integers.format(buckets.last().copied().unwrap_or(0)));
+                out.push('\n');
+            }
+        }
+    }
+}
+
+/// `name_suffix{labels,extra="value"} ` (the value follows).
+fn line(out: &mut String, name: &str, suffix: &str, labels: &str, extra: Option<(&str, &str)>) {
+    out.push_str(name);
+    out.push_str(suffix);
+    out.push('{');
+    out.push_str(labels);
+    if let Some((label, value)) = extra {
+        if !labels.is_empty() {
+            out.push(',');
+        }
+        out.push_str(label);
+        out.push_str("=\"");
+        out.push_str(value);
+        out.push('"');
+    }
+    out.push_str("} ");
+}
+
+/// Escapes `\\` and line feeds, as the text format requires in help texts.
+fn escape_help(text: &str, out: &mut String) {
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
 }
 
 /// Units that OpenMetrics `# UNIT` lines name, when a family name ends in one.

@@ -2,9 +2,8 @@
 //! records one call when it is dropped.
 
 use std::sync::OnceLock;
-use std::time::Instant;
 
-use prometheus::{Histogram, IntCounter, IntGauge};
+use crate::cells::{CLOCK, CallCells};
 
 /// Name of the counter shared by functions without their own metrics.
 pub(crate) const SHARED_COUNTER: &str = "function_calls_total";
@@ -117,6 +116,15 @@ pub struct FunctionDescriptor {
 }
 
 impl FunctionDescriptor {
+    /// The histogram's bucket bounds, in seconds.
+    pub(crate) fn bucket_bounds(&self) -> &'static [f64] {
+        if self.buckets.is_empty() {
+            prometheus::DEFAULT_BUCKETS
+        } else {
+            self.buckets
+        }
+    }
+
     /// The outcomes this function can have; each gets a series at start-up.
     pub(crate) fn outcomes(&self) -> &'static [Outcome] {
         if self.asynchronous {
@@ -127,20 +135,12 @@ impl FunctionDescriptor {
     }
 }
 
-/// The metric children one call site records into, resolved once.
-#[derive(Debug)]
-pub(crate) struct Handles {
-    pub(crate) calls: [IntCounter; 4],
-    pub(crate) duration: Histogram,
-    pub(crate) in_flight: Option<IntGauge>,
-}
-
 /// The per-function `static` that generated code records through.
 #[derive(Debug)]
 pub struct CallSite {
     pub(crate) descriptor: FunctionDescriptor,
     /// One entry per combination of dynamic label values (one when there are none).
-    pub(crate) handles: OnceLock<Box<[Handles]>>,
+    pub(crate) handles: OnceLock<Box<[CallCells]>>,
 }
 
 impl CallSite {
@@ -168,31 +168,35 @@ impl CallSite {
     /// Starts recording one call into the series of dynamic label combination `index`.
     #[inline]
     pub fn start_at(&'static self, index: usize) -> CallGuard {
-        let handles = match self.handles.get() {
-            Some(handles) => handles,
+        let cells = match self.handles.get() {
+            Some(cells) => cells,
             None => self.resolve(),
         };
-        let handles = &handles[index];
-        if let Some(gauge) = &handles.in_flight {
-            gauge.inc();
+        let cells = &cells[index];
+        let stripe = cells.stripe();
+        let in_flight = self.descriptor.in_flight;
+        if in_flight {
+            cells.enter(stripe);
         }
         CallGuard {
-            handles,
-            started: Instant::now(),
+            cells,
+            stripe,
+            in_flight,
+            started: CLOCK.raw(),
             outcome: None,
         }
     }
 
     #[cold]
     #[inline(never)]
-    fn resolve(&'static self) -> &'static [Handles] {
+    fn resolve(&'static self) -> &'static [CallCells] {
         // Building the registry resolves every site submitted through `inventory`; a site that
-        // was not (a platform without life-before-main) gets handles of its own.
+        // was not (a platform without life-before-main) gets cells that are exported nowhere.
         let _ = crate::registry::registry();
         self.handles.get_or_init(|| {
             let combinations = crate::labels::combinations(&self.dynamic_values()).len();
             (0..combinations)
-                .map(|_| crate::registry::detached_handles(&self.descriptor))
+                .map(|_| CallCells::new(self.descriptor.bucket_bounds()))
                 .collect()
         })
     }
@@ -220,8 +224,11 @@ pub fn label_index<T: crate::LabelValue + ?Sized>(index: usize, value: &T) -> us
 #[derive(Debug)]
 #[must_use = "a call is recorded when the guard is dropped"]
 pub struct CallGuard {
-    handles: &'static Handles,
-    started: Instant,
+    cells: &'static CallCells,
+    stripe: usize,
+    in_flight: bool,
+    /// Raw clock reading at the start; scaled to nanoseconds once, at the end.
+    started: u64,
     outcome: Option<Outcome>,
 }
 
@@ -236,6 +243,7 @@ impl CallGuard {
 impl Drop for CallGuard {
     #[inline]
     fn drop(&mut self) {
+        let nanos = CLOCK.delta_as_nanos(self.started, CLOCK.raw());
         let outcome = self.outcome.unwrap_or_else(|| {
             if std::thread::panicking() {
                 Outcome::Panic
@@ -243,12 +251,9 @@ impl Drop for CallGuard {
                 Outcome::Cancelled
             }
         });
-        self.handles
-            .duration
-            .observe(self.started.elapsed().as_secs_f64());
-        self.handles.calls[outcome.index()].inc();
-        if let Some(gauge) = &self.handles.in_flight {
-            gauge.dec();
+        self.cells.record(self.stripe, outcome, nanos);
+        if self.in_flight {
+            self.cells.leave(self.stripe);
         }
     }
 }

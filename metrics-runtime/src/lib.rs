@@ -78,6 +78,7 @@
 #[cfg(feature = "axum")]
 pub mod axum;
 mod catalog;
+mod cells;
 pub mod collect;
 mod encode;
 mod family;

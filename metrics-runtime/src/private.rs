@@ -14,3 +14,10 @@ pub use crate::instrument::{
     ResultOutcome, call, label_index,
 };
 pub use crate::labels::{LabelSet, LabelValue};
+
+/// Bytes held by the call cells of instrumented functions and the number of series they
+/// export, for the memory benchmark.
+#[must_use]
+pub fn native_memory() -> (usize, usize) {
+    crate::registry::native_memory()
+}

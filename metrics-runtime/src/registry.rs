@@ -5,23 +5,73 @@ use std::sync::OnceLock;
 
 use prometheus::core::Collector;
 use prometheus::{
-    CounterVec, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec,
-    IntGauge, IntGaugeVec, Opts, Registry,
+    CounterVec, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
 };
 
 use crate::catalog::{
     CatalogError, Conflict, Declaration, FamilySpec, FieldDescriptor, GroupDescriptor, Location,
 };
-use crate::family::{Metric, Shape, sealed::Sealed as _};
+use crate::cells::CallCells;
+use crate::family::{Metric, Shape};
 use crate::instrument::{
-    CallSite, Families, FunctionDescriptor, Handles, SHARED_COUNTER, SHARED_COUNTER_HELP,
-    SHARED_HISTOGRAM, SHARED_HISTOGRAM_HELP, SHARED_IN_FLIGHT, SHARED_IN_FLIGHT_HELP,
+    CallSite, Families, FunctionDescriptor, SHARED_COUNTER, SHARED_COUNTER_HELP, SHARED_HISTOGRAM,
+    SHARED_HISTOGRAM_HELP, SHARED_IN_FLIGHT, SHARED_IN_FLIGHT_HELP,
 };
 use crate::labels::combinations;
+
+/// A family of `#[instrument_metric]` functions, encoded straight from their call cells.
+pub(crate) struct NativeFamily {
+    pub(crate) name: &'static str,
+    pub(crate) help: &'static str,
+    /// Histogram bounds, in seconds (every declaration of a family agrees on them).
+    pub(crate) bounds: &'static [f64],
+    pub(crate) kind: NativeKind,
+    /// Each series: its rendered labels and its cells.
+    pub(crate) series: Vec<(String, &'static CallCells)>,
+}
+
+/// What a native family exports from the cells.
+#[derive(Clone, Copy)]
+pub(crate) enum NativeKind {
+    /// Calls by `result`, for the outcomes the functions can have.
+    Calls(&'static [crate::instrument::Outcome]),
+    /// The duration histogram.
+    Duration,
+    /// The in-flight gauge.
+    InFlight,
+}
+
+/// Memory held by the call cells of instrumented functions: bytes and exported series
+/// (each counter outcome, histogram bucket, sum and count, and gauge counts as one series).
+pub(crate) fn native_memory() -> (usize, usize) {
+    let mut bytes = 0;
+    let mut series = 0;
+    let mut seen = std::collections::HashSet::new();
+    for family in &runtime().native {
+        for (labels, cells) in &family.series {
+            if seen.insert(std::ptr::from_ref(*cells)) {
+                bytes += cells.size();
+            }
+            bytes += labels.len();
+            series += match family.kind {
+                NativeKind::Calls(outcomes) => outcomes.len(),
+                NativeKind::Duration => family.bounds.len() + 3,
+                NativeKind::InFlight => 1,
+            };
+        }
+    }
+    (bytes, series)
+}
+
+/// The families encoded from call cells, sorted by name.
+pub(crate) fn native_families() -> &'static [NativeFamily] {
+    &runtime().native
+}
 
 struct Runtime {
     registry: Registry,
     families: HashMap<&'static str, (FamilySpec, Option<Vector>)>,
+    native: Vec<NativeFamily>,
     functions: Vec<crate::catalog::InstrumentedFunction>,
     conflicts: Vec<Conflict>,
 }
@@ -279,19 +329,44 @@ fn build() -> Runtime {
         builder.declare_group(group);
     }
     let mut functions = Vec::new();
+    let mut native: std::collections::BTreeMap<&'static str, NativeFamily> =
+        std::collections::BTreeMap::new();
     for site in sites {
-        let [counter, histogram, gauge] = function_specs(&site.descriptor);
+        let specs = function_specs(&site.descriptor);
         functions.push(crate::catalog::InstrumentedFunction {
             function: site.descriptor.function,
             module: site.descriptor.module,
-            counter: counter.name,
-            histogram: histogram.name,
-            in_flight: site.descriptor.in_flight.then_some(gauge.name),
+            counter: specs[0].name,
+            histogram: specs[1].name,
+            in_flight: site.descriptor.in_flight.then_some(specs[2].name),
             location: location(&site.descriptor),
         });
-        let handles = builder.resolve_site(site);
-        // Already set only if the same site was submitted twice; the first handles stay.
-        let _ = site.handles.set(handles);
+        let (cells, labels, accepted) = builder.resolve_site(site);
+        // Already set only if the same site was submitted twice; the first cells stay.
+        let _ = site.handles.set(cells);
+        let Some(cells) = site.handles.get() else {
+            continue;
+        };
+        let kinds = [
+            NativeKind::Calls(site.descriptor.outcomes()),
+            NativeKind::Duration,
+            NativeKind::InFlight,
+        ];
+        for ((spec, kind), accepted) in specs.iter().zip(kinds).zip(accepted) {
+            if !accepted {
+                continue;
+            }
+            let family = native.entry(spec.name).or_insert_with(|| NativeFamily {
+                name: spec.name,
+                help: spec.help,
+                bounds: site.descriptor.bucket_bounds(),
+                kind,
+                series: Vec::new(),
+            });
+            family
+                .series
+                .extend(labels.iter().cloned().zip(cells.iter()));
+        }
     }
     builder
         .conflicts
@@ -299,6 +374,7 @@ fn build() -> Runtime {
     Runtime {
         registry: builder.registry,
         families: builder.families,
+        native: native.into_values().collect(),
         functions,
         conflicts: builder.conflicts,
     }
@@ -310,6 +386,14 @@ fn location(descriptor: &FunctionDescriptor) -> Location {
         line: descriptor.line,
         column: descriptor.column,
     }
+}
+
+/// A family accepted by the builder.
+enum Accepted<'a> {
+    /// Encoded from call cells.
+    Native,
+    /// Registered in the tikv registry.
+    Registered(&'a Vector),
 }
 
 /// The registered families, with the declaration that created each.
@@ -327,7 +411,7 @@ impl Builder {
     fn declare_group(&mut self, group: &'static GroupDescriptor) {
         for field in group.fields {
             let spec = field.spec();
-            let Some(vector) = self.family(&spec) else {
+            let Some(Accepted::Registered(vector)) = self.family(&spec) else {
                 continue;
             };
             for values in combinations(field.label_values) {
@@ -336,10 +420,21 @@ impl Builder {
         }
     }
 
-    fn resolve_site(&mut self, site: &'static CallSite) -> Box<[Handles]> {
+    /// The cells of every label combination of `site`, with each combination's rendered
+    /// labels; and which of its three families were accepted (not conflicting).
+    fn resolve_site(
+        &mut self,
+        site: &'static CallSite,
+    ) -> (Box<[CallCells]>, Vec<String>, [bool; 3]) {
         let descriptor = &site.descriptor;
-        let [counter, histogram, gauge] = function_specs(descriptor);
-        let mut all = Vec::new();
+        let specs = function_specs(descriptor);
+        let accepted = [
+            self.family(&specs[0]).is_some(),
+            self.family(&specs[1]).is_some(),
+            descriptor.in_flight && self.family(&specs[2]).is_some(),
+        ];
+        let mut cells = Vec::new();
+        let mut rendered = Vec::new();
         for dynamic in combinations(&site.dynamic_values()) {
             let mut pairs = static_labels(descriptor);
             pairs.extend(
@@ -351,32 +446,14 @@ impl Builder {
             );
             pairs.sort_by_key(|(name, _)| *name);
             let values: Vec<&'static str> = pairs.iter().map(|(_, value)| *value).collect();
-            self.claim_series(&counter, descriptor, &values);
-
-            let mut handles = detached_handles(descriptor);
-            if let Some(Vector::IntCounter(vec)) = self.family(&counter) {
-                for outcome in descriptor.outcomes() {
-                    let mut labels = values.clone();
-                    labels.push(outcome.as_str());
-                    if let Ok(child) = vec.get_metric_with_label_values(&labels) {
-                        handles.calls[outcome.index()] = child;
-                    }
-                }
-            }
-            if let Some(Vector::Histogram(vec)) = self.family(&histogram)
-                && let Ok(child) = vec.get_metric_with_label_values(&values)
-            {
-                handles.duration = child;
-            }
-            if descriptor.in_flight
-                && let Some(Vector::IntGauge(vec)) = self.family(&gauge)
-                && let Ok(child) = vec.get_metric_with_label_values(&values)
-            {
-                handles.in_flight = Some(child);
-            }
-            all.push(handles);
+            self.claim_series(&specs[0], descriptor, &values);
+            let mut all: Vec<(&str, &str)> = pairs.iter().map(|(n, v)| (*n, *v)).collect();
+            all.extend(self.constant.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+            all.sort_by_key(|(name, _)| *name);
+            rendered.push(crate::encode::render_labels(&all));
+            cells.push(CallCells::new(descriptor.bucket_bounds()));
         }
-        all.into_boxed_slice()
+        (cells.into_boxed_slice(), rendered, accepted)
     }
 
     /// Records that `descriptor` owns the series `values` of `spec`; two owners conflict.
@@ -401,8 +478,8 @@ impl Builder {
         }
     }
 
-    /// The registered family for `spec`, creating it on first sight; `None` on a conflict.
-    fn family(&mut self, spec: &FamilySpec) -> Option<&Vector> {
+    /// Accepts `spec`, registering its family on first sight; `None` on a conflict.
+    fn family(&mut self, spec: &FamilySpec) -> Option<Accepted<'_>> {
         if let Some((first, _)) = self.families.get(spec.name) {
             if let Some(problem) = first.disagreement(spec) {
                 self.conflicts.push(Conflict {
@@ -413,30 +490,41 @@ impl Builder {
                 return None;
             }
         } else {
-            let vector = self.create(spec);
+            if !self.allowed_labels(spec) {
+                return None;
+            }
+            let vector = if spec.native {
+                None
+            } else {
+                Some(self.create(spec)?)
+            };
             self.families.insert(spec.name, (spec.clone(), vector));
         }
-        self.families
-            .get(spec.name)
-            .and_then(|(_, vector)| vector.as_ref())
+        self.families.get(spec.name).map(|(_, vector)| {
+            vector
+                .as_ref()
+                .map_or(Accepted::Native, Accepted::Registered)
+        })
     }
 
-    fn create(&mut self, spec: &FamilySpec) -> Option<Vector> {
-        if let Some(label) = spec
+    /// Whether `spec` has no label that is also a constant label (it would be repeated).
+    fn allowed_labels(&mut self, spec: &FamilySpec) -> bool {
+        let Some(label) = spec
             .labels
             .iter()
             .find(|label| self.constant.contains_key(**label))
-        {
-            // Exporting it would repeat the label in every series: not exported at all.
-            self.conflicts.push(Conflict {
-                family: spec.name.to_owned(),
-                problem: format!(
-                    "declared with the label `{label}`, which is also a constant label"
-                ),
-                locations: vec![spec.location],
-            });
-            return None;
-        }
+        else {
+            return true;
+        };
+        self.conflicts.push(Conflict {
+            family: spec.name.to_owned(),
+            problem: format!("declared with the label `{label}`, which is also a constant label"),
+            locations: vec![spec.location],
+        });
+        false
+    }
+
+    fn create(&mut self, spec: &FamilySpec) -> Option<Vector> {
         let registered = Vector::new(spec)
             .and_then(|vector| self.registry.register(vector.collector()).map(|()| vector));
         match registered {
@@ -497,6 +585,7 @@ fn function_specs(descriptor: &FunctionDescriptor) -> [FamilySpec; 3] {
         labels,
         buckets,
         location,
+        native: true,
     };
     [
         spec(
@@ -547,14 +636,4 @@ pub(crate) fn series<M: Metric>(field: &FieldDescriptor) -> Vec<M> {
                 .unwrap_or_else(|| M::detached(field.buckets))
         })
         .collect()
-}
-
-/// Handles that record but are exported nowhere: for a declaration that conflicts with an
-/// earlier one, or an outcome a function cannot have.
-pub(crate) fn detached_handles(descriptor: &FunctionDescriptor) -> Handles {
-    Handles {
-        calls: std::array::from_fn(|_| IntCounter::detached(&[])),
-        duration: Histogram::detached(descriptor.buckets),
-        in_flight: descriptor.in_flight.then(|| IntGauge::detached(&[])),
-    }
 }

@@ -1,0 +1,164 @@
+//! The cells a call of an instrumented function records into: counters per outcome, a
+//! duration histogram and an in-flight gauge, striped so that threads calling one function do
+//! not share cache lines. A scrape sums the stripes, so totals are exact at every scrape.
+//!
+//! Durations are integer nanoseconds from a TSC clock (`quanta`), so a histogram's sum is an
+//! exact integer sum of what was observed and needs no compare-and-swap loop.
+
+use std::cell::Cell;
+use std::sync::LazyLock;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use crate::instrument::Outcome;
+
+/// The clock of every call: a calibrated TSC read when the CPU has a stable one.
+pub(crate) static CLOCK: LazyLock<quanta::Clock> = LazyLock::new(quanta::Clock::new);
+
+/// Number of stripes: a power of two, at least the CPUs, at most 16.
+static STRIPES: LazyLock<usize> = LazyLock::new(|| {
+    std::thread::available_parallelism()
+        .map_or(4, std::num::NonZero::get)
+        .next_power_of_two()
+        .clamp(2, 16)
+});
+
+/// Slots of one stripe before the buckets.
+const OUTCOMES: usize = 0;
+const IN_FLIGHT: usize = 4;
+const SUM_NANOS: usize = 5;
+const BUCKETS: usize = 6;
+
+thread_local! {
+    /// This thread's stripe, assigned round robin on first use.
+    static STRIPE: Cell<usize> = const { Cell::new(usize::MAX) };
+}
+
+fn stripe_index() -> usize {
+    STRIPE.with(|stripe| {
+        let mut index = stripe.get();
+        if index == usize::MAX {
+            static NEXT: AtomicUsize = AtomicUsize::new(0);
+            index = NEXT.fetch_add(1, Ordering::Relaxed);
+            stripe.set(index);
+        }
+        index & (*STRIPES - 1)
+    })
+}
+
+/// The cells of one series combination of one instrumented function.
+#[derive(Debug)]
+pub(crate) struct CallCells {
+    /// `stripes * stride` slots; each stripe starts on its own 128-byte boundary.
+    slots: Box<[AtomicU64]>,
+    stride: usize,
+    /// Bucket upper bounds, in nanoseconds (the `+Inf` bucket follows them).
+    bounds: Box<[u64]>,
+}
+
+impl CallCells {
+    /// Cells for a histogram with `bounds` (in seconds).
+    pub(crate) fn new(bounds_seconds: &[f64]) -> CallCells {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        // bounds are validated positive seconds
+        let bounds: Box<[u64]> = bounds_seconds
+            .iter()
+            .map(|b| (b * 1e9).round().max(0.0) as u64)
+            .collect();
+        let stride = (BUCKETS + bounds.len() + 1).next_multiple_of(16);
+        let slots = (0..stride * *STRIPES).map(|_| AtomicU64::new(0)).collect();
+        CallCells {
+            slots,
+            stride,
+            bounds,
+        }
+    }
+
+    /// The first slot of this thread's stripe.
+    #[inline]
+    pub(crate) fn stripe(&self) -> usize {
+        stripe_index() * self.stride
+    }
+
+    #[inline]
+    pub(crate) fn enter(&self, stripe: usize) {
+        self.slots[stripe + IN_FLIGHT].fetch_add(1, Ordering::Relaxed);
+    }
+
+    #[inline]
+    pub(crate) fn leave(&self, stripe: usize) {
+        // Wrapping: a call may leave on another stripe than it entered; the sum is right.
+        self.slots[stripe + IN_FLIGHT].fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Records one call that took `nanos` and ended with `outcome`.
+    #[inline]
+    pub(crate) fn record(&self, stripe: usize, outcome: Outcome, nanos: u64) {
+        let bucket = self.bounds.partition_point(|bound| *bound < nanos);
+        self.slots[stripe + OUTCOMES + outcome.index()].fetch_add(1, Ordering::Relaxed);
+        self.slots[stripe + BUCKETS + bucket].fetch_add(1, Ordering::Relaxed);
+        self.slots[stripe + SUM_NANOS].fetch_add(nanos, Ordering::Relaxed);
+    }
+
+    fn total(&self, slot: usize) -> u64 {
+        (0..*STRIPES).fold(0u64, |sum, stripe| {
+            sum.wrapping_add(self.slots[stripe * self.stride + slot].load(Ordering::Relaxed))
+        })
+    }
+
+    /// Calls that ended with `outcome`.
+    pub(crate) fn calls(&self, outcome: Outcome) -> u64 {
+        self.total(OUTCOMES + outcome.index())
+    }
+
+    /// Calls in flight now.
+    pub(crate) fn in_flight(&self) -> i64 {
+        // The stripes hold wrapping increments and decrements; their sum is the count.
+        i64::from_ne_bytes(self.total(IN_FLIGHT).to_ne_bytes())
+    }
+
+    /// Cumulative bucket counts (the last is `+Inf`, the count), and the sum in nanoseconds.
+    pub(crate) fn histogram(&self) -> (Vec<u64>, u64) {
+        let mut cumulative = 0;
+        let buckets = (0..=self.bounds.len())
+            .map(|bucket| {
+                cumulative += self.total(BUCKETS + bucket);
+                cumulative
+            })
+            .collect();
+        (buckets, self.total(SUM_NANOS))
+    }
+
+    /// Bytes these cells take.
+    pub(crate) fn size(&self) -> usize {
+        std::mem::size_of::<Self>() + self.slots.len() * 8 + self.bounds.len() * 8
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_are_cumulative_and_sums_exact() {
+        let cells = CallCells::new(&[0.001, 0.01]);
+        let stripe = cells.stripe();
+        cells.record(stripe, Outcome::Ok, 500_000);
+        cells.record(stripe, Outcome::Ok, 1_000_000);
+        cells.record(stripe, Outcome::Error, 5_000_000);
+        cells.record(stripe, Outcome::Ok, 20_000_000);
+        let (buckets, sum) = cells.histogram();
+        assert_eq!(buckets, [2, 3, 4]);
+        assert_eq!(sum, 26_500_000);
+        assert_eq!(cells.calls(Outcome::Ok), 3);
+        assert_eq!(cells.calls(Outcome::Error), 1);
+    }
+
+    #[test]
+    fn in_flight_sums_across_stripes() {
+        let cells = CallCells::new(&[1.0]);
+        cells.enter(0);
+        cells.enter(0);
+        cells.leave(cells.stride);
+        assert_eq!(cells.in_flight(), 1);
+    }
+}
