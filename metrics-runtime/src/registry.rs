@@ -122,7 +122,9 @@ impl std::error::Error for ConfigError {}
 /// metrics_runtime::set_constant_labels([("env", "staging"), ("service", "assistant")]).unwrap();
 /// let counter = prometheus::IntCounter::new("boots_total", "Boots.").unwrap();
 /// metrics_runtime::registry().register(Box::new(counter)).unwrap();
-/// assert!(metrics_runtime::render().contains(r#"boots_total{env="staging",service="assistant"} 0"#));
+/// let text = metrics_runtime::render();
+/// let line = text.lines().find(|line| line.starts_with("boots_total{")).unwrap();
+/// assert!(line.contains(r#"env="staging""#) && line.contains(r#"service="assistant""#));
 /// ```
 pub fn set_constant_labels<K, V>(
     labels: impl IntoIterator<Item = (K, V)>,

@@ -10,6 +10,7 @@ use prometheus::proto::MetricFamily;
 #[cfg(feature = "system")]
 use prometheus::{CounterVec, GaugeVec, Opts};
 
+#[cfg(any(feature = "process", feature = "system"))]
 use crate::collect::CollectorError;
 
 /// Registers tikv `prometheus`' process collector: `process_cpu_seconds_total`,
