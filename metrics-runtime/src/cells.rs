@@ -14,7 +14,7 @@ use crate::instrument::Outcome;
 /// The clock of every call: a calibrated TSC read when the CPU has a stable one.
 pub(crate) static CLOCK: LazyLock<quanta::Clock> = LazyLock::new(quanta::Clock::new);
 
-/// Number of stripes: a power of two, at least the CPUs, at most 16.
+/// Number of stripes: a power of two, at least the CPUs (and 2), at most 16.
 static STRIPES: LazyLock<usize> = LazyLock::new(|| {
     std::thread::available_parallelism()
         .map_or(4, std::num::NonZero::get)
@@ -22,26 +22,30 @@ static STRIPES: LazyLock<usize> = LazyLock::new(|| {
         .clamp(2, 16)
 });
 
-/// Slots of one stripe before the buckets.
-const OUTCOMES: usize = 0;
-const IN_FLIGHT: usize = 4;
-const SUM_NANOS: usize = 5;
-const BUCKETS: usize = 6;
+/// Slots of one stripe: the in-flight count, the sum, then one row of buckets per outcome,
+/// so that a call costs two increments: its outcome's bucket and the sum.
+const IN_FLIGHT: usize = 0;
+const SUM_NANOS: usize = 1;
+const BUCKETS: usize = 2;
+
+/// The next thread number to assign.
+static NEXT_THREAD: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
-    /// This thread's stripe, assigned round robin on first use.
-    static STRIPE: Cell<usize> = const { Cell::new(usize::MAX) };
+    /// This thread's number, assigned on first use; it picks the thread's stripe.
+    static THREAD: Cell<usize> = const { Cell::new(usize::MAX) };
 }
 
-fn stripe_index() -> usize {
-    STRIPE.with(|stripe| {
-        let mut index = stripe.get();
-        if index == usize::MAX {
-            static NEXT: AtomicUsize = AtomicUsize::new(0);
-            index = NEXT.fetch_add(1, Ordering::Relaxed);
-            stripe.set(index);
+#[inline]
+fn thread_number() -> usize {
+    THREAD.with(|number| {
+        let known = number.get();
+        if known != usize::MAX {
+            return known;
         }
-        index & (*STRIPES - 1)
+        let assigned = NEXT_THREAD.fetch_add(1, Ordering::Relaxed);
+        number.set(assigned);
+        assigned
     })
 }
 
@@ -51,32 +55,38 @@ pub(crate) struct CallCells {
     /// `stripes * stride` slots; each stripe starts on its own 128-byte boundary.
     slots: Box<[AtomicU64]>,
     stride: usize,
+    /// `stripes - 1`, the stripes being a power of two.
+    mask: usize,
     /// Bucket upper bounds, in nanoseconds (the `+Inf` bucket follows them).
     bounds: Box<[u64]>,
+    /// The clock, resolved once rather than on every call.
+    pub(crate) clock: &'static quanta::Clock,
 }
 
 impl CallCells {
     /// Cells for a histogram with `bounds` (in seconds).
     pub(crate) fn new(bounds_seconds: &[f64]) -> CallCells {
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        // bounds are validated positive seconds
+        // validated positive seconds
         let bounds: Box<[u64]> = bounds_seconds
             .iter()
             .map(|b| (b * 1e9).round().max(0.0) as u64)
             .collect();
-        let stride = (BUCKETS + bounds.len() + 1).next_multiple_of(16);
+        let stride = (BUCKETS + Outcome::ALL.len() * (bounds.len() + 1)).next_multiple_of(16);
         let slots = (0..stride * *STRIPES).map(|_| AtomicU64::new(0)).collect();
         CallCells {
             slots,
             stride,
+            mask: *STRIPES - 1,
             bounds,
+            clock: &CLOCK,
         }
     }
 
     /// The first slot of this thread's stripe.
     #[inline]
     pub(crate) fn stripe(&self) -> usize {
-        stripe_index() * self.stride
+        (thread_number() & self.mask) * self.stride
     }
 
     #[inline]
@@ -93,21 +103,32 @@ impl CallCells {
     /// Records one call that took `nanos` and ended with `outcome`.
     #[inline]
     pub(crate) fn record(&self, stripe: usize, outcome: Outcome, nanos: u64) {
-        let bucket = self.bounds.partition_point(|bound| *bound < nanos);
-        self.slots[stripe + OUTCOMES + outcome.index()].fetch_add(1, Ordering::Relaxed);
-        self.slots[stripe + BUCKETS + bucket].fetch_add(1, Ordering::Relaxed);
+        // A linear scan: most calls land in the first buckets, found in a comparison or two.
+        let bucket = self
+            .bounds
+            .iter()
+            .position(|bound| nanos <= *bound)
+            .unwrap_or(self.bounds.len());
+        let row = outcome.index() * (self.bounds.len() + 1);
+        self.slots[stripe + BUCKETS + row + bucket].fetch_add(1, Ordering::Relaxed);
         self.slots[stripe + SUM_NANOS].fetch_add(nanos, Ordering::Relaxed);
     }
 
     fn total(&self, slot: usize) -> u64 {
-        (0..*STRIPES).fold(0u64, |sum, stripe| {
+        (0..=self.mask).fold(0u64, |sum, stripe| {
             sum.wrapping_add(self.slots[stripe * self.stride + slot].load(Ordering::Relaxed))
         })
     }
 
+    fn bucket_total(&self, outcome: Outcome, bucket: usize) -> u64 {
+        self.total(BUCKETS + outcome.index() * (self.bounds.len() + 1) + bucket)
+    }
+
     /// Calls that ended with `outcome`.
     pub(crate) fn calls(&self, outcome: Outcome) -> u64 {
-        self.total(OUTCOMES + outcome.index())
+        (0..=self.bounds.len())
+            .map(|bucket| self.bucket_total(outcome, bucket))
+            .sum()
     }
 
     /// Calls in flight now.
@@ -121,7 +142,10 @@ impl CallCells {
         let mut cumulative = 0;
         let buckets = (0..=self.bounds.len())
             .map(|bucket| {
-                cumulative += self.total(BUCKETS + bucket);
+                cumulative += Outcome::ALL
+                    .iter()
+                    .map(|o| self.bucket_total(*o, bucket))
+                    .sum::<u64>();
                 cumulative
             })
             .collect();

@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use crate::cells::{CLOCK, CallCells};
+use crate::cells::CallCells;
 
 /// Name of the counter shared by functions without their own metrics.
 pub(crate) const SHARED_COUNTER: &str = "function_calls_total";
@@ -182,7 +182,7 @@ impl CallSite {
             cells,
             stripe,
             in_flight,
-            started: CLOCK.raw(),
+            started: cells.clock.raw(),
             outcome: None,
         }
     }
@@ -243,7 +243,8 @@ impl CallGuard {
 impl Drop for CallGuard {
     #[inline]
     fn drop(&mut self) {
-        let nanos = CLOCK.delta_as_nanos(self.started, CLOCK.raw());
+        let clock = self.cells.clock;
+        let nanos = clock.delta_as_nanos(self.started, clock.raw());
         let outcome = self.outcome.unwrap_or_else(|| {
             if std::thread::panicking() {
                 Outcome::Panic
