@@ -137,19 +137,19 @@ impl CallCells {
         i64::from_ne_bytes(self.total(IN_FLIGHT).to_ne_bytes())
     }
 
-    /// Cumulative bucket counts (the last is `+Inf`, the count), and the sum in nanoseconds.
-    pub(crate) fn histogram(&self) -> (Vec<u64>, u64) {
+    /// Fills `buckets` with the cumulative bucket counts (the last is `+Inf`, the count) and
+    /// returns the sum in nanoseconds.
+    pub(crate) fn histogram(&self, buckets: &mut Vec<u64>) -> u64 {
+        buckets.clear();
         let mut cumulative = 0;
-        let buckets = (0..=self.bounds.len())
-            .map(|bucket| {
-                cumulative += Outcome::ALL
-                    .iter()
-                    .map(|o| self.bucket_total(*o, bucket))
-                    .sum::<u64>();
-                cumulative
-            })
-            .collect();
-        (buckets, self.total(SUM_NANOS))
+        for bucket in 0..=self.bounds.len() {
+            cumulative += Outcome::ALL
+                .iter()
+                .map(|o| self.bucket_total(*o, bucket))
+                .sum::<u64>();
+            buckets.push(cumulative);
+        }
+        self.total(SUM_NANOS)
     }
 
     /// Bytes these cells take.
@@ -170,7 +170,8 @@ mod tests {
         cells.record(stripe, Outcome::Ok, 1_000_000);
         cells.record(stripe, Outcome::Error, 5_000_000);
         cells.record(stripe, Outcome::Ok, 20_000_000);
-        let (buckets, sum) = cells.histogram();
+        let mut buckets = Vec::new();
+        let sum = cells.histogram(&mut buckets);
         assert_eq!(buckets, [2, 3, 4]);
         assert_eq!(sum, 26_500_000);
         assert_eq!(cells.calls(Outcome::Ok), 3);

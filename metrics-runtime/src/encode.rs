@@ -2,6 +2,7 @@
 //! scrapers that ask for it.
 
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use prometheus::proto::{LabelPair, Metric, MetricFamily, MetricType};
 
@@ -93,6 +94,9 @@ pub fn render() -> String {
     render_as(Format::Text)
 }
 
+/// The last exposition's size, so that the buffer is allocated once at the right size.
+static LAST_SIZE: AtomicUsize = AtomicUsize::new(64 * 1024);
+
 /// Renders every metric of [`registry`] in `format`.
 ///
 /// ```
@@ -105,7 +109,7 @@ pub fn render() -> String {
 pub fn render_as(format: Format) -> String {
     let native = native_families();
     let families = registry().gather();
-    let mut out = String::with_capacity(64 * 1024);
+    let mut out = String::with_capacity(LAST_SIZE.load(Ordering::Relaxed) + 4096);
     for family in native {
         native_family(family, format, &mut out);
     }
@@ -132,6 +136,7 @@ pub fn render_as(format: Format) -> String {
             out.push_str("# EOF\n");
         }
     }
+    LAST_SIZE.store(out.len(), Ordering::Relaxed);
     out
 }
 
@@ -217,8 +222,9 @@ fn native_family(family: &NativeFamily, format: Format, out: &mut String) {
                 })
                 .chain(std::iter::once("+Inf".to_owned()))
                 .collect();
+            let mut buckets = Vec::with_capacity(bounds.len());
             for (labels, cells) in &family.series {
-                let (buckets, sum_nanos) = cells.histogram();
+                let sum_nanos = cells.histogram(&mut buckets);
                 for (bound, count) in bounds.iter().zip(&buckets) {
                     line(out, name, "_bucket", labels, Some(("le", bound)));
                     out.push_str(integers.format(*count));

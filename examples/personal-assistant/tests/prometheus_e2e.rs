@@ -364,9 +364,17 @@ async fn counts_agree_with_the_generator(api: &Api, state: &AppState) {
     for (promql, expected) in &expectations {
         #[allow(clippy::cast_precision_loss)]
         let expected = *expected as f64;
-        api.eventually(promql, Duration::from_secs(30), || async {
-            api.value(promql).await == Some(expected)
-        })
-        .await;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let seen = api.value(promql).await;
+            if seen == Some(expected) {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{promql}: Prometheus has {seen:?}, the generator reports {expected}"
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
     }
 }
