@@ -179,6 +179,50 @@ mod tests {
     }
 
     #[test]
+    fn concurrent_records_lose_nothing() {
+        const THREADS: u64 = 4;
+        const CALLS: u64 = 50_000;
+        let cells = CallCells::new(&[0.000_001, 0.001]);
+        std::thread::scope(|scope| {
+            for thread in 0..THREADS {
+                let cells = &cells;
+                scope.spawn(move || {
+                    for call in 0..CALLS {
+                        let stripe = cells.stripe();
+                        let outcome = if call % 3 == 0 {
+                            Outcome::Error
+                        } else {
+                            Outcome::Ok
+                        };
+                        cells.enter(stripe);
+                        cells.record(stripe, outcome, thread * 1_000 + call % 7);
+                        cells.leave(stripe);
+                    }
+                });
+            }
+        });
+        let mut buckets = Vec::new();
+        let sum = cells.histogram(&mut buckets);
+        let expected_sum: u64 = (0..THREADS)
+            .map(|thread| {
+                (0..CALLS)
+                    .map(|call| thread * 1_000 + call % 7)
+                    .sum::<u64>()
+            })
+            .sum();
+        assert_eq!(sum, expected_sum, "the sum is exact");
+        assert_eq!(
+            buckets.last().copied(),
+            Some(THREADS * CALLS),
+            "the count is every call"
+        );
+        let errors = (0..CALLS).filter(|call| call % 3 == 0).count() as u64 * THREADS;
+        assert_eq!(cells.calls(Outcome::Error), errors);
+        assert_eq!(cells.calls(Outcome::Ok), THREADS * CALLS - errors);
+        assert_eq!(cells.in_flight(), 0);
+    }
+
+    #[test]
     fn in_flight_sums_across_stripes() {
         let cells = CallCells::new(&[1.0]);
         cells.enter(0);
