@@ -120,24 +120,39 @@ pub fn render_as(format: Format) -> String {
             .binary_search_by(|n| n.name.cmp(family.name()))
             .is_err()
     });
+    write_gathered(hand_registered, format, &mut out);
+    LAST_SIZE.store(out.len(), Ordering::Relaxed);
+    out
+}
+
+/// Encodes gathered families alone (the OpenMetrics `# EOF` included).
+pub(crate) fn encode_gathered(families: &[MetricFamily], format: Format) -> String {
+    let mut out = String::new();
+    write_gathered(families.iter(), format, &mut out);
+    out
+}
+
+fn write_gathered<'a>(
+    families: impl Iterator<Item = &'a MetricFamily>,
+    format: Format,
+    out: &mut String,
+) {
     match format {
         Format::Text => {
             let encoder = prometheus::TextEncoder::new();
-            for family in hand_registered {
-                // The encoder checks a family before writing any of it, so a refused one
-                // leaves no partial lines behind.
-                let _ = encoder.encode_utf8(std::slice::from_ref(family), &mut out);
+            for family in families {
+                // A refused family (only a broken hand-written collector makes one) is left
+                // out; the rest is still rendered.
+                let _ = encoder.encode_utf8(std::slice::from_ref(family), out);
             }
         }
         Format::OpenMetrics => {
-            for family in hand_registered {
-                openmetrics_family(family, &mut out);
+            for family in families {
+                openmetrics_family(family, out);
             }
             out.push_str("# EOF\n");
         }
     }
-    LAST_SIZE.store(out.len(), Ordering::Relaxed);
-    out
 }
 
 /// `name="value",...` with values escaped, for labels sorted by name.

@@ -21,3 +21,19 @@ pub use crate::labels::{LabelSet, LabelValue};
 pub fn native_memory() -> (usize, usize) {
     crate::registry::native_memory()
 }
+
+/// Encodes `families` in `format` the way `render_as` does, for the property tests of the
+/// exposition.
+#[must_use]
+pub fn encode_families(
+    families: &[prometheus::proto::MetricFamily],
+    format: crate::Format,
+) -> String {
+    crate::encode::encode_gathered(families, format)
+}
+
+/// The label string of a series of an instrumented function, for the property tests.
+#[must_use]
+pub fn render_labels(labels: &[(&str, &str)]) -> String {
+    crate::encode::render_labels(labels)
+}
