@@ -291,3 +291,20 @@ pub(crate) fn buckets_from(input: ParseStream<'_>, errors: &mut Errors) -> syn::
     let array: ExprArray = input.parse()?;
     Ok(parse_buckets(&array, errors))
 }
+
+/// Parses a derive's input and runs `expand`; on errors only the errors are emitted.
+pub(crate) fn run_derive(
+    input: TokenStream,
+    expand: fn(&syn::DeriveInput, &mut Errors) -> TokenStream,
+) -> TokenStream {
+    let input: syn::DeriveInput = match syn::parse2(input) {
+        Ok(input) => input,
+        Err(error) => return error.into_compile_error(),
+    };
+    let mut errors = Errors::default();
+    let output = expand(&input, &mut errors);
+    match errors.finish() {
+        Ok(()) => output,
+        Err(error) => error.into_compile_error(),
+    }
+}

@@ -12,16 +12,7 @@ use crate::validate;
 
 /// Entry point of the derive.
 pub(crate) fn derive(input: TokenStream) -> TokenStream {
-    let input: DeriveInput = match syn::parse2(input) {
-        Ok(input) => input,
-        Err(error) => return error.into_compile_error(),
-    };
-    let mut errors = Errors::default();
-    let output = expand(&input, &mut errors);
-    match errors.finish() {
-        Ok(()) => output,
-        Err(error) => error.into_compile_error(),
-    }
+    crate::attr::run_derive(input, expand)
 }
 
 fn expand(input: &DeriveInput, errors: &mut Errors) -> TokenStream {

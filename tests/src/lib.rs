@@ -482,3 +482,349 @@ mod tests {
         assert!(Exposition::parse("a-b 1\n").is_err());
     }
 }
+
+/// Label values for benchmarks: 50 shards x 50 tenants = 2,500 combinations, which with the
+/// four outcomes of an async function make 10,000 counter series.
+pub mod bench_labels {
+    use metrics_runtime::LabelValue;
+
+    /// A shard.
+    #[derive(Clone, Copy, Debug, LabelValue)]
+    pub enum Shard {
+        /// Shard 00.
+        A00,
+        /// Shard 01.
+        A01,
+        /// Shard 02.
+        A02,
+        /// Shard 03.
+        A03,
+        /// Shard 04.
+        A04,
+        /// Shard 05.
+        A05,
+        /// Shard 06.
+        A06,
+        /// Shard 07.
+        A07,
+        /// Shard 08.
+        A08,
+        /// Shard 09.
+        A09,
+        /// Shard 10.
+        A10,
+        /// Shard 11.
+        A11,
+        /// Shard 12.
+        A12,
+        /// Shard 13.
+        A13,
+        /// Shard 14.
+        A14,
+        /// Shard 15.
+        A15,
+        /// Shard 16.
+        A16,
+        /// Shard 17.
+        A17,
+        /// Shard 18.
+        A18,
+        /// Shard 19.
+        A19,
+        /// Shard 20.
+        A20,
+        /// Shard 21.
+        A21,
+        /// Shard 22.
+        A22,
+        /// Shard 23.
+        A23,
+        /// Shard 24.
+        A24,
+        /// Shard 25.
+        A25,
+        /// Shard 26.
+        A26,
+        /// Shard 27.
+        A27,
+        /// Shard 28.
+        A28,
+        /// Shard 29.
+        A29,
+        /// Shard 30.
+        A30,
+        /// Shard 31.
+        A31,
+        /// Shard 32.
+        A32,
+        /// Shard 33.
+        A33,
+        /// Shard 34.
+        A34,
+        /// Shard 35.
+        A35,
+        /// Shard 36.
+        A36,
+        /// Shard 37.
+        A37,
+        /// Shard 38.
+        A38,
+        /// Shard 39.
+        A39,
+        /// Shard 40.
+        A40,
+        /// Shard 41.
+        A41,
+        /// Shard 42.
+        A42,
+        /// Shard 43.
+        A43,
+        /// Shard 44.
+        A44,
+        /// Shard 45.
+        A45,
+        /// Shard 46.
+        A46,
+        /// Shard 47.
+        A47,
+        /// Shard 48.
+        A48,
+        /// Shard 49.
+        A49,
+    }
+
+    /// A tenant.
+    #[derive(Clone, Copy, Debug, LabelValue)]
+    pub enum Tenant {
+        /// Tenant 00.
+        B00,
+        /// Tenant 01.
+        B01,
+        /// Tenant 02.
+        B02,
+        /// Tenant 03.
+        B03,
+        /// Tenant 04.
+        B04,
+        /// Tenant 05.
+        B05,
+        /// Tenant 06.
+        B06,
+        /// Tenant 07.
+        B07,
+        /// Tenant 08.
+        B08,
+        /// Tenant 09.
+        B09,
+        /// Tenant 10.
+        B10,
+        /// Tenant 11.
+        B11,
+        /// Tenant 12.
+        B12,
+        /// Tenant 13.
+        B13,
+        /// Tenant 14.
+        B14,
+        /// Tenant 15.
+        B15,
+        /// Tenant 16.
+        B16,
+        /// Tenant 17.
+        B17,
+        /// Tenant 18.
+        B18,
+        /// Tenant 19.
+        B19,
+        /// Tenant 20.
+        B20,
+        /// Tenant 21.
+        B21,
+        /// Tenant 22.
+        B22,
+        /// Tenant 23.
+        B23,
+        /// Tenant 24.
+        B24,
+        /// Tenant 25.
+        B25,
+        /// Tenant 26.
+        B26,
+        /// Tenant 27.
+        B27,
+        /// Tenant 28.
+        B28,
+        /// Tenant 29.
+        B29,
+        /// Tenant 30.
+        B30,
+        /// Tenant 31.
+        B31,
+        /// Tenant 32.
+        B32,
+        /// Tenant 33.
+        B33,
+        /// Tenant 34.
+        B34,
+        /// Tenant 35.
+        B35,
+        /// Tenant 36.
+        B36,
+        /// Tenant 37.
+        B37,
+        /// Tenant 38.
+        B38,
+        /// Tenant 39.
+        B39,
+        /// Tenant 40.
+        B40,
+        /// Tenant 41.
+        B41,
+        /// Tenant 42.
+        B42,
+        /// Tenant 43.
+        B43,
+        /// Tenant 44.
+        B44,
+        /// Tenant 45.
+        B45,
+        /// Tenant 46.
+        B46,
+        /// Tenant 47.
+        B47,
+        /// Tenant 48.
+        B48,
+        /// Tenant 49.
+        B49,
+    }
+
+    /// Every shard.
+    pub const SHARDS: [Shard; 50] = [
+        Shard::A00,
+        Shard::A01,
+        Shard::A02,
+        Shard::A03,
+        Shard::A04,
+        Shard::A05,
+        Shard::A06,
+        Shard::A07,
+        Shard::A08,
+        Shard::A09,
+        Shard::A10,
+        Shard::A11,
+        Shard::A12,
+        Shard::A13,
+        Shard::A14,
+        Shard::A15,
+        Shard::A16,
+        Shard::A17,
+        Shard::A18,
+        Shard::A19,
+        Shard::A20,
+        Shard::A21,
+        Shard::A22,
+        Shard::A23,
+        Shard::A24,
+        Shard::A25,
+        Shard::A26,
+        Shard::A27,
+        Shard::A28,
+        Shard::A29,
+        Shard::A30,
+        Shard::A31,
+        Shard::A32,
+        Shard::A33,
+        Shard::A34,
+        Shard::A35,
+        Shard::A36,
+        Shard::A37,
+        Shard::A38,
+        Shard::A39,
+        Shard::A40,
+        Shard::A41,
+        Shard::A42,
+        Shard::A43,
+        Shard::A44,
+        Shard::A45,
+        Shard::A46,
+        Shard::A47,
+        Shard::A48,
+        Shard::A49,
+    ];
+    /// Every tenant.
+    pub const TENANTS: [Tenant; 50] = [
+        Tenant::B00,
+        Tenant::B01,
+        Tenant::B02,
+        Tenant::B03,
+        Tenant::B04,
+        Tenant::B05,
+        Tenant::B06,
+        Tenant::B07,
+        Tenant::B08,
+        Tenant::B09,
+        Tenant::B10,
+        Tenant::B11,
+        Tenant::B12,
+        Tenant::B13,
+        Tenant::B14,
+        Tenant::B15,
+        Tenant::B16,
+        Tenant::B17,
+        Tenant::B18,
+        Tenant::B19,
+        Tenant::B20,
+        Tenant::B21,
+        Tenant::B22,
+        Tenant::B23,
+        Tenant::B24,
+        Tenant::B25,
+        Tenant::B26,
+        Tenant::B27,
+        Tenant::B28,
+        Tenant::B29,
+        Tenant::B30,
+        Tenant::B31,
+        Tenant::B32,
+        Tenant::B33,
+        Tenant::B34,
+        Tenant::B35,
+        Tenant::B36,
+        Tenant::B37,
+        Tenant::B38,
+        Tenant::B39,
+        Tenant::B40,
+        Tenant::B41,
+        Tenant::B42,
+        Tenant::B43,
+        Tenant::B44,
+        Tenant::B45,
+        Tenant::B46,
+        Tenant::B47,
+        Tenant::B48,
+        Tenant::B49,
+    ];
+}
+
+/// A small deterministic generator, so that failures reproduce.
+#[derive(Debug)]
+pub struct XorShift(pub u64);
+
+impl XorShift {
+    /// The next number.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A number below `n`.
+    ///
+    /// # Panics
+    ///
+    /// When `n` is zero.
+    pub fn below(&mut self, n: usize) -> usize {
+        usize::try_from(self.next_u64() % u64::try_from(n).unwrap_or(u64::MAX)).unwrap_or(0)
+    }
+}

@@ -7,7 +7,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use axum::routing::{get, post};
-use integration_tests::Exposition;
+use integration_tests::{Exposition, XorShift};
 use metrics_runtime::axum::HttpMetricsLayer;
 use tower::ServiceExt as _;
 
@@ -33,18 +33,6 @@ fn scrape() -> Exposition {
     Exposition::parse(&metrics_runtime::render()).unwrap()
 }
 
-/// A small deterministic generator, so that failures reproduce.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
 #[tokio::test]
 async fn hostile_paths_and_methods_create_no_series() {
     const REQUESTS: usize = 3_000;
@@ -55,14 +43,19 @@ async fn hostile_paths_and_methods_create_no_series() {
         "M-SEARCH",
     ];
     for i in 0..REQUESTS {
-        let method =
-            Method::from_bytes(methods[usize::try_from(random.next() % 11).unwrap()].as_bytes())
-                .unwrap();
+        let method = Method::from_bytes(
+            methods[usize::try_from(random.next_u64() % 11).unwrap()].as_bytes(),
+        )
+        .unwrap();
         let path = match i % 4 {
-            0 => format!("/users/{}", random.next()),
-            1 => format!("/{:x}/{:x}", random.next(), random.next()),
-            2 => format!("/sms?to={}", random.next()),
-            _ => format!("/%{:02X}/..%2F{}", random.next() % 256, random.next()),
+            0 => format!("/users/{}", random.next_u64()),
+            1 => format!("/{:x}/{:x}", random.next_u64(), random.next_u64()),
+            2 => format!("/sms?to={}", random.next_u64()),
+            _ => format!(
+                "/%{:02X}/..%2F{}",
+                random.next_u64() % 256,
+                random.next_u64()
+            ),
         };
         let _ = send(&app, method, &path).await;
     }

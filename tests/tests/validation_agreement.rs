@@ -7,24 +7,9 @@
 #[path = "../../metrics-macros/src/validate.rs"]
 mod validate;
 
+use integration_tests::XorShift;
 use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, Opts};
 use validate::Kind;
-
-/// A small deterministic generator, so that failures reproduce.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        usize::try_from(self.next() % n as u64).unwrap()
-    }
-}
 
 const ALPHABET: &[char] = &[
     'a', 'z', 'A', 'Z', '_', ':', '0', '9', '-', ' ', '.', 'é', '\n', '"', '\\',
