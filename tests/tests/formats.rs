@@ -172,3 +172,53 @@ async fn a_token_guards_the_metrics_and_reveals_nothing() {
             .contains("notify_sent_total")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listener_of_its_own_on_loopback() {
+    record();
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let server = tokio::spawn(Endpoint::new().bearer_token("t0ken").serve(addr));
+    // Wait until it listens, with a deadline: readiness, not a fixed sleep.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let answer = loop {
+        let attempt = tokio::task::spawn_blocking(move || {
+            integration_tests::http(
+                addr,
+                "GET",
+                "/metrics",
+                &[("Authorization", "Bearer t0ken")],
+            )
+        })
+        .await
+        .unwrap();
+        match attempt {
+            Ok(response) => break response,
+            Err(_) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            Err(error) => panic!("the metrics listener never answered: {error}"),
+        }
+    };
+    assert_eq!(answer.status, 200);
+    assert!(answer.body.contains("notify_sent_total"));
+    let refused =
+        tokio::task::spawn_blocking(move || integration_tests::http(addr, "GET", "/metrics", &[]))
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(refused.status, 401);
+    let other = tokio::task::spawn_blocking(move || {
+        integration_tests::http(addr, "GET", "/api/v1/users", &[])
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(
+        other.status, 404,
+        "the metrics listener serves /metrics only"
+    );
+    server.abort();
+}
