@@ -113,6 +113,8 @@ pub fn render_as(format: Format) -> String {
     for family in native {
         native_family(family, format, &mut out);
     }
+    #[cfg(feature = "axum")]
+    http_families(format, &mut out);
     // A family registered by hand under the name of an instrumented function's family would
     // repeat it; the declared one wins.
     let hand_registered = families.iter().filter(|family| {
@@ -254,6 +256,103 @@ fn native_family(family: &NativeFamily, format: Format, out: &mut String) {
                 out.push('\n');
             }
         }
+    }
+}
+
+/// The HTTP layer's families, straight from its cells; nothing before the first request.
+#[cfg(feature = "axum")]
+fn http_families(format: Format, out: &mut String) {
+    let routes = crate::http::routes();
+    if routes.is_empty() {
+        return;
+    }
+    let mut integers = itoa::Buffer::new();
+    let mut floats = ryu::Buffer::new();
+    let header = |out: &mut String, name: &str, base: &str, kind: &str, help: &str| {
+        let shown = if format == Format::OpenMetrics {
+            base
+        } else {
+            name
+        };
+        let _ = write!(out, "# HELP {shown} {help}\n# TYPE {shown} {kind}\n");
+    };
+    header(
+        out,
+        "http_requests_total",
+        "http_requests",
+        "counter",
+        "HTTP requests served, by method, route and status.",
+    );
+    for route in &routes {
+        for (status, cells) in route.by_status() {
+            line(
+                out,
+                "http_requests_total",
+                "",
+                &route.labels,
+                Some(("status", integers.format(status))),
+            );
+            out.push_str(integers.format(cells.calls(crate::instrument::Outcome::Ok)));
+            out.push('\n');
+        }
+    }
+    let name = "http_request_duration_seconds";
+    header(
+        out,
+        name,
+        name,
+        "histogram",
+        "Time from receiving an HTTP request to sending its response headers, in seconds.",
+    );
+    if format == Format::OpenMetrics {
+        out.push_str("# UNIT http_request_duration_seconds seconds\n");
+    }
+    let bounds: Vec<String> = prometheus::DEFAULT_BUCKETS
+        .iter()
+        .map(|bound| {
+            if format == Format::OpenMetrics {
+                number(*bound)
+            } else {
+                bound.to_string()
+            }
+        })
+        .chain(std::iter::once("+Inf".to_owned()))
+        .collect();
+    let (mut buckets, mut total) = (Vec::new(), Vec::new());
+    for route in &routes {
+        total.clear();
+        total.resize(bounds.len(), 0_u64);
+        let mut sum_nanos = 0_u64;
+        for (_, cells) in route.by_status() {
+            sum_nanos += cells.histogram(&mut buckets);
+            for (sum, count) in total.iter_mut().zip(&buckets) {
+                *sum += count;
+            }
+        }
+        for (bound, count) in bounds.iter().zip(&total) {
+            line(out, name, "_bucket", &route.labels, Some(("le", bound)));
+            out.push_str(integers.format(*count));
+            out.push('\n');
+        }
+        line(out, name, "_sum", &route.labels, None);
+        #[allow(clippy::cast_precision_loss)] // nanosecond sums stay exact far past a year
+        out.push_str(floats.format(sum_nanos as f64 / 1e9));
+        out.push('\n');
+        line(out, name, "_count", &route.labels, None);
+        out.push_str(integers.format(total.last().copied().unwrap_or(0)));
+        out.push('\n');
+    }
+    header(
+        out,
+        "http_requests_in_flight",
+        "http_requests_in_flight",
+        "gauge",
+        "HTTP requests being served.",
+    );
+    for route in &routes {
+        line(out, "http_requests_in_flight", "", &route.labels, None);
+        out.push_str(integers.format(route.in_flight()));
+        out.push('\n');
     }
 }
 

@@ -4,76 +4,145 @@
 //! that matches no route is labelled `unmatched`, and a method outside the standard set is
 //! `other`. The label values are therefore bounded by the application's own routes: no
 //! client, however hostile, can create series.
+//!
+//! Each `(endpoint, method)` is resolved once into striped call cells, like the functions of
+//! `#[instrument_metric]`, found afterwards through a per-thread cache: a request costs two
+//! clock reads and a few uncontended atomic increments, and the families are rendered
+//! straight from the cells.
 
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::LazyLock;
+use std::sync::{OnceLock, RwLock};
 use std::task::{Context, Poll};
-use std::time::Instant;
 
 use ::axum::extract::MatchedPath;
 use ::axum::http::{Method, Request, Response};
-use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts};
+
+use crate::cells::CallCells;
+use crate::instrument::Outcome;
 
 /// `endpoint` of a request that matched no route.
 pub const UNMATCHED_ENDPOINT: &str = "unmatched";
 /// `status` of a request whose response was never produced (the client went away first).
 pub const CLIENT_CLOSED_STATUS: &str = "499";
 
-struct HttpMetrics {
-    requests: IntCounterVec,
-    duration: HistogramVec,
-    in_flight: IntGaugeVec,
+/// The `method` label values; the index of one is its slot in a route's table.
+const METHODS: [&str; 10] = [
+    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "other",
+];
+
+/// Status codes 0 to 999 each have a slot; HTTP only uses 100 to 599.
+const STATUSES: usize = 1000;
+
+/// The cells of one `(endpoint, method)`.
+pub(crate) struct Route {
+    /// `endpoint="...",method="..."` and the constant labels, sorted by name.
+    pub(crate) labels: String,
+    /// Its in-flight count (only the in-flight slots are used).
+    in_flight: CallCells,
+    /// Requests and durations by status, created on first use.
+    statuses: Box<[OnceLock<CallCells>]>,
 }
 
-static METRICS: LazyLock<HttpMetrics> = LazyLock::new(|| {
-    // Constant names, help texts and labels that the registry accepts: creation cannot fail.
-    let requests = IntCounterVec::new(
-        Opts::new(
-            "http_requests_total",
-            "HTTP requests served, by method, route and status.",
-        ),
-        &["method", "endpoint", "status"],
-    )
-    .expect("valid constant metric");
-    let duration = HistogramVec::new(
-        HistogramOpts::new(
-            "http_request_duration_seconds",
-            "Time from receiving an HTTP request to sending its response headers, in seconds.",
-        ),
-        &["method", "endpoint"],
-    )
-    .expect("valid constant metric");
-    let in_flight = IntGaugeVec::new(
-        Opts::new("http_requests_in_flight", "HTTP requests being served."),
-        &["method", "endpoint"],
-    )
-    .expect("valid constant metric");
-    let registry = crate::registry();
-    // Already registered only if a user registered these names by hand; theirs stay.
-    let _ = registry.register(Box::new(requests.clone()));
-    let _ = registry.register(Box::new(duration.clone()));
-    let _ = registry.register(Box::new(in_flight.clone()));
-    HttpMetrics {
-        requests,
-        duration,
-        in_flight,
+impl Route {
+    fn status(&self, code: usize) -> &CallCells {
+        let code = code.min(STATUSES - 1);
+        self.statuses[code].get_or_init(|| CallCells::new(prometheus::DEFAULT_BUCKETS))
     }
-});
+
+    /// Each status seen, with its cells.
+    pub(crate) fn by_status(&self) -> impl Iterator<Item = (usize, &CallCells)> {
+        self.statuses
+            .iter()
+            .enumerate()
+            .filter_map(|(code, cells)| cells.get().map(|cells| (code, cells)))
+    }
+
+    /// Requests being served.
+    pub(crate) fn in_flight(&self) -> i64 {
+        self.in_flight.in_flight()
+    }
+}
+
+/// Every route seen, by endpoint and method, for rendering in a stable order.
+static ROUTES: RwLock<BTreeMap<(String, usize), &'static Route>> = RwLock::new(BTreeMap::new());
+
+thread_local! {
+    /// This thread's view of `ROUTES`: endpoint, then a slot per method.
+    static CACHE: RefCell<HashMap<String, [Option<&'static Route>; METHODS.len()]>> = RefCell::new(HashMap::new());
+}
+
+fn route(endpoint: &str, method: usize) -> &'static Route {
+    let cached = CACHE.with(|cache| cache.borrow().get(endpoint).and_then(|slots| slots[method]));
+    if let Some(route) = cached {
+        return route;
+    }
+    let route = shared_route(endpoint, method);
+    CACHE.with(|cache| {
+        cache
+            .borrow_mut()
+            .entry(endpoint.to_owned())
+            .or_insert([None; METHODS.len()])[method] = Some(route);
+    });
+    route
+}
+
+#[cold]
+fn shared_route(endpoint: &str, method: usize) -> &'static Route {
+    let key = (endpoint.to_owned(), method);
+    if let Some(route) = ROUTES
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(&key)
+    {
+        return route;
+    }
+    let mut routes = ROUTES
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    routes.entry(key).or_insert_with(|| {
+        let mut labels: Vec<(&str, &str)> =
+            vec![("endpoint", endpoint), ("method", METHODS[method])];
+        labels.extend(
+            crate::registry::constant_labels()
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_str())),
+        );
+        labels.sort_by_key(|(name, _)| *name);
+        // Routes are bounded by the application's routes and methods: kept for the process.
+        Box::leak(Box::new(Route {
+            labels: crate::encode::render_labels(&labels),
+            in_flight: CallCells::new(&[]),
+            statuses: (0..STATUSES).map(|_| OnceLock::new()).collect(),
+        }))
+    })
+}
+
+/// Every route seen, sorted.
+pub(crate) fn routes() -> Vec<&'static Route> {
+    ROUTES
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .values()
+        .copied()
+        .collect()
+}
 
 /// The `method` label: the standard methods by name, anything else `other`.
-fn method_label(method: &Method) -> &'static str {
+fn method_index(method: &Method) -> usize {
     match *method {
-        Method::GET => "GET",
-        Method::HEAD => "HEAD",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::DELETE => "DELETE",
-        Method::CONNECT => "CONNECT",
-        Method::OPTIONS => "OPTIONS",
-        Method::TRACE => "TRACE",
-        Method::PATCH => "PATCH",
-        _ => "other",
+        Method::GET => 0,
+        Method::HEAD => 1,
+        Method::POST => 2,
+        Method::PUT => 3,
+        Method::DELETE => 4,
+        Method::CONNECT => 5,
+        Method::OPTIONS => 6,
+        Method::TRACE => 7,
+        Method::PATCH => 8,
+        _ => 9,
     }
 }
 
@@ -132,9 +201,8 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let method = method_label(request.method());
-        let endpoint = request.extensions().get::<MatchedPath>().cloned();
-        let record = Record::start(method, endpoint);
+        let method = method_index(request.method());
+        let record = Record::start(method, request.extensions().get::<MatchedPath>());
         ResponseFuture {
             inner: self.inner.call(request),
             record: Some(record),
@@ -145,54 +213,43 @@ where
 /// One request being recorded; records a client-closed request if dropped before the
 /// response.
 struct Record {
-    method: &'static str,
-    /// The matched route (an `Arc<str>` inside), `None` for a request that matched none.
-    endpoint: Option<MatchedPath>,
-    started: Instant,
+    route: &'static Route,
+    stripe: usize,
+    started: u64,
 }
 
 impl Record {
-    fn start(method: &'static str, endpoint: Option<MatchedPath>) -> Record {
-        let record = Record {
+    fn start(method: usize, endpoint: Option<&MatchedPath>) -> Record {
+        let route = route(
+            endpoint.map_or(UNMATCHED_ENDPOINT, MatchedPath::as_str),
             method,
-            endpoint,
-            started: Instant::now(),
-        };
-        METRICS
-            .in_flight
-            .with_label_values(&[method, record.endpoint()])
-            .inc();
-        record
+        );
+        let stripe = route.in_flight.stripe();
+        route.in_flight.enter(stripe);
+        Record {
+            route,
+            stripe,
+            started: route.in_flight.clock.raw(),
+        }
     }
 
-    fn endpoint(&self) -> &str {
-        self.endpoint
-            .as_ref()
-            .map_or(UNMATCHED_ENDPOINT, MatchedPath::as_str)
-    }
-
-    fn finish(self, status: &str) {
+    fn finish(self, status: u16) {
         let record = std::mem::ManuallyDrop::new(self);
-        record.observe(status);
+        record.observe(usize::from(status));
     }
 
-    fn observe(&self, status: &str) {
-        let labels = [self.method, self.endpoint()];
-        METRICS.in_flight.with_label_values(&labels).dec();
-        METRICS
-            .duration
-            .with_label_values(&labels)
-            .observe(self.started.elapsed().as_secs_f64());
-        METRICS
-            .requests
-            .with_label_values(&[self.method, self.endpoint(), status])
-            .inc();
+    fn observe(&self, status: usize) {
+        let clock = self.route.in_flight.clock;
+        let nanos = clock.delta_as_nanos(self.started, clock.raw());
+        self.route.in_flight.leave(self.stripe);
+        let cells = self.route.status(status);
+        cells.record(cells.stripe(), Outcome::Ok, nanos);
     }
 }
 
 impl Drop for Record {
     fn drop(&mut self) {
-        self.observe(CLIENT_CLOSED_STATUS);
+        self.observe(499);
     }
 }
 
@@ -216,21 +273,11 @@ where
         let output = std::task::ready!(this.inner.poll(cx));
         if let Some(record) = this.record.take() {
             match &output {
-                Ok(response) => record.finish(status_label(response.status().as_u16())),
+                Ok(response) => record.finish(response.status().as_u16()),
                 // axum's services are infallible; another stack's error has no status.
-                Err(_) => record.finish("500"),
+                Err(_) => record.finish(500),
             }
         }
         Poll::Ready(output)
     }
-}
-
-/// The status code as a label value, from a fixed table so that no formatting happens per
-/// request.
-fn status_label(code: u16) -> &'static str {
-    static LABELS: LazyLock<Vec<String>> =
-        LazyLock::new(|| (0..1000).map(|code| code.to_string()).collect());
-    LABELS
-        .get(usize::from(code))
-        .map_or("other", String::as_str)
 }

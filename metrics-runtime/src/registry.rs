@@ -82,6 +82,11 @@ fn runtime() -> &'static Runtime {
     RUNTIME.get_or_init(build)
 }
 
+/// The constant labels, once set.
+pub(crate) fn constant_labels() -> &'static [(String, String)] {
+    CONSTANT_LABELS.get().map_or(&[], Vec::as_slice)
+}
+
 /// Labels added to every series the registry exports, set by [`set_constant_labels`].
 static CONSTANT_LABELS: OnceLock<Vec<(String, String)>> = OnceLock::new();
 

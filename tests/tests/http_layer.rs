@@ -131,6 +131,10 @@ async fn requests_are_counted_by_route_method_and_status() {
             .all(|sample| !sample.labels["endpoint"].contains("nowhere")),
         "raw paths never become labels"
     );
+    // Valid for Prometheus' own tools, in both formats.
+    integration_tests::promtool_check_metrics(&metrics_runtime::render()).unwrap();
+    let openmetrics = metrics_runtime::render_as(metrics_runtime::Format::OpenMetrics);
+    integration_tests::python_parse(&openmetrics, true).unwrap();
 }
 
 #[tokio::test]
