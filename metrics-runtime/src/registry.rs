@@ -168,6 +168,11 @@ where
 /// whose labels are known statically at zero. Metrics you create by hand can be registered here
 /// too and are exported beside them.
 ///
+/// The families of `#[instrument_metric]` functions and of the HTTP layer are kept in striped
+/// call cells and written by [`render`](crate::render) (and [`render_as`](crate::render_as))
+/// straight from them; `registry().gather()` holds the rest: `Metrics` structs, collectors and
+/// what you registered by hand. Export through `render`.
+///
 /// ```
 /// let counter = prometheus::IntCounter::new("jobs_done_total", "Jobs done.").unwrap();
 /// metrics_runtime::registry().register(Box::new(counter.clone())).unwrap();
