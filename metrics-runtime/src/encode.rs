@@ -208,7 +208,6 @@ fn native_family(family: &NativeFamily, format: Format, out: &mut String) {
         out.push_str(" seconds\n");
     }
     let mut integers = itoa::Buffer::new();
-    let mut floats = ryu::Buffer::new();
     match family.kind {
         NativeKind::Calls(outcomes) => {
             for (labels, cells) in &family.series {
@@ -227,33 +226,11 @@ fn native_family(family: &NativeFamily, format: Format, out: &mut String) {
             }
         }
         NativeKind::Duration => {
-            let bounds: Vec<String> = family
-                .bounds
-                .iter()
-                .map(|bound| {
-                    if format == Format::OpenMetrics {
-                        number(*bound)
-                    } else {
-                        bound.to_string()
-                    }
-                })
-                .chain(std::iter::once("+Inf".to_owned()))
-                .collect();
+            let bounds = le_values(family.bounds, format);
             let mut buckets = Vec::with_capacity(bounds.len());
             for (labels, cells) in &family.series {
                 let sum_nanos = cells.histogram(&mut buckets);
-                for (bound, count) in bounds.iter().zip(&buckets) {
-                    line(out, name, "_bucket", labels, Some(("le", bound)));
-                    out.push_str(integers.format(*count));
-                    out.push('\n');
-                }
-                line(out, name, "_sum", labels, None);
-                #[allow(clippy::cast_precision_loss)] // nanosecond sums stay exact far past a year
-                out.push_str(floats.format(sum_nanos as f64 / 1e9));
-                out.push('\n');
-                line(out, name, "_count", labels, None);
-                out.push_str(integers.format(buckets.last().copied().unwrap_or(0)));
-                out.push('\n');
+                histogram_lines(out, name, labels, &bounds, &buckets, sum_nanos);
             }
         }
     }
@@ -267,7 +244,6 @@ fn http_families(format: Format, out: &mut String) {
         return;
     }
     let mut integers = itoa::Buffer::new();
-    let mut floats = ryu::Buffer::new();
     let header = |out: &mut String, name: &str, base: &str, kind: &str, help: &str| {
         let shown = if format == Format::OpenMetrics {
             base
@@ -307,17 +283,7 @@ fn http_families(format: Format, out: &mut String) {
     if format == Format::OpenMetrics {
         out.push_str("# UNIT http_request_duration_seconds seconds\n");
     }
-    let bounds: Vec<String> = prometheus::DEFAULT_BUCKETS
-        .iter()
-        .map(|bound| {
-            if format == Format::OpenMetrics {
-                number(*bound)
-            } else {
-                bound.to_string()
-            }
-        })
-        .chain(std::iter::once("+Inf".to_owned()))
-        .collect();
+    let bounds = le_values(prometheus::DEFAULT_BUCKETS, format);
     let (mut buckets, mut total) = (Vec::new(), Vec::new());
     for route in &routes {
         total.clear();
@@ -329,18 +295,7 @@ fn http_families(format: Format, out: &mut String) {
                 *sum += count;
             }
         }
-        for (bound, count) in bounds.iter().zip(&total) {
-            line(out, name, "_bucket", &route.labels, Some(("le", bound)));
-            out.push_str(integers.format(*count));
-            out.push('\n');
-        }
-        line(out, name, "_sum", &route.labels, None);
-        #[allow(clippy::cast_precision_loss)] // nanosecond sums stay exact far past a year
-        out.push_str(floats.format(sum_nanos as f64 / 1e9));
-        out.push('\n');
-        line(out, name, "_count", &route.labels, None);
-        out.push_str(integers.format(total.last().copied().unwrap_or(0)));
-        out.push('\n');
+        histogram_lines(out, name, &route.labels, &bounds, &total, sum_nanos);
     }
     header(
         out,
@@ -354,6 +309,45 @@ fn http_families(format: Format, out: &mut String) {
         out.push_str(integers.format(route.in_flight()));
         out.push('\n');
     }
+}
+
+/// The `le` label values of `bounds` in `format`, `+Inf` last.
+fn le_values(bounds: &[f64], format: Format) -> Vec<String> {
+    bounds
+        .iter()
+        .map(|bound| {
+            if format == Format::OpenMetrics {
+                number(*bound)
+            } else {
+                bound.to_string()
+            }
+        })
+        .chain(std::iter::once("+Inf".to_owned()))
+        .collect()
+}
+
+/// The bucket, sum and count lines of one histogram series from cumulative `buckets`.
+fn histogram_lines(
+    out: &mut String,
+    name: &str,
+    labels: &str,
+    bounds: &[String],
+    buckets: &[u64],
+    sum_nanos: u64,
+) {
+    let mut integers = itoa::Buffer::new();
+    for (bound, count) in bounds.iter().zip(buckets) {
+        line(out, name, "_bucket", labels, Some(("le", bound)));
+        out.push_str(integers.format(*count));
+        out.push('\n');
+    }
+    line(out, name, "_sum", labels, None);
+    #[allow(clippy::cast_precision_loss)] // nanosecond sums stay exact far past a year
+    out.push_str(ryu::Buffer::new().format(sum_nanos as f64 / 1e9));
+    out.push('\n');
+    line(out, name, "_count", labels, None);
+    out.push_str(integers.format(buckets.last().copied().unwrap_or(0)));
+    out.push('\n');
 }
 
 /// `name_suffix{labels,extra="value"} ` (the value follows).

@@ -332,6 +332,29 @@ fn dechunk(mut raw: &str) -> Option<String> {
     }
 }
 
+/// Runs `command` with `input` on its standard input; its output.
+///
+/// # Panics
+///
+/// When the command cannot be run (the tool is missing: scripts/test installs it).
+fn run_with_input(command: &mut std::process::Command, input: &str) -> std::process::Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|error| panic!("{command:?} runs (scripts/test installs it): {error}"));
+    child
+        .stdin
+        .take()
+        .expect("stdin is piped")
+        .write_all(input.as_bytes())
+        .expect("the command reads its input");
+    child.wait_with_output().expect("the command finishes")
+}
+
 /// Runs `promtool check metrics` on `text` and returns what it reported, or `Ok(())` when
 /// it found no problem.
 ///
@@ -343,22 +366,8 @@ fn dechunk(mut raw: &str) -> Option<String> {
 ///
 /// When promtool is not installed or cannot be run.
 pub fn promtool_check_metrics(text: &str) -> Result<(), String> {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(promtool())
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool runs");
-    child
-        .stdin
-        .take()
-        .expect("stdin is piped")
-        .write_all(text.as_bytes())
-        .expect("promtool reads its input");
-    let output = child.wait_with_output().expect("promtool finishes");
+    use std::process::Command;
+    let output = run_with_input(Command::new(promtool()).args(["check", "metrics"]), text);
     let report = format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),
@@ -386,8 +395,7 @@ pub type ReferenceSample = (String, BTreeMap<String, String>, f64);
 ///
 /// When python3 or `prometheus_client` is missing (scripts/test installs it).
 pub fn python_parse(text: &str, openmetrics: bool) -> Result<Vec<ReferenceSample>, String> {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
+    use std::process::Command;
     const SCRIPT: &str = r#"
 import json, math, sys
 if sys.argv[1] == "openmetrics":
@@ -402,20 +410,7 @@ for family in text_string_to_metric_families(sys.stdin.read()):
 print(json.dumps(samples))
 "#;
     let mode = if openmetrics { "openmetrics" } else { "text" };
-    let mut child = Command::new("python3")
-        .args(["-c", SCRIPT, mode])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3 runs (scripts/test installs prometheus_client)");
-    child
-        .stdin
-        .take()
-        .expect("piped")
-        .write_all(text.as_bytes())
-        .expect("python reads");
-    let output = child.wait_with_output().expect("python finishes");
+    let output = run_with_input(Command::new("python3").args(["-c", SCRIPT, mode]), text);
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(!stderr.contains("No module named"), "{stderr}");
