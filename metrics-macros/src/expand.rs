@@ -3,14 +3,17 @@
 //! The body is wrapped, never rewritten: a guard from the runtime is taken first and records on
 //! drop, so early returns, `?`, panics and dropped futures are all counted. The user's block is
 //! emitted with its own spans, so type errors inside it point at the user's code.
+//!
+//! Bodies are never parsed either: the wrapper needs only the signature, and parsing every
+//! statement (in a proc macro that users build without optimisation) was most of the
+//! attribute's cost to their build. A body stays one opaque brace group from input to output.
 
-use proc_macro2::{Span, TokenStream};
-use quote::{ToTokens, quote, quote_spanned};
+use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
+use quote::{ToTokens, TokenStreamExt, quote, quote_spanned};
+use syn::parse::{Parse, ParseStream, Parser};
 use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
-use syn::{
-    Attribute, Block, ImplItem, ItemFn, ItemImpl, Meta, ReturnType, Signature, TraitItemFn, Type,
-};
+use syn::{Attribute, ImplItem, ItemImpl, Meta, ReturnType, Signature, Token, Type, Visibility};
 
 use crate::attr::{Args, Errors, LabelSource, doc_help};
 use crate::validate::{self, Kind};
@@ -36,28 +39,23 @@ fn instrument(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     let mut errors = Errors::default();
     let args = Args::parse(attr, &mut errors);
 
-    let output = if let Ok(mut function) = syn::parse2::<ItemFn>(item.clone()) {
-        let plan = Plan::new(&args, &function.sig, &function.attrs, None, &mut errors);
-        if let Some(plan) = plan {
-            *function.block = wrap_body(&plan, &function.sig, &function.block);
-        }
-        function.into_token_stream()
-    } else if let Ok(mut block) = syn::parse2::<ItemImpl>(item.clone()) {
-        instrument_impl(&args, &mut block, &mut errors);
-        block.into_token_stream()
-    } else if let Ok(mut method) = syn::parse2::<TraitItemFn>(item.clone()) {
-        match &mut method.default {
+    let output = if let Ok(mut function) = syn::parse2::<FnItem>(item.clone()) {
+        match &function.body {
             Some(body) => {
-                if let Some(plan) = Plan::new(&args, &method.sig, &method.attrs, None, &mut errors) {
-                    *body = wrap_body(&plan, &method.sig, body);
+                if let Some(plan) =
+                    Plan::new(&args, &function.sig, &function.attrs, None, &mut errors)
+                {
+                    function.body = Some(wrap_body(&plan, &function.sig, body));
                 }
             }
             None => errors.at(
-                method.sig.ident.span(),
+                function.sig.ident.span(),
                 "`#[instrument_metric]` needs a function body to wrap; put it on the implementations of this trait method",
             ),
         }
-        method.into_token_stream()
+        function.into_token_stream()
+    } else if let Ok(block) = ImplBlock::parse(item.clone()) {
+        instrument_impl(&args, block, &mut errors)
     } else {
         errors.at(
             Span::call_site(),
@@ -69,33 +67,154 @@ fn instrument(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     Ok(output)
 }
 
-/// Instruments every method of an `impl` block, naming each `Type::method`.
-fn instrument_impl(args: &Args, block: &mut ItemImpl, errors: &mut Errors) {
-    let type_name = type_name(&block.self_ty);
-    let impl_doc = doc_attributes(&block.attrs);
-    for item in &mut block.items {
-        let ImplItem::Fn(method) = item else { continue };
-        let own = take_own_attribute(&mut method.attrs, errors);
-        if own.is_none() && method.sig.constness.is_some() {
-            // A `const fn` cannot be instrumented; the block-level attribute leaves it alone.
-            continue;
-        }
-        let own_args = own.map(|tokens| Args::parse(tokens, errors));
-        let (method_args, doc_attrs) = match &own_args {
-            Some(own) => (own, method.attrs.as_slice()),
-            None => (args, impl_doc.as_slice()),
+/// A function, method or trait method with its body kept as tokens.
+struct FnItem {
+    attrs: Vec<Attribute>,
+    vis: Visibility,
+    /// `default` of a specialising impl's method.
+    defaultness: Option<Token![default]>,
+    sig: Signature,
+    /// The brace group of the body; `None` for a trait method declared without one.
+    body: Option<Group>,
+}
+
+impl Parse for FnItem {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let vis = input.parse()?;
+        let defaultness = input.parse()?;
+        let sig = input.parse()?;
+        let body = if input.peek(Token![;]) {
+            input.parse::<Token![;]>()?;
+            None
+        } else {
+            let body: Group = input.parse()?;
+            if body.delimiter() != Delimiter::Brace {
+                return Err(syn::Error::new(body.span(), "expected a function body"));
+            }
+            Some(body)
         };
-        let plan = Plan::new(
-            method_args,
-            &method.sig,
-            doc_attrs,
-            Some(&type_name),
-            errors,
-        );
-        if let Some(plan) = plan {
-            method.block = wrap_body(&plan, &method.sig, &method.block);
+        Ok(FnItem {
+            attrs,
+            vis,
+            defaultness,
+            sig,
+            body,
+        })
+    }
+}
+
+impl ToTokens for FnItem {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        tokens.append_all(&self.attrs);
+        self.vis.to_tokens(tokens);
+        self.defaultness.to_tokens(tokens);
+        self.sig.to_tokens(tokens);
+        match &self.body {
+            Some(body) => body.to_tokens(tokens),
+            None => <Token![;]>::default().to_tokens(tokens),
         }
     }
+}
+
+/// An `impl` block: its header as written, and its items with method bodies kept as tokens.
+struct ImplBlock {
+    /// Everything before the brace group, emitted unchanged.
+    header_tokens: TokenStream,
+    /// The header parsed (with an empty body), for the type name and the doc comments.
+    header: ItemImpl,
+    brace_span: proc_macro2::extra::DelimSpan,
+    inner_attrs: Vec<Attribute>,
+    items: Vec<ImplMember>,
+}
+
+/// One item of an `impl` block.
+enum ImplMember {
+    Fn(Box<FnItem>),
+    /// A constant, type or macro item, emitted as it was.
+    Other(TokenStream),
+}
+
+impl ImplBlock {
+    fn parse(item: TokenStream) -> syn::Result<ImplBlock> {
+        let mut tokens: Vec<TokenTree> = item.into_iter().collect();
+        let Some(TokenTree::Group(body)) = tokens.pop() else {
+            return Err(syn::Error::new(Span::call_site(), "expected an impl block"));
+        };
+        if body.delimiter() != Delimiter::Brace {
+            return Err(syn::Error::new(body.span(), "expected an impl block"));
+        }
+        let header_tokens: TokenStream = tokens.into_iter().collect();
+        let empty = Group::new(Delimiter::Brace, TokenStream::new());
+        let header: ItemImpl = syn::parse2(quote!(#header_tokens #empty))?;
+        let (inner_attrs, items) = (|input: ParseStream<'_>| {
+            let inner_attrs = input.call(Attribute::parse_inner)?;
+            let mut items = Vec::new();
+            while !input.is_empty() {
+                let fork = input.fork();
+                if let Ok(function) = fork.parse::<FnItem>() {
+                    if function.body.is_some() {
+                        syn::parse::discouraged::Speculative::advance_to(input, &fork);
+                        items.push(ImplMember::Fn(Box::new(function)));
+                        continue;
+                    }
+                }
+                let other: ImplItem = input.parse()?;
+                items.push(ImplMember::Other(other.into_token_stream()));
+            }
+            Ok((inner_attrs, items))
+        })
+        .parse2(body.stream())?;
+        Ok(ImplBlock {
+            header_tokens,
+            header,
+            brace_span: body.delim_span(),
+            inner_attrs,
+            items,
+        })
+    }
+}
+
+/// Instruments every method of an `impl` block, naming each `Type::method`.
+fn instrument_impl(args: &Args, block: ImplBlock, errors: &mut Errors) -> TokenStream {
+    let type_name = type_name(&block.header.self_ty);
+    let impl_doc = doc_attributes(&block.header.attrs);
+    let mut inner: TokenStream = TokenStream::new();
+    inner.append_all(block.inner_attrs.iter());
+    for item in block.items {
+        let mut method = match item {
+            ImplMember::Fn(method) => *method,
+            ImplMember::Other(other) => {
+                inner.extend(other);
+                continue;
+            }
+        };
+        let own = take_own_attribute(&mut method.attrs, errors);
+        // A `const fn` cannot be instrumented; the block-level attribute leaves it alone.
+        let skip = own.is_none() && method.sig.constness.is_some();
+        if let (false, Some(body)) = (skip, &method.body) {
+            let own_args = own.map(|tokens| Args::parse(tokens, errors));
+            let (method_args, doc_attrs) = match &own_args {
+                Some(own) => (own, method.attrs.as_slice()),
+                None => (args, impl_doc.as_slice()),
+            };
+            let plan = Plan::new(
+                method_args,
+                &method.sig,
+                doc_attrs,
+                Some(&type_name),
+                errors,
+            );
+            if let Some(plan) = plan {
+                method.body = Some(wrap_body(&plan, &method.sig, body));
+            }
+        }
+        method.to_tokens(&mut inner);
+    }
+    let mut body = Group::new(Delimiter::Brace, inner);
+    body.set_span(block.brace_span.join());
+    let header = block.header_tokens;
+    quote!(#header #body)
 }
 
 /// Removes a method's own `#[instrument_metric(...)]` inside an instrumented `impl` block.
@@ -526,8 +645,35 @@ impl VisitMut for EraseImplTrait {
     }
 }
 
+/// Splits the leading inner attributes (`#![...]`) off a body, to put them at the start of the
+/// wrapper's block rather than inside the closure.
+fn split_inner_attributes(body: &Group) -> (TokenStream, TokenStream) {
+    let mut tokens = body.stream().into_iter().peekable();
+    let mut inner = TokenStream::new();
+    loop {
+        let mut lookahead = tokens.clone();
+        match (lookahead.next(), lookahead.next(), lookahead.next()) {
+            (
+                Some(TokenTree::Punct(pound)),
+                Some(TokenTree::Punct(bang)),
+                Some(TokenTree::Group(attribute)),
+            ) if pound.as_char() == '#'
+                && bang.as_char() == '!'
+                && attribute.delimiter() == Delimiter::Bracket =>
+            {
+                inner.extend(tokens.by_ref().take(3));
+            }
+            _ => break,
+        }
+    }
+    (inner, tokens.collect())
+}
+
 /// The new body of an instrumented function.
-fn wrap_body(plan: &Plan, sig: &Signature, block: &Block) -> Block {
+fn wrap_body(plan: &Plan, sig: &Signature, body: &Group) -> Group {
+    let (inner_attributes, statements) = split_inner_attributes(body);
+    let mut block = Group::new(Delimiter::Brace, statements);
+    block.set_span(body.span());
     let krate = &plan.krate;
     let private = quote!(#krate::__private);
     let descriptor = plan.descriptor(sig);
@@ -554,10 +700,15 @@ fn wrap_body(plan: &Plan, sig: &Signature, block: &Block) -> Block {
         ReturnType::Default => None,
         ReturnType::Type(_, ty) => Some(ty.as_ref()),
     };
+    let wrapper = |tokens: TokenStream| {
+        let mut group = Group::new(Delimiter::Brace, quote!(#inner_attributes #tokens));
+        group.set_span(body.span());
+        group
+    };
     if matches!(returned, Some(Type::Never(_))) {
         // A diverging function can only leave by panicking, which the guard sees on drop.
         let start = start(TokenStream::new());
-        return syn::parse_quote!({ #start #block });
+        return wrapper(quote!(#start #block));
     }
     let mut return_type = returned.map_or_else(|| syn::parse_quote!(()), Clone::clone);
     EraseImplTrait.visit_type_mut(&mut return_type);
@@ -568,7 +719,7 @@ fn wrap_body(plan: &Plan, sig: &Signature, block: &Block) -> Block {
     } else {
         quote!(let #value = #private::call::<#return_type, _>(move || #block);)
     };
-    syn::parse_quote!({
+    wrapper(quote! {
         #start
         #run
         #guard.finish({
