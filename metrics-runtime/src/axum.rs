@@ -103,6 +103,48 @@ impl Endpoint {
         ::axum::serve(listener, self.router::<()>()).await
     }
 
+    /// Serves `GET /metrics` alone on its own listener, from a thread of its own with its own
+    /// single-threaded runtime, until [`MetricsServer::shutdown`]; dropping the handle leaves
+    /// it running.
+    ///
+    /// Scrapes then never wait behind the application's tasks: a service whose runtime is
+    /// stuck (every worker blocked by a task that does not yield) still answers Prometheus.
+    /// It does not make scrapes faster when the cores themselves are saturated: the thread
+    /// then competes with the runtime's workers for a core (PERFORMANCE.md, target 6).
+    ///
+    /// # Errors
+    ///
+    /// When `addr` cannot be bound, or the thread or its runtime cannot be started.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let server = metrics_runtime::axum::Endpoint::new().spawn("127.0.0.1:0")?;
+    /// println!("scrape http://{}/metrics", server.local_addr());
+    /// server.shutdown()
+    /// # }
+    /// ```
+    pub fn spawn(self, addr: impl std::net::ToSocketAddrs) -> std::io::Result<MetricsServer> {
+        let listener = std::net::TcpListener::bind(addr)?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()?;
+        let stop = Arc::new(tokio::sync::Notify::new());
+        let stopped = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("metrics-endpoint".to_owned())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let listener = tokio::net::TcpListener::from_std(listener)?;
+                    ::axum::serve(listener, self.router::<()>())
+                        .with_graceful_shutdown(async move { stopped.notified().await })
+                        .await
+                })
+            })?;
+        Ok(MetricsServer { addr, stop, thread })
+    }
+
     /// The response to a scrape with `headers`.
     #[must_use]
     pub fn respond(&self, headers: &HeaderMap) -> Response {
@@ -129,6 +171,40 @@ impl Endpoint {
             return (content_type, vary, encoding, compressed).into_response();
         }
         (content_type, vary, body).into_response()
+    }
+}
+
+/// The `/metrics` listener started by [`Endpoint::spawn`], on its own thread.
+#[derive(Debug)]
+pub struct MetricsServer {
+    addr: std::net::SocketAddr,
+    stop: Arc<tokio::sync::Notify>,
+    thread: std::thread::JoinHandle<std::io::Result<()>>,
+}
+
+impl MetricsServer {
+    /// The address it listens on (with the port the system chose for port 0).
+    #[must_use]
+    pub fn local_addr(&self) -> std::net::SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting connections, lets the scrapes in progress finish, and waits for the
+    /// thread.
+    ///
+    /// # Errors
+    ///
+    /// The error that stopped the server, if it failed before.
+    ///
+    /// # Panics
+    ///
+    /// If the server's thread panicked.
+    pub fn shutdown(self) -> std::io::Result<()> {
+        // A stored permit: the server stops even if it has not started waiting yet.
+        self.stop.notify_one();
+        self.thread
+            .join()
+            .expect("the metrics endpoint thread panicked")
     }
 }
 

@@ -166,7 +166,11 @@ impl CallSite {
     }
 
     /// Starts recording one call into the series of dynamic label combination `index`.
-    #[inline]
+    ///
+    /// The hot path is `#[inline]` in optimised builds only: in a debug build an `#[inline]`
+    /// function is compiled again in every crate that calls it, which made each instrumented
+    /// function cost the user's debug build more (scripts/bench-build-cost.py).
+    #[cfg_attr(not(debug_assertions), inline)]
     pub fn start_at(&'static self, index: usize) -> CallGuard {
         let cells = match self.handles.get() {
             Some(cells) => cells,
@@ -234,14 +238,14 @@ pub struct CallGuard {
 
 impl CallGuard {
     /// Sets the outcome of the call that returned.
-    #[inline]
+    #[cfg_attr(not(debug_assertions), inline)]
     pub fn finish(&mut self, outcome: Outcome) {
         self.outcome = Some(outcome);
     }
 }
 
 impl Drop for CallGuard {
-    #[inline]
+    #[cfg_attr(not(debug_assertions), inline)]
     fn drop(&mut self) {
         let clock = self.cells.clock;
         let nanos = clock.delta_as_nanos(self.started, clock.raw());

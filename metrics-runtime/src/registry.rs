@@ -82,7 +82,8 @@ fn runtime() -> &'static Runtime {
     RUNTIME.get_or_init(build)
 }
 
-/// The constant labels, once set.
+/// The constant labels, once set (the HTTP layer renders them into its series).
+#[cfg(feature = "axum")]
 pub(crate) fn constant_labels() -> &'static [(String, String)] {
     CONSTANT_LABELS.get().map_or(&[], Vec::as_slice)
 }

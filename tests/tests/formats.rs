@@ -222,3 +222,50 @@ async fn a_listener_of_its_own_on_loopback() {
     );
     server.abort();
 }
+
+/// A listener on a thread of its own answers while the application's runtime cannot: here a
+/// single-threaded runtime is stuck in a task that blocks without yielding.
+#[test]
+fn a_thread_of_its_own_answers_while_the_application_is_blocked() {
+    record();
+    let server = Endpoint::new()
+        .bearer_token("t0ken")
+        .spawn("127.0.0.1:0")
+        .unwrap();
+    let addr = server.local_addr();
+
+    let application = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let (release, blocked) = std::sync::mpsc::channel::<()>();
+    let (entered, has_entered) = std::sync::mpsc::channel::<()>();
+    let stuck = std::thread::spawn(move || {
+        application.block_on(async move {
+            entered.send(()).unwrap();
+            // Blocks the only worker of this runtime until the scrape below is answered.
+            blocked.recv().unwrap();
+        });
+    });
+    has_entered.recv().unwrap();
+
+    // The listener is bound before `spawn` returns: no readiness wait is needed.
+    let answer = integration_tests::http(
+        addr,
+        "GET",
+        "/metrics",
+        &[("Authorization", "Bearer t0ken")],
+    )
+    .unwrap();
+    assert_eq!(answer.status, 200);
+    assert!(answer.body.contains("notify_sent_total"));
+    let refused = integration_tests::http(addr, "GET", "/metrics", &[]).unwrap();
+    assert_eq!(refused.status, 401);
+    release.send(()).unwrap();
+    stuck.join().unwrap();
+
+    server.shutdown().unwrap();
+    assert!(
+        std::net::TcpStream::connect(addr).is_err(),
+        "after shutdown nothing listens on {addr}"
+    );
+}
