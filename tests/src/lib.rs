@@ -478,6 +478,8 @@ mod tests {
     }
 }
 
+pub mod load;
+
 /// Label values for benchmarks: 50 shards x 50 tenants = 2,500 combinations, which with the
 /// four outcomes of an async function make 10,000 counter series.
 pub mod bench_labels {
@@ -798,6 +800,49 @@ pub mod bench_labels {
         Tenant::B47,
         Tenant::B48,
         Tenant::B49,
+    ];
+
+    /// A zone: with the 50 shards, 550 combinations, whose counters (four outcomes) and
+    /// histograms (14 lines) make 9,900 series.
+    #[derive(Clone, Copy, Debug, LabelValue)]
+    pub enum Zone {
+        /// Zone 0.
+        Z0,
+        /// Zone 1.
+        Z1,
+        /// Zone 2.
+        Z2,
+        /// Zone 3.
+        Z3,
+        /// Zone 4.
+        Z4,
+        /// Zone 5.
+        Z5,
+        /// Zone 6.
+        Z6,
+        /// Zone 7.
+        Z7,
+        /// Zone 8.
+        Z8,
+        /// Zone 9.
+        Z9,
+        /// Zone 10.
+        Z10,
+    }
+
+    /// Every zone.
+    pub const ZONES: [Zone; 11] = [
+        Zone::Z0,
+        Zone::Z1,
+        Zone::Z2,
+        Zone::Z3,
+        Zone::Z4,
+        Zone::Z5,
+        Zone::Z6,
+        Zone::Z7,
+        Zone::Z8,
+        Zone::Z9,
+        Zone::Z10,
     ];
 }
 
