@@ -647,26 +647,15 @@ impl VisitMut for EraseImplTrait {
 
 /// Splits the leading inner attributes (`#![...]`) off a body, to put them at the start of the
 /// wrapper's block rather than inside the closure.
-fn split_inner_attributes(body: &Group) -> (TokenStream, TokenStream) {
-    let mut tokens = body.stream().into_iter().peekable();
-    let mut inner = TokenStream::new();
-    loop {
-        let mut lookahead = tokens.clone();
-        match (lookahead.next(), lookahead.next(), lookahead.next()) {
-            (
-                Some(TokenTree::Punct(pound)),
-                Some(TokenTree::Punct(bang)),
-                Some(TokenTree::Group(attribute)),
-            ) if pound.as_char() == '#'
-                && bang.as_char() == '!'
-                && attribute.delimiter() == Delimiter::Bracket =>
-            {
-                inner.extend(tokens.by_ref().take(3));
-            }
-            _ => break,
-        }
-    }
-    (inner, tokens.collect())
+fn split_inner_attributes(body: &Group) -> (Vec<Attribute>, TokenStream) {
+    let split = |input: ParseStream<'_>| {
+        let inner = input.call(Attribute::parse_inner)?;
+        Ok((inner, input.parse::<TokenStream>()?))
+    };
+    // A `#!` that does not start an attribute is left to rustc, with the rest of the body.
+    split
+        .parse2(body.stream())
+        .unwrap_or_else(|_: syn::Error| (Vec::new(), body.stream()))
 }
 
 /// The new body of an instrumented function.
@@ -701,7 +690,7 @@ fn wrap_body(plan: &Plan, sig: &Signature, body: &Group) -> Group {
         ReturnType::Type(_, ty) => Some(ty.as_ref()),
     };
     let wrapper = |tokens: TokenStream| {
-        let mut group = Group::new(Delimiter::Brace, quote!(#inner_attributes #tokens));
+        let mut group = Group::new(Delimiter::Brace, quote!(#(#inner_attributes)* #tokens));
         group.set_span(body.span());
         group
     };
