@@ -208,8 +208,7 @@ pub fn gauge<V: IntoSample>(
     help: &str,
     read: impl Fn() -> V + Send + Sync + 'static,
 ) -> Result<(), CollectorError> {
-    let read: Read = Box::new(move || read().into_sample().map(|value| vec![(Vec::new(), value)]));
-    register(FnCollector::new(name, help, Kind::Gauge, &[], read)?)
+    register_unlabelled(name, help, Kind::Gauge, read)
 }
 
 /// Registers a counter whose running total `read` returns on every scrape (bytes sent by an
@@ -228,8 +227,18 @@ pub fn counter<V: IntoSample>(
     help: &str,
     read: impl Fn() -> V + Send + Sync + 'static,
 ) -> Result<(), CollectorError> {
+    register_unlabelled(name, help, Kind::Counter, read)
+}
+
+/// Registers a collector of one unlabelled series of `kind`.
+fn register_unlabelled<V: IntoSample>(
+    name: &str,
+    help: &str,
+    kind: Kind,
+    read: impl Fn() -> V + Send + Sync + 'static,
+) -> Result<(), CollectorError> {
     let read: Read = Box::new(move || read().into_sample().map(|value| vec![(Vec::new(), value)]));
-    register(FnCollector::new(name, help, Kind::Counter, &[], read)?)
+    register(FnCollector::new(name, help, kind, &[], read)?)
 }
 
 /// Registers a gauge family whose values `read` returns on every scrape, as pairs of labels
