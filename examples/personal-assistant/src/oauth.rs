@@ -65,6 +65,22 @@ fn record_error(provider: OAuthProvider, kind: OAuthErrorType) -> OAuthError {
     OAuthError::Provider(kind)
 }
 
+/// Stores a token just issued by `provider`, valid for [`TOKEN_LIFETIME_SECONDS`].
+async fn store_token(
+    db: &Database,
+    user_id: &str,
+    provider: OAuthProvider,
+    token: &str,
+) -> Result<(), DbError> {
+    db.upsert_integration(
+        user_id,
+        provider.as_label(),
+        token,
+        now() + TOKEN_LIFETIME_SECONDS,
+    )
+    .await
+}
+
 /// OAuth operations, each timed as `OAuth::<operation>` by provider.
 pub struct OAuth;
 
@@ -85,13 +101,7 @@ impl OAuth {
         let token = provider_call(provider, false)
             .await
             .map_err(|kind| record_error(provider, kind))?;
-        db.upsert_integration(
-            user_id,
-            provider.as_label(),
-            &token,
-            now() + TOKEN_LIFETIME_SECONDS,
-        )
-        .await?;
+        store_token(db, user_id, provider, &token).await?;
         Ok(())
     }
 
@@ -109,13 +119,7 @@ impl OAuth {
         let expired = expires_at + TOKEN_LIFETIME_SECONDS < now();
         match provider_call(provider, expired).await {
             Ok(token) => {
-                db.upsert_integration(
-                    user_id,
-                    provider.as_label(),
-                    &token,
-                    now() + TOKEN_LIFETIME_SECONDS,
-                )
-                .await?;
+                store_token(db, user_id, provider, &token).await?;
                 metrics
                     .token_refresh_total
                     .with((provider, RefreshResult::Success))
