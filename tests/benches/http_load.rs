@@ -5,7 +5,6 @@
 //! (`integration_tests::load`) runs in process, on keep-alive connections over loopback.
 //!
 //! Run: `cargo bench -p integration-tests --bench http_load`
-#![allow(clippy::cast_precision_loss)] // reported figures
 
 use std::hint::black_box;
 use std::sync::Arc;
