@@ -42,8 +42,8 @@ fn instrument(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     let output = if let Ok(mut function) = syn::parse2::<FnItem>(item.clone()) {
         match &function.body {
             Some(body) => {
-                if let Some(plan) =
-                    Plan::new(&args, &function.sig, &function.attrs, None, &mut errors)
+                refuse_track_caller(&function.attrs, &mut errors);
+                if let Some(plan) = Plan::new(&args, &function.sig, &function.attrs, &mut errors)
                 {
                     function.body = Some(wrap_body(&plan, &function.sig, body));
                 }
@@ -175,9 +175,8 @@ impl ImplBlock {
     }
 }
 
-/// Instruments every method of an `impl` block, naming each `Type::method`.
+/// Instruments every method of an `impl` block.
 fn instrument_impl(args: &Args, block: ImplBlock, errors: &mut Errors) -> TokenStream {
-    let type_name = type_name(&block.header.self_ty);
     let impl_doc = doc_attributes(&block.header.attrs);
     let mut inner: TokenStream = TokenStream::new();
     inner.append_all(block.inner_attrs.iter());
@@ -198,13 +197,8 @@ fn instrument_impl(args: &Args, block: ImplBlock, errors: &mut Errors) -> TokenS
                 Some(own) => (own, method.attrs.as_slice()),
                 None => (args, impl_doc.as_slice()),
             };
-            let plan = Plan::new(
-                method_args,
-                &method.sig,
-                doc_attrs,
-                Some(&type_name),
-                errors,
-            );
+            refuse_track_caller(&method.attrs, errors);
+            let plan = Plan::new(method_args, &method.sig, doc_attrs, errors);
             if let Some(plan) = plan {
                 method.body = Some(wrap_body(&plan, &method.sig, body));
             }
@@ -239,18 +233,17 @@ fn take_own_attribute(attrs: &mut Vec<Attribute>, errors: &mut Errors) -> Option
     }
 }
 
-/// The name a method's `function` label starts with: the last path segment of the impl type.
-fn type_name(ty: &Type) -> String {
-    match ty {
-        Type::Path(path) => path
-            .path
-            .segments
-            .last()
-            .map_or_else(String::new, |segment| segment.ident.to_string()),
-        Type::Reference(reference) => type_name(&reference.elem),
-        Type::Paren(inner) => type_name(&inner.elem),
-        Type::Group(inner) => type_name(&inner.elem),
-        other => other.to_token_stream().to_string().replace(' ', ""),
+/// Refuses `#[track_caller]`: the body runs in a closure or an `async` block, where
+/// `Location::caller()` would report the function's own line, not its caller's.
+fn refuse_track_caller(attrs: &[Attribute], errors: &mut Errors) {
+    if let Some(attr) = attrs
+        .iter()
+        .find(|attr| attr.path().is_ident("track_caller"))
+    {
+        errors.at(
+            attr.span(),
+            "`#[track_caller]` cannot be combined with `#[instrument_metric]`: the instrumented body runs inside a closure, where `Location::caller()` would report this function's own line instead of its caller's; remove one of the two attributes",
+        );
     }
 }
 
@@ -276,7 +269,8 @@ struct OwnFamilies {
 /// Everything the expansion of one function needs, validated.
 struct Plan {
     krate: TokenStream,
-    function: String,
+    /// `function = "..."`; the function's path, read at run time, without it.
+    function: Option<String>,
     own: Option<OwnFamilies>,
     in_flight: bool,
     labels: Vec<(String, String)>,
@@ -318,13 +312,7 @@ const SHARED_HINT: &str = "the shared `function_calls_*` families have one label
 
 impl Plan {
     /// Validates the arguments for one function; `None` when an error was reported.
-    fn new(
-        args: &Args,
-        sig: &Signature,
-        attrs: &[Attribute],
-        type_name: Option<&str>,
-        errors: &mut Errors,
-    ) -> Option<Plan> {
+    fn new(args: &Args, sig: &Signature, attrs: &[Attribute], errors: &mut Errors) -> Option<Plan> {
         let mut check = Check {
             errors,
             failed: false,
@@ -341,7 +329,7 @@ impl Plan {
                 .krate
                 .as_ref()
                 .map_or_else(|| quote!(::metrics_runtime), ToTokens::to_token_stream),
-            function: function_label(args, sig, type_name, &mut check),
+            function: function_label(args, &mut check),
             own: own_families(args, attrs, &mut check),
             in_flight: args.in_flight.is_some(),
             labels,
@@ -351,11 +339,16 @@ impl Plan {
         (!check.failed).then_some(plan)
     }
 
-    /// The `static` descriptor of this call site, as a const expression.
-    fn descriptor(&self, sig: &Signature) -> TokenStream {
+    /// The `static` descriptor of this call site, as a const expression; `path` names the
+    /// item whose path gives the function's name.
+    fn descriptor(&self, sig: &Signature, path: &syn::Ident, future: bool) -> TokenStream {
         let krate = &self.krate;
         let private = quote!(#krate::__private);
-        let function = &self.function;
+        let function = if let Some(name) = &self.function {
+            quote!(#private::FunctionName::Given(#name))
+        } else {
+            quote!(#private::FunctionName::Path(#path))
+        };
         let families = match &self.own {
             None => quote!(#private::Families::Shared),
             Some(own) => {
@@ -378,7 +371,7 @@ impl Plan {
             }
         };
         let in_flight = self.in_flight;
-        let asynchronous = sig.asyncness.is_some();
+        let asynchronous = sig.asyncness.is_some() || future;
         let keys = self.labels.iter().map(|(key, _)| key);
         let values = self.labels.iter().map(|(_, value)| value);
         let dynamic = self.dynamic.iter().map(|label| {
@@ -412,28 +405,16 @@ impl Plan {
     }
 }
 
-/// The `function` label: the explicit value, or the name (`Type::name` in an `impl` block).
-fn function_label(
-    args: &Args,
-    sig: &Signature,
-    type_name: Option<&str>,
-    check: &mut Check<'_>,
-) -> String {
-    match &args.function {
-        Some(lit) if lit.value().trim().is_empty() => {
-            check.fail(
-                lit.span(),
-                "`function` must not be empty; leave it out to use the function name",
-            );
-            String::new()
-        }
-        Some(lit) => lit.value(),
-        None => {
-            use syn::ext::IdentExt;
-            let name = sig.ident.unraw().to_string();
-            type_name.map_or_else(|| name.clone(), |ty| format!("{ty}::{name}"))
-        }
+/// The `function` label when given; without it the function's path decides (at run time).
+fn function_label(args: &Args, check: &mut Check<'_>) -> Option<String> {
+    let lit = args.function.as_ref()?;
+    if lit.value().trim().is_empty() {
+        check.fail(
+            lit.span(),
+            "`function` must not be empty; leave it out to use the function's path",
+        );
     }
+    Some(lit.value())
 }
 
 /// The function's own families, if `name`, `counter` or `histogram` ask for them; refuses the
@@ -658,63 +639,288 @@ fn split_inner_attributes(body: &Group) -> (Vec<Attribute>, TokenStream) {
         .unwrap_or_else(|_: syn::Error| (Vec::new(), body.stream()))
 }
 
+/// How a function that is not an `async fn` returns a future, when its return type says so.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum FutureReturn {
+    /// `impl Future<Output = ...>`.
+    Impl,
+    /// `impl IntoFuture<Output = ...>`.
+    IntoFuture,
+    /// `Pin<Box<dyn Future<...>>>`, `BoxFuture<'_, ...>` or `LocalBoxFuture<'_, ...>`, the
+    /// form `#[async_trait]` gives its methods: the wrapped future is boxed again.
+    Boxed,
+}
+
+/// The future a non-`async` function returns, if its declared return type is one that can be
+/// wrapped (the call is then timed until the future completes, not until it is returned), and
+/// the future's output type when the return type names it.
+fn future_return(sig: &Signature) -> Option<(FutureReturn, Option<Type>)> {
+    if sig.asyncness.is_some() {
+        return None;
+    }
+    let ReturnType::Type(_, ty) = &sig.output else {
+        return None;
+    };
+    let trait_bound = |bound: &syn::TypeParamBound| match bound {
+        syn::TypeParamBound::Trait(bound) => bound.path.segments.last().cloned(),
+        _ => None,
+    };
+    match ungroup(ty) {
+        Type::ImplTrait(impl_trait) => impl_trait.bounds.iter().find_map(|bound| {
+            let segment = trait_bound(bound)?;
+            let kind = match segment.ident.to_string().as_str() {
+                "Future" => FutureReturn::Impl,
+                "IntoFuture" => FutureReturn::IntoFuture,
+                _ => return None,
+            };
+            Some((kind, output_binding(&segment)))
+        }),
+        Type::Path(path) => {
+            let segment = path.path.segments.last()?;
+            match segment.ident.to_string().as_str() {
+                "BoxFuture" | "LocalBoxFuture" => {
+                    Some((FutureReturn::Boxed, first_type_argument(segment).cloned()))
+                }
+                "Pin" => {
+                    let Type::Path(boxed) = ungroup(first_type_argument(segment)?) else {
+                        return None;
+                    };
+                    let segment = boxed.path.segments.last()?;
+                    if segment.ident != "Box" {
+                        return None;
+                    }
+                    let Type::TraitObject(object) = ungroup(first_type_argument(segment)?) else {
+                        return None;
+                    };
+                    let future = object
+                        .bounds
+                        .iter()
+                        .filter_map(trait_bound)
+                        .find(|segment| segment.ident == "Future")?;
+                    Some((FutureReturn::Boxed, output_binding(&future)))
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// `X` of `Future<Output = X>`.
+fn output_binding(segment: &syn::PathSegment) -> Option<Type> {
+    let syn::PathArguments::AngleBracketed(arguments) = &segment.arguments else {
+        return None;
+    };
+    arguments.args.iter().find_map(|argument| match argument {
+        syn::GenericArgument::AssocType(binding) if binding.ident == "Output" => {
+            Some(binding.ty.clone())
+        }
+        _ => None,
+    })
+}
+
+fn ungroup(ty: &Type) -> &Type {
+    match ty {
+        Type::Group(group) => ungroup(&group.elem),
+        Type::Paren(paren) => ungroup(&paren.elem),
+        other => other,
+    }
+}
+
+fn first_type_argument(segment: &syn::PathSegment) -> Option<&Type> {
+    let syn::PathArguments::AngleBracketed(arguments) = &segment.arguments else {
+        return None;
+    };
+    arguments.args.iter().find_map(|argument| match argument {
+        syn::GenericArgument::Type(ty) => Some(ty),
+        _ => None,
+    })
+}
+
 /// The new body of an instrumented function.
 fn wrap_body(plan: &Plan, sig: &Signature, body: &Group) -> Group {
     let (inner_attributes, statements) = split_inner_attributes(body);
     let mut block = Group::new(Delimiter::Brace, statements);
     block.set_span(body.span());
-    let krate = &plan.krate;
-    let private = quote!(#krate::__private);
-    let descriptor = plan.descriptor(sig);
-    let guard = syn::Ident::new("metrics_guard", Span::mixed_site());
-    let value = syn::Ident::new("metrics_value", Span::mixed_site());
-    let site = syn::Ident::new("METRICS_CALL_SITE", Span::mixed_site());
-
-    let mut index = quote!(0);
-    for label in &plan.dynamic {
-        let argument = &label.argument;
-        index = quote_spanned!(argument.span()=> #private::label_index(#index, &#argument));
-    }
-    let start = |mutability: TokenStream| {
-        quote! {
-            let #mutability #guard = {
-                static #site: #private::CallSite = #private::CallSite::new(#descriptor);
-                #private::inventory::submit! { #private::Declaration::Function(&#site) }
-                #private::CallSite::start_at(&#site, #index)
-            };
-        }
-    };
-
+    let future = future_return(sig);
+    let site = CallSiteTokens::new(plan, sig, future.is_some());
     let returned = match &sig.output {
         ReturnType::Default => None,
         ReturnType::Type(_, ty) => Some(ty.as_ref()),
     };
-    let wrapper = |tokens: TokenStream| {
-        let mut group = Group::new(Delimiter::Brace, quote!(#(#inner_attributes)* #tokens));
-        group.set_span(body.span());
-        group
-    };
-    if matches!(returned, Some(Type::Never(_))) {
+    let statements = if matches!(returned, Some(Type::Never(_))) {
         // A diverging function can only leave by panicking, which the guard sees on drop.
-        let start = start(TokenStream::new());
-        return wrapper(quote!(#start #block));
-    }
-    let mut return_type = returned.map_or_else(|| syn::parse_quote!(()), Clone::clone);
-    EraseImplTrait.visit_type_mut(&mut return_type);
-
-    let start = start(quote!(mut));
-    let run = if sig.asyncness.is_some() {
-        quote!(let #value: #return_type = async move #block.await;)
+        let start = site.start(false);
+        quote!(#start #block)
     } else {
-        quote!(let #value = #private::call::<#return_type, _>(move || #block);)
+        let mut return_type = returned.map_or_else(|| syn::parse_quote!(()), Clone::clone);
+        EraseImplTrait.visit_type_mut(&mut return_type);
+        match future {
+            Some((kind, output)) => site.future_call(kind, output, &return_type, &block),
+            None => site.call(sig, &return_type, &block),
+        }
     };
-    wrapper(quote! {
-        #start
-        #run
-        #guard.finish({
-            use #private::{AnyOutcome as _, ResultOutcome as _};
-            (&#private::OutcomeProbe(&#value)).metrics_outcome()
+    let mut group = Group::new(Delimiter::Brace, quote!(#(#inner_attributes)* #statements));
+    group.set_span(body.span());
+    group
+}
+
+/// The pieces of generated code that declare and use one function's call site.
+struct CallSiteTokens {
+    private: TokenStream,
+    /// The items declaring the call site.
+    declare: TokenStream,
+    /// The call site's `static`.
+    site: syn::Ident,
+    /// The series index of the call's dynamic labels.
+    index: TokenStream,
+    /// The binding of the body's value.
+    value: syn::Ident,
+    guard: syn::Ident,
+}
+
+impl CallSiteTokens {
+    fn new(plan: &Plan, sig: &Signature, future: bool) -> Self {
+        let krate = &plan.krate;
+        let private = quote!(#krate::__private);
+        let path = syn::Ident::new("__metrics_function_path", Span::mixed_site());
+        let site = syn::Ident::new("METRICS_CALL_SITE", Span::mixed_site());
+        let descriptor = plan.descriptor(sig, &path, future);
+        let mut index = quote!(0);
+        for label in &plan.dynamic {
+            let argument = &label.argument;
+            index = quote_spanned!(argument.span()=> #private::label_index(#index, &#argument));
+        }
+        // The function's path is that of an item declared here, in its body, which the
+        // registry reads when it is built.
+        let path_item = plan.function.is_none().then(|| {
+            quote! {
+                fn #path() -> &'static str {
+                    #private::type_name_of_val(&#path)
+                }
+            }
         });
-        #value
-    })
+        let declare = quote! {
+            #path_item
+            static #site: #private::CallSite = #private::CallSite::new(#descriptor);
+            #private::inventory::submit! { #private::Declaration::Function(&#site) }
+        };
+        CallSiteTokens {
+            private,
+            declare,
+            site,
+            index,
+            value: syn::Ident::new("metrics_value", Span::mixed_site()),
+            guard: syn::Ident::new("metrics_guard", Span::mixed_site()),
+        }
+    }
+
+    /// `let guard = ...;`: declares the call site and starts the call; `mutable` when the
+    /// guard is finished with an outcome.
+    fn start(&self, mutable: bool) -> TokenStream {
+        let CallSiteTokens {
+            private,
+            declare,
+            site,
+            index,
+            guard,
+            ..
+        } = self;
+        let mutability = mutable.then(|| quote!(mut));
+        quote! {
+            let #mutability #guard = {
+                #declare
+                #private::CallSite::start_at(&#site, #index)
+            };
+        }
+    }
+
+    /// A sync function's body in a closure, or an `async fn`'s in an `async` block; the guard
+    /// records the outcome of the value.
+    fn call(&self, sig: &Signature, return_type: &Type, block: &Group) -> TokenStream {
+        let CallSiteTokens {
+            private,
+            value,
+            guard,
+            ..
+        } = self;
+        let start = self.start(true);
+        let run = if sig.asyncness.is_some() {
+            // The body's value is bound with the declared type inside the `async` block, so
+            // that a type error is reported on the user's expression, not on the attribute.
+            let body_value = syn::Ident::new("metrics_body_value", Span::mixed_site());
+            // A body that only diverges makes the read of its value unreachable: that read is
+            // generated, so it alone is allowed to be.
+            quote! {
+                let #value: #return_type = async move {
+                    let #body_value: #return_type = #block;
+                    #[allow(unreachable_code)]
+                    return #body_value;
+                }
+                .await;
+            }
+        } else {
+            quote!(let #value = #private::call::<#return_type, _>(move || #block);)
+        };
+        quote! {
+            #start
+            #run
+            #guard.finish({
+                use #private::{AnyOutcome as _, ResultOutcome as _};
+                (&#private::OutcomeProbe(&#value)).metrics_outcome()
+            });
+            #value
+        }
+    }
+
+    /// A function returning a future: the future is wrapped, so that the call is timed from
+    /// its first poll to its completion, like an `async fn`, and classified by its output.
+    fn future_call(
+        &self,
+        kind: FutureReturn,
+        output_type: Option<Type>,
+        return_type: &Type,
+        block: &Group,
+    ) -> TokenStream {
+        let CallSiteTokens {
+            private,
+            declare,
+            site,
+            index,
+            value,
+            ..
+        } = self;
+        let index_value = syn::Ident::new("metrics_index", Span::mixed_site());
+        let output = syn::Ident::new("metrics_output", Span::mixed_site());
+        let inner = if kind == FutureReturn::IntoFuture {
+            quote!(#private::IntoFuture::into_future(#value))
+        } else {
+            quote!(#value)
+        };
+        // The output type, when written, is known before the outcome probe is resolved (an
+        // `async` block that only panics would otherwise be taken for a `Result`).
+        let parameter = if let Some(mut ty) = output_type {
+            EraseImplTrait.visit_type_mut(&mut ty);
+            quote!(#output: &#ty)
+        } else {
+            quote!(#output)
+        };
+        let mut instrumented = quote! {
+            #private::instrument_future(&#site, #index_value, #inner, |#parameter| {
+                use #private::{AnyOutcome as _, ResultOutcome as _};
+                (&#private::OutcomeProbe(#output)).metrics_outcome()
+            })
+        };
+        if kind == FutureReturn::Boxed {
+            instrumented = quote!(#private::Box::pin(#instrumented));
+        }
+        quote! {
+            let #index_value = #index;
+            let #value = #private::call::<#return_type, _>(move || #block);
+            {
+                #declare
+                #instrumented
+            }
+        }
+    }
 }

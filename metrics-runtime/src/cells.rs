@@ -120,41 +120,118 @@ impl CallCells {
         })
     }
 
-    fn bucket_total(&self, outcome: Outcome, bucket: usize) -> u64 {
-        self.total(BUCKETS + outcome.index() * (self.bounds.len() + 1) + bucket)
+    /// Appends one reading of every slot, each read once, to `out`: the calls of each
+    /// outcome, the cumulative bucket counts (the last is `+Inf`, the count), the sum in
+    /// nanoseconds and the in-flight count. The calls of the outcomes add up to the count by
+    /// construction, whatever is recorded meanwhile: both come from the same reads.
+    pub(crate) fn read_into(&self, out: &mut Vec<u64>) {
+        let buckets = self.bounds.len() + 1;
+        let start = out.len();
+        out.resize(start + Outcome::ALL.len() + buckets, 0);
+        let (calls, cumulative) = out[start..].split_at_mut(Outcome::ALL.len());
+        for stripe in 0..=self.mask {
+            let row = &self.slots[stripe * self.stride + BUCKETS..];
+            for (outcome, calls) in calls.iter_mut().enumerate() {
+                let row = &row[outcome * buckets..(outcome + 1) * buckets];
+                for (count, slot) in cumulative.iter_mut().zip(row) {
+                    let value = slot.load(Ordering::Relaxed);
+                    *calls += value;
+                    *count += value;
+                }
+            }
+        }
+        let mut running = 0;
+        for count in cumulative.iter_mut() {
+            running += *count;
+            *count = running;
+        }
+        out.push(self.total(SUM_NANOS));
+        out.push(self.total(IN_FLIGHT));
     }
 
-    /// Calls that ended with `outcome`.
-    pub(crate) fn calls(&self, outcome: Outcome) -> u64 {
-        (0..=self.bounds.len())
-            .map(|bucket| self.bucket_total(outcome, bucket))
-            .sum()
+    /// The number of values [`CallCells::read_into`] appends.
+    pub(crate) fn reading_len(&self) -> usize {
+        Outcome::ALL.len() + self.bounds.len() + 1 + 2
     }
 
     /// Calls in flight now.
+    #[cfg(any(test, feature = "axum"))]
     pub(crate) fn in_flight(&self) -> i64 {
         // The stripes hold wrapping increments and decrements; their sum is the count.
         i64::from_ne_bytes(self.total(IN_FLIGHT).to_ne_bytes())
     }
 
-    /// Fills `buckets` with the cumulative bucket counts (the last is `+Inf`, the count) and
-    /// returns the sum in nanoseconds.
-    pub(crate) fn histogram(&self, buckets: &mut Vec<u64>) -> u64 {
-        buckets.clear();
-        let mut cumulative = 0;
-        for bucket in 0..=self.bounds.len() {
-            cumulative += Outcome::ALL
-                .iter()
-                .map(|o| self.bucket_total(*o, bucket))
-                .sum::<u64>();
-            buckets.push(cumulative);
-        }
-        self.total(SUM_NANOS)
-    }
-
     /// Bytes these cells take.
     pub(crate) fn size(&self) -> usize {
         std::mem::size_of::<Self>() + self.slots.len() * 8 + self.bounds.len() * 8
+    }
+}
+
+/// One reading of many cells, taken by a scrape before it writes anything, so that every
+/// family showing a series (a function's counter and its histogram) shows the same reading.
+#[derive(Default)]
+pub(crate) struct Readings {
+    values: Vec<u64>,
+    /// Where each cell's reading starts in `values`, and its number of buckets.
+    offsets: Vec<(usize, usize)>,
+}
+
+impl Readings {
+    /// Reads every cell of `cells` once.
+    pub(crate) fn take<'a>(cells: impl IntoIterator<Item = &'a CallCells>) -> Readings {
+        let mut readings = Readings::default();
+        for cells in cells {
+            readings.push(cells);
+        }
+        readings
+    }
+
+    /// Reads `cells`; its reading is the next index.
+    pub(crate) fn push(&mut self, cells: &CallCells) {
+        self.offsets
+            .push((self.values.len(), cells.bounds.len() + 1));
+        self.values.reserve(cells.reading_len());
+        cells.read_into(&mut self.values);
+    }
+
+    /// The reading of the `index`-th cell read.
+    pub(crate) fn get(&self, index: usize) -> Reading<'_> {
+        let (start, buckets) = self.offsets[index];
+        let len = Outcome::ALL.len() + buckets + 2;
+        Reading {
+            values: &self.values[start..start + len],
+            buckets,
+        }
+    }
+}
+
+/// One cell's reading: see [`CallCells::read_into`].
+#[derive(Clone, Copy)]
+pub(crate) struct Reading<'a> {
+    values: &'a [u64],
+    buckets: usize,
+}
+
+impl Reading<'_> {
+    /// Calls that ended with `outcome`.
+    pub(crate) fn calls(&self, outcome: Outcome) -> u64 {
+        self.values[outcome.index()]
+    }
+
+    /// Cumulative bucket counts; the last is `+Inf`, the count.
+    pub(crate) fn buckets(&self) -> &[u64] {
+        &self.values[Outcome::ALL.len()..Outcome::ALL.len() + self.buckets]
+    }
+
+    /// The sum of the durations, in nanoseconds.
+    pub(crate) fn sum_nanos(&self) -> u64 {
+        self.values[Outcome::ALL.len() + self.buckets]
+    }
+
+    /// Calls in flight.
+    pub(crate) fn in_flight(&self) -> i64 {
+        // The stripes hold wrapping increments and decrements; their sum is the count.
+        i64::from_ne_bytes(self.values[Outcome::ALL.len() + self.buckets + 1].to_ne_bytes())
     }
 }
 
@@ -170,12 +247,12 @@ mod tests {
         cells.record(stripe, Outcome::Ok, 1_000_000);
         cells.record(stripe, Outcome::Error, 5_000_000);
         cells.record(stripe, Outcome::Ok, 20_000_000);
-        let mut buckets = Vec::new();
-        let sum = cells.histogram(&mut buckets);
-        assert_eq!(buckets, [2, 3, 4]);
-        assert_eq!(sum, 26_500_000);
-        assert_eq!(cells.calls(Outcome::Ok), 3);
-        assert_eq!(cells.calls(Outcome::Error), 1);
+        let readings = Readings::take([&cells]);
+        let reading = readings.get(0);
+        assert_eq!(reading.buckets(), [2, 3, 4]);
+        assert_eq!(reading.sum_nanos(), 26_500_000);
+        assert_eq!(reading.calls(Outcome::Ok), 3);
+        assert_eq!(reading.calls(Outcome::Error), 1);
     }
 
     #[test]
@@ -201,8 +278,10 @@ mod tests {
                 });
             }
         });
-        let mut buckets = Vec::new();
-        let sum = cells.histogram(&mut buckets);
+        let readings = Readings::take([&cells]);
+        let reading = readings.get(0);
+        let sum = reading.sum_nanos();
+        let buckets = reading.buckets();
         let expected_sum: u64 = (0..THREADS)
             .map(|thread| {
                 (0..CALLS)
@@ -217,9 +296,9 @@ mod tests {
             "the count is every call"
         );
         let errors = (0..CALLS).filter(|call| call % 3 == 0).count() as u64 * THREADS;
-        assert_eq!(cells.calls(Outcome::Error), errors);
-        assert_eq!(cells.calls(Outcome::Ok), THREADS * CALLS - errors);
-        assert_eq!(cells.in_flight(), 0);
+        assert_eq!(reading.calls(Outcome::Error), errors);
+        assert_eq!(reading.calls(Outcome::Ok), THREADS * CALLS - errors);
+        assert_eq!(reading.in_flight(), 0);
     }
 
     #[test]
@@ -229,5 +308,25 @@ mod tests {
         cells.enter(0);
         cells.leave(cells.stride);
         assert_eq!(cells.in_flight(), 1);
+        assert_eq!(Readings::take([&cells]).get(0).in_flight(), 1);
+    }
+
+    #[test]
+    fn a_reading_adds_up_while_calls_are_recorded() {
+        let cells = CallCells::new(&[0.000_001, 0.001]);
+        std::thread::scope(|scope| {
+            let writer = scope.spawn(|| {
+                for call in 0..200_000_u64 {
+                    let outcome = Outcome::ALL[usize::try_from(call % 4).unwrap()];
+                    cells.record(cells.stripe(), outcome, call % 5_000);
+                }
+            });
+            while !writer.is_finished() {
+                let readings = Readings::take([&cells]);
+                let reading = readings.get(0);
+                let outcomes: u64 = Outcome::ALL.iter().map(|o| reading.calls(*o)).sum();
+                assert_eq!(Some(&outcomes), reading.buckets().last());
+            }
+        });
     }
 }

@@ -6,7 +6,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use prometheus::proto::{LabelPair, Metric, MetricFamily, MetricType};
 
-use crate::registry::{NativeFamily, NativeKind, native_families, registry};
+use crate::cells::Readings;
+use crate::registry::{
+    CONFLICTS_FAMILY, NativeFamily, NativeKind, conflict_count, native_cells, native_families,
+    registry, report_hand_registered_duplicate,
+};
 
 /// The content type of the Prometheus text format 0.0.4.
 ///
@@ -108,23 +112,62 @@ static LAST_SIZE: AtomicUsize = AtomicUsize::new(64 * 1024);
 #[must_use]
 pub fn render_as(format: Format) -> String {
     let native = native_families();
+    // Every cell is read once, before anything is written: a function's counter rows and its
+    // histogram come from the same reading, so they agree even while calls are recorded.
+    let readings = Readings::take(native_cells().iter().copied());
     let families = registry().gather();
     let mut out = String::with_capacity(LAST_SIZE.load(Ordering::Relaxed) + 4096);
     for family in native {
-        native_family(family, format, &mut out);
+        native_family(family, &readings, format, &mut out);
     }
     #[cfg(feature = "axum")]
     http_families(format, &mut out);
-    // A family registered by hand under the name of an instrumented function's family would
-    // repeat it; the declared one wins.
+    conflicts_family(&mut out);
+    // A family registered by hand under the name of a family written above would repeat it:
+    // the crate's own is exported, and the other is reported as a conflict.
     let hand_registered = families.iter().filter(|family| {
-        native
-            .binary_search_by(|n| n.name.cmp(family.name()))
-            .is_err()
+        let name = family.name();
+        let repeated = native.binary_search_by(|n| n.name.cmp(name)).is_ok()
+            || name == CONFLICTS_FAMILY
+            || cfg!(feature = "axum") && http_family(name);
+        if repeated {
+            report_hand_registered_duplicate(name);
+        }
+        !repeated
     });
     write_gathered(hand_registered, format, &mut out);
     LAST_SIZE.store(out.len(), Ordering::Relaxed);
     out
+}
+
+#[cfg(feature = "axum")]
+fn http_family(name: &str) -> bool {
+    crate::http::FAMILIES.contains(&name)
+}
+
+#[cfg(not(feature = "axum"))]
+fn http_family(_: &str) -> bool {
+    false
+}
+
+/// `metrics_catalog_conflicts`: conflicting declarations, so that a dashboard or an alert sees
+/// what [`check`](crate::check) would report.
+fn conflicts_family(out: &mut String) {
+    let help = "Conflicting metric declarations: each one's series are missing from this exposition; metrics_runtime::check() and the log name their source locations.";
+    let _ = write!(
+        out,
+        "# HELP {CONFLICTS_FAMILY} {help}\n# TYPE {CONFLICTS_FAMILY} gauge\n{CONFLICTS_FAMILY}"
+    );
+    let constant: Vec<(&str, &str)> = crate::registry::constant_labels()
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .collect();
+    if !constant.is_empty() {
+        let _ = write!(out, "{{{}}}", render_labels(&constant));
+    }
+    out.push(' ');
+    out.push_str(itoa::Buffer::new().format(conflict_count()));
+    out.push('\n');
 }
 
 /// Encodes gathered families alone (the OpenMetrics `# EOF` included).
@@ -172,12 +215,12 @@ pub(crate) fn render_labels(labels: &[(&str, &str)]) -> String {
     out
 }
 
-/// Writes one family of instrumented functions straight from its cells: no intermediate
-/// protobuf-like structures, no per-series allocation.
-fn native_family(family: &NativeFamily, format: Format, out: &mut String) {
+/// Writes one family of instrumented functions straight from the readings of its cells: no
+/// intermediate protobuf-like structures, no per-series allocation.
+fn native_family(family: &NativeFamily, readings: &Readings, format: Format, out: &mut String) {
     let name = family.name;
     let (kind, base) = match family.kind {
-        NativeKind::Calls(_) => ("counter", name.strip_suffix("_total").unwrap_or(name)),
+        NativeKind::Calls => ("counter", name.strip_suffix("_total").unwrap_or(name)),
         NativeKind::Duration => ("histogram", name),
         NativeKind::InFlight => ("gauge", name),
     };
@@ -200,7 +243,7 @@ fn native_family(family: &NativeFamily, format: Format, out: &mut String) {
     out.push_str(kind);
     out.push('\n');
     if format == Format::OpenMetrics
-        && matches!(family.kind, NativeKind::Duration)
+        && family.kind == NativeKind::Duration
         && name.ends_with("_seconds")
     {
         out.push_str("# UNIT ");
@@ -209,39 +252,69 @@ fn native_family(family: &NativeFamily, format: Format, out: &mut String) {
     }
     let mut integers = itoa::Buffer::new();
     match family.kind {
-        NativeKind::Calls(outcomes) => {
-            for (labels, cells) in &family.series {
-                for outcome in outcomes {
-                    line(out, name, "", labels, Some(("result", outcome.as_str())));
-                    out.push_str(integers.format(cells.calls(*outcome)));
+        NativeKind::Calls => {
+            for series in &family.series {
+                let reading = readings.get(series.cells);
+                for outcome in series.outcomes {
+                    line(
+                        out,
+                        name,
+                        "",
+                        &series.labels,
+                        Some(("result", outcome.as_str())),
+                    );
+                    out.push_str(integers.format(reading.calls(*outcome)));
                     out.push('\n');
                 }
             }
         }
         NativeKind::InFlight => {
-            for (labels, cells) in &family.series {
-                line(out, name, "", labels, None);
-                out.push_str(integers.format(cells.in_flight()));
+            for series in &family.series {
+                line(out, name, "", &series.labels, None);
+                out.push_str(integers.format(readings.get(series.cells).in_flight()));
                 out.push('\n');
             }
         }
         NativeKind::Duration => {
             let bounds = le_values(family.bounds, format);
-            let mut buckets = Vec::with_capacity(bounds.len());
-            for (labels, cells) in &family.series {
-                let sum_nanos = cells.histogram(&mut buckets);
-                histogram_lines(out, name, labels, &bounds, &buckets, sum_nanos);
+            for series in &family.series {
+                let reading = readings.get(series.cells);
+                histogram_lines(
+                    out,
+                    name,
+                    &series.labels,
+                    &bounds,
+                    reading.buckets(),
+                    reading.sum_nanos(),
+                );
             }
         }
     }
 }
 
-/// The HTTP layer's families, straight from its cells; nothing before the first request.
+/// The HTTP layer's families, straight from one reading of its cells; nothing before the
+/// first request.
 #[cfg(feature = "axum")]
 fn http_families(format: Format, out: &mut String) {
+    use crate::instrument::Outcome;
+
     let routes = crate::http::routes();
     if routes.is_empty() {
         return;
+    }
+    // One reading of every status of every route, so that the requests by status add up to
+    // the histogram's count.
+    let mut readings = Readings::default();
+    let mut statuses: Vec<Vec<(usize, usize)>> = Vec::with_capacity(routes.len());
+    let mut next = 0;
+    for route in &routes {
+        let mut seen = Vec::new();
+        for (status, cells) in route.by_status() {
+            seen.push((status, next));
+            next += 1;
+            readings.push(cells);
+        }
+        statuses.push(seen);
     }
     let mut integers = itoa::Buffer::new();
     let header = |out: &mut String, name: &str, base: &str, kind: &str, help: &str| {
@@ -259,16 +332,16 @@ fn http_families(format: Format, out: &mut String) {
         "counter",
         "HTTP requests served, by method, route and status.",
     );
-    for route in &routes {
-        for (status, cells) in route.by_status() {
+    for (route, seen) in routes.iter().zip(&statuses) {
+        for (status, reading) in seen {
             line(
                 out,
                 "http_requests_total",
                 "",
                 &route.labels,
-                Some(("status", integers.format(status))),
+                Some(("status", integers.format(*status))),
             );
-            out.push_str(integers.format(cells.calls(crate::instrument::Outcome::Ok)));
+            out.push_str(integers.format(readings.get(*reading).calls(Outcome::Ok)));
             out.push('\n');
         }
     }
@@ -284,14 +357,15 @@ fn http_families(format: Format, out: &mut String) {
         out.push_str("# UNIT http_request_duration_seconds seconds\n");
     }
     let bounds = le_values(prometheus::DEFAULT_BUCKETS, format);
-    let (mut buckets, mut total) = (Vec::new(), Vec::new());
-    for route in &routes {
+    let mut total = Vec::new();
+    for (route, seen) in routes.iter().zip(&statuses) {
         total.clear();
         total.resize(bounds.len(), 0_u64);
         let mut sum_nanos = 0_u64;
-        for (_, cells) in route.by_status() {
-            sum_nanos += cells.histogram(&mut buckets);
-            for (sum, count) in total.iter_mut().zip(&buckets) {
+        for (_, reading) in seen {
+            let reading = readings.get(*reading);
+            sum_nanos += reading.sum_nanos();
+            for (sum, count) in total.iter_mut().zip(reading.buckets()) {
                 *sum += count;
             }
         }

@@ -25,6 +25,13 @@ use crate::instrument::Outcome;
 
 /// `endpoint` of a request that matched no route.
 pub const UNMATCHED_ENDPOINT: &str = "unmatched";
+/// The families the layer writes.
+pub(crate) const FAMILIES: [&str; 3] = [
+    "http_requests_total",
+    "http_request_duration_seconds",
+    "http_requests_in_flight",
+];
+
 /// `status` of a request whose response was never produced (the client went away first).
 pub const CLIENT_CLOSED_STATUS: &str = "499";
 

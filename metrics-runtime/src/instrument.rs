@@ -1,7 +1,10 @@
 //! The hot path of `#[instrument_metric]`: a call site's resolved handles and the guard that
 //! records one call when it is dropped.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::OnceLock;
+use std::task::{Context, Poll};
 
 use crate::cells::CallCells;
 
@@ -87,11 +90,22 @@ pub enum Families {
     },
 }
 
+/// Where the `function` label value of an instrumented function comes from.
+#[derive(Clone, Copy, Debug)]
+pub enum FunctionName {
+    /// `function = "..."`, as given.
+    Given(&'static str),
+    /// The path of an item declared in the function's body, as [`std::any::type_name`]
+    /// prints it (`app::repo::UserRepo::get::metrics_path`): the macro cannot see the `impl`
+    /// block a method is in, but the compiler knows it. Read when the registry is built.
+    Path(fn() -> &'static str),
+}
+
 /// Everything `#[instrument_metric]` knows about one function, as a `static`.
 #[derive(Debug)]
 pub struct FunctionDescriptor {
-    /// The `function` label value.
-    pub function: &'static str,
+    /// Where the `function` label value comes from.
+    pub function: FunctionName,
     /// The `module` label value (`module_path!()`).
     pub module: &'static str,
     /// The families the function records into.
@@ -105,7 +119,8 @@ pub struct FunctionDescriptor {
     pub dynamic_labels: &'static [(&'static str, &'static [&'static str])],
     /// Histogram bucket bounds; empty means the default buckets.
     pub buckets: &'static [f64],
-    /// Whether the function is `async` (only then can a call be cancelled).
+    /// Whether a call is a future (an `async fn`, or a function returning one): only then can
+    /// a call be cancelled.
     pub asynchronous: bool,
     /// Source file of the function.
     pub file: &'static str,
@@ -141,6 +156,8 @@ pub struct CallSite {
     pub(crate) descriptor: FunctionDescriptor,
     /// One entry per combination of dynamic label values (one when there are none).
     pub(crate) handles: OnceLock<Box<[CallCells]>>,
+    /// The `function` label value, decided when the registry is built.
+    pub(crate) function: OnceLock<Box<str>>,
 }
 
 impl CallSite {
@@ -150,7 +167,13 @@ impl CallSite {
         CallSite {
             descriptor,
             handles: OnceLock::new(),
+            function: OnceLock::new(),
         }
+    }
+
+    /// The `function` label value of this site, once the registry is built.
+    pub(crate) fn function(&self) -> &str {
+        self.function.get().map_or("", |name| name)
     }
 
     /// The descriptor this site was declared with.
@@ -301,4 +324,73 @@ impl<T: ?Sized> AnyOutcome for &OutcomeProbe<'_, T> {}
 #[allow(clippy::inline_always)]
 pub fn call<R, F: FnOnce() -> R>(body: F) -> R {
     body()
+}
+
+pin_project_lite::pin_project! {
+    /// The future returned by an instrumented function that returns a future without being an
+    /// `async fn` (`impl Future`, `Pin<Box<dyn Future>>`, `BoxFuture`, `#[async_trait]`
+    /// methods): the call is timed like an `async fn`, from the first poll to completion; its
+    /// outcome comes from the output; dropped after its first poll and before completion it is
+    /// `cancelled`, and a panic in a poll is `panic`.
+    #[must_use = "futures do nothing unless polled"]
+    pub struct Instrumented<F, C> {
+        #[pin]
+        inner: F,
+        site: &'static CallSite,
+        index: usize,
+        classify: Option<C>,
+        guard: Option<CallGuard>,
+    }
+}
+
+/// Wraps `inner`, a call of `site` into the series of dynamic label combination `index`;
+/// `classify` tells the outcome of its output.
+pub fn instrument_future<F, C>(
+    site: &'static CallSite,
+    index: usize,
+    inner: F,
+    classify: C,
+) -> Instrumented<F, C>
+where
+    F: Future,
+    C: FnOnce(&F::Output) -> Outcome,
+{
+    Instrumented {
+        inner,
+        site,
+        index,
+        classify: Some(classify),
+        guard: None,
+    }
+}
+
+impl<F, C> Future for Instrumented<F, C>
+where
+    F: Future,
+    C: FnOnce(&F::Output) -> Outcome,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        if this.classify.is_none() {
+            // Polled again after it completed: the call is recorded; the inner future decides.
+            return this.inner.poll(cx);
+        }
+        let guard = this
+            .guard
+            .get_or_insert_with(|| this.site.start_at(*this.index));
+        // A poll that panics leaves this outcome for the guard, which is dropped later (by the
+        // executor that caught the panic), when `std::thread::panicking()` no longer says so.
+        guard.outcome = Some(Outcome::Panic);
+        let Poll::Ready(output) = this.inner.poll(cx) else {
+            guard.outcome = None;
+            return Poll::Pending;
+        };
+        let outcome = this.classify.take().map_or(Outcome::Ok, |c| c(&output));
+        if let Some(mut guard) = this.guard.take() {
+            guard.finish(outcome);
+        }
+        Poll::Ready(output)
+    }
 }

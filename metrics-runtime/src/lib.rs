@@ -16,19 +16,21 @@
 //!     if to.is_empty() { Err(NoCredit) } else { Ok(()) }
 //! }
 //!
-//! send_sms("+15550100").unwrap();
-//! send_sms("").unwrap_err();
+//! fn main() {
+//!     send_sms("+15550100").unwrap();
+//!     send_sms("").unwrap_err();
 //!
-//! // sms_send_total{function="send_sms",module="...",result="ok"} 1
-//! // sms_send_total{function="send_sms",module="...",result="error"} 1
-//! // sms_send_duration_seconds_count{function="send_sms",module="..."} 2
-//! let text = metrics_runtime::render();
-//! let sample = |prefix: &str, suffix: &str| {
-//!     text.lines().any(|line| line.starts_with(prefix) && line.ends_with(suffix))
-//! };
-//! assert!(sample(r#"sms_send_total{function="send_sms""#, r#"result="ok"} 1"#));
-//! assert!(sample(r#"sms_send_total{function="send_sms""#, r#"result="error"} 1"#));
-//! assert!(sample(r#"sms_send_duration_seconds_count{function="send_sms""#, "} 2"));
+//!     // sms_send_total{function="send_sms",module="...",result="ok"} 1
+//!     // sms_send_total{function="send_sms",module="...",result="error"} 1
+//!     // sms_send_duration_seconds_count{function="send_sms",module="..."} 2
+//!     let text = metrics_runtime::render();
+//!     let sample = |prefix: &str, suffix: &str| {
+//!         text.lines().any(|line| line.starts_with(prefix) && line.ends_with(suffix))
+//!     };
+//!     assert!(sample(r#"sms_send_total{function="send_sms""#, r#"result="ok"} 1"#));
+//!     assert!(sample(r#"sms_send_total{function="send_sms""#, r#"result="error"} 1"#));
+//!     assert!(sample(r#"sms_send_duration_seconds_count{function="send_sms""#, "} 2"));
+//! }
 //! ```
 //!
 //! # What a call records
@@ -82,6 +84,7 @@ mod cells;
 pub mod collect;
 mod encode;
 mod family;
+mod function_name;
 #[cfg(feature = "health")]
 pub mod health;
 #[cfg(feature = "axum")]

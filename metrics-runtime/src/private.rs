@@ -1,6 +1,9 @@
 //! What generated code names, by absolute path. Not a public API: it changes with the macros.
 
+pub use core::any::type_name_of_val;
+pub use core::future::IntoFuture;
 pub use core::{file, module_path};
+pub use std::boxed::Box;
 
 pub use inventory;
 
@@ -10,8 +13,8 @@ pub use crate::Metrics;
 pub use crate::catalog::{Declaration, FieldDescriptor, GroupDescriptor};
 pub use crate::family::{MetricField, Shape};
 pub use crate::instrument::{
-    AnyOutcome, CallGuard, CallSite, Families, FunctionDescriptor, Outcome, OutcomeProbe,
-    ResultOutcome, call, label_index,
+    AnyOutcome, CallGuard, CallSite, Families, FunctionDescriptor, FunctionName, Instrumented,
+    Outcome, OutcomeProbe, ResultOutcome, call, instrument_future, label_index,
 };
 pub use crate::labels::{LabelSet, LabelValue};
 

@@ -13,9 +13,11 @@ use crate::catalog::{
 };
 use crate::cells::CallCells;
 use crate::family::{Metric, Shape};
+use crate::function_name;
 use crate::instrument::{
-    CallSite, Families, FunctionDescriptor, SHARED_COUNTER, SHARED_COUNTER_HELP, SHARED_HISTOGRAM,
-    SHARED_HISTOGRAM_HELP, SHARED_IN_FLIGHT, SHARED_IN_FLIGHT_HELP,
+    CallSite, Families, FunctionDescriptor, FunctionName, Outcome, SHARED_COUNTER,
+    SHARED_COUNTER_HELP, SHARED_HISTOGRAM, SHARED_HISTOGRAM_HELP, SHARED_IN_FLIGHT,
+    SHARED_IN_FLIGHT_HELP,
 };
 use crate::labels::combinations;
 
@@ -26,15 +28,25 @@ pub(crate) struct NativeFamily {
     /// Histogram bounds, in seconds (every declaration of a family agrees on them).
     pub(crate) bounds: &'static [f64],
     pub(crate) kind: NativeKind,
-    /// Each series: its rendered labels and its cells.
-    pub(crate) series: Vec<(String, &'static CallCells)>,
+    pub(crate) series: Vec<NativeSeries>,
+}
+
+/// One series (one label combination of one function) of a [`NativeFamily`].
+pub(crate) struct NativeSeries {
+    /// Its rendered labels, constant labels included.
+    pub(crate) labels: String,
+    /// Its cells: an index into [`native_cells`], so that a scrape reads each cell once for
+    /// every family that shows it.
+    pub(crate) cells: usize,
+    /// The outcomes its function can have; each is a `result` row of the counter.
+    pub(crate) outcomes: &'static [Outcome],
 }
 
 /// What a native family exports from the cells.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum NativeKind {
-    /// Calls by `result`, for the outcomes the functions can have.
-    Calls(&'static [crate::instrument::Outcome]),
+    /// Calls by `result`.
+    Calls,
     /// The duration histogram.
     Duration,
     /// The in-flight gauge.
@@ -44,17 +56,14 @@ pub(crate) enum NativeKind {
 /// Memory held by the call cells of instrumented functions: bytes and exported series
 /// (each counter outcome, histogram bucket, sum and count, and gauge counts as one series).
 pub(crate) fn native_memory() -> (usize, usize) {
-    let mut bytes = 0;
+    let runtime = runtime();
+    let mut bytes: usize = runtime.cells.iter().map(|cells| cells.size()).sum();
     let mut series = 0;
-    let mut seen = std::collections::HashSet::new();
-    for family in &runtime().native {
-        for (labels, cells) in &family.series {
-            if seen.insert(std::ptr::from_ref(*cells)) {
-                bytes += cells.size();
-            }
-            bytes += labels.len();
+    for family in &runtime.native {
+        for one in &family.series {
+            bytes += one.labels.len();
             series += match family.kind {
-                NativeKind::Calls(outcomes) => outcomes.len(),
+                NativeKind::Calls => one.outcomes.len(),
                 NativeKind::Duration => family.bounds.len() + 3,
                 NativeKind::InFlight => 1,
             };
@@ -68,10 +77,47 @@ pub(crate) fn native_families() -> &'static [NativeFamily] {
     &runtime().native
 }
 
+/// The cells of every series of [`native_families`], each once.
+pub(crate) fn native_cells() -> &'static [&'static CallCells] {
+    &runtime().cells
+}
+
+/// The number of conflicts found so far: at the build, and since (hand-registered families
+/// that repeat a family the crate writes).
+pub(crate) fn conflict_count() -> usize {
+    runtime().conflicts.len() + late_conflicts().len()
+}
+
+/// Conflicts found after the registry was built.
+static LATE_CONFLICTS: std::sync::Mutex<Vec<Conflict>> = std::sync::Mutex::new(Vec::new());
+
+fn late_conflicts() -> std::sync::MutexGuard<'static, Vec<Conflict>> {
+    LATE_CONFLICTS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Reports, once per family, a family registered by hand under a name the crate writes
+/// itself: the crate's own is exported, the hand-registered one is left out.
+pub(crate) fn report_hand_registered_duplicate(family: &str) {
+    let mut late = late_conflicts();
+    if late.iter().any(|conflict| conflict.family == family) {
+        return;
+    }
+    let conflict = Conflict {
+        family: family.to_owned(),
+        problem: "registered by hand in `registry()` under the name of a family metrics-runtime writes itself; the hand-registered one is left out of the exposition".to_owned(),
+        locations: Vec::new(),
+    };
+    log::warn!("{conflict}");
+    late.push(conflict);
+}
+
 struct Runtime {
     registry: Registry,
     families: HashMap<&'static str, (FamilySpec, Option<Vector>)>,
     native: Vec<NativeFamily>,
+    cells: Vec<&'static CallCells>,
     functions: Vec<crate::catalog::InstrumentedFunction>,
     conflicts: Vec<Conflict>,
 }
@@ -82,10 +128,17 @@ fn runtime() -> &'static Runtime {
     RUNTIME.get_or_init(build)
 }
 
-/// The constant labels, once set (the HTTP layer renders them into its series).
-#[cfg(feature = "axum")]
+/// The constant labels, sorted by name, once set (the HTTP layer and the writer render them
+/// into the series they write themselves).
 pub(crate) fn constant_labels() -> &'static [(String, String)] {
-    CONSTANT_LABELS.get().map_or(&[], Vec::as_slice)
+    static SORTED: OnceLock<Vec<(String, String)>> = OnceLock::new();
+    // Reading them freezes them: `set_constant_labels` refuses once the registry is built.
+    let _ = runtime();
+    SORTED.get_or_init(|| {
+        let mut labels = CONSTANT_LABELS.get().cloned().unwrap_or_default();
+        labels.sort();
+        labels
+    })
 }
 
 /// Labels added to every series the registry exports, set by [`set_constant_labels`].
@@ -199,13 +252,12 @@ pub fn registry() -> &'static Registry {
 /// metrics_runtime::check().expect("metric declarations agree");
 /// ```
 pub fn check() -> Result<(), CatalogError> {
-    let conflicts = &runtime().conflicts;
+    let mut conflicts = runtime().conflicts.clone();
+    conflicts.extend(late_conflicts().iter().cloned());
     if conflicts.is_empty() {
         Ok(())
     } else {
-        Err(CatalogError {
-            conflicts: conflicts.clone(),
-        })
+        Err(CatalogError { conflicts })
     }
 }
 
@@ -220,12 +272,14 @@ pub fn check() -> Result<(), CatalogError> {
 /// #[instrument_metric(name = "reminders")]
 /// fn remind() {}
 ///
-/// let catalog = metrics_runtime::catalog();
-/// let family = catalog.families.iter().find(|f| f.name == "reminders_total").unwrap();
-/// assert_eq!(family.kind, MetricKind::Counter);
-/// assert_eq!(family.labels, ["function", "module", "result"]);
-/// let function = catalog.functions.iter().find(|f| f.function == "remind").unwrap();
-/// assert_eq!(function.histogram, "reminders_duration_seconds");
+/// fn main() {
+///     let catalog = metrics_runtime::catalog();
+///     let family = catalog.families.iter().find(|f| f.name == "reminders_total").unwrap();
+///     assert_eq!(family.kind, MetricKind::Counter);
+///     assert_eq!(family.labels, ["function", "module", "result"]);
+///     let function = catalog.functions.iter().find(|f| f.function == "remind").unwrap();
+///     assert_eq!(function.histogram, "reminders_duration_seconds");
+/// }
 /// ```
 #[must_use]
 pub fn catalog() -> crate::catalog::Catalog {
@@ -316,9 +370,11 @@ fn build() -> Runtime {
             Declaration::Group(group) => groups.push(*group),
         }
     }
-    // `inventory` yields in link order; sort so that "the first declaration" is stable.
+    // `inventory` yields in link order; sort so that "the first declaration", the one that is
+    // exported when two disagree, is the first in (file, line, column) order, in every build.
     sites.sort_by_key(|site| location(&site.descriptor));
     groups.sort_by_key(|group| group.fields.first().map(FieldDescriptor::location));
+    name_functions(&sites);
     let constant: HashMap<String, String> = CONSTANT_LABELS
         .get()
         .cloned()
@@ -342,31 +398,34 @@ fn build() -> Runtime {
         builder.declare_group(group);
     }
     let mut functions = Vec::new();
+    let mut cells_list: Vec<&'static CallCells> = Vec::new();
     let mut native: std::collections::BTreeMap<&'static str, NativeFamily> =
         std::collections::BTreeMap::new();
     for site in sites {
-        let specs = function_specs(&site.descriptor);
+        let specs = function_specs(site);
         functions.push(crate::catalog::InstrumentedFunction {
-            function: site.descriptor.function,
+            function: site.function.get().map_or("", |name| name),
             module: site.descriptor.module,
             counter: specs[0].name,
             histogram: specs[1].name,
             in_flight: site.descriptor.in_flight.then_some(specs[2].name),
             location: location(&site.descriptor),
         });
-        let (cells, labels, accepted) = builder.resolve_site(site);
+        let resolved = builder.resolve_site(site, &specs);
         // Already set only if the same site was submitted twice; the first cells stay.
-        let _ = site.handles.set(cells);
+        let _ = site.handles.set(resolved.cells);
         let Some(cells) = site.handles.get() else {
             continue;
         };
+        let first = cells_list.len();
+        cells_list.extend(cells.iter());
         let kinds = [
-            NativeKind::Calls(site.descriptor.outcomes()),
+            NativeKind::Calls,
             NativeKind::Duration,
             NativeKind::InFlight,
         ];
-        for ((spec, kind), accepted) in specs.iter().zip(kinds).zip(accepted) {
-            if !accepted {
+        for ((spec, kind), owned) in specs.iter().zip(kinds).zip(&resolved.owned) {
+            if !owned.contains(&true) {
                 continue;
             }
             let family = native.entry(spec.name).or_insert_with(|| NativeFamily {
@@ -376,20 +435,69 @@ fn build() -> Runtime {
                 kind,
                 series: Vec::new(),
             });
-            family
-                .series
-                .extend(labels.iter().cloned().zip(cells.iter()));
+            for (combination, labels) in resolved.labels.iter().enumerate() {
+                if owned.get(combination).copied().unwrap_or(false) {
+                    family.series.push(NativeSeries {
+                        labels: labels.clone(),
+                        cells: first + combination,
+                        outcomes: site.descriptor.outcomes(),
+                    });
+                }
+            }
         }
     }
     builder
         .conflicts
         .sort_by_key(|conflict| conflict.locations.first().copied());
+    for conflict in &builder.conflicts {
+        log::warn!("{conflict}");
+    }
     Runtime {
         registry: builder.registry,
         families: builder.families,
         native: native.into_values().collect(),
+        cells: cells_list,
         functions,
         conflicts: builder.conflicts,
+    }
+}
+
+/// Decides the `function` label of every site: the normal form of its path, or its whole
+/// path where two functions of one family and module would share the normal form.
+fn name_functions(sites: &[&'static CallSite]) {
+    let short = |site: &CallSite| match site.descriptor.function {
+        FunctionName::Given(name) => name.to_owned(),
+        FunctionName::Path(path) => function_name::short(path(), site.descriptor.module),
+    };
+    let mut seen: HashMap<(&'static str, &'static str, String), usize> = HashMap::new();
+    for site in sites {
+        if matches!(site.descriptor.function, FunctionName::Path(_)) {
+            let key = (
+                counter_name(&site.descriptor),
+                site.descriptor.module,
+                short(site),
+            );
+            *seen.entry(key).or_default() += 1;
+        }
+    }
+    for site in sites {
+        site.function.get_or_init(|| {
+            let name = short(site);
+            let key = (counter_name(&site.descriptor), site.descriptor.module, name);
+            match site.descriptor.function {
+                FunctionName::Path(path) if seen.get(&key).copied().unwrap_or(0) > 1 => {
+                    function_name::full(path()).into_boxed_str()
+                }
+                _ => key.2.into_boxed_str(),
+            }
+        });
+    }
+}
+
+fn counter_name(descriptor: &FunctionDescriptor) -> &'static str {
+    match descriptor.families {
+        Families::Shared => SHARED_COUNTER,
+        Families::Own { counter, .. } => counter,
     }
 }
 
@@ -407,6 +515,17 @@ enum Accepted<'a> {
     Native,
     /// Registered in the tikv registry.
     Registered(&'a Vector),
+}
+
+/// What the builder made of one call site.
+struct ResolvedSite {
+    /// The cells of every label combination.
+    cells: Box<[CallCells]>,
+    /// The rendered labels of every combination.
+    labels: Vec<String>,
+    /// For each of the counter, histogram and in-flight gauge, whether each combination's
+    /// series belongs to this site (its family accepted, and no earlier site has the series).
+    owned: [Vec<bool>; 3],
 }
 
 /// The registered families, with the declaration that created each.
@@ -433,23 +552,23 @@ impl Builder {
         }
     }
 
-    /// The cells of every label combination of `site`, with each combination's rendered
-    /// labels; and which of its three families were accepted (not conflicting).
-    fn resolve_site(
-        &mut self,
-        site: &'static CallSite,
-    ) -> (Box<[CallCells]>, Vec<String>, [bool; 3]) {
+    /// The cells and labels of every label combination of `site`, and which of its series
+    /// it owns.
+    fn resolve_site(&mut self, site: &'static CallSite, specs: &[FamilySpec; 3]) -> ResolvedSite {
         let descriptor = &site.descriptor;
-        let specs = function_specs(descriptor);
         let accepted = [
             self.family(&specs[0]).is_some(),
             self.family(&specs[1]).is_some(),
             descriptor.in_flight && self.family(&specs[2]).is_some(),
         ];
+        let mut resolved = ResolvedSite {
+            cells: Box::default(),
+            labels: Vec::new(),
+            owned: [Vec::new(), Vec::new(), Vec::new()],
+        };
         let mut cells = Vec::new();
-        let mut rendered = Vec::new();
         for dynamic in combinations(&site.dynamic_values()) {
-            let mut pairs = static_labels(descriptor);
+            let mut pairs = static_labels(site);
             pairs.extend(
                 descriptor
                     .dynamic_labels
@@ -459,45 +578,61 @@ impl Builder {
             );
             pairs.sort_by_key(|(name, _)| *name);
             let values: Vec<&'static str> = pairs.iter().map(|(_, value)| *value).collect();
-            self.claim_series(&specs[0], descriptor, &values);
+            for ((spec, accepted), owned) in specs.iter().zip(accepted).zip(&mut resolved.owned) {
+                owned.push(accepted && self.claim_series(spec, site, &values));
+            }
             let mut all: Vec<(&str, &str)> = pairs.iter().map(|(n, v)| (*n, *v)).collect();
             all.extend(self.constant.iter().map(|(n, v)| (n.as_str(), v.as_str())));
             all.sort_by_key(|(name, _)| *name);
-            rendered.push(crate::encode::render_labels(&all));
+            resolved.labels.push(crate::encode::render_labels(&all));
             cells.push(CallCells::new(descriptor.bucket_bounds()));
         }
-        (cells.into_boxed_slice(), rendered, accepted)
+        resolved.cells = cells.into_boxed_slice();
+        resolved
     }
 
-    /// Records that `descriptor` owns the series `values` of `spec`; two owners conflict.
+    /// Records that `site` owns the series `values` of `spec`; a second owner conflicts and
+    /// does not get it (its calls are recorded in cells that are exported nowhere).
     fn claim_series(
         &mut self,
         spec: &FamilySpec,
-        descriptor: &FunctionDescriptor,
+        site: &CallSite,
         values: &[&'static str],
-    ) {
+    ) -> bool {
         let key = (spec.name, values.to_vec());
-        if let Some(first) = self.series.get(&key) {
-            self.conflicts.push(Conflict {
-                family: spec.name.to_owned(),
-                problem: format!(
-                    "declared twice for the same labels (function {:?}, module {:?}); give one of them `function = \"...\"`",
-                    descriptor.function, descriptor.module
-                ),
-                locations: vec![*first, spec.location],
-            });
-        } else {
+        let Some(first) = self.series.get(&key) else {
             self.series.insert(key, spec.location);
-        }
+            return true;
+        };
+        self.conflicts.push(Conflict {
+            family: spec.name.to_owned(),
+            problem: format!(
+                "declared twice for the same labels (function {:?}, module {:?}): only the first declaration's calls are exported; give one of them `function = \"...\"`",
+                site.function(),
+                site.descriptor.module
+            ),
+            locations: vec![*first, spec.location],
+        });
+        false
     }
 
     /// Accepts `spec`, registering its family on first sight; `None` on a conflict.
     fn family(&mut self, spec: &FamilySpec) -> Option<Accepted<'_>> {
+        if let Some(owner) = reserved_owner(spec.name) {
+            self.conflicts.push(Conflict {
+                family: spec.name.to_owned(),
+                problem: format!(
+                    "a family that {owner} writes itself; this declaration is not exported"
+                ),
+                locations: vec![spec.location],
+            });
+            return None;
+        }
         if let Some((first, _)) = self.families.get(spec.name) {
             if let Some(problem) = first.disagreement(spec) {
                 self.conflicts.push(Conflict {
                     family: spec.name.to_owned(),
-                    problem,
+                    problem: format!("{problem}: only the first declaration is exported"),
                     locations: vec![first.location, spec.location],
                 });
                 return None;
@@ -519,7 +654,6 @@ impl Builder {
                 .map_or(Accepted::Native, Accepted::Registered)
         })
     }
-
     /// Whether `spec` has no label that is also a constant label (it would be repeated).
     fn allowed_labels(&mut self, spec: &FamilySpec) -> bool {
         let Some(label) = spec
@@ -554,8 +688,25 @@ impl Builder {
     }
 }
 
+/// The families the crate writes itself, which no declaration may take, and what writes
+/// each.
+fn reserved_owner(name: &str) -> Option<&'static str> {
+    if name == CONFLICTS_FAMILY {
+        return Some("metrics-runtime's conflict report");
+    }
+    #[cfg(feature = "axum")]
+    if crate::http::FAMILIES.contains(&name) {
+        return Some("the HTTP layer (`HttpMetricsLayer`)");
+    }
+    None
+}
+
+/// The gauge of the number of conflicts, exported by every scrape.
+pub(crate) const CONFLICTS_FAMILY: &str = "metrics_catalog_conflicts";
+
 /// The three family specs of a function: counter, histogram, in-flight gauge.
-fn function_specs(descriptor: &FunctionDescriptor) -> [FamilySpec; 3] {
+fn function_specs(site: &'static CallSite) -> [FamilySpec; 3] {
+    let descriptor = &site.descriptor;
     let (counter, counter_help, histogram, histogram_help, gauge, gauge_help) =
         match descriptor.families {
             Families::Shared => (
@@ -582,7 +733,7 @@ fn function_specs(descriptor: &FunctionDescriptor) -> [FamilySpec; 3] {
                 in_flight_help,
             ),
         };
-    let mut labels: Vec<&'static str> = static_labels(descriptor)
+    let mut labels: Vec<&'static str> = static_labels(site)
         .into_iter()
         .map(|(name, _)| name)
         .chain(descriptor.dynamic_labels.iter().map(|(name, _)| *name))
@@ -620,9 +771,10 @@ fn function_specs(descriptor: &FunctionDescriptor) -> [FamilySpec; 3] {
 }
 
 /// `function`, `module` and the static labels of a function.
-fn static_labels(descriptor: &FunctionDescriptor) -> Vec<(&'static str, &'static str)> {
+fn static_labels(site: &'static CallSite) -> Vec<(&'static str, &'static str)> {
+    let descriptor = &site.descriptor;
     let mut labels = vec![
-        ("function", descriptor.function),
+        ("function", site.function.get().map_or("", |name| name)),
         ("module", descriptor.module),
     ];
     labels.extend_from_slice(descriptor.labels);

@@ -83,7 +83,124 @@ impl Exposition {
                     .push(parse_sample(line).ok_or_else(|| error("bad sample line"))?);
             }
         }
+        exposition
+            .check_invariants()
+            .map_err(|message| ParseError {
+                line: 0,
+                message: format!("{message}\n{text}"),
+            })?;
         Ok(exposition)
+    }
+
+    /// Checks what must hold of every exposition, whatever was declared or recorded:
+    ///
+    /// - no series appears twice;
+    /// - each histogram's buckets are cumulative and its `+Inf` bucket equals its `_count`;
+    /// - for every instrumented function (from [`metrics_runtime::catalog`]) and for the HTTP
+    ///   layer, the counter rows of one series (by `result`, by `status`) add up to its
+    ///   histogram's `_count`, so no outcome is missing and both were read together.
+    ///
+    /// [`Exposition::parse`] runs it on every text it parses, so every test that reads an
+    /// exposition checks these too.
+    ///
+    /// # Errors
+    ///
+    /// The first invariant that does not hold, in words.
+    #[allow(clippy::float_cmp)] // counts are whole numbers below 2^53: compared exactly
+    pub fn check_invariants(&self) -> Result<(), String> {
+        let mut seen = std::collections::HashSet::new();
+        for sample in &self.samples {
+            if !seen.insert((&sample.name, &sample.labels)) {
+                return Err(format!(
+                    "the series {}{:?} appears twice",
+                    sample.name, sample.labels
+                ));
+            }
+        }
+        for (family, kind) in &self.types {
+            if kind == "histogram" {
+                self.check_histogram(family)?;
+            }
+        }
+        let catalog = metrics_runtime::catalog();
+        let mut pairs: Vec<(&str, &str, &str)> = catalog
+            .functions
+            .iter()
+            .map(|function| (function.counter, function.histogram, "result"))
+            .collect();
+        pairs.push((
+            "http_requests_total",
+            "http_request_duration_seconds",
+            "status",
+        ));
+        pairs.sort_unstable();
+        pairs.dedup();
+        for (counter, histogram, by) in pairs {
+            for count in self.series(&format!("{histogram}_count")) {
+                let rows: Vec<&Sample> = self
+                    .series(counter)
+                    .filter(|row| {
+                        row.labels.len() == count.labels.len() + 1
+                            && row.labels.contains_key(by)
+                            && count
+                                .labels
+                                .iter()
+                                .all(|(k, v)| row.labels.get(k) == Some(v))
+                    })
+                    .collect();
+                let sum: f64 = rows.iter().map(|row| row.value).sum();
+                if !rows.is_empty() && sum != count.value {
+                    return Err(format!(
+                        "the {counter} rows of {:?} add up to {sum}, but {histogram}_count is {}",
+                        count.labels, count.value
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::float_cmp)] // counts are whole numbers below 2^53: compared exactly
+    fn check_histogram(&self, family: &str) -> Result<(), String> {
+        let mut buckets: BTreeMap<BTreeMap<String, String>, Vec<(f64, f64)>> = BTreeMap::new();
+        for sample in self.series(&format!("{family}_bucket")) {
+            let mut labels = sample.labels.clone();
+            let le = labels
+                .remove("le")
+                .ok_or_else(|| format!("a bucket of {family} has no `le`"))?;
+            let bound = match le.as_str() {
+                "+Inf" => f64::INFINITY,
+                other => other
+                    .parse()
+                    .map_err(|_| format!("{family} has the bucket bound {other:?}"))?,
+            };
+            buckets
+                .entry(labels)
+                .or_default()
+                .push((bound, sample.value));
+        }
+        for (labels, mut series) in buckets {
+            series.sort_by(|a, b| a.0.total_cmp(&b.0));
+            if series.windows(2).any(|pair| pair[1].1 < pair[0].1) {
+                return Err(format!(
+                    "the buckets of {family}{labels:?} are not cumulative"
+                ));
+            }
+            let infinite = series.last().filter(|last| last.0.is_infinite());
+            let count = self
+                .samples
+                .iter()
+                .find(|s| s.name == format!("{family}_count") && s.labels == labels);
+            match (infinite, count) {
+                (Some(inf), Some(count)) if inf.1 == count.value => {}
+                _ => {
+                    return Err(format!(
+                        "{family}{labels:?} has no `+Inf` bucket equal to its `_count`"
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The one sample named `name` whose labels are exactly `labels`.

@@ -9,6 +9,12 @@ use integration_tests::Exposition;
 use metrics_runtime::instrument_metric;
 use tokio::sync::oneshot;
 
+/// Declared first in `function_calls_total`: a sync function, which cannot be cancelled.
+#[instrument_metric]
+fn sync_first() -> u32 {
+    1
+}
+
 #[derive(Debug)]
 struct Refused;
 
@@ -121,4 +127,38 @@ async fn handlers_stay_send() {
         value
     }
     assert_eq!(assert_send(ping()).await, 1);
+}
+
+#[tokio::test]
+async fn a_shared_family_keeps_each_functions_outcomes() {
+    // `function_calls_total` is declared first by a sync function; the async `ping` still has
+    // its `cancelled` row, so its rows add up to its histogram's count (which the parser
+    // checks for every function).
+    assert_eq!(sync_first(), 1);
+    {
+        let mut call = pin!(ping());
+        assert!(
+            call.as_mut()
+                .poll(&mut Context::from_waker(Waker::noop()))
+                .is_pending()
+        );
+    }
+    let exposition = scrape();
+    let row = |function: &str, result: &str| {
+        exposition.get(
+            "function_calls_total",
+            &[
+                ("function", function),
+                ("module", "async_outcomes"),
+                ("result", result),
+            ],
+        )
+    };
+    assert!(row("ping", "cancelled").is_some_and(|calls| calls >= 1.0));
+    assert_eq!(
+        row("sync_first", "cancelled"),
+        None,
+        "a sync call cannot be cancelled"
+    );
+    assert_eq!(row("sync_first", "ok"), Some(1.0));
 }

@@ -1,5 +1,8 @@
 //! Declarations that disagree, here and in another crate of the workspace, are reported by
-//! `check()` with every source location, and the registry keeps working.
+//! `check()`, by a warning in the log and by `metrics_catalog_conflicts`, with every source
+//! location; the first declaration is exported and the registry keeps working.
+
+use std::sync::Mutex;
 
 use integration_tests::{Exposition, SupportMetrics, declared_in_support_crate};
 use metrics_runtime::{Gauge, Metrics, instrument_metric};
@@ -43,8 +46,53 @@ fn one() {}
 #[instrument_metric(function = "same")]
 fn two() {}
 
+/// Keeps the warnings logged, to check what a service's log would show.
+struct Warnings(Mutex<Vec<String>>);
+
+impl log::Log for Warnings {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.level() <= log::Level::Warn
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if self.enabled(record.metadata()) {
+            self.0.lock().unwrap().push(record.args().to_string());
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+static WARNINGS: Warnings = Warnings(Mutex::new(Vec::new()));
+
+/// Installs the logger before anything builds the registry (every test calls it first).
+fn capture_warnings() {
+    let _ = log::set_logger(&WARNINGS);
+    log::set_max_level(log::LevelFilter::Warn);
+}
+
+#[test]
+fn every_conflict_is_logged_with_both_locations() {
+    capture_warnings();
+    let conflicts = metrics_runtime::check().unwrap_err().conflicts;
+    let warnings = WARNINGS.0.lock().unwrap().clone();
+    assert_eq!(warnings.len(), conflicts.len(), "{warnings:#?}");
+    let duplicate = warnings
+        .iter()
+        .find(|warning| warning.contains("function_calls_total"))
+        .expect("the duplicate series is logged");
+    let file = "tests/tests/conflicts.rs";
+    assert!(
+        duplicate.contains(&format!("{file}:{DUPLICATE_LINE}:"))
+            && duplicate.contains(&format!("{file}:{}:", DUPLICATE_LINE + 2))
+            && duplicate.contains("only the first declaration's calls are exported"),
+        "{duplicate}"
+    );
+}
+
 #[test]
 fn every_conflict_names_both_locations() {
+    capture_warnings();
     let error = metrics_runtime::check().expect_err("the declarations conflict");
     let text = error.to_string();
     let find = |family: &str| {
@@ -94,6 +142,7 @@ fn every_conflict_names_both_locations() {
 
 #[test]
 fn conflicting_functions_still_run_and_the_first_declaration_is_kept() {
+    capture_warnings();
     declared_in_support_crate();
     other_buckets();
     first_help();
@@ -103,6 +152,7 @@ fn conflicting_functions_still_run_and_the_first_declaration_is_kept() {
     histogram_first();
     gauge_second();
     one();
+    two();
     two();
     SupportMetrics::global().clash.set(4);
     LocalMetrics::global().clash.set(9.0);
@@ -127,4 +177,17 @@ fn conflicting_functions_still_run_and_the_first_declaration_is_kept() {
         ],
     );
     assert_eq!(help_calls, 1);
+    // `one` and `two` share a series: it is written once (the parser refuses a series written
+    // twice), with the calls of `one`, the first declared.
+    let same = [
+        ("function", "same"),
+        ("module", "conflicts"),
+        ("result", "ok"),
+    ];
+    assert_eq!(exposition.count("function_calls_total", &same), 1);
+    let conflicts = metrics_runtime::check().unwrap_err().conflicts.len();
+    assert_eq!(
+        exposition.count("metrics_catalog_conflicts", &[]),
+        u64::try_from(conflicts).unwrap()
+    );
 }

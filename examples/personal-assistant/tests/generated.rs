@@ -64,3 +64,59 @@ fn the_dashboard_covers_every_category_and_metric() {
         );
     }
 }
+
+/// The example's catalog (every family with its kind and labels, every instrumented function
+/// with its families), one line each, as `tests/catalog.txt` holds it.
+fn catalog_snapshot() -> String {
+    let catalog = metrics_runtime::catalog();
+    let mut lines = Vec::new();
+    for family in &catalog.families {
+        lines.push(format!(
+            "family {} {:?} [{}]",
+            family.name,
+            family.kind,
+            family.labels.join(", ")
+        ));
+    }
+    for function in &catalog.functions {
+        lines.push(format!(
+            "function {} in {}: {} {}{}",
+            function.function,
+            function.module,
+            function.counter,
+            function.histogram,
+            function
+                .in_flight
+                .map(|gauge| format!(" {gauge}"))
+                .unwrap_or_default()
+        ));
+    }
+    lines.sort();
+    lines.join("\n") + "\n"
+}
+
+/// Fails on any change of a family's name, kind or labels, or of a function's series, that
+/// was not made on purpose: dashboards, alerts and recorded history depend on them. To make
+/// one on purpose, run `UPDATE_CATALOG=1 cargo test -p personal-assistant --test generated`
+/// and commit `tests/catalog.txt` with it.
+#[test]
+fn the_catalog_is_the_checked_in_one() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/catalog.txt");
+    let current = catalog_snapshot();
+    if std::env::var_os("UPDATE_CATALOG").is_some() {
+        std::fs::write(&path, &current).unwrap();
+    }
+    let checked_in = checked_in("tests/catalog.txt");
+    let removed: Vec<&str> = checked_in
+        .lines()
+        .filter(|line| !current.lines().any(|now| now == *line))
+        .collect();
+    let added: Vec<&str> = current
+        .lines()
+        .filter(|line| !checked_in.lines().any(|then| then == *line))
+        .collect();
+    assert!(
+        removed.is_empty() && added.is_empty(),
+        "the catalog changed:\n  removed: {removed:#?}\n  added: {added:#?}\nif on purpose, run `UPDATE_CATALOG=1 cargo test -p personal-assistant --test generated` and commit tests/catalog.txt"
+    );
+}

@@ -70,7 +70,7 @@ fn main() {
             .map(|line| line.rsplit(' ').next().unwrap().to_owned())
     };
     assert_eq!(calls("points", "Point::moved").as_deref(), Some("1"), "{text}");
-    assert_eq!(calls("shapes", "Point::area").as_deref(), Some("1"), "{text}");
+    assert_eq!(calls("shapes", "<Point as Shape>::area").as_deref(), Some("1"), "{text}");
     assert_eq!(calls("function_calls", "with_inner_attribute").as_deref(), Some("1"), "{text}");
     assert!(!text.contains(r#"function="Point::new""#), "a const fn is left alone");
     assert!(!text.contains(r#"function="Point::x""#), "macro items are left as written");

@@ -45,5 +45,5 @@ fn main() {
     let future = Twilio.send("+1");
     assert_send(&future);
     drop(future);
-    assert!(metrics_runtime::render().contains(r#"function="Vonage::name""#));
+    assert!(metrics_runtime::render().contains(r#"function="<Vonage as Provider>::name""#));
 }

@@ -9,10 +9,9 @@ unsafe fn read(pointer: *const u8) -> u8 {
     unsafe { *pointer }
 }
 
-/// Kept: docs, `#[must_use]`, `#[inline]`, `#[track_caller]`, `#[cfg_attr]`.
+/// Kept: docs, `#[must_use]`, `#[inline]`, `#[cfg_attr]`.
 #[must_use = "the answer matters"]
 #[inline]
-#[track_caller]
 #[cfg_attr(test, allow(dead_code))]
 #[instrument_metric]
 fn answer() -> u32 {
