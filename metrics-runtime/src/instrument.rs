@@ -44,7 +44,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// Every outcome, in the order of [`Outcome::index`].
+    /// Every outcome, in the order of their rows.
     pub const ALL: [Outcome; 4] = [
         Outcome::Ok,
         Outcome::Error,

@@ -49,6 +49,43 @@
 //! when the future of an `async fn` is dropped before it completes. Every outcome a function
 //! can have is exported at 0 from the start. An `async fn` is timed from its first poll.
 //!
+//! ## The `function` label
+//!
+//! Every distinct function has its own series. The `function` label is the function's path as
+//! the compiler knows it, wherever the attribute sits (on the function or on its `impl`
+//! block), without module paths, closures or unnamed generic parameters; `module` is the
+//! module the function is declared in:
+//!
+//! | declared as | `function` |
+//! |---|---|
+//! | `fn send_sms()` | `send_sms` |
+//! | `impl UserRepo { fn get() }` | `UserRepo::get` |
+//! | `impl<T> Cache<T> { fn first() }` | `Cache::first` |
+//! | `impl Cache<u8> { fn bytes() }` | `Cache<u8>::bytes` |
+//! | `impl From<Celsius> for Kelvin { fn from() }` | `<Kelvin as From<Celsius>>::from` |
+//! | `impl<T: Display> Describe for T { fn describe() }` | `<_ as Describe>::describe` |
+//! | a default method of `trait Named` | `Named::name` |
+//! | an `async fn`, an `#[async_trait]` method | as any other function |
+//!
+//! Where two functions of one family and module would get the same value (two types named
+//! alike in two modules, their methods written in a third), both keep their whole paths
+//! (`app::a::Item::len`). `function = "..."` sets the value yourself.
+//!
+//! ## Futures that are not `async fn`
+//!
+//! A function that returns `impl Future`, `impl IntoFuture`, `Pin<Box<dyn Future>>`,
+//! `BoxFuture` or `LocalBoxFuture` (the form `#[async_trait]` gives its methods, in either
+//! order with this attribute) is recorded like an `async fn`: the call is timed from the first
+//! poll of the future to its completion, `result` comes from the future's output, a future
+//! dropped after its first poll is `cancelled`, and a panic while polling is `panic`. A
+//! future that is never polled is not a call. The boxed forms are boxed once more per call
+//! (one allocation of a few dozen bytes; PERFORMANCE.md has the cost). A function returning
+//! any other type that implements `Future` (a named future type, a `JoinHandle`) is timed
+//! until it returns, like any function: make it an `async fn`, or return `impl Future`.
+//!
+//! `#[track_caller]` is refused: the body runs in a closure, where `Location::caller()` would
+//! report the function's own line rather than its caller's.
+//!
 //! # Arguments
 //!
 //! All optional; each is checked at compile time, with an error on the offending token.
@@ -59,8 +96,8 @@
 //!   one of them with `name`).
 //! - `help = "..."`: help text of the own families; the first line of the doc comment by
 //!   default.
-//! - `function = "..."`: the `function` label value; by default the function name, or
-//!   `Type::method` when the attribute is on the `impl` block.
+//! - `function = "..."`: the `function` label value; by default the function's path (see
+//!   above).
 //! - `labels(key = "value", ...)`: static labels of the own families.
 //! - `buckets = [0.01, 0.1, 1.0]`: histogram bounds of the own families.
 //! - `in_flight` or `in_flight = "..."`: also keep a gauge of calls that have not returned.
@@ -71,9 +108,17 @@
 //!
 //! # Conflicts
 //!
-//! Two declarations of one family that disagree (kind, labels, help, buckets), or two
-//! functions that would share one series, are reported by [`check`] with both source
-//! locations; the registry keeps the first and never panics.
+//! Two declarations of one family that disagree (kind, labels, help, buckets), two functions
+//! that would share one series, or a declaration that takes the name of a family the crate
+//! writes itself, are conflicts. The registry never panics and never writes a series twice:
+//! of two declarations, the one first in (file, line, column) order is exported and the other
+//! records into cells that are exported nowhere. Every conflict is reported with its source
+//! locations, three ways, so that none goes unseen:
+//!
+//! - [`check`] returns them (call it at start-up, or in a test, to fail loudly);
+//! - the registry logs each one as a warning through the [`log`](https://docs.rs/log) facade
+//!   (which `tracing` subscribers receive too) when it is built;
+//! - every exposition carries `metrics_catalog_conflicts`, their number, to alert on.
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
