@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Validate the Prometheus setup of the personal-assistant example:
 # both configurations (which also load every rule file), the rule files on
-# their own, and the rule unit tests. Exits non-zero on the first failure.
+# their own, the rule unit tests, the Alertmanager configuration and where it
+# routes each severity the rules use. Exits non-zero on the first failure.
 set -euo pipefail
 
 # Relative paths in the configurations and the tests assume this directory.
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
 command -v promtool >/dev/null || { echo "promtool not found (Debian/Ubuntu: apt-get install prometheus)" >&2; exit 1; }
+command -v amtool >/dev/null || { echo "amtool not found (Debian/Ubuntu: apt-get install prometheus-alertmanager)" >&2; exit 1; }
 
 echo "== promtool check config prometheus.yml"
 promtool check config prometheus.yml
@@ -21,4 +23,26 @@ promtool check rules rules/*.yml
 echo "== promtool test rules rules/tests/*.yml"
 promtool test rules rules/tests/*.yml
 
-echo "All Prometheus checks passed."
+echo "== amtool check-config alertmanager.yml"
+amtool check-config alertmanager.yml
+
+# Each severity goes where alertmanager.yml says; a rule with a severity that
+# has no route of its own would silently land in the default receiver.
+route() { # receiver, then labels
+  local receiver=$1
+  shift
+  echo "== route of {$*}: $receiver"
+  amtool config routes test --config.file=alertmanager.yml --verify.receivers="$receiver" "$@" 2>/dev/null >/dev/null \
+    || { echo "alertmanager.yml routes {$*} to $(amtool config routes test --config.file=alertmanager.yml "$@" 2>/dev/null), not $receiver" >&2; exit 1; }
+}
+route pager severity=critical alertname=ServiceDown
+route team-chat severity=warning alertname=SlowRequestsP99
+route team-chat alertname=WithoutSeverity
+for severity in $(grep -ho 'severity: *[a-z]*' rules/*.yml | awk '{print $2}' | sort -u); do
+  case $severity in
+    critical | warning) ;;
+    *) echo "rules use severity \"$severity\", which alertmanager.yml does not route: add a route for it, or use critical or warning" >&2; exit 1 ;;
+  esac
+done
+
+echo "All Prometheus and Alertmanager checks passed."
