@@ -2,7 +2,8 @@
 # Validate the Prometheus setup of the personal-assistant example:
 # both configurations (which also load every rule file), the rule files on
 # their own, the rule unit tests, the Alertmanager configuration and where it
-# routes each severity the rules use. Exits non-zero on the first failure.
+# routes each severity the rules use, and the Grafana dashboard against
+# Grafana's schema types. Exits non-zero on the first failure.
 set -euo pipefail
 
 # Relative paths in the configurations and the tests assume this directory.
@@ -10,6 +11,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 
 command -v promtool >/dev/null || { echo "promtool not found (Debian/Ubuntu: apt-get install prometheus)" >&2; exit 1; }
 command -v amtool >/dev/null || { echo "amtool not found (Debian/Ubuntu: apt-get install prometheus-alertmanager)" >&2; exit 1; }
+command -v npm >/dev/null || { echo "npm not found (Debian/Ubuntu: apt-get install npm)" >&2; exit 1; }
 
 echo "== promtool check config prometheus.yml"
 promtool check config prometheus.yml
@@ -45,4 +47,14 @@ for severity in $(grep -ho 'severity: *[a-z]*' rules/*.yml | awk '{print $2}' | 
   esac
 done
 
-echo "All Prometheus and Alertmanager checks passed."
+# Grafana's own TypeScript types of a dashboard (npm package @grafana/schema,
+# versions pinned in grafana/check/package-lock.json). `satisfies` types the
+# JSON literal with them, so an unknown or misspelt field, a value of the wrong
+# type or an unknown variable or panel option value is a compile error.
+echo "== grafana/personal-assistant.json against @grafana/schema"
+[ -d grafana/check/node_modules ] || npm ci --prefix grafana/check --silent --no-audit --no-fund
+printf "import type { Dashboard } from '@grafana/schema';\nexport const dashboard = %s satisfies Dashboard;\n" \
+  "$(cat grafana/personal-assistant.json)" >grafana/check/dashboard.ts
+grafana/check/node_modules/.bin/tsc -p grafana/check
+
+echo "All Prometheus, Alertmanager and Grafana checks passed."
