@@ -140,6 +140,7 @@ pub fn routes(state: Arc<AppState>) -> Router {
         .route("/api/v1/simulation/report", get(report))
         .route("/api/v1/simulation/sms", put(set_sms_failure_rate))
         .route("/api/v1/simulation/database", put(set_database_available))
+        .route("/api/v1/simulation/traffic", put(set_traffic))
         .fallback(|| async {
             (
                 StatusCode::NOT_FOUND,
@@ -179,6 +180,30 @@ async fn set_database_available(
 ) -> impl IntoResponse {
     state.db.set_available(body.available);
     axum::Json(json!({ "available": body.available }))
+}
+
+#[derive(Deserialize)]
+struct TrafficSimulation {
+    running: bool,
+}
+
+/// Stops the traffic generator; `in_flight` in the answer reaches 0 once the last action it
+/// started has finished, so a caller polls it before reading the final report.
+async fn set_traffic(
+    State(state): State<Arc<AppState>>,
+    axum::Json(body): axum::Json<TrafficSimulation>,
+) -> axum::response::Response {
+    if body.running {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            axum::Json(json!({
+                "error": "the traffic generator cannot be restarted; restart the service with --simulate"
+            })),
+        )
+            .into_response();
+    }
+    state.report.stop();
+    axum::Json(json!({ "running": false, "in_flight": state.report.in_flight() })).into_response()
 }
 
 /// Runs the service until Ctrl-C.

@@ -20,6 +20,10 @@ struct Cli {
     /// Requests per second of the simulated traffic.
     #[arg(long, default_value_t = 40)]
     simulate_rate: u32,
+    /// A label added to every series this process exports, as NAME=VALUE (repeat it:
+    /// `--constant-label env=prod --constant-label replica=a`); Prometheus adds `instance`.
+    #[arg(long = "constant-label", value_name = "NAME=VALUE", value_parser = constant_label)]
+    constant_labels: Vec<(String, String)>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -41,6 +45,15 @@ enum CatalogOutput {
     Rules,
 }
 
+fn constant_label(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
+        _ => Err(format!(
+            "a constant label is written NAME=VALUE, like env=prod; got `{text}`"
+        )),
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -52,6 +65,10 @@ async fn main() -> anyhow::Result<()> {
             output: CatalogOutput::Rules,
         }) => print!("{}", personal_assistant::dashboard::function_rules()),
         None => {
+            // Before anything records: the registry takes constant labels only once, at start.
+            if !cli.constant_labels.is_empty() {
+                metrics_runtime::set_constant_labels(cli.constant_labels)?;
+            }
             personal_assistant::run(personal_assistant::Config {
                 addr: cli.addr,
                 database_url: cli.database_url,

@@ -29,6 +29,7 @@ const ENDPOINTS: &[&str] = &[
     "/api/v1/simulation/report",
     "/api/v1/simulation/sms",
     "/api/v1/simulation/database",
+    "/api/v1/simulation/traffic",
     "/health/overall",
     "/health/{component}",
     "/metrics",

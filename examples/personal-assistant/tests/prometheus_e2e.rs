@@ -4,15 +4,14 @@
 //! that counts agree with what the generator did, that the recording rules evaluate, and that
 //! alerts fire when the simulated SMS provider fails and when the database goes away.
 
-use std::fmt::Write as _;
+mod support;
+
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use personal_assistant::{AppState, Config};
+use personal_assistant::AppState;
 use serde_json::Value;
+use support::{PromApi, Scratch, Timing, copy_rules, eventually, scrape_config, start_prometheus};
 
 /// Every seed metric, as exported or recorded by a rule.
 const SEED_METRICS: &[&str] = &[
@@ -47,196 +46,57 @@ const SEED_METRICS: &[&str] = &[
     "task_success_rate",
 ];
 
-struct Scratch(PathBuf);
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-struct Prometheus {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_addr() -> SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-}
-
-/// The deploy rules, with every `for:` shortened so that the test need not wait minutes; the
-/// rules' own timing is checked by `promtool test rules` (deploy/check.sh).
-fn copy_rules(into: &Path) -> Vec<PathBuf> {
-    let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/rules");
-    let mut copied = Vec::new();
-    for entry in std::fs::read_dir(rules).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|ext| ext == "yml") {
-            let text = std::fs::read_to_string(&path).unwrap();
-            let shortened = text.lines().fold(String::new(), |mut out, line| {
-                let trimmed = line.trim_start();
-                if trimmed.starts_with("for:") {
-                    let _ = writeln!(out, "{}for: 2s", &line[..line.len() - trimmed.len()]);
-                } else {
-                    let _ = writeln!(out, "{line}");
-                }
-                out
-            });
-            let target = into.join(path.file_name().unwrap());
-            std::fs::write(&target, shortened).unwrap();
-            copied.push(target);
-        }
-    }
-    copied
-}
-
-fn start_prometheus(scratch: &Path, service: SocketAddr) -> Prometheus {
-    let binary = ["/usr/bin/prometheus", "/usr/local/bin/prometheus"]
-        .into_iter()
-        .find(|path| Path::new(path).exists())
-        .expect("Prometheus is installed: apt-get install -y prometheus (scripts/test does it)");
-    let rules = copy_rules(scratch);
-    let rule_files = rules.iter().fold(String::new(), |mut list, path| {
-        let _ = writeln!(list, "  - {}", path.display());
-        list
-    });
-    let config = format!(
-        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n{rule_files}\
-         scrape_configs:\n  - job_name: personal-assistant\n    static_configs:\n      - targets: ['{service}']\n"
-    );
-    let config_path = scratch.join("prometheus.yml");
-    std::fs::write(&config_path, config).unwrap();
-    let addr = free_addr();
-    let child = Command::new(binary)
-        .arg(format!("--config.file={}", config_path.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            scratch.join("data").display()
-        ))
-        .arg(format!("--web.listen-address={addr}"))
-        .arg("--log.level=warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    Prometheus { child, addr }
-}
-
+/// Prometheus' API and the service's.
 struct Api {
+    prometheus: PromApi,
     http: reqwest::Client,
-    prometheus: SocketAddr,
     service: SocketAddr,
 }
 
 impl Api {
-    /// The result vector of an instant query.
     async fn query(&self, promql: &str) -> Vec<Value> {
-        let encoded: String = promql
-            .bytes()
-            .map(|b| {
-                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                    char::from(b).to_string()
-                } else {
-                    format!("%{b:02X}")
-                }
-            })
-            .collect();
-        let url = format!("http://{}/api/v1/query?query={encoded}", self.prometheus);
-        let Ok(response) = self.http.get(url).send().await else {
-            return Vec::new();
-        };
-        let body: Value = response.json().await.unwrap_or(Value::Null);
-        body["data"]["result"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
+        self.prometheus.query(promql).await
     }
 
-    /// The single value of an instant query, if it has exactly one.
     async fn value(&self, promql: &str) -> Option<f64> {
-        let result = self.query(promql).await;
-        match result.as_slice() {
-            [one] => one["value"][1].as_str()?.parse().ok(),
-            _ => None,
-        }
-    }
-
-    /// Polls `check` until it holds, for at most `limit`.
-    async fn eventually<F, Fut>(&self, what: &str, limit: Duration, mut check: F)
-    where
-        F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = bool>,
-    {
-        let deadline = Instant::now() + limit;
-        while !check().await {
-            assert!(Instant::now() < deadline, "timed out waiting for {what}");
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
+        self.prometheus.value(promql).await
     }
 
     async fn put(&self, path: &str, body: Value) {
-        let url = format!("http://{}{path}", self.service);
-        let response = self.http.put(url).json(&body).send().await.unwrap();
-        assert!(
-            response.status().is_success(),
-            "{path}: {}",
-            response.status()
-        );
+        support::put(&self.http, self.service, path, body).await;
     }
 
     async fn status(&self, path: &str) -> u16 {
-        let url = format!("http://{}{path}", self.service);
-        self.http.get(url).send().await.unwrap().status().as_u16()
+        support::status(&self.http, self.service, path).await
     }
 }
 
 async fn firing(api: &Api, alert: &str) -> bool {
-    !api.query(&format!(
-        "ALERTS{{alertname=\"{alert}\",alertstate=\"firing\"}}"
-    ))
-    .await
-    .is_empty()
+    api.prometheus.firing(alert, "").await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_real_prometheus_sees_every_metric_and_fires_alerts() {
-    let scratch_path = std::env::temp_dir().join(format!("pa-e2e-{}", std::process::id()));
-    std::fs::create_dir_all(&scratch_path).unwrap();
-    let scratch = Scratch(scratch_path);
+    let scratch = Scratch::new("e2e");
+    let (state, service) = support::start_service(scratch.path(), 60).await;
 
-    let config = Config {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        database_url: format!(
-            "sqlite://{}?mode=rwc",
-            scratch.0.join("assistant.db").display()
-        ),
-        simulate: true,
-        simulate_rate: 60,
-    };
-    let state: Arc<AppState> = personal_assistant::start(&config).await.unwrap();
-    let listener = tokio::net::TcpListener::bind(config.addr).await.unwrap();
-    let service = listener.local_addr().unwrap();
-    let app = personal_assistant::router(Arc::clone(&state));
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    personal_assistant::simulate::spawn(service, Arc::clone(&state), config.simulate_rate);
-
-    let prometheus = start_prometheus(&scratch.0, service);
+    // Only `for:` is shortened: the rules keep their windows and intervals.
+    let dir = scratch.dir("prometheus");
+    let rules = copy_rules(
+        &dir,
+        &Timing {
+            hold: "2s",
+            interval: None,
+            window: None,
+        },
+    );
+    let prometheus = start_prometheus(&dir, &scrape_config(service, &rules), &[]);
     let api = Api {
+        prometheus: PromApi::new(prometheus.addr),
         http: reqwest::Client::new(),
-        prometheus: prometheus.addr,
         service,
     };
-    api.eventually("the target to be up", Duration::from_secs(60), || async {
+    eventually("the target to be up", Duration::from_secs(60), || async {
         api.value("up{job=\"personal-assistant\"}").await == Some(1.0)
     })
     .await;
@@ -251,7 +111,7 @@ async fn a_real_prometheus_sees_every_metric_and_fires_alerts() {
 async fn every_seed_metric_has_data(api: &Api) {
     // Every seed metric returns data, rules included.
     for name in SEED_METRICS {
-        api.eventually(name, Duration::from_secs(60), || async {
+        eventually(name, Duration::from_secs(60), || async {
             !api.query(name).await.is_empty()
         })
         .await;
@@ -280,7 +140,7 @@ async fn alerts_fire_on_faults(api: &Api) {
         serde_json::json!({ "failure_rate": 1.0 }),
     )
     .await;
-    api.eventually(
+    eventually(
         "SmsFailureRatioHigh to fire",
         Duration::from_secs(90),
         || firing(api, "SmsFailureRatioHigh"),
@@ -298,7 +158,7 @@ async fn alerts_fire_on_faults(api: &Api) {
         serde_json::json!({ "available": false }),
     )
     .await;
-    api.eventually(
+    eventually(
         "database_health_status 0",
         Duration::from_secs(30),
         || async { api.value("database_health_status").await == Some(0.0) },
@@ -311,7 +171,7 @@ async fn alerts_fire_on_faults(api: &Api) {
         405,
         "routing still answers"
     );
-    api.eventually("DatabaseDown to fire", Duration::from_secs(30), || {
+    eventually("DatabaseDown to fire", Duration::from_secs(30), || {
         firing(api, "DatabaseDown")
     })
     .await;
@@ -320,7 +180,7 @@ async fn alerts_fire_on_faults(api: &Api) {
         serde_json::json!({ "available": true }),
     )
     .await;
-    api.eventually(
+    eventually(
         "database_health_status 1",
         Duration::from_secs(30),
         || async { api.value("database_health_status").await == Some(1.0) },
@@ -332,7 +192,7 @@ async fn alerts_fire_on_faults(api: &Api) {
 async fn counts_agree_with_the_generator(api: &Api, state: &AppState) {
     // Counts agree with what the generator reports it did.
     state.report.stop();
-    api.eventually("the generator to stop", Duration::from_secs(30), || async {
+    eventually("the generator to stop", Duration::from_secs(30), || async {
         state.report.in_flight() == 0
     })
     .await;
