@@ -1,7 +1,9 @@
 //! Threads calling one instrumented function lose nothing: totals, histogram counts and sums
-//! are exact.
+//! are exact, and every scrape taken meanwhile holds the invariants (each function's `result`
+//! rows add up to its histogram's count, which `Exposition::parse` checks).
 
 use std::sync::Barrier;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use integration_tests::Exposition;
 use metrics_runtime::instrument_metric;
@@ -16,16 +18,36 @@ fn busy(i: u64) -> Result<u64, u64> {
 fn concurrent_calls_are_exact() {
     const THREADS: u64 = 8;
     const CALLS: u64 = 20_000;
-    let barrier = Barrier::new(usize::try_from(THREADS).unwrap());
-    std::thread::scope(|scope| {
-        for _ in 0..THREADS {
-            scope.spawn(|| {
-                barrier.wait();
-                for i in 0..CALLS {
-                    let _ = busy(i);
-                }
-            });
-        }
+    /// Scrapes taken while every thread is calling.
+    const SCRAPES: u64 = 20;
+    let barrier = Barrier::new(usize::try_from(THREADS).unwrap() + 1);
+    let scrapes = AtomicU64::new(0);
+    let total: u64 = std::thread::scope(|scope| {
+        let callers: Vec<_> = (0..THREADS)
+            .map(|_| {
+                scope.spawn(|| {
+                    barrier.wait();
+                    let mut calls = 0;
+                    // Calls go on until the scraper has read the cells enough times, so the
+                    // scrapes overlap the calls; one `ok` and one `error` at a time.
+                    while calls < CALLS || scrapes.load(Ordering::Relaxed) < SCRAPES {
+                        let _ = busy(calls);
+                        let _ = busy(calls + 1);
+                        calls += 2;
+                    }
+                    calls
+                })
+            })
+            .collect();
+        scope.spawn(|| {
+            barrier.wait();
+            for _ in 0..SCRAPES {
+                Exposition::parse(&metrics_runtime::render())
+                    .expect("every scrape taken during the calls holds the invariants");
+                scrapes.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        callers.into_iter().map(|caller| caller.join().unwrap()).sum()
     });
     let exposition = Exposition::parse(&metrics_runtime::render()).unwrap();
     let result = |r| {
@@ -38,7 +60,6 @@ fn concurrent_calls_are_exact() {
             ],
         )
     };
-    let total = THREADS * CALLS;
     assert_eq!(result("ok"), total / 2);
     assert_eq!(result("error"), total / 2);
     let labels = [("function", "busy"), ("module", "concurrency")];
