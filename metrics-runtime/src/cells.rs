@@ -167,6 +167,211 @@ impl CallCells {
     }
 }
 
+/// How many stripes a storage of `slots` slots per stripe gets: striped where it pays (a few
+/// hot series), not on every series of a large family, whose stripes would multiply its
+/// memory for series that are rarely contended.
+fn stripes_for(slots: usize) -> usize {
+    let budget = (4096 / slots.max(1)).max(1);
+    let mut stripes = *STRIPES;
+    while stripes > budget {
+        stripes /= 2;
+    }
+    stripes
+}
+
+/// The values of the series of one counter or gauge family: one slot per series and stripe.
+///
+/// Counters are striped when the family is small: a thread adds to its own stripe and a read
+/// sums them, so two threads counting into one series do not share a cache line. Gauges are
+/// never striped: `set` must replace the value, not a stripe of it.
+#[derive(Debug)]
+pub(crate) struct ValueCells {
+    slots: Box<[AtomicU64]>,
+    /// Slots of one stripe: the series, rounded up to whole 128-byte lines.
+    stride: usize,
+    /// `stripes - 1`.
+    mask: usize,
+    series: usize,
+}
+
+impl ValueCells {
+    /// Cells for `series` counters (striped when few) or gauges (never striped).
+    pub(crate) fn new(series: usize, striped: bool) -> ValueCells {
+        let stripes = if striped { stripes_for(series) } else { 1 };
+        let stride = if stripes > 1 {
+            series.next_multiple_of(16)
+        } else {
+            series
+        };
+        ValueCells {
+            slots: (0..stride * stripes).map(|_| AtomicU64::new(0)).collect(),
+            stride,
+            mask: stripes - 1,
+            series,
+        }
+    }
+
+    /// The number of series.
+    pub(crate) fn series(&self) -> usize {
+        self.series
+    }
+
+    #[inline]
+    fn own(&self, index: usize) -> &AtomicU64 {
+        &self.slots[(thread_number() & self.mask) * self.stride + index]
+    }
+
+    /// Adds `n` to an integer counter.
+    #[inline]
+    pub(crate) fn add_u64(&self, index: usize, n: u64) {
+        self.own(index).fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Adds `x` to a float counter or gauge (a compare-and-swap loop on the bits).
+    #[inline]
+    pub(crate) fn add_f64(&self, index: usize, x: f64) {
+        let slot = self.own(index);
+        let mut current = slot.load(Ordering::Relaxed);
+        loop {
+            let next = (f64::from_bits(current) + x).to_bits();
+            match slot.compare_exchange_weak(current, next, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => return,
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
+    /// Adds `n` to an integer gauge (two's complement: a gauge's one stripe holds its value).
+    #[inline]
+    pub(crate) fn add_i64(&self, index: usize, n: i64) {
+        self.own(index)
+            .fetch_add(u64::from_ne_bytes(n.to_ne_bytes()), Ordering::Relaxed);
+    }
+
+    /// Sets a gauge (its bits: `f64::to_bits` or an `i64`'s).
+    #[inline]
+    pub(crate) fn set_bits(&self, index: usize, bits: u64) {
+        self.slots[index].store(bits, Ordering::Relaxed);
+    }
+
+    /// The sum of an integer counter's stripes.
+    pub(crate) fn get_u64(&self, index: usize) -> u64 {
+        (0..=self.mask).fold(0u64, |sum, stripe| {
+            sum.wrapping_add(self.slots[stripe * self.stride + index].load(Ordering::Relaxed))
+        })
+    }
+
+    /// The sum of a float counter's stripes, or a float gauge.
+    pub(crate) fn get_f64(&self, index: usize) -> f64 {
+        (0..=self.mask)
+            .map(|stripe| f64::from_bits(self.slots[stripe * self.stride + index].load(Ordering::Relaxed)))
+            .sum()
+    }
+
+    /// An integer gauge.
+    pub(crate) fn get_i64(&self, index: usize) -> i64 {
+        i64::from_ne_bytes(self.get_u64(index).to_ne_bytes())
+    }
+
+    /// Bytes these cells take.
+    pub(crate) fn size(&self) -> usize {
+        std::mem::size_of::<Self>() + self.slots.len() * 8
+    }
+}
+
+/// The histograms of one histogram family: for each series, a count per bucket and the sum
+/// of the observations, striped when the family is small.
+#[derive(Debug)]
+pub(crate) struct HistogramCells {
+    slots: Box<[AtomicU64]>,
+    /// Upper bounds; the `+Inf` bucket follows them.
+    bounds: Box<[f64]>,
+    /// Slots of one series: a count per bucket (`+Inf` included), then the sum's bits.
+    width: usize,
+    stride: usize,
+    mask: usize,
+    series: usize,
+}
+
+impl HistogramCells {
+    pub(crate) fn new(series: usize, bounds: &[f64]) -> HistogramCells {
+        let width = bounds.len() + 2;
+        let stripes = stripes_for(series * width);
+        let stride = if stripes > 1 {
+            (series * width).next_multiple_of(16)
+        } else {
+            series * width
+        };
+        HistogramCells {
+            slots: (0..stride * stripes).map(|_| AtomicU64::new(0)).collect(),
+            bounds: bounds.into(),
+            width,
+            stride,
+            mask: stripes - 1,
+            series,
+        }
+    }
+
+    /// The number of series.
+    pub(crate) fn series(&self) -> usize {
+        self.series
+    }
+
+    /// The bucket upper bounds.
+    pub(crate) fn bounds(&self) -> &[f64] {
+        &self.bounds
+    }
+
+    /// Records one observation of `value` in series `index`. A NaN lands in the `+Inf`
+    /// bucket only, as in Prometheus' own clients.
+    #[inline]
+    pub(crate) fn observe(&self, index: usize, value: f64) {
+        let bucket = self
+            .bounds
+            .iter()
+            .position(|bound| value <= *bound)
+            .unwrap_or(self.bounds.len());
+        let start = (thread_number() & self.mask) * self.stride + index * self.width;
+        self.slots[start + bucket].fetch_add(1, Ordering::Relaxed);
+        let sum = &self.slots[start + self.width - 1];
+        let mut current = sum.load(Ordering::Relaxed);
+        loop {
+            let next = (f64::from_bits(current) + value).to_bits();
+            match sum.compare_exchange_weak(current, next, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => return,
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
+    /// Reads series `index` once: fills `cumulative` with its cumulative bucket counts (the
+    /// last is the count) and returns its sum.
+    pub(crate) fn read(&self, index: usize, cumulative: &mut Vec<u64>) -> f64 {
+        cumulative.clear();
+        cumulative.resize(self.bounds.len() + 1, 0);
+        let mut sum = 0.0;
+        for stripe in 0..=self.mask {
+            let start = stripe * self.stride + index * self.width;
+            let row = &self.slots[start..start + self.width];
+            for (count, slot) in cumulative.iter_mut().zip(row) {
+                *count += slot.load(Ordering::Relaxed);
+            }
+            sum += f64::from_bits(row[self.width - 1].load(Ordering::Relaxed));
+        }
+        let mut running = 0;
+        for count in cumulative.iter_mut() {
+            running += *count;
+            *count = running;
+        }
+        sum
+    }
+
+    /// Bytes these cells take.
+    pub(crate) fn size(&self) -> usize {
+        std::mem::size_of::<Self>() + self.slots.len() * 8 + self.bounds.len() * 8
+    }
+}
+
 /// One reading of many cells, taken by a scrape before it writes anything, so that every
 /// family showing a series (a function's counter and its histogram) shows the same reading.
 #[derive(Default)]

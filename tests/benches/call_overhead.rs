@@ -1,9 +1,12 @@
 //! Cost of one call: a bare function, the same function with `#[instrument_metric]` (without
 //! and with two `LabelValue` labels), and the same counter + duration histogram written by hand
 //! with tikv `prometheus` static child handles; then the same with two threads calling one
-//! function. Prints every figure and ratio at the end.
+//! function; then an `async fn` and an `#[async_trait]` method, bare and instrumented. Prints
+//! every figure and ratio at the end.
 //!
 //! Run: `cargo bench -p integration-tests --bench call_overhead`
+
+#![allow(clippy::unused_async)] // the futures measured complete at once, on purpose
 
 use std::hint::black_box;
 use std::sync::LazyLock;
@@ -55,6 +58,73 @@ fn unlabelled(x: u64, region: Region, tier: Tier) -> Result<u64, u64> {
     black_box((region, tier));
     let x = black_box(x);
     if x == u64::MAX { Err(x) } else { Ok(x) }
+}
+
+/// An `async fn`, bare and instrumented, and an `#[async_trait]` method (whose future the
+/// attribute wraps and boxes again), bare and instrumented.
+#[inline(never)]
+async fn bare_async(x: u64) -> Result<u64, u64> {
+    let x = black_box(x);
+    if x == u64::MAX { Err(x) } else { Ok(x) }
+}
+
+#[inline(never)]
+#[instrument_metric(name = "bench_async")]
+async fn instrumented_async(x: u64) -> Result<u64, u64> {
+    let x = black_box(x);
+    if x == u64::MAX { Err(x) } else { Ok(x) }
+}
+
+#[async_trait::async_trait]
+trait Lookup {
+    async fn bare(&self, x: u64) -> Result<u64, u64>;
+    async fn instrumented(&self, x: u64) -> Result<u64, u64>;
+}
+
+struct Table;
+
+#[async_trait::async_trait]
+impl Lookup for Table {
+    async fn bare(&self, x: u64) -> Result<u64, u64> {
+        let x = black_box(x);
+        if x == u64::MAX { Err(x) } else { Ok(x) }
+    }
+
+    #[instrument_metric(name = "bench_async_trait")]
+    async fn instrumented(&self, x: u64) -> Result<u64, u64> {
+        let x = black_box(x);
+        if x == u64::MAX { Err(x) } else { Ok(x) }
+    }
+}
+
+/// Polls a future that completes on its first poll.
+fn ready<F: std::future::Future>(future: F) -> F::Output {
+    use std::task::{Context, Poll, Waker};
+    let mut future = std::pin::pin!(future);
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        Poll::Ready(output) => output,
+        Poll::Pending => unreachable!("the bench futures complete on their first poll"),
+    }
+}
+
+fn async_calls(c: &mut Criterion) {
+    let mut group = c.benchmark_group("async_call");
+    group.bench_function("bare_async_fn", |b| {
+        b.iter(|| ready(bare_async(black_box(1))));
+    });
+    group.bench_function("instrumented_async_fn", |b| {
+        b.iter(|| ready(instrumented_async(black_box(1))));
+    });
+    group.bench_function("bare_async_trait", |b| {
+        b.iter(|| ready(Table.bare(black_box(1))));
+    });
+    group.bench_function("instrumented_async_trait", |b| {
+        b.iter(|| ready(Table.instrumented(black_box(1))));
+    });
+    group.finish();
 }
 
 /// The children a careful user resolves once and keeps in statics.
@@ -191,7 +261,7 @@ fn http_requests(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, calls, http_requests);
+criterion_group!(benches, calls, async_calls, http_requests);
 
 /// The mean of one benchmark, in nanoseconds, from criterion's saved estimates.
 fn mean_ns(id: &str) -> Option<f64> {
@@ -236,6 +306,15 @@ fn main() {
         "overhead over bare: macro {:.1} ns, hand-written {:.1} ns",
         ours - bare,
         tikv - bare
+    );
+    let bare_async = mean("async_call/bare_async_fn");
+    let ours_async = mean("async_call/instrumented_async_fn");
+    let bare_trait = mean("async_call/bare_async_trait");
+    let ours_trait = mean("async_call/instrumented_async_trait");
+    println!(
+        "async fn: bare {bare_async:.1} ns, instrumented {ours_async:.1} ns (+{:.1} ns); #[async_trait] method: bare {bare_trait:.1} ns, instrumented {ours_trait:.1} ns (+{:.1} ns, with its second box)",
+        ours_async - bare_async,
+        ours_trait - bare_trait
     );
     let plain = mean("http_request/axum_plain");
     let layered = mean("http_request/axum_with_http_metrics_layer");

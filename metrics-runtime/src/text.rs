@@ -1,0 +1,400 @@
+//! The text of the two exposition formats: escaping, numbers, and the [`Writer`] every family
+//! writes itself through, so that one code path decides how a line looks.
+//!
+//! A counter family written in each format:
+//!
+//! ```text
+//! # HELP sms_sent_total SMS messages sent.          # HELP sms_sent SMS messages sent.
+//! # TYPE sms_sent_total counter                     # TYPE sms_sent counter
+//! sms_sent_total{provider="twilio"} 3               sms_sent_total{provider="twilio"} 3
+//!                                                   ...
+//!                                                   # EOF
+//! ```
+//!
+//! Prometheus text 0.0.4 on the left, OpenMetrics 1.0 on the right: there the family of a
+//! counter is named without `_total`, a family whose name ends in a unit has a `# UNIT` line,
+//! and the exposition ends with `# EOF`. Metadata comes in one order in both: HELP, TYPE, UNIT.
+
+use crate::model::MetricKind;
+
+/// The content type of the Prometheus text format 0.0.4.
+///
+/// ```
+/// assert!(metrics_runtime::TEXT_CONTENT_TYPE.starts_with("text/plain; version=0.0.4"));
+/// ```
+pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// The content type of OpenMetrics 1.0 text.
+///
+/// ```
+/// assert!(metrics_runtime::OPENMETRICS_CONTENT_TYPE.starts_with("application/openmetrics-text"));
+/// ```
+pub const OPENMETRICS_CONTENT_TYPE: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// An exposition format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Hash)]
+pub enum Format {
+    /// The Prometheus text format 0.0.4, the default.
+    #[default]
+    Text,
+    /// OpenMetrics 1.0 text, with `# EOF`, `# UNIT` and counters named without `_total`.
+    OpenMetrics,
+}
+
+impl Format {
+    /// The `Content-Type` of this format.
+    ///
+    /// ```
+    /// use metrics_runtime::Format;
+    ///
+    /// assert_eq!(Format::Text.content_type(), metrics_runtime::TEXT_CONTENT_TYPE);
+    /// ```
+    #[must_use]
+    pub const fn content_type(self) -> &'static str {
+        match self {
+            Format::Text => TEXT_CONTENT_TYPE,
+            Format::OpenMetrics => OPENMETRICS_CONTENT_TYPE,
+        }
+    }
+}
+
+/// Units that a family name may end in, which OpenMetrics names in a `# UNIT` line.
+const UNITS: &[&str] = &[
+    "seconds", "bytes", "ratio", "celsius", "meters", "volts", "amperes", "joules", "grams",
+];
+
+/// The unit a family name ends in, if it ends in one of [`UNITS`] (`_seconds`).
+pub(crate) fn unit_of(name: &str) -> Option<&'static str> {
+    UNITS.iter().copied().find(|unit| {
+        name.strip_suffix(unit)
+            .is_some_and(|stem| stem.ends_with('_'))
+    })
+}
+
+/// Escapes a label value: `\`, `"` and line feeds, as both formats require.
+pub(crate) fn escape_label_value(text: &str, out: &mut String) {
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// `name="value",...` with values escaped, for labels in the order given.
+pub(crate) fn render_labels<'a>(labels: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut out = String::new();
+    for (i, (name, value)) in labels.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        label_pair(name, value, &mut out);
+    }
+    out
+}
+
+/// `name="value"`, the value escaped.
+pub(crate) fn label_pair(name: &str, value: &str, out: &mut String) {
+    out.push_str(name);
+    out.push_str("=\"");
+    escape_label_value(value, out);
+    out.push('"');
+}
+
+/// A number as OpenMetrics writes it: `+Inf`, `-Inf`, `NaN`, or the shortest text that
+/// reads back as the same `f64`, with a decimal point or exponent (`1.0`, `0.005`, `1e21`).
+pub(crate) fn openmetrics_number(value: f64, out: &mut String) {
+    if value.is_nan() {
+        out.push_str("NaN");
+    } else if value.is_infinite() {
+        out.push_str(if value > 0.0 { "+Inf" } else { "-Inf" });
+    } else {
+        out.push_str(ryu::Buffer::new().format_finite(value));
+    }
+}
+
+/// The `le` label values of `bounds` in `format`, `+Inf` last.
+pub(crate) fn le_values(bounds: &[f64], format: Format) -> Vec<String> {
+    bounds
+        .iter()
+        .map(|bound| match format {
+            Format::Text => bound.to_string(),
+            Format::OpenMetrics => {
+                let mut text = String::new();
+                openmetrics_number(*bound, &mut text);
+                text
+            }
+        })
+        .chain(std::iter::once("+Inf".to_owned()))
+        .collect()
+}
+
+/// A sample value.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Value {
+    /// A count.
+    Unsigned(u64),
+    /// A gauge that is an integer.
+    Signed(i64),
+    /// Any other value.
+    Float(f64),
+}
+
+/// Writes families, line by line, in one format. Families call it; it knows no registry.
+pub(crate) struct Writer<'a> {
+    out: &'a mut String,
+    format: Format,
+    integers: itoa::Buffer,
+}
+
+impl<'a> Writer<'a> {
+    pub(crate) fn new(out: &'a mut String, format: Format) -> Self {
+        Writer {
+            out,
+            format,
+            integers: itoa::Buffer::new(),
+        }
+    }
+
+    pub(crate) fn format(&self) -> Format {
+        self.format
+    }
+
+    /// The `# HELP`, `# TYPE` and (OpenMetrics, for a name ending in a unit) `# UNIT` lines.
+    pub(crate) fn header(&mut self, name: &str, help: &str, kind: MetricKind) {
+        let openmetrics = self.format == Format::OpenMetrics;
+        let family = match kind {
+            MetricKind::Counter if openmetrics => name.strip_suffix("_total").unwrap_or(name),
+            _ => name,
+        };
+        self.out.push_str("# HELP ");
+        self.out.push_str(family);
+        self.out.push(' ');
+        for c in help.chars() {
+            match c {
+                '\\' => self.out.push_str("\\\\"),
+                '\n' => self.out.push_str("\\n"),
+                '"' if openmetrics => self.out.push_str("\\\""),
+                c => self.out.push(c),
+            }
+        }
+        self.out.push_str("\n# TYPE ");
+        self.out.push_str(family);
+        self.out.push(' ');
+        self.out.push_str(match kind {
+            MetricKind::Counter => "counter",
+            MetricKind::Gauge => "gauge",
+            MetricKind::Histogram => "histogram",
+        });
+        self.out.push('\n');
+        if openmetrics && let Some(unit) = unit_of(family) {
+            self.out.push_str("# UNIT ");
+            self.out.push_str(family);
+            self.out.push(' ');
+            self.out.push_str(unit);
+            self.out.push('\n');
+        }
+    }
+
+    /// `name{labels,extra="value"} ` (the value follows); no braces when there is no label.
+    /// The extra label's value is escaped unless `raw` (a number, an outcome).
+    fn start(
+        &mut self,
+        name: &str,
+        suffix: &str,
+        labels: &[&str],
+        extra: Option<(&str, &str)>,
+        raw: bool,
+    ) {
+        self.out.push_str(name);
+        self.out.push_str(suffix);
+        let mut first = true;
+        for part in labels.iter().filter(|part| !part.is_empty()) {
+            self.out.push(if first { '{' } else { ',' });
+            first = false;
+            self.out.push_str(part);
+        }
+        if let Some((label, value)) = extra {
+            self.out.push(if first { '{' } else { ',' });
+            first = false;
+            if raw {
+                self.out.push_str(label);
+                self.out.push_str("=\"");
+                self.out.push_str(value);
+                self.out.push('"');
+            } else {
+                label_pair(label, value, self.out);
+            }
+        }
+        if !first {
+            self.out.push('}');
+        }
+        self.out.push(' ');
+    }
+
+    /// One sample line. `labels` are rendered label lists (`a="x",b="y"`), joined with
+    /// commas; empty ones are skipped.
+    pub(crate) fn sample(
+        &mut self,
+        name: &str,
+        suffix: &str,
+        labels: &[&str],
+        extra: Option<(&str, &str)>,
+        value: Value,
+    ) {
+        self.start(name, suffix, labels, extra, false);
+        self.value(value);
+    }
+
+    /// A sample whose extra label value needs no escaping (`result="ok"`, `status="200"`).
+    pub(crate) fn sample_raw(
+        &mut self,
+        name: &str,
+        suffix: &str,
+        labels: &[&str],
+        extra: (&str, &str),
+        value: Value,
+    ) {
+        self.start(name, suffix, labels, Some(extra), true);
+        self.value(value);
+    }
+
+    fn value(&mut self, value: Value) {
+        match value {
+            Value::Unsigned(value) => self.out.push_str(self.integers.format(value)),
+            Value::Signed(value) => self.out.push_str(self.integers.format(value)),
+            Value::Float(value) => self.float(value),
+        }
+        self.out.push('\n');
+    }
+
+    fn float(&mut self, value: f64) {
+        match self.format {
+            Format::OpenMetrics => openmetrics_number(value, self.out),
+            Format::Text => {
+                if value.is_nan() {
+                    self.out.push_str("NaN");
+                } else if value.is_infinite() {
+                    self.out.push_str(if value > 0.0 { "+Inf" } else { "-Inf" });
+                } else if value.fract() == 0.0 && value.abs() < 1e15 {
+                    // Whole numbers as integers (`3`, not `3.0`), as Prometheus' own clients do.
+                    #[allow(clippy::cast_possible_truncation)] // |value| < 1e15
+                    self.out.push_str(self.integers.format(value as i64));
+                } else {
+                    self.out.push_str(ryu::Buffer::new().format_finite(value));
+                }
+            }
+        }
+    }
+
+    /// The bucket, sum and count lines of one histogram series from cumulative bucket counts
+    /// (the last is `+Inf`: the count); `le` from [`le_values`].
+    pub(crate) fn histogram(
+        &mut self,
+        name: &str,
+        labels: &[&str],
+        le: &[String],
+        cumulative: &[u64],
+        sum: f64,
+    ) {
+        for (bound, count) in le.iter().zip(cumulative) {
+            self.sample_raw(name, "_bucket", labels, ("le", bound), Value::Unsigned(*count));
+        }
+        self.sample(name, "_sum", labels, None, Value::Float(sum));
+        let count = cumulative.last().copied().unwrap_or(0);
+        self.sample(name, "_count", labels, None, Value::Unsigned(count));
+    }
+
+    /// The end of an OpenMetrics exposition; nothing in the text format.
+    pub(crate) fn finish(&mut self) {
+        if self.format == Format::OpenMetrics {
+            self.out.push_str("# EOF\n");
+        }
+    }
+
+    /// Bytes written so far.
+    pub(crate) fn len(&self) -> usize {
+        self.out.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn written(format: Format, write: impl FnOnce(&mut Writer<'_>)) -> String {
+        let mut out = String::new();
+        write(&mut Writer::new(&mut out, format));
+        out
+    }
+
+    #[test]
+    fn numbers() {
+        let om = |value| {
+            let mut out = String::new();
+            openmetrics_number(value, &mut out);
+            out
+        };
+        assert_eq!(om(1.0), "1.0");
+        assert_eq!(om(0.005), "0.005");
+        assert_eq!(om(f64::INFINITY), "+Inf");
+        assert_eq!(om(f64::NEG_INFINITY), "-Inf");
+        assert_eq!(om(f64::NAN), "NaN");
+        assert_eq!(om(1e21), "1e21");
+        let text = |value| written(Format::Text, |w| w.sample("x", "", &[], None, Value::Float(value)));
+        assert_eq!(text(3.0), "x 3\n");
+        assert_eq!(text(0.25), "x 0.25\n");
+        assert_eq!(text(-2.0), "x -2\n");
+        assert_eq!(text(1e300), "x 1e300\n");
+    }
+
+    #[test]
+    fn escapes() {
+        let mut out = String::new();
+        escape_label_value("a\\b\"c\nd", &mut out);
+        assert_eq!(out, "a\\\\b\\\"c\\nd");
+        let header = |format| {
+            written(format, |w| {
+                w.header("x_seconds", "a \\ \"b\"\nc", MetricKind::Histogram);
+            })
+        };
+        assert_eq!(
+            header(Format::Text),
+            "# HELP x_seconds a \\\\ \"b\"\\nc\n# TYPE x_seconds histogram\n"
+        );
+        assert_eq!(
+            header(Format::OpenMetrics),
+            "# HELP x_seconds a \\\\ \\\"b\\\"\\nc\n# TYPE x_seconds histogram\n# UNIT x_seconds seconds\n"
+        );
+    }
+
+    #[test]
+    fn counters_are_named_without_total_in_openmetrics() {
+        let out = written(Format::OpenMetrics, |w| {
+            w.header("jobs_total", "Jobs.", MetricKind::Counter);
+            w.sample("jobs_total", "", &["kind=\"a\""], None, Value::Unsigned(2));
+            w.finish();
+        });
+        assert_eq!(
+            out,
+            "# HELP jobs Jobs.\n# TYPE jobs counter\njobs_total{kind=\"a\"} 2\n# EOF\n"
+        );
+    }
+
+    #[test]
+    fn histogram_lines() {
+        let le = le_values(&[0.5, 1.0], Format::Text);
+        let out = written(Format::Text, |w| {
+            w.histogram("t_seconds", &["", "a=\"x\""], &le, &[1, 2, 3], 1.5);
+            w.histogram("u_seconds", &[], &le, &[0, 0, 0], 0.0);
+        });
+        assert_eq!(
+            out,
+            "t_seconds_bucket{a=\"x\",le=\"0.5\"} 1\nt_seconds_bucket{a=\"x\",le=\"1\"} 2\nt_seconds_bucket{a=\"x\",le=\"+Inf\"} 3\nt_seconds_sum{a=\"x\"} 1.5\nt_seconds_count{a=\"x\"} 3\n\
+             u_seconds_bucket{le=\"0.5\"} 0\nu_seconds_bucket{le=\"1\"} 0\nu_seconds_bucket{le=\"+Inf\"} 0\nu_seconds_sum 0\nu_seconds_count 0\n"
+        );
+    }
+}
