@@ -108,7 +108,7 @@ pub use family::{
     IntCounterFamily, IntGauge, IntGaugeFamily, Metric, MetricField, Shape,
 };
 pub use instrument::Outcome;
-pub use labels::{LabelSet, LabelValue};
+pub use labels::{LabelSet, LabelValue, OptionLabelValue};
 /// Derives [`LabelSet`] for a struct whose fields are [`LabelValue`] types and name the labels.
 pub use metrics_macros::LabelSet;
 /// Derives [`LabelValue`] (and [`LabelSet`]) for a fieldless enum: see [`LabelValue`].

@@ -1,6 +1,6 @@
 //! What generated code names, by absolute path. Not a public API: it changes with the macros.
 
-pub use core::{file, module_path};
+pub use core::{file, module_path, panic};
 
 pub use inventory;
 
@@ -8,12 +8,12 @@ pub use std::sync::OnceLock;
 
 pub use crate::Metrics;
 pub use crate::catalog::{Declaration, FieldDescriptor, GroupDescriptor};
-pub use crate::family::{MetricField, Shape};
+pub use crate::family::{MetricField, Shape, for_kind};
 pub use crate::instrument::{
     AnyOutcome, CallGuard, CallSite, Families, FunctionDescriptor, Outcome, OutcomeProbe,
     ResultOutcome, call, label_index,
 };
-pub use crate::labels::{LabelSet, LabelValue};
+pub use crate::labels::{LabelSet, LabelValue, OptionLabelValue, distinct_names, series_count};
 
 /// Bytes held by the call cells of instrumented functions and the number of series they
 /// export, for the memory benchmark.
