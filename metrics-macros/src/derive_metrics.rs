@@ -323,15 +323,17 @@ fn field_checks(field: &Declared<'_>, private: &TokenStream) -> TokenStream {
             continue;
         }
         let [counter, gauge, histogram] = &rule.by_kind;
+        // The binding's name is one no user `const` has (it would turn it into a pattern).
         let fail = call_at(
             quote!(#private::panic),
-            quote!("{}", problem),
+            quote!("{}", __metrics_problem),
             (rule.span, rule.span),
         );
         checks.extend(quote! {
             const _: () = {
-                let problem = #private::for_kind(#as_field::SHAPE, #counter, #gauge, #histogram);
-                if !problem.is_empty() {
+                let __metrics_problem =
+                    #private::for_kind(#as_field::SHAPE, #counter, #gauge, #histogram);
+                if !__metrics_problem.is_empty() {
                     #fail
                 }
             };

@@ -484,8 +484,7 @@ impl Plan {
         );
         quote! {
             const _: () = {
-                let values: &[&[&str]] = &[#(#values),*];
-                if #private::series_count(values).saturating_mul(#outcomes) > #cap {
+                if #private::series_count(&[#(#values),*]).saturating_mul(#outcomes) > #cap {
                     #fail
                 }
             };
