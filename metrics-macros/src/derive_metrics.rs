@@ -312,31 +312,30 @@ fn histogram_arguments(
     bounds
 }
 
-/// The `const` items that fail the build for a field whose type breaks a rule: a rule of
+/// The `const` item that fails the build for a field whose type breaks a rule: a rule of
 /// another kind than the type's, two labels of one name, or more series than `max_series`.
+/// One item per field (each is a body to check and evaluate); its first failure is reported.
 fn field_checks(field: &Declared<'_>, private: &TokenStream) -> TokenStream {
     let ty = &field.field.ty;
     let as_field = quote_spanned!(ty.span()=> <#ty as #private::MetricField>);
     let mut checks = TokenStream::new();
-    for rule in &field.kind_rules {
+    for (index, rule) in field.kind_rules.iter().enumerate() {
         if rule.by_kind.iter().all(String::is_empty) {
             continue;
         }
         let [counter, gauge, histogram] = &rule.by_kind;
         // The binding's name is one no user `const` has (it would turn it into a pattern).
+        let problem = syn::Ident::new(&format!("__metrics_problem_{index}"), Span::call_site());
         let fail = call_at(
             quote!(#private::panic),
-            quote!("{}", __metrics_problem),
+            quote!("{}", #problem),
             (rule.span, rule.span),
         );
         checks.extend(quote! {
-            const _: () = {
-                let __metrics_problem =
-                    #private::for_kind(#as_field::SHAPE, #counter, #gauge, #histogram);
-                if !__metrics_problem.is_empty() {
-                    #fail
-                }
-            };
+            let #problem = #private::for_kind(#as_field::SHAPE, #counter, #gauge, #histogram);
+            if !#problem.is_empty() {
+                #fail
+            }
         });
     }
     let duplicate = "two labels of this family have the same name (a tuple of one `LabelValue` type twice, or two types with the same `#[label(name = \"...\")]`); label the family with a struct deriving `LabelSet`, whose field names are the label names";
@@ -349,8 +348,9 @@ fn field_checks(field: &Declared<'_>, private: &TokenStream) -> TokenStream {
         "#[metric(max_series = N)]",
     );
     let too_many = call_at(quote!(#private::panic), quote!("{}", #too_many), at_type);
-    checks.extend(quote! {
+    quote! {
         const _: () = {
+            #checks
             if !#private::distinct_names(#as_field::LABEL_NAMES) {
                 #duplicate
             }
@@ -358,8 +358,7 @@ fn field_checks(field: &Declared<'_>, private: &TokenStream) -> TokenStream {
                 #too_many
             }
         };
-    });
-    checks
+    }
 }
 
 fn generate(input: &DeriveInput, declared: &[Declared<'_>], krate: &TokenStream) -> TokenStream {
