@@ -6,6 +6,11 @@
 
 /// A type whose values are a fixed, small set of label values: derive it on a fieldless enum.
 ///
+/// The label name is the enum's name in `snake_case` (checked like any label name; a raw
+/// identifier `r#Match` gives `match`), or `#[label(name = "...")]`; each value is the
+/// variant's name in `snake_case`, or `#[label(rename = "...")]`. `bool` is a label value too,
+/// and so are references to one and `Option`s of one ([`OptionLabelValue`]: `None` is `none`).
+///
 /// ```
 /// use metrics_runtime::LabelValue;
 ///
