@@ -69,6 +69,12 @@ fn send(provider: Option<Provider>, urgent: Option<&bool>) -> bool {
     provider.is_some()
 }
 
+/// A named lifetime in a label argument's type.
+#[instrument_metric(name = "notify_pick", labels(provider = provider))]
+fn pick<'a>(provider: Option<&'a Provider>, fallback: &'a Provider) -> &'a Provider {
+    provider.unwrap_or(fallback)
+}
+
 #[instrument_metric(name = "notify_switch", labels(provider = provider))]
 fn switch(provider: &mut Provider) {
     *provider = Provider::Vonage;
@@ -103,6 +109,7 @@ fn main() {
     switch(&mut provider);
     assert_eq!(provider.as_label(), "vonage");
     export(Shard::V7);
+    assert_eq!(pick(None, &Provider::Twilio).as_label(), "twilio");
 
     let text = metrics_runtime::render();
     let value = |prefix: &str| -> f64 {
