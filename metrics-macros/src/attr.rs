@@ -6,8 +6,10 @@ use syn::spanned::Spanned;
 use syn::{Expr, ExprArray, ExprLit, ExprUnary, Ident, Lit, LitStr, Token, UnOp};
 
 /// The arguments the attribute accepts, as listed in error messages.
-const VALID_ARGUMENTS: &str = "`name`, `counter`, `histogram`, `help`, `function`, \
-     `labels(key = \"value\", ...)`, `buckets = [...]`, `in_flight` and `crate = path`";
+const VALID_ARGUMENTS: &str = "`name = \"...\"`, `counter = \"..._total\"`, \
+     `histogram = \"..._seconds\"`, `help = \"...\"`, `function = \"...\"`, \
+     `labels(key = \"value\", key = argument, ...)`, `buckets = [...]`, `long_running`, \
+     `max_series = N`, `in_flight` (or `in_flight = \"...\"`) and `crate = path`";
 
 /// Where a label of `labels(...)` takes its value from.
 pub(crate) enum LabelSource {
@@ -23,10 +25,24 @@ pub(crate) struct LabelArg {
     pub(crate) value: LabelSource,
 }
 
-/// A `buckets = [...]` list: each bound with the span of its literal.
+/// A `buckets = [...]` list: each bound with its expression (`-1.0` is two tokens).
 pub(crate) struct Buckets {
     pub(crate) span: Span,
-    pub(crate) bounds: Vec<(f64, Span)>,
+    pub(crate) bounds: Vec<(f64, Expr)>,
+}
+
+impl Buckets {
+    /// An error on bound `index`, or on the whole list for `None`.
+    pub(crate) fn error(
+        &self,
+        index: Option<usize>,
+        message: impl std::fmt::Display,
+    ) -> syn::Error {
+        match index {
+            Some(i) => syn::Error::new_spanned(&self.bounds[i].1, message),
+            None => syn::Error::new(self.span, message),
+        }
+    }
 }
 
 /// The `in_flight` flag, optionally with an explicit gauge name.
@@ -45,7 +61,43 @@ pub(crate) struct Args {
     pub(crate) labels: Option<(Span, Vec<LabelArg>)>,
     pub(crate) buckets: Option<Buckets>,
     pub(crate) in_flight: Option<InFlight>,
+    /// `long_running`: the buckets are seconds even though they look like milliseconds.
+    pub(crate) long_running: Option<Ident>,
+    /// `max_series = N`: the cap on the series the function's labels create.
+    pub(crate) max_series: Option<MaxSeries>,
     pub(crate) krate: Option<syn::Path>,
+}
+
+/// A `max_series = N` cap, with the span of its literal.
+pub(crate) struct MaxSeries {
+    pub(crate) value: usize,
+    pub(crate) span: Span,
+}
+
+impl MaxSeries {
+    /// Parses the literal after `max_series =`; a value that is not a positive integer is
+    /// reported and gives `None`.
+    pub(crate) fn parse(input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<Option<Self>> {
+        let lit: syn::LitInt = input.parse().map_err(|error| {
+            syn::Error::new(
+                error.span(),
+                "`max_series` takes an integer literal, such as `max_series = 50_000`",
+            )
+        })?;
+        match lit.base10_parse::<usize>() {
+            Ok(value) if value > 0 => Ok(Some(MaxSeries {
+                value,
+                span: lit.span(),
+            })),
+            _ => {
+                errors.at(
+                    lit.span(),
+                    "`max_series` is the most series the labels may create: a positive integer, such as `max_series = 50_000`",
+                );
+                Ok(None)
+            }
+        }
+    }
 }
 
 /// Collects errors so that one invocation reports all of them.
@@ -149,6 +201,13 @@ impl Args {
                 };
                 set_once(&mut self.in_flight, InFlight { name }, key, errors);
             }
+            "long_running" => set_once(&mut self.long_running, key.clone(), key, errors),
+            "max_series" => {
+                input.parse::<Token![=]>()?;
+                if let Some(cap) = MaxSeries::parse(input, errors)? {
+                    set_once(&mut self.max_series, cap, key, errors);
+                }
+            }
             "crate" => {
                 input.parse::<Token![=]>()?;
                 let path = input.call(syn::Path::parse_mod_style)?;
@@ -220,7 +279,7 @@ fn parse_buckets(array: &ExprArray, errors: &mut Errors) -> Buckets {
     let mut bounds = Vec::new();
     for element in &array.elems {
         match bucket_bound(element) {
-            Some(bound) => bounds.push((bound, element.span())),
+            Some(bound) => bounds.push((bound, element.clone())),
             None => errors.at(
                 element.span(),
                 "bucket bounds must be number literals, such as `0.25` or `10`",
@@ -307,4 +366,52 @@ pub(crate) fn run_derive(
         Ok(()) => output,
         Err(error) => error.into_compile_error(),
     }
+}
+
+/// The span of the first and of the last token of `tokens` (of a type, say): code spanned from
+/// one to the other is reported on all of `tokens`.
+pub(crate) fn span_range(tokens: &impl quote::ToTokens) -> (Span, Span) {
+    let mut all = tokens.to_token_stream().into_iter();
+    let first = all
+        .next()
+        .map_or_else(Span::call_site, |token| token.span());
+    let last = all.last().map_or(first, |token| token.span());
+    (first, last)
+}
+
+/// A call of `macro_path!(arguments)` reported on the range from `first` to `last`: a failed
+/// const evaluation (`panic!`) is reported at the span of the whole macro call, so every token
+/// of it is placed in the range.
+pub(crate) fn call_at(
+    macro_path: TokenStream,
+    arguments: TokenStream,
+    (first, last): (Span, Span),
+) -> TokenStream {
+    let mut call = respan(macro_path, first);
+    call.extend(respan(quote::quote!(!), first));
+    let mut group = proc_macro2::Group::new(
+        proc_macro2::Delimiter::Parenthesis,
+        respan(arguments, first),
+    );
+    group.set_span(last);
+    call.extend([proc_macro2::TokenTree::Group(group)]);
+    call
+}
+
+/// `tokens` with every token, inside groups too, placed at `span`.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let proc_macro2::TokenTree::Group(group) = &token {
+                let mut inner =
+                    proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
+                inner.set_span(span);
+                token = proc_macro2::TokenTree::Group(inner);
+            } else {
+                token.set_span(span);
+            }
+            token
+        })
+        .collect()
 }

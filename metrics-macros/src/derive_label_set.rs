@@ -62,11 +62,19 @@ fn expand(input: &DeriveInput, errors: &mut Errors) -> TokenStream {
             errors.at(span, format!("the label `{name}` is given twice; rename one field with `#[label(name = \"...\")]`"));
         }
         names.push(name);
+        // Every use of the field's type is spanned on it and written alike, so that a type that
+        // is not a `LabelValue` gets one error, on the type.
         let ty = &field.ty;
         let value_list = quote_spanned!(ty.span()=> <#ty as #private::LabelValue>::VALUES);
+        let position =
+            quote_spanned!(ty.span()=> <#ty as #private::LabelValue>::index(&self.#field_ident));
+        index = match sizes.len() {
+            0 => position,
+            1 => quote!(#index * #value_list.len() + #position),
+            _ => quote!((#index) * #value_list.len() + #position),
+        };
         sizes.push(quote!(#value_list.len()));
         values.push(value_list);
-        index = quote_spanned!(ty.span()=> #private::label_index(#index, &self.#field_ident));
     }
 
     quote! {

@@ -88,6 +88,26 @@ fn set<T>(slot: &mut Option<T>, value: T, span: proc_macro2::Span, key: &str, er
     }
 }
 
+/// The label name: `#[label(name = "...")]`, or the enum's name in `snake_case`; checked either
+/// way.
+fn label_name(ident: &syn::Ident, name: Option<&LitStr>, errors: &mut Errors) -> String {
+    use syn::ext::IdentExt;
+    if let Some(lit) = name {
+        if let Err(message) = validate::label_name(&lit.value(), &[]) {
+            errors.at(lit.span(), message);
+        }
+        return lit.value();
+    }
+    let name = validate::snake_case(&ident.unraw().to_string());
+    if let Err(message) = validate::label_name(&name, &[]) {
+        errors.at(
+            ident.span(),
+            format!("{message} (the label name of `{ident}` is `{name}`); name the label with `#[label(name = \"...\")]`"),
+        );
+    }
+    name
+}
+
 fn expand(input: &DeriveInput, errors: &mut Errors) -> TokenStream {
     let ident = &input.ident;
     let Data::Enum(data) = &input.data else {
@@ -101,15 +121,7 @@ fn expand(input: &DeriveInput, errors: &mut Errors) -> TokenStream {
         errors.at(input.generics.span(), "a `LabelValue` enum cannot be generic: its values are listed once for the whole program");
     }
     let attr = label_attr(&input.attrs, &["name", "crate"], errors);
-    let label_name = match &attr.name {
-        Some(lit) => {
-            if let Err(message) = validate::label_name(&lit.value(), &[]) {
-                errors.at(lit.span(), message);
-            }
-            lit.value()
-        }
-        None => snake_case(&ident.to_string()),
-    };
+    let label_name = label_name(ident, attr.name.as_ref(), errors);
     if data.variants.is_empty() {
         errors.at(
             ident.span(),
@@ -132,7 +144,7 @@ fn expand(input: &DeriveInput, errors: &mut Errors) -> TokenStream {
         } else {
             use syn::ext::IdentExt;
             (
-                snake_case(&variant.ident.unraw().to_string()),
+                validate::snake_case(&variant.ident.unraw().to_string()),
                 variant.ident.span(),
             )
         };
@@ -151,9 +163,20 @@ fn expand(input: &DeriveInput, errors: &mut Errors) -> TokenStream {
         .krate
         .map_or_else(|| quote!(::metrics_runtime), |path| path.to_token_stream());
     let private = quote!(#krate::__private);
-    let strings = values.iter().map(|(value, _)| value);
+    let strings: Vec<&String> = values.iter().map(|(value, _)| value).collect();
     let count = values.len();
+    // `Option<Self>` is a label value with `none` for `None`, unless a variant already is.
+    let optional = (!values.iter().any(|(value, _)| value == "none")).then(|| {
+        quote! {
+            #[automatically_derived]
+            impl #private::OptionLabelValue for #ident {
+                const VALUES_WITH_NONE: &'static [&'static str] = &[#(#strings,)* "none"];
+            }
+        }
+    });
     quote! {
+        #optional
+
         #[automatically_derived]
         impl #private::LabelValue for #ident {
             const LABEL_NAME: &'static str = #label_name;
@@ -179,44 +202,5 @@ fn expand(input: &DeriveInput, errors: &mut Errors) -> TokenStream {
                 #private::LabelValue::index(self)
             }
         }
-    }
-}
-
-/// `TwilioSms` -> `twilio_sms`, `HTTPMethod` -> `http_method`, `OAuth2` -> `o_auth2`.
-pub(crate) fn snake_case(name: &str) -> String {
-    let chars: Vec<char> = name.chars().collect();
-    let mut out = String::with_capacity(name.len() + 4);
-    for (i, c) in chars.iter().enumerate() {
-        if c.is_uppercase() {
-            let previous = i.checked_sub(1).map(|p| chars[p]);
-            let next = chars.get(i + 1);
-            let starts_word = previous.is_some_and(|p| {
-                p.is_lowercase()
-                    || p.is_ascii_digit()
-                    || (p.is_uppercase() && next.is_some_and(|n| n.is_lowercase()))
-            });
-            if starts_word && !out.ends_with('_') {
-                out.push('_');
-            }
-            out.extend(c.to_lowercase());
-        } else {
-            out.push(*c);
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::snake_case;
-
-    #[test]
-    fn snake_case_words() {
-        assert_eq!(snake_case("Twilio"), "twilio");
-        assert_eq!(snake_case("TwilioSms"), "twilio_sms");
-        assert_eq!(snake_case("HTTPMethod"), "http_method");
-        assert_eq!(snake_case("OAuth2"), "o_auth2");
-        assert_eq!(snake_case("already_snake"), "already_snake");
-        assert_eq!(snake_case("Error5xx"), "error5xx");
     }
 }

@@ -4,12 +4,13 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{Data, DeriveInput, Field, Fields, LitStr, Type};
+use syn::{Data, DeriveInput, Field, Fields, LitStr};
 
-use crate::attr::{Buckets, Errors, buckets_from, doc_help};
+use crate::attr::{Buckets, Errors, MaxSeries, buckets_from, call_at, doc_help, span_range};
 use crate::validate::{self, Kind};
 
-const VALID_FIELD_ARGUMENTS: &str = "`name = \"...\"`, `help = \"...\"` and `buckets = [...]`";
+const VALID_FIELD_ARGUMENTS: &str = "`name = \"...\"`, `help = \"...\"`, `buckets = [...]`, \
+     `long_running`, `unitless` and `max_series = N`";
 const VALID_STRUCT_ARGUMENTS: &str = "`prefix = \"...\"` and `crate = path`";
 
 /// Entry point of the derive.
@@ -41,6 +42,11 @@ struct FieldArgs {
     name: Option<LitStr>,
     help: Option<LitStr>,
     buckets: Option<Buckets>,
+    /// A histogram of seconds whose buckets go to hours on purpose.
+    long_running: Option<Span>,
+    /// A histogram of counts of things, whose name carries no unit.
+    unitless: Option<Span>,
+    max_series: Option<MaxSeries>,
 }
 
 fn duplicate(span: Span, key: &str, errors: &mut Errors) {
@@ -103,6 +109,20 @@ fn field_args(field: &Field, errors: &mut Errors) -> FieldArgs {
                 if args.buckets.replace(buckets).is_some() {
                     duplicate(span, "buckets", errors);
                 }
+            } else if meta.path.is_ident("long_running") {
+                if args.long_running.replace(span).is_some() {
+                    duplicate(span, "long_running", errors);
+                }
+            } else if meta.path.is_ident("unitless") {
+                if args.unitless.replace(span).is_some() {
+                    duplicate(span, "unitless", errors);
+                }
+            } else if meta.path.is_ident("max_series") {
+                if let Some(cap) = MaxSeries::parse(meta.value()?, errors)?
+                    && args.max_series.replace(cap).is_some()
+                {
+                    duplicate(span, "max_series", errors);
+                }
             } else {
                 errors.at(span, format!("unknown argument `{}`; the valid arguments of `#[metric(...)]` are {VALID_FIELD_ARGUMENTS}", meta.path.to_token_stream()));
                 if meta.input.peek(syn::Token![=]) {
@@ -118,16 +138,13 @@ fn field_args(field: &Field, errors: &mut Errors) -> FieldArgs {
     args
 }
 
-/// The metric kind a field's type declares, from the last segment of its path.
-fn field_kind(ty: &Type) -> Option<Kind> {
-    let Type::Path(path) = ty else { return None };
-    let name = path.path.segments.last()?.ident.to_string();
-    match name.as_str() {
-        "Counter" | "IntCounter" | "CounterFamily" | "IntCounterFamily" => Some(Kind::Counter),
-        "Gauge" | "IntGauge" | "GaugeFamily" | "IntGaugeFamily" => Some(Kind::Gauge),
-        "Histogram" | "HistogramFamily" => Some(Kind::Histogram),
-        _ => None,
-    }
+/// A rule that holds for some metric kinds only: the problem (`""` for none) for a counter, a
+/// gauge and a histogram field, and the token it is reported on. The type alone knows the kind
+/// (`type Sends = IntCounterFamily<Channel>` or a renamed import), so generated code picks the
+/// problem through `<T as MetricField>::SHAPE` and fails the build with it.
+struct KindRule {
+    span: Span,
+    by_kind: [String; 3],
 }
 
 /// One validated field.
@@ -137,6 +154,8 @@ struct Declared<'a> {
     name: String,
     help: String,
     buckets: Vec<f64>,
+    kind_rules: Vec<KindRule>,
+    max_series: usize,
 }
 
 fn expand(input: &DeriveInput, errors: &mut Errors) -> TokenStream {
@@ -180,7 +199,8 @@ fn expand(input: &DeriveInput, errors: &mut Errors) -> TokenStream {
     generate(input, &declared, &krate)
 }
 
-/// Validates one field: its name (prefix and field name, or `name`), help and buckets.
+/// Validates one field: its name (prefix and field name, or `name`), help and buckets; the
+/// rules that depend on the field's kind become [`KindRule`]s.
 fn declare<'a>(
     field: &'a Field,
     prefix: Option<&LitStr>,
@@ -188,15 +208,8 @@ fn declare<'a>(
     errors: &mut Errors,
 ) -> Option<Declared<'a>> {
     let field_ident = field.ident.as_ref()?;
-    let field_args = field_args(field, errors);
-    let Some(kind) = field_kind(&field.ty) else {
-        errors.at(
-            field.ty.span(),
-            "a metrics field is one of `Counter`, `IntCounter`, `Gauge`, `IntGauge`, `Histogram`, `CounterFamily<L>`, `IntCounterFamily<L>`, `GaugeFamily<L>`, `IntGaugeFamily<L>` or `HistogramFamily<L>`",
-        );
-        return None;
-    };
-    let (name, span) = if let Some(lit) = &field_args.name {
+    let args = field_args(field, errors);
+    let (name, span) = if let Some(lit) = &args.name {
         (lit.value(), lit.span())
     } else {
         use syn::ext::IdentExt;
@@ -207,18 +220,31 @@ fn declare<'a>(
         );
         (name, field_ident.span())
     };
-    if let Err(message) = validate::metric_name(&name, kind) {
-        let via = if field_args.name.is_none() {
-            format!(" (the name of field `{field_ident}` is `{name}`)")
-        } else {
-            String::new()
-        };
+    let via = if args.name.is_none() {
+        format!(" (the name of field `{field_ident}` is `{name}`)")
+    } else {
+        String::new()
+    };
+    let mut kind_rules = Vec::new();
+    if let Err(message) = validate::common(&name) {
         errors.at(span, format!("{message}{via}"));
+    } else {
+        let histogram = if args.unitless.is_some() {
+            Kind::UnitlessHistogram
+        } else {
+            Kind::Histogram
+        };
+        let by_kind = [Kind::Counter, Kind::Gauge, histogram].map(|kind| {
+            validate::kind_rules(&name, kind)
+                .err()
+                .map_or_else(String::new, |message| format!("{message}{via}"))
+        });
+        kind_rules.push(KindRule { span, by_kind });
     }
     if earlier.iter().any(|other| other.name == name) {
         errors.at(span, format!("the metric `{name}` is declared twice in this struct; give one field `#[metric(name = \"...\")]`"));
     }
-    let help = if let Some(lit) = &field_args.help {
+    let help = if let Some(lit) = &args.help {
         if let Err(message) = validate::help(&lit.value()) {
             errors.at(lit.span(), message);
         }
@@ -232,25 +258,107 @@ fn declare<'a>(
             String::new()
         })
     };
-    let mut buckets = Vec::new();
-    if let Some(list) = &field_args.buckets {
-        if kind == Kind::Histogram {
-            let bounds: Vec<f64> = list.bounds.iter().map(|(bound, _)| *bound).collect();
-            for (index, message) in validate::buckets(&bounds) {
-                errors.at(index.map_or(list.span, |i| list.bounds[i].1), message);
-            }
-            buckets = bounds;
-        } else {
-            errors.at(list.span, "`buckets` only apply to a histogram field");
-        }
-    }
+    let buckets = histogram_arguments(&args, &name, &mut kind_rules, errors);
     Some(Declared {
         field,
         ident: field_ident,
         name,
         help,
         buckets,
+        kind_rules,
+        max_series: args
+            .max_series
+            .as_ref()
+            .map_or(validate::DEFAULT_MAX_SERIES, |cap| cap.value),
     })
+}
+
+/// Checks the arguments that only a histogram takes (`buckets`, `long_running`, `unitless`):
+/// their values here, their kind through `kind_rules`. Returns the bucket bounds.
+fn histogram_arguments(
+    args: &FieldArgs,
+    name: &str,
+    kind_rules: &mut Vec<KindRule>,
+    errors: &mut Errors,
+) -> Vec<f64> {
+    let mut only_histograms = |span: Span, what: &str| {
+        let message = format!("{what} only apply to a histogram field");
+        kind_rules.push(KindRule {
+            span,
+            by_kind: [message.clone(), message, String::new()],
+        });
+    };
+    if let Some(span) = args.unitless {
+        only_histograms(span, "`unitless` and the units it waives");
+    }
+    if let Some(span) = args.long_running {
+        if args.buckets.is_none() {
+            errors.at(
+                span,
+                "`long_running` allows `buckets` of hours, but this field has no `buckets`; remove it, or list the bounds in seconds",
+            );
+        }
+        only_histograms(span, "`long_running` and the buckets it allows");
+    }
+    let Some(list) = &args.buckets else {
+        return Vec::new();
+    };
+    only_histograms(list.span, "`buckets`");
+    let bounds: Vec<f64> = list.bounds.iter().map(|(bound, _)| *bound).collect();
+    let seconds = name.ends_with("_seconds");
+    for (index, message) in validate::buckets(&bounds, seconds, args.long_running.is_some()) {
+        errors.push(list.error(index, message));
+    }
+    bounds
+}
+
+/// The `const` item that fails the build for a field whose type breaks a rule: a rule of
+/// another kind than the type's, two labels of one name, or more series than `max_series`.
+/// One item per field (each is a body to check and evaluate); its first failure is reported.
+fn field_checks(field: &Declared<'_>, private: &TokenStream) -> TokenStream {
+    let ty = &field.field.ty;
+    let as_field = quote_spanned!(ty.span()=> <#ty as #private::MetricField>);
+    let mut checks = TokenStream::new();
+    for (index, rule) in field.kind_rules.iter().enumerate() {
+        if rule.by_kind.iter().all(String::is_empty) {
+            continue;
+        }
+        let [counter, gauge, histogram] = &rule.by_kind;
+        // The binding's name is one no user `const` has (it would turn it into a pattern).
+        let problem = syn::Ident::new(&format!("__metrics_problem_{index}"), Span::call_site());
+        let fail = call_at(
+            quote!(#private::panic),
+            quote!("{}", #problem),
+            (rule.span, rule.span),
+        );
+        checks.extend(quote! {
+            let #problem = #private::for_kind(#as_field::SHAPE, #counter, #gauge, #histogram);
+            if !#problem.is_empty() {
+                #fail
+            }
+        });
+    }
+    let duplicate = "two labels of this family have the same name (a tuple of one `LabelValue` type twice, or two types with the same `#[label(name = \"...\")]`); label the family with a struct deriving `LabelSet`, whose field names are the label names";
+    let at_type = span_range(ty);
+    let duplicate = call_at(quote!(#private::panic), quote!("{}", #duplicate), at_type);
+    let cap = field.max_series;
+    let too_many = validate::too_many_series(
+        cap,
+        "the label types of this family (the product of the number of values of each)",
+        "#[metric(max_series = N)]",
+    );
+    let too_many = call_at(quote!(#private::panic), quote!("{}", #too_many), at_type);
+    quote! {
+        const _: () = {
+            #checks
+            if !#private::distinct_names(#as_field::LABEL_NAMES) {
+                #duplicate
+            }
+            if #private::series_count(#as_field::LABEL_VALUES) > #cap {
+                #too_many
+            }
+        };
+    }
 }
 
 fn generate(input: &DeriveInput, declared: &[Declared<'_>], krate: &TokenStream) -> TokenStream {
@@ -288,10 +396,14 @@ fn generate(input: &DeriveInput, declared: &[Declared<'_>], krate: &TokenStream)
     let inits = declared.iter().enumerate().map(|(index, field)| {
         let field_ident = field.ident;
         let ty = &field.field.ty;
-        quote!(#field_ident: <#ty as #private::MetricField>::resolve(&FIELDS[#index]))
+        let as_field = quote_spanned!(ty.span()=> <#ty as #private::MetricField>);
+        quote!(#field_ident: #as_field::resolve(&FIELDS[#index]))
     });
+    let checks = declared.iter().map(|field| field_checks(field, &private));
     let doc = "The process-wide instance of these metrics, registered in `metrics_runtime::registry()` with every series at zero from the start.";
     quote! {
+        #(#checks)*
+
         const _: () = {
             static FIELDS: [#private::FieldDescriptor; #count] = [#(#descriptors),*];
             static GROUP: #private::GroupDescriptor = #private::GroupDescriptor {

@@ -15,7 +15,7 @@ use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
 use syn::{Attribute, ImplItem, ItemImpl, Meta, ReturnType, Signature, Token, Type, Visibility};
 
-use crate::attr::{Args, Errors, LabelSource, doc_help};
+use crate::attr::{Args, Errors, LabelSource, call_at, doc_help};
 use crate::validate::{self, Kind};
 
 /// Labels that every instrumented function carries, set by the macro.
@@ -276,6 +276,10 @@ struct Plan {
     labels: Vec<(String, String)>,
     dynamic: Vec<DynamicLabel>,
     buckets: Vec<f64>,
+    /// The most series the dynamic labels may create, and how the user raises it.
+    max_series: usize,
+    /// The span of `labels(...)`, where a series cap error points.
+    labels_span: Span,
 }
 
 /// A label whose value comes from an argument of a `LabelValue` type.
@@ -284,6 +288,8 @@ struct DynamicLabel {
     argument: syn::Ident,
     /// The argument's type without references, to name its `LabelValue` values in a static.
     ty: Type,
+    /// How many references were taken off the argument's type.
+    derefs: usize,
 }
 
 /// Reports errors for one function and remembers whether any was reported.
@@ -335,6 +341,14 @@ impl Plan {
             labels,
             dynamic,
             buckets: bucket_list(args, &mut check),
+            max_series: args
+                .max_series
+                .as_ref()
+                .map_or(validate::DEFAULT_MAX_SERIES, |cap| cap.value),
+            labels_span: args
+                .labels
+                .as_ref()
+                .map_or_else(Span::call_site, |(span, _)| *span),
         };
         (!check.failed).then_some(plan)
     }
@@ -375,8 +389,9 @@ impl Plan {
         let keys = self.labels.iter().map(|(key, _)| key);
         let values = self.labels.iter().map(|(_, value)| value);
         let dynamic = self.dynamic.iter().map(|label| {
-            let DynamicLabel { key, ty, .. } = label;
-            quote_spanned!(ty.span()=> (#key, <#ty as #private::LabelValue>::VALUES))
+            let key = &label.key;
+            let values = label.values(&private);
+            quote!((#key, #values))
         });
         let buckets = &self.buckets;
         // The position of the function name, so that conflict reports point at it (and
@@ -401,6 +416,71 @@ impl Plan {
                 asynchronous: #asynchronous,
                 #location
             }
+        }
+    }
+}
+
+impl DynamicLabel {
+    /// `<T as LabelValue>::VALUES`. Every use of the argument's type is spanned on it and
+    /// written alike, so that a type that is not a `LabelValue` gets one error, on the type.
+    fn values(&self, private: &TokenStream) -> TokenStream {
+        let ty = &self.ty;
+        quote_spanned!(ty.span()=> <#ty as #private::LabelValue>::VALUES)
+    }
+}
+
+impl Plan {
+    /// The index of a call's series among the combinations of its dynamic labels (the last
+    /// label varies fastest), as an expression over the arguments.
+    fn series_index(&self) -> TokenStream {
+        let krate = &self.krate;
+        let private = quote!(#krate::__private);
+        let mut index = quote!(0);
+        for (position_in_labels, label) in self.dynamic.iter().enumerate() {
+            let ty = &label.ty;
+            let argument = &label.argument;
+            let derefs = (0..label.derefs).map(|_| quote!(*));
+            let values = label.values(&private);
+            let position = quote_spanned!(ty.span()=>
+                <#ty as #private::LabelValue>::index(&#(#derefs)* #argument));
+            index = match position_in_labels {
+                0 => position,
+                1 => quote!(#index * #values.len() + #position),
+                _ => quote!((#index) * #values.len() + #position),
+            };
+        }
+        index
+    }
+
+    /// A `const` that fails the build when the dynamic labels (times the outcomes) make
+    /// more series than `max_series` allows; nothing without dynamic labels.
+    fn series_limit(&self, asynchronous: bool) -> TokenStream {
+        if self.dynamic.is_empty() {
+            return TokenStream::new();
+        }
+        let krate = &self.krate;
+        let private = quote!(#krate::__private);
+        let values = self.dynamic.iter().map(|label| label.values(&private));
+        let outcomes: usize = if asynchronous { 4 } else { 3 };
+        let cap = self.max_series;
+        let message = validate::too_many_series(
+            cap,
+            &format!(
+                "the dynamic labels of this function (the product of the number of values of their types, times {outcomes} outcomes)"
+            ),
+            "#[instrument_metric(max_series = N, ...)]",
+        );
+        let fail = call_at(
+            quote!(#private::panic),
+            quote!("{}", #message),
+            (self.labels_span, self.labels_span),
+        );
+        quote! {
+            const _: () = {
+                if #private::series_count(&[#(#values),*]).saturating_mul(#outcomes) > #cap {
+                    #fail
+                }
+            };
         }
     }
 }
@@ -521,6 +601,12 @@ fn refuse_shared(args: &Args, has_counter: bool, has_histogram: bool, check: &mu
             ),
         );
     }
+    if let Some(cap) = &args.max_series {
+        check.fail(
+            cap.span,
+            format!("`max_series` caps the series of a function's labels, but {SHARED_HINT}"),
+        );
+    }
 }
 
 /// The `labels(...)` pairs, each name checked: static values, and arguments whose values
@@ -540,13 +626,19 @@ fn labels(
             check.fail(label.key.span(), message);
         }
         match &label.value {
-            LabelSource::Literal(value) => fixed.push((key, value.value())),
+            LabelSource::Literal(value) => {
+                if let Err(message) = validate::label_value(&value.value()) {
+                    check.fail(value.span(), message);
+                }
+                fixed.push((key, value.value()));
+            }
             LabelSource::Argument(argument) => {
-                if let Some(ty) = argument_type(sig, argument, check) {
+                if let Some((ty, derefs)) = argument_type(sig, argument, check) {
                     dynamic.push(DynamicLabel {
                         key,
                         argument: argument.clone(),
                         ty,
+                        derefs,
                     });
                 }
             }
@@ -555,9 +647,13 @@ fn labels(
     (fixed, dynamic)
 }
 
-/// The type of argument `name`, without references; reports a missing argument or a type the
-/// call site's `static` cannot name.
-fn argument_type(sig: &Signature, name: &syn::Ident, check: &mut Check<'_>) -> Option<Type> {
+/// The type of argument `name` without references, and how many references were taken off;
+/// reports a missing argument or a type the call site's `static` cannot name.
+fn argument_type(
+    sig: &Signature,
+    name: &syn::Ident,
+    check: &mut Check<'_>,
+) -> Option<(Type, usize)> {
     let found = sig.inputs.iter().find_map(|input| match input {
         syn::FnArg::Typed(typed) => match typed.pat.as_ref() {
             syn::Pat::Ident(pat) if pat.ident == *name => Some(typed.ty.as_ref()),
@@ -572,8 +668,10 @@ fn argument_type(sig: &Signature, name: &syn::Ident, check: &mut Check<'_>) -> O
         );
         return None;
     };
+    let mut derefs = 0;
     while let Type::Reference(reference) = ty {
         ty = &reference.elem;
+        derefs += 1;
     }
     let generics: Vec<String> = sig
         .generics
@@ -595,17 +693,38 @@ fn argument_type(sig: &Signature, name: &syn::Ident, check: &mut Check<'_>) -> O
         );
         return None;
     }
-    Some(ty.clone())
+    let mut ty = ty.clone();
+    EraseLifetimes.visit_type_mut(&mut ty);
+    Some((ty, derefs))
+}
+
+/// Replaces named lifetimes with `'_`: the call site's `static` cannot name the function's.
+struct EraseLifetimes;
+
+impl VisitMut for EraseLifetimes {
+    fn visit_lifetime_mut(&mut self, lifetime: &mut syn::Lifetime) {
+        if lifetime.ident != "static" {
+            *lifetime = syn::Lifetime::new("'_", lifetime.span());
+        }
+    }
 }
 
 /// The `buckets = [...]` bounds, checked.
 fn bucket_list(args: &Args, check: &mut Check<'_>) -> Vec<f64> {
     let Some(list) = &args.buckets else {
+        if let Some(flag) = &args.long_running {
+            check.fail(
+                flag.span(),
+                "`long_running` allows `buckets` of hours, but this function has no `buckets`; remove it, or list the bounds in seconds",
+            );
+        }
         return Vec::new();
     };
     let bounds: Vec<f64> = list.bounds.iter().map(|(bound, _)| *bound).collect();
-    for (index, message) in validate::buckets(&bounds) {
-        check.fail(index.map_or(list.span, |i| list.bounds[i].1), message);
+    // The histogram of a function measures seconds.
+    for (index, message) in validate::buckets(&bounds, true, args.long_running.is_some()) {
+        check.errors.push(list.error(index, message));
+        check.failed = true;
     }
     bounds
 }
@@ -786,11 +905,8 @@ impl CallSiteTokens {
         let path = syn::Ident::new("__metrics_function_path", Span::mixed_site());
         let site = syn::Ident::new("METRICS_CALL_SITE", Span::mixed_site());
         let descriptor = plan.descriptor(sig, &path, future);
-        let mut index = quote!(0);
-        for label in &plan.dynamic {
-            let argument = &label.argument;
-            index = quote_spanned!(argument.span()=> #private::label_index(#index, &#argument));
-        }
+        let index = plan.series_index();
+        let series_limit = plan.series_limit(sig.asyncness.is_some() || future);
         // The function's path is that of an item declared here, in its body, which the
         // registry reads when it is built.
         let path_item = plan.function.is_none().then(|| {
@@ -804,6 +920,7 @@ impl CallSiteTokens {
             #path_item
             static #site: #private::CallSite = #private::CallSite::new(#descriptor);
             #private::inventory::submit! { #private::Declaration::Function(&#site) }
+            #series_limit
         };
         CallSiteTokens {
             private,

@@ -17,7 +17,22 @@ mod expand;
 mod validate;
 
 /// Records calls of a function: a counter labelled by outcome, a duration histogram and,
-/// optionally, an in-flight gauge. Documented in `metrics-runtime`.
+/// optionally, an in-flight gauge.
+///
+/// The arguments, all optional and all checked at compile time (`metrics-runtime` documents
+/// each with an example):
+///
+/// - `name = "stem"`: own families `stem_total`, `stem_duration_seconds`, `stem_in_flight`;
+/// - `counter = "..._total"`, `histogram = "..._seconds"`: own family names;
+/// - `help = "..."`: their help text (default: the doc comment's first line);
+/// - `function = "..."`: the `function` label value;
+/// - `labels(key = "value", key = argument, ...)`: static labels, and labels whose value is an
+///   argument of a `LabelValue` type;
+/// - `buckets = [...]`: histogram bounds in seconds; `long_running`: bounds of hours on
+///   purpose;
+/// - `max_series = N`: the cap (default 10,000) on the series the dynamic labels create;
+/// - `in_flight` or `in_flight = "..."`: a gauge of the calls running;
+/// - `crate = path`: where `metrics-runtime` is, if the dependency is renamed.
 #[proc_macro_attribute]
 pub fn instrument_metric(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::instrument_metric(attr.into(), item.into()).into()
@@ -36,6 +51,10 @@ pub fn derive_label_set(input: TokenStream) -> TokenStream {
 }
 
 /// Derives `Metrics` for a struct of metric fields. Documented in `metrics-runtime`.
+///
+/// On the struct, `#[metrics(prefix = "...", crate = path)]`; on a field,
+/// `#[metric(name = "...", help = "...", buckets = [...], long_running, unitless,
+/// max_series = N)]`.
 #[proc_macro_derive(Metrics, attributes(metrics, metric))]
 pub fn derive_metrics(input: TokenStream) -> TokenStream {
     derive_metrics::derive(input.into()).into()

@@ -1,4 +1,4 @@
-//! Serving `/metrics` from an [`axum`](https://docs.rs/axum) application, and the HTTP metrics layer.
+//! Serving `/metrics` from an [`axum`] application, and the HTTP metrics layer.
 
 use std::io::Write as _;
 use std::sync::Arc;

@@ -54,6 +54,31 @@ impl Shape {
     }
 }
 
+/// The problem with a `#[derive(Metrics)]` field of `shape`, among those the derive found
+/// for each kind (`""` for none): the derive knows the name, only the type knows the kind, so
+/// generated code picks the message at compile time and fails the build with it.
+///
+/// ```
+/// use metrics_runtime::{IntCounter, Metric};
+/// use metrics_runtime::__private::for_kind;
+///
+/// let problem = for_kind(IntCounter::SHAPE, "counter names end in `_total`", "", "");
+/// assert_eq!(problem, "counter names end in `_total`");
+/// ```
+#[must_use]
+pub const fn for_kind(
+    shape: Shape,
+    counter: &'static str,
+    gauge: &'static str,
+    histogram: &'static str,
+) -> &'static str {
+    match shape.kind() {
+        MetricKind::Counter => counter,
+        MetricKind::Gauge => gauge,
+        MetricKind::Histogram => histogram,
+    }
+}
+
 pub(crate) mod sealed {
     use crate::registry::Vector;
 
@@ -136,7 +161,9 @@ metrics! {
 /// assert_eq!(SmsMetrics::global().sent_total.with(Provider::Vonage).get(), 1);
 /// assert_eq!(SmsMetrics::global().sent_total.with(Provider::Twilio).get(), 0);
 /// ```
-pub struct Family<L: LabelSet, M: Metric> {
+// No bounds here but on the impls: a field `IntCounterFamily<String>` then gets one error (the
+// label set's), not one more for the struct's well-formedness.
+pub struct Family<L, M> {
     series: Box<[M]>,
     labels: PhantomData<fn(&L)>,
 }
@@ -227,20 +254,27 @@ pub trait MetricField: Sized {
     fn resolve(field: &FieldDescriptor) -> Self;
 }
 
-#[diagnostic::do_not_recommend]
-impl<M: Metric> MetricField for M {
-    const SHAPE: Shape = M::SHAPE;
-    const LABEL_NAMES: &'static [&'static str] = &[];
-    const LABEL_VALUES: &'static [&'static [&'static str]] = &[];
+/// A single metric: one series, without labels. One impl per metric type rather than one over
+/// every `Metric`, so that a `Family` over a type that is not a `LabelSet` is reported as that.
+macro_rules! single_metric_fields {
+    ($($ty:ident)+) => {$(
+        #[diagnostic::do_not_recommend]
+        impl MetricField for $ty {
+            const SHAPE: Shape = <$ty as Metric>::SHAPE;
+            const LABEL_NAMES: &'static [&'static str] = &[];
+            const LABEL_VALUES: &'static [&'static [&'static str]] = &[];
 
-    fn resolve(field: &FieldDescriptor) -> Self {
-        crate::registry::series(field)
-            .pop()
-            .unwrap_or_else(|| M::detached(field.buckets))
-    }
+            fn resolve(field: &FieldDescriptor) -> Self {
+                crate::registry::series(field)
+                    .pop()
+                    .unwrap_or_else(|| <$ty as sealed::Sealed>::detached(field.buckets))
+            }
+        }
+    )+};
 }
 
-#[diagnostic::do_not_recommend]
+single_metric_fields!(Counter IntCounter Gauge IntGauge Histogram);
+
 impl<L: LabelSet, M: Metric> MetricField for Family<L, M> {
     const SHAPE: Shape = M::SHAPE;
     const LABEL_NAMES: &'static [&'static str] = L::NAMES;

@@ -44,7 +44,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// Every outcome, in the order of their rows.
+    /// Every outcome, in index order: `ok`, `error`, `panic`, `cancelled`.
     pub const ALL: [Outcome; 4] = [
         Outcome::Ok,
         Outcome::Error,

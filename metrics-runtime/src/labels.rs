@@ -6,6 +6,11 @@
 
 /// A type whose values are a fixed, small set of label values: derive it on a fieldless enum.
 ///
+/// The label name is the enum's name in `snake_case` (checked like any label name; a raw
+/// identifier `r#Match` gives `match`), or `#[label(name = "...")]`; each value is the
+/// variant's name in `snake_case`, or `#[label(rename = "...")]`. `bool` is a label value too,
+/// and so are references to one and `Option`s of one ([`OptionLabelValue`]: `None` is `none`).
+///
 /// ```
 /// use metrics_runtime::LabelValue;
 ///
@@ -22,8 +27,9 @@
 /// assert_eq!(Provider::Vonage.as_label(), "vonage_sms");
 /// ```
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be a label value: its values are not bounded",
-    label = "this type does not implement `LabelValue`",
+    message = "`{Self}` cannot be a label value: it does not list its values (`LabelValue`)",
+    label = "not a `LabelValue` type",
+    note = "label values come from types with a fixed list of values: an enum deriving `LabelValue`, `bool`, an `Option` or a reference of one",
     note = "every distinct label value creates a new time series, so a type with unbounded values (strings, numbers) could create any number of them and exhaust Prometheus",
     note = "list the possible values in an enum and derive it: `#[derive(Clone, Copy, LabelValue)] enum Provider {{ Twilio, Vonage }}`"
 )]
@@ -54,6 +60,70 @@ impl<T: LabelValue + ?Sized> LabelValue for &T {
     }
 }
 
+#[diagnostic::do_not_recommend]
+impl<T: LabelValue + ?Sized> LabelValue for &mut T {
+    const LABEL_NAME: &'static str = T::LABEL_NAME;
+    const VALUES: &'static [&'static str] = T::VALUES;
+
+    #[inline]
+    fn index(&self) -> usize {
+        (**self).index()
+    }
+}
+
+/// A [`LabelValue`] type whose `Option` is a label value too: `None` is the value `none`,
+/// after every value of the type.
+///
+/// `#[derive(LabelValue)]` implements it unless a variant already has the value `none`
+/// (`Option` could not tell `None` from it then); `bool` implements it.
+///
+/// ```
+/// use metrics_runtime::{LabelSet, LabelValue};
+///
+/// #[derive(Clone, Copy, LabelValue)]
+/// enum Provider { Twilio, Vonage }
+///
+/// assert_eq!(<Option<Provider>>::VALUES, ["twilio", "vonage", "none"]);
+/// assert_eq!(None::<Provider>.as_label(), "none");
+/// assert_eq!(Some(Provider::Vonage).as_label(), "vonage");
+/// assert_eq!(<Option<Provider>>::LABEL_NAME, "provider");
+/// assert_eq!(<Option<bool>>::CARDINALITY, 3);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`Option<{Self}>` cannot be a label value: `{Self}` has no label value for `None`",
+    label = "`Option` of this type is not a label value",
+    note = "`Option<T>` is a label value when `T` is `bool` or an enum deriving `LabelValue`: `None` is the value `none`",
+    note = "if `{Self}` derives `LabelValue`, one of its variants already has the value `none`; rename it with `#[label(rename = \"...\")]`"
+)]
+pub trait OptionLabelValue: LabelValue {
+    /// Every value of the type, in index order, then `none`.
+    const VALUES_WITH_NONE: &'static [&'static str];
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: OptionLabelValue + ?Sized> OptionLabelValue for &T {
+    const VALUES_WITH_NONE: &'static [&'static str] = T::VALUES_WITH_NONE;
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: OptionLabelValue + ?Sized> OptionLabelValue for &mut T {
+    const VALUES_WITH_NONE: &'static [&'static str] = T::VALUES_WITH_NONE;
+}
+
+/// `Some(value)` is the value's label, `None` is `none`: see [`OptionLabelValue`].
+impl<T: OptionLabelValue> LabelValue for Option<T> {
+    const LABEL_NAME: &'static str = T::LABEL_NAME;
+    const VALUES: &'static [&'static str] = T::VALUES_WITH_NONE;
+
+    #[inline]
+    fn index(&self) -> usize {
+        match self {
+            Some(value) => value.index(),
+            None => T::VALUES.len(),
+        }
+    }
+}
+
 /// `false` and `true`.
 ///
 /// ```
@@ -70,6 +140,10 @@ impl LabelValue for bool {
     fn index(&self) -> usize {
         usize::from(*self)
     }
+}
+
+impl OptionLabelValue for bool {
+    const VALUES_WITH_NONE: &'static [&'static str] = &["false", "true", "none"];
 }
 
 /// The labels of a family: one [`LabelValue`] type, a tuple of them, or a struct deriving
@@ -128,6 +202,17 @@ impl LabelSet for bool {
     }
 }
 
+impl<T: OptionLabelValue> LabelSet for Option<T> {
+    const NAMES: &'static [&'static str] = &[T::LABEL_NAME];
+    const VALUE_SETS: &'static [&'static [&'static str]] = &[T::VALUES_WITH_NONE];
+    const CARDINALITY: usize = T::VALUES_WITH_NONE.len();
+
+    #[inline]
+    fn series_index(&self) -> usize {
+        LabelValue::index(self)
+    }
+}
+
 macro_rules! tuple_label_sets {
     ($(($($name:ident $index:tt),+))+) => {$(
         impl<$($name: LabelValue),+> LabelSet for ($($name,)+) {
@@ -151,6 +236,66 @@ tuple_label_sets! {
     (A 0, B 1, C 2)
     (A 0, B 1, C 2, D 3)
     (A 0, B 1, C 2, D 3, E 4)
+}
+
+/// The number of combinations of `values` (one list per label), saturating at `usize::MAX`:
+/// the series of a family, for the compile-time cap generated code checks.
+///
+/// ```
+/// use metrics_runtime::__private::series_count;
+///
+/// assert_eq!(series_count(&[&["a", "b"], &["x", "y", "z"]]), 6);
+/// assert_eq!(series_count(&[]), 1);
+/// ```
+#[must_use]
+pub const fn series_count(values: &[&[&str]]) -> usize {
+    let mut count: usize = 1;
+    let mut label = 0;
+    while label < values.len() {
+        count = count.saturating_mul(values[label].len());
+        label += 1;
+    }
+    count
+}
+
+/// Whether no two of `names` are equal: generated code refuses a label set that names one
+/// label twice (a tuple of one `LabelValue` type twice) at compile time with it.
+///
+/// ```
+/// use metrics_runtime::__private::distinct_names;
+///
+/// assert!(distinct_names(&["provider", "status"]));
+/// assert!(!distinct_names(&["provider", "status", "provider"]));
+/// ```
+#[must_use]
+pub const fn distinct_names(names: &[&str]) -> bool {
+    let mut i = 0;
+    while i < names.len() {
+        let mut j = i + 1;
+        while j < names.len() {
+            if same_str(names[i], names[j]) {
+                return false;
+            }
+            j += 1;
+        }
+        i += 1;
+    }
+    true
+}
+
+const fn same_str(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 /// Every combination of `values` (one list per label), in index order.

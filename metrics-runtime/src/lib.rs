@@ -88,23 +88,11 @@
 //!
 //! # Arguments
 //!
-//! All optional; each is checked at compile time, with an error on the offending token.
-//!
-//! - `name = "stem"`: the function's own families `stem_total`, `stem_duration_seconds` and
-//!   `stem_in_flight`.
-//! - `counter = "..._total"`, `histogram = "..._seconds"`: explicit family names (both, or
-//!   one of them with `name`).
-//! - `help = "..."`: help text of the own families; the first line of the doc comment by
-//!   default.
-//! - `function = "..."`: the `function` label value; by default the function's path (see
-//!   above).
-//! - `labels(key = "value", ...)`: static labels of the own families.
-//! - `buckets = [0.01, 0.1, 1.0]`: histogram bounds of the own families.
-//! - `in_flight` or `in_flight = "..."`: also keep a gauge of calls that have not returned.
-//! - `crate = path`: where this crate is, if you renamed the dependency.
-//!
-//! On an `impl` block the attribute instruments every method with a body except `const fn`s;
-//! a method's own `#[instrument_metric(...)]` inside it replaces the block's arguments.
+//! [`instrument_metric`] lists every argument with an example: own family names (`name`,
+//! `counter`, `histogram`, `help`), `function`, static and dynamic labels
+//! (`labels(key = "value", key = argument)`), `buckets` (and `long_running`), `max_series`,
+//! `in_flight` and `crate`. Each is checked at compile time, with an error on the offending
+//! token.
 //!
 //! # Conflicts
 //!
@@ -156,14 +144,206 @@ pub use family::{
     IntCounterFamily, IntGauge, IntGaugeFamily, Metric, MetricField, Shape,
 };
 pub use instrument::Outcome;
-pub use labels::{LabelSet, LabelValue};
+pub use labels::{LabelSet, LabelValue, OptionLabelValue};
 /// Derives [`LabelSet`] for a struct whose fields are [`LabelValue`] types and name the labels.
 pub use metrics_macros::LabelSet;
 /// Derives [`LabelValue`] (and [`LabelSet`]) for a fieldless enum: see [`LabelValue`].
 pub use metrics_macros::LabelValue;
 /// Derives [`Metrics`] for a struct whose fields are metrics: see [`Metrics`].
 pub use metrics_macros::Metrics;
-/// Records every call of a function: see the [crate documentation](crate).
+/// Records every call of a function: a counter of calls by outcome (`result` is `ok`, `error`,
+/// `panic` or `cancelled`), a histogram of their durations in seconds and, with `in_flight`, a
+/// gauge of the calls running. See the [crate documentation](crate) for what a call records.
+///
+/// # Arguments
+///
+/// All optional, in any order; each is checked at compile time and every mistake is a compile
+/// error on the token at fault. Names follow the Prometheus naming practice, as strictly as
+/// `promtool check metrics`: `snake_case`, base units spelt out (`_seconds`, `_bytes`), no type
+/// in the name.
+///
+/// | argument | gives |
+/// |---|---|
+/// | `name = "stem"` | the function's own families `stem_total`, `stem_duration_seconds`, `stem_in_flight` |
+/// | `counter = "..._total"`, `histogram = "..._seconds"` | own family names, both or one of them with `name` |
+/// | `help = "..."` | help text of the own families (default: the first line of the doc comment) |
+/// | `function = "..."` | the `function` label value (default: the function's path, `Type::method` for a method, see the [crate docs](crate#the-function-label)) |
+/// | `labels(key = "value", ...)` | a static label on every series of the own families |
+/// | `labels(key = argument, ...)` | a label whose value is an argument of a [`LabelValue`] type |
+/// | `buckets = [...]` | histogram bucket bounds, in seconds |
+/// | `long_running` | allows `buckets` that look like milliseconds (every bound at least 1, the largest at least 5000) for work that takes hours |
+/// | `max_series = N` | raises the cap (10,000) on the series the dynamic labels create |
+/// | `in_flight`, `in_flight = "..."` | also a gauge of the calls that have not returned |
+/// | `crate = path` | where this crate is, if the dependency is renamed |
+///
+/// `help`, `labels`, `buckets`, `max_series` and a named `in_flight` need the function's own
+/// families: the shared `function_calls_*` families have one label set and bucket list for
+/// every function.
+///
+/// ## Own families: `name`, `counter`, `histogram`, `help`
+///
+/// ```
+/// use metrics_runtime::instrument_metric;
+///
+/// /// Places an order.
+/// #[instrument_metric(name = "orders_place")]
+/// fn place() {}
+///
+/// #[instrument_metric(
+///     counter = "invoices_sent_total",
+///     histogram = "invoice_send_duration_seconds",
+///     help = "Invoices sent by email."
+/// )]
+/// fn send_invoice() {}
+///
+/// place();
+/// send_invoice();
+/// let text = metrics_runtime::render();
+/// assert!(text.contains("# HELP orders_place_total Places an order."));
+/// assert!(text.contains("# TYPE invoice_send_duration_seconds histogram"));
+/// ```
+///
+/// ## `function = "..."`
+///
+/// The value of the `function` label, for a function whose name says little:
+///
+/// ```
+/// # use metrics_runtime::instrument_metric;
+/// #[instrument_metric(name = "webhooks_handle", function = "stripe_webhook")]
+/// fn handle() {}
+///
+/// handle();
+/// assert!(metrics_runtime::render().contains(r#"webhooks_handle_total{function="stripe_webhook""#));
+/// ```
+///
+/// ## Labels: `labels(key = "value")` and `labels(key = argument)`
+///
+/// A label is static (`tier = "free"`: one value on every series), or dynamic: `key = argument`
+/// takes the value of an argument whose type implements [`LabelValue`] (an enum deriving it,
+/// `bool`, an `Option` of either, where `None` is `none`, or a reference to one). Its type lists
+/// every value, so every series exists from start-up and no input can create more. A string or
+/// a number is refused at compile time: every distinct value would be a new series.
+///
+/// ```
+/// use metrics_runtime::{LabelValue, instrument_metric};
+///
+/// #[derive(Clone, Copy, LabelValue)]
+/// enum Provider { Twilio, Vonage }
+///
+/// /// Sends an SMS.
+/// #[instrument_metric(
+///     name = "texts_send",
+///     labels(provider = provider, urgent = urgent, tier = "free")
+/// )]
+/// fn send(provider: Provider, urgent: bool, to: &str) -> usize {
+///     to.len()
+/// }
+///
+/// /// Looks a number up, with a provider or without.
+/// #[instrument_metric(name = "texts_lookup", labels(provider = provider))]
+/// fn lookup(provider: Option<&Provider>) {}
+///
+/// send(Provider::Vonage, true, "+15550100");
+/// lookup(None);
+/// // texts_send_total{function="send",module="...",tier="free",provider="vonage",urgent="true",result="ok"} 1
+/// // texts_lookup_total{function="lookup",module="...",provider="none",result="ok"} 1
+/// let text = metrics_runtime::render();
+/// let counted = |family: &str, labels: &[&str]| {
+///     text.lines().any(|line| {
+///         line.starts_with(family)
+///             && labels.iter().all(|label| line.contains(label))
+///             && line.ends_with(r#"result="ok"} 1"#)
+///     })
+/// };
+/// assert!(counted("texts_send_total{", &[r#"tier="free""#, r#"provider="vonage""#, r#"urgent="true""#]));
+/// assert!(counted("texts_lookup_total{", &[r#"provider="none""#]));
+/// ```
+///
+/// ## `max_series = N`
+///
+/// The dynamic labels of a function make the product of the number of values of their types,
+/// times the outcomes (3, or 4 for an `async fn`), counter series: above 10,000 the build fails
+/// with an error that names the cap, since that many series are almost always a label that
+/// should not be one. `max_series = N` raises the cap for this function.
+///
+/// ```no_run
+/// # use metrics_runtime::{LabelValue, instrument_metric};
+/// #[derive(Clone, Copy, LabelValue)]
+/// enum Shard { S0, S1, S2, S3, S4, S5, S6, S7, S8, S9 }
+///
+/// // 10 * 10 * 10 * 10 shard combinations, times 3 outcomes: 30,000 series, created at
+/// // start-up. Without `max_series` this is a compile error.
+/// #[instrument_metric(
+///     name = "replicas_copy",
+///     labels(from = from, to = to, via = via, region = region),
+///     max_series = 30_000
+/// )]
+/// fn copy(from: Shard, to: Shard, via: Shard, region: Shard) {}
+/// ```
+///
+/// ## `buckets = [...]` and `long_running`
+///
+/// The histogram's upper bounds, in seconds, finite and increasing (the default is
+/// `0.005, 0.01, ... 10`). Bounds that look like milliseconds (all at least 1, the largest at
+/// least 5000, that is 83 minutes) are refused with the list divided by 1000, and negative ones
+/// too; `long_running` says that the work really takes that long.
+///
+/// ```
+/// # use metrics_runtime::instrument_metric;
+/// #[instrument_metric(name = "thumbnails_render", buckets = [0.01, 0.05, 0.25, 1.0])]
+/// fn render_thumbnail() {}
+///
+/// #[instrument_metric(name = "nightly_export", buckets = [600, 1800, 3600, 7200, 14400], long_running)]
+/// fn export() {}
+///
+/// render_thumbnail();
+/// assert!(metrics_runtime::render().contains(r#"le="0.25"}"#));
+/// ```
+///
+/// ## `in_flight` and `crate = path`
+///
+/// ```
+/// # use metrics_runtime::instrument_metric;
+/// // `use metrics_runtime as telemetry;` in a crate that renamed the dependency would be
+/// // `crate = telemetry`.
+/// #[instrument_metric(name = "uploads", in_flight, crate = metrics_runtime)]
+/// fn upload() {}
+///
+/// #[instrument_metric(name = "downloads", in_flight = "downloads_running")]
+/// fn download() {}
+///
+/// upload();
+/// download();
+/// let text = metrics_runtime::render();
+/// assert!(text.contains("# TYPE uploads_in_flight gauge"));
+/// assert!(text.contains("# TYPE downloads_running gauge"));
+/// ```
+///
+/// ## On an `impl` block
+///
+/// The attribute on an `impl` block instruments every method with a body except `const fn`s,
+/// with the block's arguments (each method's `function` label is its path, `Type::method`, as
+/// wherever the attribute sits); a method's own
+/// `#[instrument_metric(...)]` inside it replaces the block's arguments.
+///
+/// ```
+/// # use metrics_runtime::instrument_metric;
+/// struct Cart;
+///
+/// #[instrument_metric(name = "cart")]
+/// impl Cart {
+///     fn add(&self) {}
+///
+///     #[instrument_metric(name = "cart_checkout")]
+///     fn checkout(&self) {}
+/// }
+///
+/// Cart.add();
+/// Cart.checkout();
+/// let text = metrics_runtime::render();
+/// assert!(text.contains(r#"cart_total{function="Cart::add""#));
+/// assert!(text.contains(r#"cart_checkout_total{function="Cart::checkout""#));
+/// ```
 pub use metrics_macros::instrument_metric;
 /// Checks a metric name at compile time and gives it back as a `&'static str`.
 ///
@@ -184,8 +364,24 @@ pub use registry::{ConfigError, catalog, check, registry, set_constant_labels};
 /// Derive it: each field is a metric (`Counter`, `IntCounter`, `Gauge`, `IntGauge`,
 /// `Histogram`) or a family of them labelled by [`LabelSet`] types. The family name is
 /// `#[metrics(prefix = "...")]`, an underscore and the field name (or `#[metric(name = "...")]`);
-/// the help text is the field's doc comment (or `#[metric(help = "...")]`); a histogram
-/// field takes `#[metric(buckets = [...])]`. Every name is checked at compile time.
+/// the help text is the field's doc comment (or `#[metric(help = "...")]`). Every name is
+/// checked at compile time, for the kind the field's type has (a type alias or a renamed
+/// import is fine): a counter's ends in `_total`, a histogram's in its unit (`_seconds`,
+/// `_bytes`, `_ratio`, `_meters`, `_grams`, `_celsius`, `_kelvin`, `_joules`, `_volts` or
+/// `_amperes`).
+///
+/// A field takes these `#[metric(...)]` arguments besides `name` and `help`:
+///
+/// - `buckets = [...]`: a histogram's upper bounds; for a `_seconds` histogram, bounds that look
+///   like milliseconds (all at least 1, the largest at least 5000) are refused, and so are
+///   negative ones;
+/// - `long_running`: those bounds are seconds on purpose (work that takes hours);
+/// - `unitless`: a histogram of counts of things (items per batch), whose name has no unit;
+/// - `max_series = N`: a family may have up to N series (the product of the number of values of
+///   its label types), instead of 10,000; more is a compile error.
+///
+/// Two labels of one name in a family (a tuple of one `LabelValue` type twice) are refused at
+/// compile time.
 ///
 /// ```
 /// use metrics_runtime::{Gauge, GaugeFamily, Histogram, IntCounter, LabelValue, Metrics};
@@ -203,6 +399,9 @@ pub use registry::{ConfigError, catalog, check, registry, set_constant_labels};
 ///     /// Time taken by OAuth operations.
 ///     #[metric(buckets = [0.05, 0.25, 1.0, 5.0])]
 ///     operation_duration_seconds: Histogram,
+///     /// Scopes granted per integration: a count, without a unit.
+///     #[metric(unitless, buckets = [1.0, 2.0, 5.0, 10.0])]
+///     granted_scopes: Histogram,
 ///     /// Share of users with at least one integration.
 ///     #[metric(name = "oauth_adoption_ratio")]
 ///     adoption: Gauge,

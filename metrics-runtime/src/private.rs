@@ -2,7 +2,7 @@
 
 pub use core::any::type_name_of_val;
 pub use core::future::IntoFuture;
-pub use core::{file, module_path};
+pub use core::{file, module_path, panic};
 pub use std::boxed::Box;
 
 pub use inventory;
@@ -11,12 +11,12 @@ pub use std::sync::OnceLock;
 
 pub use crate::Metrics;
 pub use crate::catalog::{Declaration, FieldDescriptor, GroupDescriptor};
-pub use crate::family::{MetricField, Shape};
+pub use crate::family::{MetricField, Shape, for_kind};
 pub use crate::instrument::{
     AnyOutcome, CallGuard, CallSite, Families, FunctionDescriptor, FunctionName, Instrumented,
     Outcome, OutcomeProbe, ResultOutcome, call, instrument_future, label_index,
 };
-pub use crate::labels::{LabelSet, LabelValue};
+pub use crate::labels::{LabelSet, LabelValue, OptionLabelValue, distinct_names, series_count};
 
 /// Bytes held by the call cells of instrumented functions and the number of series they
 /// export, for the memory benchmark.

@@ -150,7 +150,8 @@ pub enum ConfigError {
     /// The registry was already built (something recorded or rendered first), or constant
     /// labels were already set.
     TooLate,
-    /// A label name is not `[a-zA-Z_][a-zA-Z0-9_]*`, starts with `__`, or is reserved.
+    /// A label name is not `[a-zA-Z][a-zA-Z0-9_]*` (a leading `_` is reserved), is camelCase,
+    /// or is reserved (`le`, `quantile`, and the `function`, `module` and `result` labels).
     InvalidLabel(String),
 }
 
@@ -197,12 +198,16 @@ where
         .map(|(name, value)| (name.into(), value.into()))
         .collect();
     for (name, _) in &labels {
-        let valid = name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        // The macros' label-name rules (metrics-macros/src/validate.rs; tests/tests/
+        // validation_agreement.rs checks that both agree): a leading `_` is reserved, and
+        // promtool flags camelCase.
+        let camel_case = name
+            .as_bytes()
+            .windows(2)
+            .any(|pair| pair[0].is_ascii_lowercase() && pair[1].is_ascii_uppercase());
+        let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
             && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-            && !name.starts_with("__")
+            && !camel_case
             && !["le", "quantile", "function", "module", "result"].contains(&name.as_str());
         if !valid || labels.iter().filter(|(other, _)| other == name).count() > 1 {
             return Err(ConfigError::InvalidLabel(name.clone()));

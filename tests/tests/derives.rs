@@ -39,7 +39,7 @@ struct SmsMetrics {
     /// Messages waiting to be sent.
     queue_length: IntGaugeFamily<(Provider, bool)>,
     /// Messages a user sends per day.
-    #[metric(name = "sms_usage_per_user", buckets = [1.0, 5.0, 20.0])]
+    #[metric(name = "sms_usage_per_user", unitless, buckets = [1.0, 5.0, 20.0])]
     usage: HistogramFamily<Provider>,
     /// Whether the provider circuit is open.
     circuit_open: Gauge,

@@ -1,7 +1,8 @@
 //! The macro's name rules (metrics-macros/src/validate.rs, compiled here as-is) agree with
 //! what tikv `prometheus` accepts at runtime: the character rules exactly, and every name,
 //! label and bucket list the macros accept is accepted by the registry. Where the macros are
-//! stricter, the test checks that it is for a documented naming rule.
+//! stricter, the test checks that it is for a documented naming rule. The runtime's own label
+//! rule (`set_constant_labels`) agrees with the macros' exactly.
 
 #[allow(dead_code, unreachable_pub)]
 #[path = "../../metrics-macros/src/validate.rs"]
@@ -95,6 +96,8 @@ fn accepted_metric_names_are_accepted_by_tikv() {
                         "ends in",
                         "base units",
                         "must not end",
+                        "snake_case",
+                        "metric type",
                     ];
                     assert!(
                         documented.iter().any(|rule| message.contains(rule)),
@@ -113,8 +116,12 @@ fn accepted_label_names_are_accepted_by_tikv() {
         match validate::label_name(&name, &[]) {
             Ok(()) => assert!(tikv_accepts_label_name(&name), "{name:?}"),
             Err(message) if tikv_accepts_label_name(&name) => {
+                let camel_case = name
+                    .as_bytes()
+                    .windows(2)
+                    .any(|pair| pair[0].is_ascii_lowercase() && pair[1].is_ascii_uppercase());
                 assert!(
-                    name.starts_with("__") || name == "quantile",
+                    name.starts_with('_') || name == "quantile" || camel_case,
                     "{name:?}: {message}"
                 );
             }
@@ -138,7 +145,9 @@ fn accepted_buckets_are_accepted_by_tikv() {
                 n => f64::from(u32::try_from(n).unwrap()) / 2.0,
             })
             .collect();
-        let ours = validate::buckets(&bounds).is_empty();
+        let ours = validate::buckets(&bounds, false, false).is_empty();
+        // A histogram of seconds only adds rules.
+        assert!(ours || !validate::buckets(&bounds, true, false).is_empty());
         let tikv =
             Histogram::with_opts(HistogramOpts::new("x", "help").buckets(bounds.clone())).is_ok();
         if ours {
@@ -158,4 +167,23 @@ fn accepted_help_is_accepted_by_tikv() {
         }
     }
     assert!(validate::help("").is_err() && IntCounter::new("x", "").is_err());
+}
+
+#[test]
+fn constant_label_names_follow_the_macros_label_rules() {
+    let taken = ["function", "module", "result"];
+    let mut accepted = 0;
+    for name in inputs() {
+        let runtime = !matches!(
+            metrics_runtime::set_constant_labels([(name.as_str(), "v")]),
+            Err(metrics_runtime::ConfigError::InvalidLabel(_))
+        );
+        let macros = validate::label_name(&name, &taken).is_ok();
+        assert_eq!(runtime, macros, "{name:?}");
+        accepted += usize::from(macros);
+    }
+    assert!(
+        accepted > 100,
+        "only {accepted} inputs were valid label names"
+    );
 }

@@ -146,7 +146,7 @@ pub struct SmsMetrics {
     /// Cost of the SMS messages sent, in US dollars.
     pub cost_total: CounterFamily<SmsProvider>,
     /// Messages each active user sent in one usage rollup window.
-    #[metric(buckets = [1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 50.0, 100.0])]
+    #[metric(unitless, buckets = [1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 50.0, 100.0])]
     pub usage_per_user: Histogram,
 }
 

@@ -52,7 +52,7 @@ struct HygieneMetrics {
     /// Counted.
     calls_total: ::metrics_runtime::IntCounterFamily<Labels>,
     /// Measured.
-    sizes: ::metrics_runtime::HistogramFamily<(Provider, bool)>,
+    sizes_bytes: ::metrics_runtime::HistogramFamily<(Provider, bool)>,
 }
 
 #[::metrics_runtime::instrument_metric(name = "hygiene_send", labels(provider = provider))]
@@ -67,7 +67,7 @@ const NAME: &str = ::metrics_runtime::metric_name!("hygiene_calls_total");
 
 fn main() {
     HygieneMetrics::global().calls_total.with(Labels { provider: Provider::Vonage }).inc();
-    HygieneMetrics::global().sizes.with((Provider::Twilio, true)).observe(1.0);
+    HygieneMetrics::global().sizes_bytes.with((Provider::Twilio, true)).observe(1.0);
     assert_eq!(send(Provider::Vonage), 2);
     assert!(::metrics_runtime::render().contains(NAME));
     assert_eq!(local(), 1);

@@ -1,0 +1,8 @@
+use metrics_runtime::instrument_metric;
+
+#[instrument_metric(name = "sms_send", labels(kind = ""))]
+fn send() {}
+
+fn main() {
+    send();
+}

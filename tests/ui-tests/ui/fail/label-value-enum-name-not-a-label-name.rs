@@ -1,0 +1,14 @@
+use metrics_runtime::LabelValue;
+
+#[derive(Clone, Copy, LabelValue)]
+enum Größe {
+    Klein,
+    Groß,
+}
+
+#[derive(Clone, Copy, LabelValue)]
+enum _Kind {
+    One,
+}
+
+fn main() {}

@@ -1,0 +1,15 @@
+use metrics_runtime::{IntGauge, Metrics, instrument_metric};
+
+#[instrument_metric(name = "smsSend")]
+fn send() {}
+
+#[derive(Metrics)]
+#[metrics(prefix = "sms")]
+struct SmsMetrics {
+    /// Messages waiting.
+    queueDepth: IntGauge,
+}
+
+fn main() {
+    send();
+}

@@ -1,0 +1,10 @@
+use metrics_runtime::{Histogram, Metrics};
+
+#[derive(Metrics)]
+#[metrics(prefix = "queue")]
+struct QueueMetrics {
+    /// Messages taken per batch.
+    batch_size: Histogram,
+}
+
+fn main() {}

@@ -1,0 +1,11 @@
+use metrics_runtime::{IntCounter, Metrics};
+
+#[derive(Metrics)]
+#[metrics(prefix = "queue")]
+struct QueueMetrics {
+    /// Messages taken.
+    #[metric(unitless)]
+    taken_total: IntCounter,
+}
+
+fn main() {}
