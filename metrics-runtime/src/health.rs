@@ -37,7 +37,7 @@ struct Component {
     check: Check,
     status: IntGauge,
     /// The run in flight, if any, and its result once it is known.
-    run: Mutex<Option<watch::Receiver<Option<ComponentHealth>>>>,
+    run: Mutex<Option<RunResult>>,
 }
 
 static COMPONENTS: RwLock<Vec<Arc<Component>>> = RwLock::new(Vec::new());
@@ -170,16 +170,14 @@ impl ComponentHealth {
 /// Runs `component`'s check, or joins the run in flight, and waits for its result.
 ///
 /// At most one run per component is in flight: requests that arrive meanwhile wait for the
-/// same result, which comes at the latest when the run's timeout expires. A run cut short by
-/// its timeout is aborted; one that cannot be aborted (a check that blocks its thread) is
-/// left to finish and no other run starts before it has, so later requests get its result
-/// (unhealthy, timed out) at once instead of piling up runs that block too.
+/// same result, which comes at the latest when the run's timeout expires. A run that ends is
+/// no longer joined: the next request runs the check again. A run cut short by its timeout
+/// is aborted; one that cannot be aborted (a check that blocks its thread) is left to finish,
+/// and until it has, requests get its result (unhealthy, timed out) at once and no other run
+/// starts, so that runs that block cannot pile up.
 async fn run_one(component: Arc<Component>) -> ComponentHealth {
     let mut result = {
-        let mut run = component
-            .run
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut run = component.lock_run();
         run.get_or_insert_with(|| start_run(&component)).clone()
     };
     let outcome = result
@@ -196,14 +194,32 @@ async fn run_one(component: Arc<Component>) -> ComponentHealth {
     })
 }
 
+type RunResult = watch::Receiver<Option<ComponentHealth>>;
+
+impl Component {
+    fn lock_run(&self) -> std::sync::MutexGuard<'_, Option<RunResult>> {
+        self.run
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Forgets the run in flight if it is `own` (a later one may have replaced it).
+fn forget(run: &mut Option<RunResult>, own: &RunResult) {
+    if run.as_ref().is_some_and(|stored| stored.same_channel(own)) {
+        *run = None;
+    }
+}
+
 /// Starts a run of `component`'s check in a task of its own; the caller stores the receiver
 /// as the run in flight (under the lock, so the run cannot end before it is stored).
-fn start_run(component: &Arc<Component>) -> watch::Receiver<Option<ComponentHealth>> {
+fn start_run(component: &Arc<Component>) -> RunResult {
     let (sender, receiver) = watch::channel(None);
+    let own = receiver.clone();
     let component = Arc::clone(component);
     tokio::spawn(async move {
-        // Clears the run in flight when this task ends or is dropped with its runtime.
-        let _ended = RunEnded(Arc::clone(&component));
+        // Forgets the run if this task is dropped before it ends (its runtime shuts down).
+        let _dropped = RunEnded(Arc::clone(&component), own.clone());
         let started = Instant::now();
         let check = Arc::clone(&component.check);
         // A task of its own, so that a panicking check is caught as a failed check.
@@ -223,31 +239,38 @@ fn start_run(component: &Arc<Component>) -> watch::Receiver<Option<ComponentHeal
         DURATION
             .with_label_values(&[&component.name])
             .set(duration_seconds);
-        sender.send_replace(Some(ComponentHealth {
+        let health = ComponentHealth {
             component: component.name.clone(),
             healthy: outcome.is_ok(),
             duration_seconds,
             error: outcome.err(),
-        }));
+        };
+        {
+            // Under the lock: a request either joined this run and gets its result, or
+            // comes after and starts a new one.
+            let mut run = component.lock_run();
+            if abandoned.is_none() {
+                forget(&mut run, &own);
+            }
+            sender.send_replace(Some(health));
+        }
         if let Some(task) = abandoned {
             // Ends at once for a check waiting on I/O or a timer (abort drops it at its next
-            // `.await`); a check that blocks its thread ends when it returns.
+            // `.await`); a check that blocks its thread ends when it returns. Until then,
+            // requests get the result above.
             let _ = task.await;
+            forget(&mut component.lock_run(), &own);
         }
     });
     receiver
 }
 
-/// Clears the run in flight of a component when dropped.
-struct RunEnded(Arc<Component>);
+/// Forgets a component's run in flight when dropped, if it is still that run.
+struct RunEnded(Arc<Component>, RunResult);
 
 impl Drop for RunEnded {
     fn drop(&mut self) {
-        *self
-            .0
-            .run
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+        forget(&mut self.0.lock_run(), &self.1);
     }
 }
 
