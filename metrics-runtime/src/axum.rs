@@ -1,5 +1,6 @@
 //! Serving `/metrics` from an [`axum`] application, and the HTTP metrics layer.
 
+use std::borrow::Cow;
 use std::io::Write as _;
 use std::sync::Arc;
 
@@ -7,14 +8,15 @@ use ::axum::Router;
 use ::axum::http::header::{
     ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, VARY, WWW_AUTHENTICATE,
 };
-use ::axum::http::{HeaderMap, HeaderValue, StatusCode};
+use ::axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use ::axum::response::{IntoResponse, Response};
 use ::axum::routing::get;
 
-use crate::encode::{Format, accepts, render_as};
+use crate::encode::render_as;
 pub use crate::http::{
     CLIENT_CLOSED_STATUS, HttpMetricsLayer, HttpMetricsService, ResponseFuture, UNMATCHED_ENDPOINT,
 };
+use crate::negotiate::{accepts_gzip, negotiate};
 
 /// A router serving `GET /metrics` with the default [`Endpoint`]; merge it into your app.
 ///
@@ -53,11 +55,21 @@ pub async fn metrics(headers: HeaderMap) -> Response {
 /// use metrics_runtime::axum::Endpoint;
 ///
 /// // Protect /metrics; give Prometheus the token with `authorization: { credentials: ... }`.
-/// let app: Router = Endpoint::new().bearer_token("s3cret").router();
+/// let app: Router = Endpoint::new().bearer_token("s3cret")?.router();
+/// # Ok::<(), metrics_runtime::axum::TokenError>(())
 /// ```
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct Endpoint {
     token: Option<Arc<str>>,
+}
+
+/// Never shows the token, so that logging the configuration does not leak it.
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 impl Endpoint {
@@ -67,11 +79,36 @@ impl Endpoint {
         Endpoint::default()
     }
 
-    /// Requires `Authorization: Bearer <token>`; any other request gets `401` and no metrics.
-    #[must_use]
-    pub fn bearer_token(mut self, token: impl Into<String>) -> Self {
-        self.token = Some(token.into().into());
-        self
+    /// Requires `Authorization: Bearer <token>` (the scheme in any case, one or more spaces
+    /// before the token, compared in constant time); any other request gets `401` and no
+    /// metrics.
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError`] when `token` is empty, or has a character an `Authorization` header
+    /// cannot carry as it is (a space, a control character, a non-ASCII character): such a
+    /// token could never be sent, and every scrape would be refused.
+    ///
+    /// ```
+    /// use metrics_runtime::axum::{Endpoint, TokenError};
+    ///
+    /// assert!(Endpoint::new().bearer_token("s3cret").is_ok());
+    /// assert_eq!(Endpoint::new().bearer_token("").unwrap_err(), TokenError::Empty);
+    /// assert_eq!(
+    ///     Endpoint::new().bearer_token("s3cret\n").unwrap_err(),
+    ///     TokenError::InvalidCharacter('\n')
+    /// );
+    /// ```
+    pub fn bearer_token(mut self, token: impl Into<String>) -> Result<Self, TokenError> {
+        let token = token.into();
+        if token.is_empty() {
+            return Err(TokenError::Empty);
+        }
+        if let Some(bad) = token.chars().find(|c| !c.is_ascii_graphic()) {
+            return Err(TokenError::InvalidCharacter(bad));
+        }
+        self.token = Some(token.into());
+        Ok(self)
     }
 
     /// A router serving `GET /metrics`.
@@ -154,17 +191,17 @@ impl Endpoint {
             let challenge = [(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))];
             return (StatusCode::UNAUTHORIZED, challenge).into_response();
         }
-        let format = headers
-            .get(ACCEPT)
-            .and_then(|accept| accept.to_str().ok())
-            .map_or(Format::Text, Format::from_accept);
-        let body = render_as(format);
-        let content_type = [(
-            CONTENT_TYPE,
-            HeaderValue::from_static(format.content_type()),
-        )];
+        let accept: Vec<&str> = header_values(headers, &ACCEPT).collect();
+        let negotiated = negotiate(&accept);
+        let body = render_as(negotiated.format);
+        let content_type = match negotiated.content_type() {
+            Cow::Borrowed(content_type) => HeaderValue::from_static(content_type),
+            Cow::Owned(content_type) => HeaderValue::try_from(content_type)
+                .unwrap_or_else(|_| HeaderValue::from_static(negotiated.format.content_type())),
+        };
+        let content_type = [(CONTENT_TYPE, content_type)];
         let vary = [(VARY, HeaderValue::from_static("Accept, Accept-Encoding"))];
-        if accepts_gzip(headers)
+        if accepts_gzip(header_values(headers, &ACCEPT_ENCODING))
             && let Some(compressed) = gzip(body.as_bytes())
         {
             let encoding = [(CONTENT_ENCODING, HeaderValue::from_static("gzip"))];
@@ -208,26 +245,55 @@ impl MetricsServer {
     }
 }
 
-/// Whether `headers` carry the bearer token, compared in constant time.
+/// Why [`Endpoint::bearer_token`] refused a token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TokenError {
+    /// The token is empty.
+    Empty,
+    /// The token has this character, which an `Authorization` header cannot carry as it is.
+    InvalidCharacter(char),
+}
+
+impl std::fmt::Display for TokenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TokenError::Empty => f.write_str(
+                "the bearer token of /metrics is empty; set a secret of visible ASCII characters, or no token at all",
+            ),
+            TokenError::InvalidCharacter(bad) => write!(
+                f,
+                "the bearer token of /metrics contains {bad:?}, which an `Authorization` header cannot carry; \
+                 use visible ASCII characters only (letters, digits, `-._~+/=`, ...)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for TokenError {}
+
+/// Whether `headers` carry `Authorization: Bearer <token>` (RFC 6750: the scheme in any case,
+/// then one or more spaces), the token compared in constant time.
 fn authorized(headers: &HeaderMap, token: &str) -> bool {
     use subtle::ConstantTimeEq as _;
     headers
         .get(AUTHORIZATION)
-        .and_then(|value| value.as_bytes().strip_prefix(b"Bearer "))
+        .and_then(|value| {
+            let value = value.as_bytes();
+            let space = value.iter().position(|&b| b == b' ')?;
+            let (scheme, rest) = value.split_at(space);
+            scheme
+                .eq_ignore_ascii_case(b"bearer")
+                .then(|| rest.trim_ascii_start())
+        })
         .is_some_and(|given| bool::from(given.ct_eq(token.as_bytes())))
 }
 
-/// Whether `Accept-Encoding` lists gzip (or `*`) with a non-zero quality.
-fn accepts_gzip(headers: &HeaderMap) -> bool {
+/// The values of every `name` header, in order; those that are not visible ASCII are skipped.
+fn header_values<'a>(headers: &'a HeaderMap, name: &HeaderName) -> impl Iterator<Item = &'a str> {
     headers
-        .get_all(ACCEPT_ENCODING)
-        .iter()
+        .get_all(name)
+        .into_iter()
         .filter_map(|value| value.to_str().ok())
-        .any(|list| {
-            accepts(list, |coding| {
-                coding.eq_ignore_ascii_case("gzip") || coding == "*"
-            })
-        })
 }
 
 fn gzip(bytes: &[u8]) -> Option<Vec<u8>> {

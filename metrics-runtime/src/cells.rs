@@ -264,7 +264,9 @@ impl ValueCells {
     /// The sum of a float counter's stripes, or a float gauge.
     pub(crate) fn get_f64(&self, index: usize) -> f64 {
         (0..=self.mask)
-            .map(|stripe| f64::from_bits(self.slots[stripe * self.stride + index].load(Ordering::Relaxed)))
+            .map(|stripe| {
+                f64::from_bits(self.slots[stripe * self.stride + index].load(Ordering::Relaxed))
+            })
             .sum()
     }
 

@@ -47,19 +47,6 @@ pub enum Format {
 }
 
 impl Format {
-    /// The format an `Accept` header asks for: OpenMetrics when it lists
-    /// `application/openmetrics-text` with a non-zero quality, the text format otherwise.
-    #[must_use]
-    pub fn from_accept(accept: &str) -> Format {
-        if accepts(accept, |media| {
-            media.eq_ignore_ascii_case("application/openmetrics-text")
-        }) {
-            Format::OpenMetrics
-        } else {
-            Format::Text
-        }
-    }
-
     /// The `Content-Type` of this format.
     #[must_use]
     pub const fn content_type(self) -> &'static str {
@@ -68,20 +55,6 @@ impl Format {
             Format::OpenMetrics => OPENMETRICS_CONTENT_TYPE,
         }
     }
-}
-
-/// Whether a comma-separated `Accept`-style `list` has an entry that `wanted` matches with a
-/// non-zero quality (`q=0` means "not acceptable").
-pub(crate) fn accepts(list: &str, wanted: impl Fn(&str) -> bool) -> bool {
-    list.split(',').any(|entry| {
-        let mut parts = entry.split(';').map(str::trim);
-        let name = parts.next().unwrap_or_default();
-        let quality = parts
-            .filter_map(|param| param.strip_prefix("q="))
-            .find_map(|q| q.trim().parse::<f32>().ok())
-            .unwrap_or(1.0);
-        wanted(name) && quality > 0.0
-    })
 }
 
 /// Renders every metric of [`registry`] in the Prometheus text exposition format 0.0.4.

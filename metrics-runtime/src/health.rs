@@ -5,11 +5,18 @@
 //! requested and, with [`spawn_periodic`], on an interval, so the gauges stay current for
 //! Prometheus. A check that fails, times out or panics makes its component unhealthy and
 //! nothing else.
+//!
+//! A check that hangs costs nothing that grows: at most one run per component is in flight,
+//! every request that arrives meanwhile (a `/health` route, [`check`], a period of
+//! [`spawn_periodic`]) waits for that run's result, which comes at the latest when its
+//! timeout expires, and a run cut short is aborted. A check that blocks its thread cannot be
+//! aborted: until it returns, requests get its last result (unhealthy, timed out) at once
+//! and no other run starts.
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, LazyLock, RwLock};
+use std::sync::{Arc, LazyLock, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use ::axum::Router;
@@ -19,6 +26,7 @@ use ::axum::http::header::CONTENT_TYPE;
 use ::axum::response::{IntoResponse, Response};
 use ::axum::routing::get;
 use prometheus::{GaugeVec, IntGauge, Opts};
+use tokio::sync::watch;
 
 type CheckFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
 type Check = Arc<dyn Fn() -> CheckFuture + Send + Sync>;
@@ -28,6 +36,8 @@ struct Component {
     timeout: Duration,
     check: Check,
     status: IntGauge,
+    /// The run in flight, if any, and its result once it is known.
+    run: Mutex<Option<RunResult>>,
 }
 
 static COMPONENTS: RwLock<Vec<Arc<Component>>> = RwLock::new(Vec::new());
@@ -128,6 +138,7 @@ where
         timeout,
         check,
         status,
+        run: Mutex::new(None),
     }));
     Ok(())
 }
@@ -156,30 +167,110 @@ impl ComponentHealth {
     }
 }
 
+/// Runs `component`'s check, or joins the run in flight, and waits for its result.
+///
+/// At most one run per component is in flight: requests that arrive meanwhile wait for the
+/// same result, which comes at the latest when the run's timeout expires. A run that ends is
+/// no longer joined: the next request runs the check again. A run cut short by its timeout
+/// is aborted; one that cannot be aborted (a check that blocks its thread) is left to finish,
+/// and until it has, requests get its result (unhealthy, timed out) at once and no other run
+/// starts, so that runs that block cannot pile up.
 async fn run_one(component: Arc<Component>) -> ComponentHealth {
-    let started = Instant::now();
-    let check = Arc::clone(&component.check);
-    // A task of its own, so that a panicking check is caught as a failed check.
-    let task = tokio::spawn(async move { check().await });
-    let outcome = match tokio::time::timeout(component.timeout, task).await {
-        Ok(Ok(result)) => result,
-        Ok(Err(join)) if join.is_panic() => Err("the health check panicked".to_owned()),
-        Ok(Err(_)) => Err("the health check was cancelled".to_owned()),
-        Err(_) => Err(format!(
-            "the health check took longer than {:?}",
-            component.timeout
-        )),
+    let mut result = {
+        let mut run = component.lock_run();
+        run.get_or_insert_with(|| start_run(&component)).clone()
     };
-    let duration_seconds = started.elapsed().as_secs_f64();
-    component.status.set(i64::from(outcome.is_ok()));
-    DURATION
-        .with_label_values(&[&component.name])
-        .set(duration_seconds);
-    ComponentHealth {
+    let outcome = result
+        .wait_for(Option::is_some)
+        .await
+        .ok()
+        .and_then(|health| health.clone());
+    // No result only when the run's task was dropped: its runtime is shutting down.
+    outcome.unwrap_or_else(|| ComponentHealth {
         component: component.name.clone(),
-        healthy: outcome.is_ok(),
-        duration_seconds,
-        error: outcome.err(),
+        healthy: false,
+        duration_seconds: 0.0,
+        error: Some("the health check was cancelled".to_owned()),
+    })
+}
+
+type RunResult = watch::Receiver<Option<ComponentHealth>>;
+
+impl Component {
+    fn lock_run(&self) -> std::sync::MutexGuard<'_, Option<RunResult>> {
+        self.run
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Forgets the run in flight if it is `own` (a later one may have replaced it).
+fn forget(run: &mut Option<RunResult>, own: &RunResult) {
+    if run.as_ref().is_some_and(|stored| stored.same_channel(own)) {
+        *run = None;
+    }
+}
+
+/// Starts a run of `component`'s check in a task of its own; the caller stores the receiver
+/// as the run in flight (under the lock, so the run cannot end before it is stored).
+fn start_run(component: &Arc<Component>) -> RunResult {
+    let (sender, receiver) = watch::channel(None);
+    let own = receiver.clone();
+    let component = Arc::clone(component);
+    tokio::spawn(async move {
+        // Forgets the run if this task is dropped before it ends (its runtime shuts down).
+        let _dropped = RunEnded(Arc::clone(&component), own.clone());
+        let started = Instant::now();
+        let check = Arc::clone(&component.check);
+        // A task of its own, so that a panicking check is caught as a failed check.
+        let mut task = tokio::spawn(async move { check().await });
+        let (outcome, abandoned) = match tokio::time::timeout(component.timeout, &mut task).await {
+            Ok(Ok(result)) => (result, None),
+            Ok(Err(join)) if join.is_panic() => (Err("the health check panicked".to_owned()), None),
+            Ok(Err(_)) => (Err("the health check was cancelled".to_owned()), None),
+            Err(_) => {
+                task.abort();
+                let error = format!("the health check took longer than {:?}", component.timeout);
+                (Err(error), Some(task))
+            }
+        };
+        let duration_seconds = started.elapsed().as_secs_f64();
+        component.status.set(i64::from(outcome.is_ok()));
+        DURATION
+            .with_label_values(&[&component.name])
+            .set(duration_seconds);
+        let health = ComponentHealth {
+            component: component.name.clone(),
+            healthy: outcome.is_ok(),
+            duration_seconds,
+            error: outcome.err(),
+        };
+        {
+            // Under the lock: a request either joined this run and gets its result, or
+            // comes after and starts a new one.
+            let mut run = component.lock_run();
+            if abandoned.is_none() {
+                forget(&mut run, &own);
+            }
+            sender.send_replace(Some(health));
+        }
+        if let Some(task) = abandoned {
+            // Ends at once for a check waiting on I/O or a timer (abort drops it at its next
+            // `.await`); a check that blocks its thread ends when it returns. Until then,
+            // requests get the result above.
+            let _ = task.await;
+            forget(&mut component.lock_run(), &own);
+        }
+    });
+    receiver
+}
+
+/// Forgets a component's run in flight when dropped, if it is still that run.
+struct RunEnded(Arc<Component>, RunResult);
+
+impl Drop for RunEnded {
+    fn drop(&mut self) {
+        forget(&mut self.0.lock_run(), &self.1);
     }
 }
 
@@ -190,13 +281,44 @@ fn components() -> Vec<Arc<Component>> {
         .clone()
 }
 
-/// Runs the check of `component`, if it is registered, and updates its gauges.
+/// Runs the check of `component`, if it is registered, and updates its gauges; joins the run
+/// in flight instead if there is one.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use std::time::Duration;
+///
+/// metrics_runtime::health::register("queue", Duration::from_secs(1), || async {
+///     Err::<(), _>("the queue is full")
+/// })
+/// .unwrap();
+/// let health = metrics_runtime::health::check("queue").await.unwrap();
+/// assert!(!health.healthy);
+/// assert_eq!(health.error.as_deref(), Some("the queue is full"));
+/// assert!(metrics_runtime::health::check("nothing").await.is_none());
+/// # }
+/// ```
 pub async fn check(component: &str) -> Option<ComponentHealth> {
     let found = components().into_iter().find(|c| c.name == component)?;
     Some(run_one(found).await)
 }
 
-/// Runs every check concurrently and updates their gauges.
+/// Runs every check concurrently (or joins their runs in flight) and updates their gauges.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use std::time::Duration;
+///
+/// metrics_runtime::health::register("search", Duration::from_secs(1), || async {
+///     Ok::<(), String>(())
+/// })
+/// .unwrap();
+/// let all = metrics_runtime::health::check_all().await;
+/// assert!(all.iter().any(|health| health.component == "search" && health.healthy));
+/// # }
+/// ```
 pub async fn check_all() -> Vec<ComponentHealth> {
     let tasks: Vec<_> = components()
         .into_iter()
@@ -213,7 +335,16 @@ pub async fn check_all() -> Vec<ComponentHealth> {
 }
 
 /// Runs every check every `period` in a background task, so that the health gauges are
-/// current when Prometheus scrapes. Needs a tokio runtime.
+/// current when Prometheus scrapes. Needs a tokio runtime. A period whose checks are still
+/// running (a check slower than `period`) joins their runs rather than starting new ones.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let periodic = metrics_runtime::health::spawn_periodic(std::time::Duration::from_secs(5));
+/// periodic.abort();
+/// # }
+/// ```
 #[must_use = "dropping the handle does not stop the task; keep it to abort it"]
 pub fn spawn_periodic(period: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {

@@ -124,6 +124,7 @@ pub mod health;
 mod http;
 mod instrument;
 mod labels;
+mod negotiate;
 #[cfg(feature = "push")]
 pub mod push;
 mod registry;

@@ -10,9 +10,19 @@ use base64::Engine as _;
 
 use crate::encode::{TEXT_CONTENT_TYPE, render};
 
+/// The default time a request to the gateway may take, connecting included.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How much of a refusal's body [`PushError::Refused`] keeps: enough for the gateway's
+/// message, not a whole page a proxy might answer with.
+const REFUSAL_BODY_BYTES: usize = 512;
+
 /// Why a push failed. The job's metrics are unchanged and can be pushed again.
 #[derive(Debug)]
 pub enum PushError {
+    /// The gateway's URL is not `http://host[:port][/path]` (or `https://` with the
+    /// `push-tls` feature).
+    InvalidUrl(String),
     /// The job name or a grouping label is empty or not a valid label name.
     InvalidGrouping(String),
     /// The gateway could not be reached.
@@ -21,7 +31,7 @@ pub enum PushError {
     Refused {
         /// The HTTP status.
         status: u16,
-        /// What the gateway said.
+        /// What the gateway said: its first 512 bytes, with `...` when it said more.
         body: String,
     },
 }
@@ -29,6 +39,7 @@ pub enum PushError {
 impl fmt::Display for PushError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            PushError::InvalidUrl(why) => write!(f, "invalid Pushgateway URL: {why}"),
             PushError::InvalidGrouping(why) => write!(f, "invalid grouping key: {why}"),
             PushError::Unreachable(why) => write!(f, "the Pushgateway could not be reached: {why}"),
             PushError::Refused { status, body } => {
@@ -44,7 +55,8 @@ impl fmt::Display for PushError {
 
 impl std::error::Error for PushError {}
 
-/// A Pushgateway and the grouping key a job pushes under.
+/// A Pushgateway and the grouping key a job pushes under. Each request may take
+/// [`DEFAULT_TIMEOUT`] (10 s) unless [`Pushgateway::timeout`] says otherwise.
 ///
 /// ```no_run
 /// use metrics_runtime::push::Pushgateway;
@@ -63,14 +75,16 @@ pub struct Pushgateway {
 }
 
 impl Pushgateway {
-    /// A gateway at `url` (`http://host:9091`), for the job named `job`.
+    /// A gateway at `url` (`http://host:9091`), for the job named `job`, with requests
+    /// limited to [`DEFAULT_TIMEOUT`]. The URL is checked when a request is made: one without
+    /// `http://` is [`PushError::InvalidUrl`].
     #[must_use]
     pub fn new(url: impl Into<String>, job: impl Into<String>) -> Self {
         Pushgateway {
             url: url.into().trim_end_matches('/').to_owned(),
             job: job.into(),
             grouping: Vec::new(),
-            timeout: Duration::from_secs(10),
+            timeout: DEFAULT_TIMEOUT,
         }
     }
 
@@ -81,7 +95,8 @@ impl Pushgateway {
         self
     }
 
-    /// How long a request may take (10 s by default).
+    /// How long a request may take, connecting included ([`DEFAULT_TIMEOUT`], 10 s, by
+    /// default).
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
@@ -119,6 +134,7 @@ impl Pushgateway {
     /// `/metrics/job/<job>/<label>/<value>...`, each value base64url-encoded (the gateway's
     /// `@base64` form), so that values with `/` or nothing at all travel intact.
     fn path(&self) -> Result<String, PushError> {
+        check_url(&self.url)?;
         if self.job.is_empty() {
             return Err(PushError::InvalidGrouping(
                 "the job name is empty".to_owned(),
@@ -173,8 +189,100 @@ impl Pushgateway {
         if (200..300).contains(&status) {
             Ok(())
         } else {
-            let body = response.body_mut().read_to_string().unwrap_or_default();
-            Err(PushError::Refused { status, body })
+            let mut body = Vec::new();
+            let _ = std::io::Read::read_to_end(
+                &mut std::io::Read::take(
+                    response.body_mut().as_reader(),
+                    REFUSAL_BODY_BYTES as u64 + 1,
+                ),
+                &mut body,
+            );
+            Err(PushError::Refused {
+                status,
+                body: readable(&body),
+            })
         }
+    }
+}
+
+/// `url` is `http://` or `https://` (with TLS compiled in) followed by a host.
+fn check_url(url: &str) -> Result<(), PushError> {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Err(PushError::InvalidUrl(format!(
+            "`{url}` has no scheme; write `http://{url}`"
+        )));
+    };
+    let tls = cfg!(feature = "push-tls");
+    match scheme.to_ascii_lowercase().as_str() {
+        "http" => {}
+        "https" if tls => {}
+        "https" => {
+            return Err(PushError::InvalidUrl(format!(
+                "`{url}` needs TLS; enable the `push-tls` feature of metrics-runtime"
+            )));
+        }
+        _ => {
+            return Err(PushError::InvalidUrl(format!(
+                "`{url}` is not an http:// URL"
+            )));
+        }
+    }
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if host.is_empty() {
+        return Err(PushError::InvalidUrl(format!("`{url}` names no host")));
+    }
+    Ok(())
+}
+
+/// At most [`REFUSAL_BODY_BYTES`] of `body` as text, trimmed, with `...` when cut.
+fn readable(body: &[u8]) -> String {
+    let cut = body.len() > REFUSAL_BODY_BYTES;
+    let text = String::from_utf8_lossy(&body[..body.len().min(REFUSAL_BODY_BYTES)]);
+    // A cut may split a character: the replacement character it leaves at the end goes.
+    let text = text.trim_end_matches('\u{fffd}').trim();
+    if cut {
+        format!("{text}...")
+    } else {
+        text.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        for good in [
+            "http://127.0.0.1:9091",
+            "HTTP://gateway",
+            "http://gw/prefix",
+        ] {
+            assert!(check_url(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "127.0.0.1:9091",
+            "gateway",
+            "ftp://gw",
+            "http://",
+            "http:///x",
+            "",
+        ] {
+            assert!(
+                matches!(check_url(bad), Err(PushError::InvalidUrl(_))),
+                "{bad}"
+            );
+        }
+        assert_eq!(check_url("https://gw").is_ok(), cfg!(feature = "push-tls"));
+    }
+
+    #[test]
+    fn refusals_are_cut_to_a_readable_length() {
+        assert_eq!(readable(b" bad metric \n"), "bad metric");
+        let long = "é".repeat(400);
+        let cut = readable(long.as_bytes());
+        assert!(cut.ends_with("..."));
+        assert!(cut.len() <= REFUSAL_BODY_BYTES + 3);
+        assert!(!cut.contains('\u{fffd}'));
     }
 }

@@ -47,7 +47,10 @@ fn concurrent_calls_are_exact() {
                 scrapes.fetch_add(1, Ordering::Relaxed);
             }
         });
-        callers.into_iter().map(|caller| caller.join().unwrap()).sum()
+        callers
+            .into_iter()
+            .map(|caller| caller.join().unwrap())
+            .sum()
     });
     let exposition = Exposition::parse(&metrics_runtime::render()).unwrap();
     let result = |r| {

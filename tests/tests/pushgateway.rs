@@ -125,4 +125,65 @@ fn a_gateway_that_is_down_is_an_error_value() {
         matches!(invalid, PushError::InvalidGrouping(_)),
         "{invalid}"
     );
+    // A URL without a scheme is a mistake to fix, not a gateway that is down.
+    let error = Pushgateway::new("127.0.0.1:9091", "job")
+        .push()
+        .unwrap_err();
+    assert!(matches!(error, PushError::InvalidUrl(_)), "{error}");
+    assert!(
+        error.to_string().contains("http://127.0.0.1:9091"),
+        "{error}"
+    );
+}
+
+/// A gateway (or a proxy in front of it) that refuses with a whole page: the error keeps the
+/// first 512 bytes, readable in a log line.
+#[test]
+fn a_refusal_keeps_a_readable_part_of_the_answer() {
+    use std::io::{Read as _, Write as _};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        // Read the whole request, headers then the body's announced length.
+        let mut request = Vec::new();
+        let mut chunk = [0_u8; 16 * 1024];
+        let complete = |request: &[u8]| {
+            let text = String::from_utf8_lossy(request);
+            let (head, body) = text.split_once("\r\n\r\n")?;
+            let length: usize = head
+                .lines()
+                .find_map(|line| {
+                    let (name, value) = line.split_once(':')?;
+                    name.eq_ignore_ascii_case("content-length")
+                        .then(|| value.trim().parse().ok())?
+                })
+                .unwrap_or(0);
+            (body.len() >= length).then_some(())
+        };
+        while complete(&request).is_none() {
+            let read = stream.read(&mut chunk).unwrap();
+            assert!(read > 0, "the client closed before sending its request");
+            request.extend_from_slice(&chunk[..read]);
+        }
+        let page = format!("push refused: {}", "x".repeat(1 << 20));
+        let _ = write!(
+            stream,
+            "HTTP/1.1 502 Bad Gateway\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{page}",
+            page.len()
+        );
+    });
+    let error = Pushgateway::new(format!("http://{addr}"), "job")
+        .timeout(Duration::from_secs(20))
+        .push()
+        .unwrap_err();
+    server.join().unwrap();
+    let PushError::Refused { status, body } = &error else {
+        panic!("refused: {error}");
+    };
+    assert_eq!(*status, 502);
+    assert!(body.starts_with("push refused: xxx"), "{body}");
+    assert!(body.ends_with("..."));
+    assert!(body.len() <= 515, "{} bytes", body.len());
+    assert!(error.to_string().len() < 600);
 }

@@ -1,5 +1,7 @@
 //! The HTTP API. Every handler is timed as `Api::<handler>` in `api_response_time_seconds`;
-//! bad requests get 4xx JSON errors, never a panic.
+//! bad requests get 4xx JSON errors, never a panic. Limits: request bodies
+//! [`MAX_BODY_BYTES`](crate::MAX_BODY_BYTES), user names [`MAX_NAME_CHARS`] characters
+//! without control characters, SMS bodies [`MAX_SMS_BYTES`] bytes.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -27,7 +29,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> Self {
         ApiError {
             status,
             message: message.into(),
@@ -53,6 +55,15 @@ impl From<DbError> for ApiError {
 
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "request bodies are limited to {} KiB",
+                    crate::MAX_BODY_BYTES / 1024
+                ),
+            );
+        }
         ApiError::new(rejection.status(), rejection.body_text())
     }
 }
@@ -68,7 +79,12 @@ impl From<OAuthError> for ApiError {
 }
 
 type Answer = Result<(StatusCode, Json<Value>), ApiError>;
-type Body<T> = Result<Json<T>, JsonRejection>;
+pub(crate) type Body<T> = Result<Json<T>, JsonRejection>;
+
+/// The longest user name, in characters.
+pub const MAX_NAME_CHARS: usize = 100;
+/// The longest SMS body, in bytes.
+pub const MAX_SMS_BYTES: usize = 1600;
 
 /// `POST /api/v1/users`.
 #[derive(Deserialize)]
@@ -141,10 +157,16 @@ impl Api {
         body: Body<Registration>,
     ) -> Answer {
         let Json(registration) = body?;
-        if registration.name.trim().is_empty() {
+        let name = &registration.name;
+        if name.trim().is_empty()
+            || name.chars().count() > MAX_NAME_CHARS
+            || name.chars().any(char::is_control)
+        {
             return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "name must not be empty",
+                format!(
+                    "name must be 1 to {MAX_NAME_CHARS} characters, without control characters"
+                ),
             ));
         }
         if !valid_phone(&registration.phone) {
@@ -225,10 +247,10 @@ impl Api {
     /// Queues an SMS to a user.
     pub async fn send_sms(State(state): State<Arc<AppState>>, body: Body<SmsRequest>) -> Answer {
         let Json(request) = body?;
-        if request.body.is_empty() || request.body.len() > 1600 {
+        if request.body.is_empty() || request.body.len() > MAX_SMS_BYTES {
             return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "body must be 1 to 1600 bytes",
+                format!("body must be 1 to {MAX_SMS_BYTES} bytes"),
             ));
         }
         let user = user(&state, &request.user_id).await?;

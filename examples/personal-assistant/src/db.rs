@@ -1,12 +1,26 @@
 //! The database: SQLite by default, any sqlx URL otherwise. Every query is timed into
-//! `database_query_duration_seconds`; health pings into `database_response_time_seconds`.
+//! `database_query_duration_seconds`; health checks into `database_response_time_seconds`.
+//!
+//! The health check writes (a ping alone passes on a database that refuses every write, as
+//! SQLite does once its file is deleted under the service) and, for a SQLite file, checks that
+//! the file at its path is still the one the pool has open. The check that finds the file
+//! deleted or moved fails, copies the database back to its path from a connection that still
+//! has it open (`VACUUM INTO`, so nothing written before is lost), and has the pool reopen
+//! its connections on the restored file: the component is unhealthy for that one check. While
+//! the copy cannot be made (the directory is gone, the disk is full), every check fails and
+//! `DatabaseDown` fires. The pool never creates the file after start-up, so a deleted file is
+//! never silently replaced by an empty database.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::path::{Path, PathBuf};
+use std::str::FromStr as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use metrics_runtime::instrument_metric;
-use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{AnyPool, Row};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{AnyConnection, AnyPool, ConnectOptions as _, Connection as _, Executor as _, Row};
 
 /// Why a query failed.
 #[derive(Debug)]
@@ -90,32 +104,111 @@ const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS oauth_integrations (user_id TEXT NOT NULL, provider TEXT NOT NULL, \
      access_token TEXT NOT NULL, expires_at BIGINT NOT NULL, PRIMARY KEY (user_id, provider))",
     "CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, user_id TEXT NOT NULL, expires_at BIGINT NOT NULL)",
+    // The row the health check writes.
+    "CREATE TABLE IF NOT EXISTS health_probe (id BIGINT PRIMARY KEY, checked_at BIGINT NOT NULL)",
+    "INSERT INTO health_probe (id, checked_at) SELECT 1, 0 WHERE NOT EXISTS (SELECT 1 FROM health_probe WHERE id = 1)",
 ];
+
+/// What kind of database a URL names.
+enum Kind {
+    /// A SQLite file, at this path.
+    SqliteFile(PathBuf),
+    /// A SQLite database in memory: it lives as long as its one connection.
+    SqliteMemory,
+    /// Anything else (Postgres).
+    Other,
+}
+
+impl Kind {
+    fn of(url: &str) -> Result<Kind, sqlx::Error> {
+        if !url.starts_with("sqlite:") {
+            return Ok(Kind::Other);
+        }
+        let options = SqliteConnectOptions::from_str(url)?;
+        let memory = url.contains(":memory:") || url.contains("mode=memory");
+        Ok(if memory {
+            Kind::SqliteMemory
+        } else {
+            Kind::SqliteFile(options.get_filename().to_owned())
+        })
+    }
+}
 
 /// The connection pool, and whether the simulation has taken the database away.
 pub struct Database {
     pool: AnyPool,
+    /// The SQLite file, for restoring it when it is deleted under the service.
+    file: Option<SqliteFile>,
+    /// Connections opened before this many nanoseconds after `epoch` see a file that was
+    /// replaced since: the pool closes them instead of handing them out.
+    stale_before: Arc<AtomicU64>,
+    epoch: Instant,
     available: AtomicBool,
 }
 
 impl Database {
     /// Connects to `url` and creates the schema.
     ///
+    /// A SQLite file is created (with `?mode=rwc`) and migrated once; the pool then opens it
+    /// without creating it, so that a file deleted under the service is never silently
+    /// replaced by an empty one. `sqlite::memory:` gets one connection that is never closed:
+    /// an in-memory database lives as long as its connection, and each connection has its own.
+    ///
     /// # Errors
     ///
-    /// When the database cannot be reached or the schema cannot be created.
-    pub async fn connect(url: &str) -> anyhow::Result<Database> {
+    /// When the URL is invalid, the database cannot be reached, or the schema cannot be
+    /// created.
+    pub async fn connect(url: &str) -> Result<Database, sqlx::Error> {
         sqlx::any::install_default_drivers();
-        let pool = AnyPoolOptions::new()
+        let epoch = Instant::now();
+        let stale_before = Arc::new(AtomicU64::new(0));
+        let options = AnyPoolOptions::new()
             .max_connections(8)
-            .acquire_timeout(std::time::Duration::from_secs(2))
-            .connect(url)
-            .await?;
-        for statement in SCHEMA {
-            sqlx::query(*statement).execute(&pool).await?;
-        }
+            .acquire_timeout(Duration::from_secs(2));
+        let (pool, file) = match Kind::of(url)? {
+            Kind::SqliteMemory => {
+                let pool = options
+                    .max_connections(1)
+                    .min_connections(1)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
+                    .connect(url)
+                    .await?;
+                migrate(&pool).await?;
+                (pool, None)
+            }
+            Kind::SqliteFile(path) => {
+                let mut first = AnyConnection::connect(url).await?;
+                for statement in SCHEMA {
+                    first.execute(*statement).await?;
+                }
+                first.close().await?;
+                let existing = SqliteConnectOptions::from_str(url)?
+                    .create_if_missing(false)
+                    .to_url_lossy();
+                let stale = Arc::clone(&stale_before);
+                let pool = options
+                    .before_acquire(move |_connection, metadata| {
+                        let opened = epoch.elapsed().saturating_sub(metadata.age);
+                        let fresh = nanos(opened) >= stale.load(Ordering::SeqCst);
+                        Box::pin(async move { Ok(fresh) })
+                    })
+                    .connect_with(AnyConnectOptions::from_str(existing.as_str())?)
+                    .await?;
+                let identity = AtomicU64::new(identity(&path).unwrap_or(0));
+                (pool, Some(SqliteFile { path, identity }))
+            }
+            Kind::Other => {
+                let pool = options.connect(url).await?;
+                migrate(&pool).await?;
+                (pool, None)
+            }
+        };
         Ok(Database {
             pool,
+            file,
+            stale_before,
+            epoch,
             available: AtomicBool::new(true),
         })
     }
@@ -140,9 +233,100 @@ impl Database {
             ))
         }
     }
+
+    /// Whether the SQLite file at its path is the one the pool's connections have open; if
+    /// not, makes it so: copies the database back from `connection` (which still has the
+    /// deleted or moved file open) when nothing is at the path, or keeps a file someone put
+    /// there; then retires every connection opened before, so that the pool reopens them on
+    /// the file at the path. `Ok(None)` when the file is as it was.
+    async fn repair_file(&self, connection: &mut AnyConnection) -> Result<Option<String>, String> {
+        let Some(file) = &self.file else {
+            return Ok(None);
+        };
+        let path = &file.path;
+        let opened = file.identity.load(Ordering::SeqCst);
+        let what = match identity(path) {
+            Some(now) if now == opened => return Ok(None),
+            Some(now) => {
+                file.identity.store(now, Ordering::SeqCst);
+                format!(
+                    "the file {} was replaced; connections reopen on the new one",
+                    path.display()
+                )
+            }
+            None => {
+                restore(connection, path).await.map_err(|cannot| {
+                    format!(
+                        "the file {} was deleted or moved and cannot be restored: {cannot}",
+                        path.display()
+                    )
+                })?;
+                file.identity
+                    .store(identity(path).unwrap_or(0), Ordering::SeqCst);
+                format!(
+                    "the file {} was deleted or moved, and is restored from an open connection",
+                    path.display()
+                )
+            }
+        };
+        self.stale_before
+            .store(nanos(self.epoch.elapsed()) + 1, Ordering::SeqCst);
+        Ok(Some(what))
+    }
 }
 
-/// The health check's round trip.
+/// A SQLite database file, and the identity (inode) of the file the pool's connections have
+/// open.
+struct SqliteFile {
+    path: PathBuf,
+    identity: AtomicU64,
+}
+
+/// The identity of the non-empty file at `path` (its inode on Unix), if there is one. (An
+/// empty file is what opening a missing path creates: it holds no database yet.)
+fn identity(path: &Path) -> Option<u64> {
+    let metadata = std::fs::metadata(path)
+        .ok()
+        .filter(|m| m.is_file() && m.len() > 0)?;
+    #[cfg(unix)]
+    let identity = std::os::unix::fs::MetadataExt::ino(&metadata);
+    #[cfg(not(unix))]
+    let identity = 1;
+    Some(identity)
+}
+
+/// Writes the database of `connection` to `path`, through a copy beside it moved into place.
+async fn restore(connection: &mut AnyConnection, path: &Path) -> Result<(), String> {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let copy = path.with_file_name(format!(".{name}.restoring"));
+    // VACUUM INTO writes only to a missing (or empty) file.
+    let _ = std::fs::remove_file(&copy);
+    sqlx::query("VACUUM INTO $1")
+        .bind(copy.to_string_lossy().into_owned())
+        .execute(&mut *connection)
+        .await
+        .map_err(|error| format!("cannot copy it to {}: {error}", copy.display()))?;
+    std::fs::rename(&copy, path).map_err(|error| {
+        let _ = std::fs::remove_file(&copy);
+        format!("cannot move the copy to {}: {error}", path.display())
+    })
+}
+
+fn nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
+}
+
+async fn migrate(pool: &AnyPool) -> Result<(), sqlx::Error> {
+    for statement in SCHEMA {
+        sqlx::query(*statement).execute(pool).await?;
+    }
+    Ok(())
+}
+
+/// The health check's round trip: a write of the probe row, so that a database that answers
+/// reads but refuses writes is unhealthy, and for a SQLite file, a look at the file: one
+/// deleted, moved or replaced under the service fails the check that finds out, which also
+/// restores it (see the module documentation).
 #[instrument_metric(
     counter = "database_pings_total",
     histogram = "database_response_time_seconds",
@@ -150,10 +334,39 @@ impl Database {
     buckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0]
 )]
 pub async fn ping(db: &Database) -> Result<(), DbError> {
-    sqlx::query("SELECT 1")
-        .execute(db.pool_if_available()?)
-        .await?;
-    Ok(())
+    let mut connection = match db.pool_if_available()?.acquire().await {
+        Ok(connection) => connection,
+        Err(error) => {
+            return Err(match &db.file {
+                // The pool opens no new connection on a missing file; the next check may get
+                // back one that still has it open, and restore it.
+                Some(file) if identity(&file.path).is_none() => DbError::Unavailable(format!(
+                    "the file {} was deleted or moved, and no connection that has it open is free to restore it: {error}",
+                    file.path.display()
+                )),
+                _ => error.into(),
+            });
+        }
+    };
+    let written = sqlx::query("UPDATE health_probe SET checked_at = $1 WHERE id = 1")
+        .bind(now())
+        .execute(&mut *connection)
+        .await;
+    // Looked at after the write: SQLite lets a connection's first write after its file was
+    // deleted succeed, into the deleted file.
+    let repaired = db.repair_file(&mut connection).await;
+    let written = match written {
+        Ok(done) if done.rows_affected() == 1 => Ok(()),
+        Ok(_) => Err("the health probe row is missing: the database was replaced".to_owned()),
+        Err(error) => Err(format!("writes fail: {error}")),
+    };
+    match (written, repaired) {
+        (Ok(()), Ok(None)) => Ok(()),
+        (Ok(()), Ok(Some(why)) | Err(why)) | (Err(why), Ok(None)) => Err(DbError::Unavailable(why)),
+        (Err(write), Ok(Some(file)) | Err(file)) => {
+            Err(DbError::Unavailable(format!("{write}; {file}")))
+        }
+    }
 }
 
 /// Queries, each timed as `Database::<method>` in `database_query_duration_seconds`.

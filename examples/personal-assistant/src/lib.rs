@@ -21,15 +21,17 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64};
 use std::time::Duration;
 
+use anyhow::Context as _;
 use axum::Router;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::header::{ALLOW, CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::api::Api;
+use crate::api::{Api, ApiError, Body};
 use crate::db::Database;
 use crate::sms::{ProviderSimulation, SmsQueue};
 use crate::tasks::TaskQueue;
@@ -71,6 +73,9 @@ pub struct Config {
     pub simulate_rate: u32,
 }
 
+/// The largest request body, in bytes; a larger one gets `413` with a JSON error.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
 /// A random identifier.
 #[must_use]
 pub fn new_id() -> String {
@@ -81,10 +86,13 @@ pub fn new_id() -> String {
 ///
 /// # Errors
 ///
-/// When the database cannot be opened or the collectors are already registered.
+/// When the database cannot be opened (the message names `--database-url` and how to fix
+/// it) or the collectors are already registered.
 pub async fn start(config: &Config) -> anyhow::Result<Arc<AppState>> {
     metrics_runtime::check()?;
-    let db = Database::connect(&config.database_url).await?;
+    let db = Database::connect(&config.database_url)
+        .await
+        .map_err(|error| anyhow::anyhow!(database_error(&config.database_url, &error)))?;
     let (sms, sms_receiver) = SmsQueue::new(10_000);
     let (tasks, task_receiver) = TaskQueue::new(10_000);
     let state = Arc::new(AppState {
@@ -114,6 +122,77 @@ pub async fn start(config: &Config) -> anyhow::Result<Arc<AppState>> {
 /// The service's routes, instrumented, behind the HTTP metrics layer: the service as it runs.
 pub fn router(state: Arc<AppState>) -> Router {
     routes(state).layer(metrics_runtime::axum::HttpMetricsLayer::default())
+}
+
+/// What a start-up failure to open `url` means, and how to fix it.
+fn database_error(url: &str, error: &sqlx::Error) -> String {
+    let url = redacted(url);
+    let forms = "`sqlite://FILE?mode=rwc` (a file, created if missing), `sqlite::memory:` \
+                 or `postgres://USER:PASSWORD@HOST/DATABASE`";
+    match error {
+        sqlx::Error::Configuration(_) => {
+            format!("invalid --database-url `{url}`: {error}; use {forms}")
+        }
+        sqlx::Error::Database(_) if url.starts_with("sqlite:") => format!(
+            "cannot open the SQLite database of --database-url `{url}`: {error}; check that its \
+             directory exists and is writable, and add `?mode=rwc` to create the file if missing"
+        ),
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => format!(
+            "cannot connect to the database of --database-url `{url}`: {error}; check that the \
+             server is running and reachable at that address"
+        ),
+        _ => format!("cannot use the database of --database-url `{url}`: {error}; use {forms}"),
+    }
+}
+
+/// `url` with its password, if any, replaced by `***`, for messages.
+fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => match rest[..at].split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:***{}", &rest[at..]),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+/// Turns every error answer that is not JSON yet (what axum answers by itself: a method the
+/// route does not have, a path that does not decode, ...) into `{"error": "..."}`, keeping
+/// its status and headers.
+async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096)
+        .await
+        .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_owned())
+        .unwrap_or_default();
+    let reason = status.canonical_reason().unwrap_or("error").to_lowercase();
+    let message = match parts.headers.get(ALLOW).and_then(|v| v.to_str().ok()) {
+        Some(allowed) if status == StatusCode::METHOD_NOT_ALLOWED => {
+            format!("{reason}; this route accepts {allowed}")
+        }
+        _ if text.is_empty() => reason,
+        _ => text,
+    };
+    parts.headers.remove(CONTENT_LENGTH);
+    parts
+        .headers
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    Response::from_parts(
+        parts,
+        axum::body::Body::from(json!({ "error": message }).to_string()),
+    )
 }
 
 /// The service's routes, instrumented, without the HTTP metrics layer; for the
@@ -150,6 +229,8 @@ pub fn routes(state: Arc<AppState>) -> Router {
         .with_state(state)
         .merge(metrics_runtime::health::router())
         .merge(metrics_runtime::axum::router())
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::map_response(json_errors))
 }
 
 async fn report(State(state): State<Arc<AppState>>) -> impl IntoResponse {
@@ -163,10 +244,19 @@ struct SmsSimulation {
 
 async fn set_sms_failure_rate(
     State(state): State<Arc<AppState>>,
-    axum::Json(body): axum::Json<SmsSimulation>,
-) -> impl IntoResponse {
+    body: Body<SmsSimulation>,
+) -> Result<impl IntoResponse, ApiError> {
+    let axum::Json(body) = body?;
+    if !(0.0..=1.0).contains(&body.failure_rate) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "failure_rate must be between 0 and 1",
+        ));
+    }
     state.sms_simulation.set_failure_rate(body.failure_rate);
-    axum::Json(json!({ "failure_rate": state.sms_simulation.failure_rate() }))
+    Ok(axum::Json(
+        json!({ "failure_rate": state.sms_simulation.failure_rate() }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -176,10 +266,35 @@ struct DatabaseSimulation {
 
 async fn set_database_available(
     State(state): State<Arc<AppState>>,
-    axum::Json(body): axum::Json<DatabaseSimulation>,
-) -> impl IntoResponse {
+    body: Body<DatabaseSimulation>,
+) -> Result<impl IntoResponse, ApiError> {
+    let axum::Json(body) = body?;
     state.db.set_available(body.available);
-    axum::Json(json!({ "available": body.available }))
+    Ok(axum::Json(json!({ "available": body.available })))
+}
+
+/// Binds `addr`, or says why not and what to do.
+async fn listen(addr: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr).await.map_err(|error| {
+        let fix = match error.kind() {
+            std::io::ErrorKind::AddrInUse => format!(
+                "the port is in use (another personal-assistant?); stop that process or choose \
+                 another port, like --addr {}:{}",
+                addr.ip(),
+                addr.port().wrapping_add(1).max(1024)
+            ),
+            std::io::ErrorKind::AddrNotAvailable => {
+                "no network interface has that address; use 127.0.0.1 (this host only) or \
+                 0.0.0.0 (every interface)"
+                    .to_owned()
+            }
+            std::io::ErrorKind::PermissionDenied => {
+                "ports below 1024 need privileges; choose a port from 1024 up".to_owned()
+            }
+            _ => "choose another address".to_owned(),
+        };
+        anyhow::anyhow!("cannot listen on --addr {addr}: {error}; {fix}")
+    })
 }
 
 #[derive(Deserialize)]
@@ -212,9 +327,12 @@ async fn set_traffic(
 ///
 /// When it cannot start or listen.
 pub async fn run(config: Config) -> anyhow::Result<()> {
+    // Listen first: a port in use is reported before anything else starts.
+    let listener = listen(config.addr).await?;
     let state = start(&config).await?;
-    let listener = tokio::net::TcpListener::bind(config.addr).await?;
-    let addr = listener.local_addr()?;
+    let addr = listener
+        .local_addr()
+        .context("cannot read the address listened on")?;
     println!(
         "personal-assistant listening on http://{addr} (metrics: http://{addr}/metrics, health: http://{addr}/health/overall)"
     );

@@ -8,10 +8,11 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
-    /// Where to listen.
-    #[arg(long, default_value = "127.0.0.1:3000")]
+    /// Where to listen: HOST:PORT, like 127.0.0.1:3000 or localhost:3000.
+    #[arg(long, default_value = "127.0.0.1:3000", value_parser = parse_addr)]
     addr: SocketAddr,
-    /// Any sqlx database URL; a SQLite file by default, created and migrated on start.
+    /// The database: `sqlite://FILE?mode=rwc` (created and migrated on start),
+    /// `sqlite::memory:` or `postgres://USER:PASSWORD@HOST/DATABASE`.
     #[arg(long, default_value = "sqlite://personal-assistant.db?mode=rwc")]
     database_url: String,
     /// Drive the service's own endpoints with realistic mixed traffic.
@@ -54,9 +55,40 @@ fn constant_label(text: &str) -> Result<(String, String), String> {
     }
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+/// `--addr`: an IP address and port, or a host name that resolves to one.
+fn parse_addr(value: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs as _;
+    let hint = "use HOST:PORT, like 127.0.0.1:3000, 0.0.0.0:8080 or localhost:3000";
+    if let Ok(addr) = value.parse() {
+        return Ok(addr);
+    }
+    match value.to_socket_addrs() {
+        Ok(mut addrs) => addrs
+            .next()
+            .ok_or_else(|| format!("`{value}` resolves to no address; {hint}")),
+        Err(error) => Err(format!("`{value}` is not an address ({error}); {hint}")),
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(Cli::parse())) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            // The whole chain on one line: what failed, why, and what to do.
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Catalog {
             output: CatalogOutput::Dashboard,
@@ -67,7 +99,9 @@ async fn main() -> anyhow::Result<()> {
         None => {
             // Before anything records: the registry takes constant labels only once, at start.
             if !cli.constant_labels.is_empty() {
-                metrics_runtime::set_constant_labels(cli.constant_labels)?;
+                metrics_runtime::set_constant_labels(cli.constant_labels).map_err(|error| {
+                    anyhow::anyhow!("invalid --constant-label: {error}; use NAME=VALUE with a label name like env or replica")
+                })?;
             }
             personal_assistant::run(personal_assistant::Config {
                 addr: cli.addr,
