@@ -3,8 +3,8 @@
 
 use std::fmt;
 
-use crate::family::Shape;
 use crate::instrument::CallSite;
+use crate::model::{FieldDescriptor, GroupDescriptor, Location, MetricKind, Shape};
 
 /// One declaration submitted by generated code.
 #[derive(Debug)]
@@ -15,47 +15,7 @@ pub enum Declaration {
     Group(&'static GroupDescriptor),
 }
 
-/// A struct deriving `Metrics`: its fields are the metric families it declares.
-#[derive(Debug)]
-pub struct GroupDescriptor {
-    /// The struct's name.
-    pub type_name: &'static str,
-    /// Its fields, in declaration order.
-    pub fields: &'static [FieldDescriptor],
-}
-
-/// One field of a `#[derive(Metrics)]` struct: one metric family.
-#[derive(Debug)]
-pub struct FieldDescriptor {
-    /// The family name (prefix and field name, or the `name` override).
-    pub name: &'static str,
-    /// The help text.
-    pub help: &'static str,
-    /// How the family is registered.
-    pub shape: Shape,
-    /// Label names (empty for a single metric).
-    pub label_names: &'static [&'static str],
-    /// The values of each label.
-    pub label_values: &'static [&'static [&'static str]],
-    /// Histogram bucket bounds; empty means the default buckets.
-    pub buckets: &'static [f64],
-    /// Source file of the field.
-    pub file: &'static str,
-    /// Line of the field name.
-    pub line: u32,
-    /// Column of the field name.
-    pub column: u32,
-}
-
 impl FieldDescriptor {
-    pub(crate) fn location(&self) -> Location {
-        Location {
-            file: self.file,
-            line: self.line,
-            column: self.column,
-        }
-    }
-
     pub(crate) fn spec(&self) -> FamilySpec {
         FamilySpec {
             name: self.name,
@@ -112,56 +72,6 @@ pub struct InstrumentedFunction {
     pub in_flight: Option<&'static str>,
     /// Where it is declared.
     pub location: Location,
-}
-
-/// Where a metric was declared in the source: the position of the function or field name.
-///
-/// ```
-/// let location = metrics_runtime::Location { file: "src/sms.rs", line: 12, column: 8 };
-/// assert_eq!(location.to_string(), "src/sms.rs:12:8");
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Location {
-    /// Source file, as `file!()` gives it.
-    pub file: &'static str,
-    /// Line, from 1.
-    pub line: u32,
-    /// Column, from 1.
-    pub column: u32,
-}
-
-impl fmt::Display for Location {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}", self.file, self.line, self.column)
-    }
-}
-
-/// The type of a metric family, as Prometheus knows it.
-///
-/// ```
-/// use metrics_runtime::{IntCounter, Metric, MetricKind};
-///
-/// assert_eq!(IntCounter::SHAPE.kind(), MetricKind::Counter);
-/// assert_eq!(MetricKind::Histogram.to_string(), "a histogram");
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MetricKind {
-    /// A monotonic counter.
-    Counter,
-    /// A value that goes up and down.
-    Gauge,
-    /// A histogram of observations.
-    Histogram,
-}
-
-impl fmt::Display for MetricKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            MetricKind::Counter => "a counter",
-            MetricKind::Gauge => "a gauge",
-            MetricKind::Histogram => "a histogram",
-        })
-    }
 }
 
 /// One metric family as one declaration describes it.

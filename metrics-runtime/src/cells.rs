@@ -9,7 +9,7 @@ use std::cell::Cell;
 use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use crate::instrument::Outcome;
+use crate::model::Outcome;
 
 /// The clock of every call: a calibrated TSC read when the CPU has a stable one.
 pub(crate) static CLOCK: LazyLock<quanta::Clock> = LazyLock::new(quanta::Clock::new);

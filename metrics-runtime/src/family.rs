@@ -7,77 +7,8 @@ use std::marker::PhantomData;
 use prometheus::HistogramOpts;
 pub use prometheus::{Counter, Gauge, Histogram, IntCounter, IntGauge};
 
-use crate::catalog::{FieldDescriptor, MetricKind};
 use crate::labels::LabelSet;
-
-/// The concrete type of a metric family as registered: kind and value type.
-///
-/// ```
-/// use metrics_runtime::{Gauge, IntGauge, Metric, MetricKind, Shape};
-///
-/// assert_eq!(IntGauge::SHAPE, Shape::IntGauge);
-/// assert_eq!(Gauge::SHAPE.kind(), MetricKind::Gauge);
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Shape {
-    /// `f64` counter.
-    Counter,
-    /// `u64` counter.
-    IntCounter,
-    /// `f64` gauge.
-    Gauge,
-    /// `i64` gauge.
-    IntGauge,
-    /// Histogram.
-    Histogram,
-}
-
-impl Shape {
-    /// The Prometheus metric type.
-    #[must_use]
-    pub const fn kind(self) -> MetricKind {
-        match self {
-            Shape::Counter | Shape::IntCounter => MetricKind::Counter,
-            Shape::Gauge | Shape::IntGauge => MetricKind::Gauge,
-            Shape::Histogram => MetricKind::Histogram,
-        }
-    }
-
-    pub(crate) const fn describe(self) -> &'static str {
-        match self {
-            Shape::Counter => "a float counter",
-            Shape::IntCounter => "an integer counter",
-            Shape::Gauge => "a float gauge",
-            Shape::IntGauge => "an integer gauge",
-            Shape::Histogram => "a histogram",
-        }
-    }
-}
-
-/// The problem with a `#[derive(Metrics)]` field of `shape`, among those the derive found
-/// for each kind (`""` for none): the derive knows the name, only the type knows the kind, so
-/// generated code picks the message at compile time and fails the build with it.
-///
-/// ```
-/// use metrics_runtime::{IntCounter, Metric};
-/// use metrics_runtime::__private::for_kind;
-///
-/// let problem = for_kind(IntCounter::SHAPE, "counter names end in `_total`", "", "");
-/// assert_eq!(problem, "counter names end in `_total`");
-/// ```
-#[must_use]
-pub const fn for_kind(
-    shape: Shape,
-    counter: &'static str,
-    gauge: &'static str,
-    histogram: &'static str,
-) -> &'static str {
-    match shape.kind() {
-        MetricKind::Counter => counter,
-        MetricKind::Gauge => gauge,
-        MetricKind::Histogram => histogram,
-    }
-}
+use crate::model::{FieldDescriptor, Shape};
 
 pub(crate) mod sealed {
     use crate::registry::Vector;

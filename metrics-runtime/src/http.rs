@@ -20,8 +20,9 @@ use std::task::{Context, Poll};
 use ::axum::extract::MatchedPath;
 use ::axum::http::{Method, Request, Response};
 
-use crate::cells::CallCells;
-use crate::instrument::Outcome;
+use crate::cells::{CallCells, Readings};
+use crate::model::{DEFAULT_BUCKETS, MetricKind, Outcome};
+use crate::text::{Value, Writer, le_values, render_labels};
 
 /// `endpoint` of a request that matched no route.
 pub const UNMATCHED_ENDPOINT: &str = "unmatched";
@@ -56,7 +57,7 @@ pub(crate) struct Route {
 impl Route {
     fn status(&self, code: usize) -> &CallCells {
         let code = code.min(STATUSES - 1);
-        self.statuses[code].get_or_init(|| CallCells::new(prometheus::DEFAULT_BUCKETS))
+        self.statuses[code].get_or_init(|| CallCells::new(DEFAULT_BUCKETS))
     }
 
     /// Each status seen, with its cells.
@@ -125,7 +126,7 @@ fn shared_route(endpoint: &str, method: usize) -> &'static Route {
         labels.sort_by_key(|(name, _)| *name);
         // Routes are bounded by the application's routes and methods: kept for the process.
         Box::leak(Box::new(Route {
-            labels: crate::encode::render_labels(&labels),
+            labels: render_labels(labels),
             in_flight: CallCells::new(&[]),
             statuses: (0..STATUSES).map(|_| OnceLock::new()).collect(),
         }))
@@ -291,5 +292,69 @@ where
             }
         }
         Poll::Ready(output)
+    }
+}
+
+/// Writes the layer's families from one reading of its cells; nothing before the first
+/// request.
+pub(crate) fn write_families(writer: &mut Writer<'_>) {
+    let routes = routes();
+    if routes.is_empty() {
+        return;
+    }
+    // One reading of every status of every route, so that the requests by status add up to
+    // the histogram's count.
+    let mut readings = Readings::default();
+    let mut statuses: Vec<Vec<(usize, usize)>> = Vec::with_capacity(routes.len());
+    let mut next = 0;
+    for route in &routes {
+        let mut seen = Vec::new();
+        for (status, cells) in route.by_status() {
+            seen.push((status, next));
+            next += 1;
+            readings.push(cells);
+        }
+        statuses.push(seen);
+    }
+    let mut integers = itoa::Buffer::new();
+    let [requests, durations, in_flight] = FAMILIES;
+    writer.header(
+        requests,
+        "HTTP requests served, by method, route and status.",
+        MetricKind::Counter,
+    );
+    for (route, seen) in routes.iter().zip(&statuses) {
+        for (status, reading) in seen {
+            let count = Value::Unsigned(readings.get(*reading).calls(Outcome::Ok));
+            let status = integers.format(*status);
+            writer.counter(requests, &[&route.labels], Some(("status", status)), count);
+        }
+    }
+    writer.header(
+        durations,
+        "Time from receiving an HTTP request to sending its response headers, in seconds.",
+        MetricKind::Histogram,
+    );
+    let le = le_values(DEFAULT_BUCKETS, writer.format());
+    let mut total = Vec::new();
+    for (route, seen) in routes.iter().zip(&statuses) {
+        total.clear();
+        total.resize(le.len(), 0_u64);
+        let mut sum_nanos = 0_u64;
+        for (_, reading) in seen {
+            let reading = readings.get(*reading);
+            sum_nanos += reading.sum_nanos();
+            for (sum, count) in total.iter_mut().zip(reading.buckets()) {
+                *sum += count;
+            }
+        }
+        #[allow(clippy::cast_precision_loss)] // nanosecond sums stay exact past a year
+        let sum = sum_nanos as f64 / 1e9;
+        writer.histogram(durations, &[&route.labels], &le, &total, sum);
+    }
+    writer.header(in_flight, "HTTP requests being served.", MetricKind::Gauge);
+    for route in &routes {
+        let value = Value::Signed(route.in_flight());
+        writer.gauge(in_flight, &[&route.labels], None, value);
     }
 }

@@ -7,148 +7,7 @@ use std::sync::OnceLock;
 use std::task::{Context, Poll};
 
 use crate::cells::CallCells;
-
-/// Name of the counter shared by functions without their own metrics.
-pub(crate) const SHARED_COUNTER: &str = "function_calls_total";
-/// Help text of [`SHARED_COUNTER`].
-pub(crate) const SHARED_COUNTER_HELP: &str = "Calls of instrumented functions, by result.";
-/// Name of the duration histogram shared by functions without their own metrics.
-pub(crate) const SHARED_HISTOGRAM: &str = "function_calls_duration_seconds";
-/// Help text of [`SHARED_HISTOGRAM`].
-pub(crate) const SHARED_HISTOGRAM_HELP: &str =
-    "Duration of calls of instrumented functions, in seconds.";
-/// Name of the in-flight gauge shared by functions without their own metrics.
-pub(crate) const SHARED_IN_FLIGHT: &str = "function_calls_in_flight";
-/// Help text of [`SHARED_IN_FLIGHT`].
-pub(crate) const SHARED_IN_FLIGHT_HELP: &str =
-    "Calls of instrumented functions that have not returned yet.";
-
-/// How a call of an instrumented function ended: the value of its `result` label.
-///
-/// ```
-/// use metrics_runtime::Outcome;
-///
-/// let labels: Vec<&str> = Outcome::ALL.iter().map(|outcome| outcome.as_str()).collect();
-/// assert_eq!(labels, ["ok", "error", "panic", "cancelled"]);
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Outcome {
-    /// It returned, with `Ok` if it returns a `Result`.
-    Ok,
-    /// It returned an `Err`.
-    Error,
-    /// It panicked (the panic goes on unwinding).
-    Panic,
-    /// Its future was dropped before it completed.
-    Cancelled,
-}
-
-impl Outcome {
-    /// Every outcome, in index order: `ok`, `error`, `panic`, `cancelled`.
-    pub const ALL: [Outcome; 4] = [
-        Outcome::Ok,
-        Outcome::Error,
-        Outcome::Panic,
-        Outcome::Cancelled,
-    ];
-
-    /// The label value: `ok`, `error`, `panic` or `cancelled`.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Ok => "ok",
-            Outcome::Error => "error",
-            Outcome::Panic => "panic",
-            Outcome::Cancelled => "cancelled",
-        }
-    }
-
-    pub(crate) const fn index(self) -> usize {
-        self as usize
-    }
-}
-
-/// Which metric families a function records into.
-#[derive(Debug)]
-pub enum Families {
-    /// `function_calls_total`, `function_calls_duration_seconds`, `function_calls_in_flight`.
-    Shared,
-    /// The function's own families, named by its attribute.
-    Own {
-        /// Counter name, ends in `_total`.
-        counter: &'static str,
-        /// Counter help.
-        counter_help: &'static str,
-        /// Histogram name, ends in `_seconds`.
-        histogram: &'static str,
-        /// Histogram help.
-        histogram_help: &'static str,
-        /// In-flight gauge name (used when the descriptor asks for one).
-        in_flight: &'static str,
-        /// In-flight gauge help.
-        in_flight_help: &'static str,
-    },
-}
-
-/// Where the `function` label value of an instrumented function comes from.
-#[derive(Clone, Copy, Debug)]
-pub enum FunctionName {
-    /// `function = "..."`, as given.
-    Given(&'static str),
-    /// The path of an item declared in the function's body, as [`std::any::type_name`]
-    /// prints it (`app::repo::UserRepo::get::metrics_path`): the macro cannot see the `impl`
-    /// block a method is in, but the compiler knows it. Read when the registry is built.
-    Path(fn() -> &'static str),
-}
-
-/// Everything `#[instrument_metric]` knows about one function, as a `static`.
-#[derive(Debug)]
-pub struct FunctionDescriptor {
-    /// Where the `function` label value comes from.
-    pub function: FunctionName,
-    /// The `module` label value (`module_path!()`).
-    pub module: &'static str,
-    /// The families the function records into.
-    pub families: Families,
-    /// Whether it has an in-flight gauge.
-    pub in_flight: bool,
-    /// Static labels, in declaration order.
-    pub labels: &'static [(&'static str, &'static str)],
-    /// Labels whose value comes from an argument of a `LabelValue` type: name and every value,
-    /// in declaration order (the call's series index is mixed-radix in this order).
-    pub dynamic_labels: &'static [(&'static str, &'static [&'static str])],
-    /// Histogram bucket bounds; empty means the default buckets.
-    pub buckets: &'static [f64],
-    /// Whether a call is a future (an `async fn`, or a function returning one): only then can
-    /// a call be cancelled.
-    pub asynchronous: bool,
-    /// Source file of the function.
-    pub file: &'static str,
-    /// Source line of the function name.
-    pub line: u32,
-    /// Source column of the function name.
-    pub column: u32,
-}
-
-impl FunctionDescriptor {
-    /// The histogram's bucket bounds, in seconds.
-    pub(crate) fn bucket_bounds(&self) -> &'static [f64] {
-        if self.buckets.is_empty() {
-            prometheus::DEFAULT_BUCKETS
-        } else {
-            self.buckets
-        }
-    }
-
-    /// The outcomes this function can have; each gets a series at start-up.
-    pub(crate) fn outcomes(&self) -> &'static [Outcome] {
-        if self.asynchronous {
-            &Outcome::ALL
-        } else {
-            &Outcome::ALL[..3]
-        }
-    }
-}
+use crate::model::{FunctionDescriptor, Outcome};
 
 /// The per-function `static` that generated code records through.
 #[derive(Debug)]
@@ -217,9 +76,13 @@ impl CallSite {
     #[cold]
     #[inline(never)]
     fn resolve(&'static self) -> &'static [CallCells] {
-        // Building the registry resolves every site submitted through `inventory`; a site that
-        // was not (a platform without life-before-main) gets cells that are exported nowhere.
-        let _ = crate::registry::registry();
+        self.cells()
+    }
+
+    /// The cells of every label combination, created by whichever comes first: the first
+    /// call, or the registry that exports them (which reads every site declared through
+    /// `inventory` when it is built).
+    pub(crate) fn cells(&self) -> &[CallCells] {
         self.handles.get_or_init(|| {
             let combinations = crate::labels::combinations(&self.dynamic_values()).len();
             (0..combinations)

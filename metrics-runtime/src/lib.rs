@@ -124,6 +124,7 @@ pub mod health;
 mod http;
 mod instrument;
 mod labels;
+mod model;
 mod negotiate;
 #[cfg(feature = "push")]
 pub mod push;
@@ -131,20 +132,18 @@ mod registry;
 #[cfg(feature = "sqlx")]
 pub mod sqlx;
 pub mod system;
+mod text;
 
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
 
-pub use catalog::{
-    Catalog, CatalogError, Conflict, DeclaredFamily, InstrumentedFunction, Location, MetricKind,
-};
-pub use encode::{Format, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE, render, render_as};
+pub use catalog::{Catalog, CatalogError, Conflict, DeclaredFamily, InstrumentedFunction};
+pub use encode::{render, render_as};
 pub use family::{
     Counter, CounterFamily, Family, Gauge, GaugeFamily, Histogram, HistogramFamily, IntCounter,
-    IntCounterFamily, IntGauge, IntGaugeFamily, Metric, MetricField, Shape,
+    IntCounterFamily, IntGauge, IntGaugeFamily, Metric, MetricField,
 };
-pub use instrument::Outcome;
 pub use labels::{LabelSet, LabelValue, OptionLabelValue};
 /// Derives [`LabelSet`] for a struct whose fields are [`LabelValue`] types and name the labels.
 pub use metrics_macros::LabelSet;
@@ -358,7 +357,9 @@ pub use metrics_macros::instrument_metric;
 /// assert_eq!(RATIO, "job:sms_success:ratio_rate5m");
 /// ```
 pub use metrics_macros::metric_name;
+pub use model::{DEFAULT_BUCKETS, Location, MetricKind, Outcome, Shape};
 pub use registry::{ConfigError, catalog, check, registry, set_constant_labels};
+pub use text::{Format, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
 
 /// A struct of metrics, registered at start-up, with one process-wide instance.
 ///

@@ -6,7 +6,7 @@
 //!
 //! A further format (protobuf) is one more entry of [`OFFERS`] and one more [`Format`].
 
-use crate::encode::Format;
+use crate::text::Format;
 
 /// A format `/metrics` can answer with, and the requests it answers.
 struct Offer {

@@ -10,13 +10,17 @@ pub use inventory;
 pub use std::sync::OnceLock;
 
 pub use crate::Metrics;
-pub use crate::catalog::{Declaration, FieldDescriptor, GroupDescriptor};
-pub use crate::family::{MetricField, Shape, for_kind};
+pub use crate::catalog::Declaration;
+pub use crate::family::MetricField;
 pub use crate::instrument::{
-    AnyOutcome, CallGuard, CallSite, Families, FunctionDescriptor, FunctionName, Instrumented,
-    Outcome, OutcomeProbe, ResultOutcome, call, instrument_future, label_index,
+    AnyOutcome, CallGuard, CallSite, Instrumented, OutcomeProbe, ResultOutcome, call,
+    instrument_future, label_index,
 };
 pub use crate::labels::{LabelSet, LabelValue, OptionLabelValue, distinct_names, series_count};
+pub use crate::model::{
+    Families, FieldDescriptor, FunctionDescriptor, FunctionName, GroupDescriptor, Outcome, Shape,
+    for_kind,
+};
 
 /// Bytes held by the call cells of instrumented functions and the number of series they
 /// export, for the memory benchmark.
@@ -38,5 +42,5 @@ pub fn encode_families(
 /// The label string of a series of an instrumented function, for the property tests.
 #[must_use]
 pub fn render_labels(labels: &[(&str, &str)]) -> String {
-    crate::encode::render_labels(labels)
+    crate::text::render_labels(labels.iter().copied())
 }

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use base64::Engine as _;
 
-use crate::encode::{TEXT_CONTENT_TYPE, render};
+use crate::encode::render;
+use crate::text::TEXT_CONTENT_TYPE;
 
 /// The default time a request to the gateway may take, connecting included.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);

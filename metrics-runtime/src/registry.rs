@@ -8,18 +8,18 @@ use prometheus::{
     CounterVec, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
 };
 
-use crate::catalog::{
-    CatalogError, Conflict, Declaration, FamilySpec, FieldDescriptor, GroupDescriptor, Location,
-};
+use crate::catalog::{CatalogError, Conflict, Declaration, FamilySpec};
 use crate::cells::CallCells;
-use crate::family::{Metric, Shape};
+use crate::family::Metric;
 use crate::function_name;
-use crate::instrument::{
-    CallSite, Families, FunctionDescriptor, FunctionName, Outcome, SHARED_COUNTER,
-    SHARED_COUNTER_HELP, SHARED_HISTOGRAM, SHARED_HISTOGRAM_HELP, SHARED_IN_FLIGHT,
-    SHARED_IN_FLIGHT_HELP,
-};
+use crate::instrument::CallSite;
 use crate::labels::combinations;
+use crate::model::{
+    Families, FieldDescriptor, FunctionDescriptor, FunctionName, GroupDescriptor, Location,
+    Outcome, SHARED_COUNTER, SHARED_COUNTER_HELP, SHARED_HISTOGRAM, SHARED_HISTOGRAM_HELP,
+    SHARED_IN_FLIGHT, SHARED_IN_FLIGHT_HELP, Shape,
+};
+use crate::text::render_labels;
 
 /// A family of `#[instrument_metric]` functions, encoded straight from their call cells.
 pub(crate) struct NativeFamily {
@@ -198,18 +198,9 @@ where
         .map(|(name, value)| (name.into(), value.into()))
         .collect();
     for (name, _) in &labels {
-        // The macros' label-name rules (metrics-macros/src/validate.rs; tests/tests/
-        // validation_agreement.rs checks that both agree): a leading `_` is reserved, and
-        // promtool flags camelCase.
-        let camel_case = name
-            .as_bytes()
-            .windows(2)
-            .any(|pair| pair[0].is_ascii_lowercase() && pair[1].is_ascii_uppercase());
-        let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-            && !camel_case
-            && !["le", "quantile", "function", "module", "result"].contains(&name.as_str());
-        if !valid || labels.iter().filter(|(other, _)| other == name).count() > 1 {
+        let reserved = ["function", "module", "result"].contains(&name.as_str());
+        let repeated = labels.iter().filter(|(other, _)| other == name).count() > 1;
+        if crate::model::label_name_problem(name).is_some() || reserved || repeated {
             return Err(ConfigError::InvalidLabel(name.clone()));
         }
     }
@@ -417,11 +408,7 @@ fn build() -> Runtime {
             location: location(&site.descriptor),
         });
         let resolved = builder.resolve_site(site, &specs);
-        // Already set only if the same site was submitted twice; the first cells stay.
-        let _ = site.handles.set(resolved.cells);
-        let Some(cells) = site.handles.get() else {
-            continue;
-        };
+        let cells = site.cells();
         let first = cells_list.len();
         cells_list.extend(cells.iter());
         let kinds = [
@@ -524,8 +511,6 @@ enum Accepted<'a> {
 
 /// What the builder made of one call site.
 struct ResolvedSite {
-    /// The cells of every label combination.
-    cells: Box<[CallCells]>,
     /// The rendered labels of every combination.
     labels: Vec<String>,
     /// For each of the counter, histogram and in-flight gauge, whether each combination's
@@ -567,11 +552,9 @@ impl Builder {
             descriptor.in_flight && self.family(&specs[2]).is_some(),
         ];
         let mut resolved = ResolvedSite {
-            cells: Box::default(),
             labels: Vec::new(),
             owned: [Vec::new(), Vec::new(), Vec::new()],
         };
-        let mut cells = Vec::new();
         for dynamic in combinations(&site.dynamic_values()) {
             let mut pairs = static_labels(site);
             pairs.extend(
@@ -589,10 +572,8 @@ impl Builder {
             let mut all: Vec<(&str, &str)> = pairs.iter().map(|(n, v)| (*n, *v)).collect();
             all.extend(self.constant.iter().map(|(n, v)| (n.as_str(), v.as_str())));
             all.sort_by_key(|(name, _)| *name);
-            resolved.labels.push(crate::encode::render_labels(&all));
-            cells.push(CallCells::new(descriptor.bucket_bounds()));
+            resolved.labels.push(render_labels(all));
         }
-        resolved.cells = cells.into_boxed_slice();
         resolved
     }
 

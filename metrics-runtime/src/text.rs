@@ -17,6 +17,28 @@
 
 use crate::model::MetricKind;
 
+/// The type of a family as the formats write it: Prometheus' three, and the two that families
+/// gathered from a tikv `prometheus::Registry` may have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Counter,
+    Gauge,
+    Histogram,
+    Summary,
+    /// `untyped` in the text format, `unknown` in OpenMetrics.
+    Unknown,
+}
+
+impl From<MetricKind> for Kind {
+    fn from(kind: MetricKind) -> Kind {
+        match kind {
+            MetricKind::Counter => Kind::Counter,
+            MetricKind::Gauge => Kind::Gauge,
+            MetricKind::Histogram => Kind::Histogram,
+        }
+    }
+}
+
 /// The content type of the Prometheus text format 0.0.4.
 ///
 /// ```
@@ -116,18 +138,24 @@ pub(crate) fn openmetrics_number(value: f64, out: &mut String) {
     }
 }
 
+/// A bound or quantile as a label value in `format`: `0.005` and `1` in the text format,
+/// `0.005` and `1.0` in OpenMetrics.
+pub(crate) fn bound_text(bound: f64, format: Format) -> String {
+    match format {
+        Format::Text => bound.to_string(),
+        Format::OpenMetrics => {
+            let mut text = String::new();
+            openmetrics_number(bound, &mut text);
+            text
+        }
+    }
+}
+
 /// The `le` label values of `bounds` in `format`, `+Inf` last.
 pub(crate) fn le_values(bounds: &[f64], format: Format) -> Vec<String> {
     bounds
         .iter()
-        .map(|bound| match format {
-            Format::Text => bound.to_string(),
-            Format::OpenMetrics => {
-                let mut text = String::new();
-                openmetrics_number(*bound, &mut text);
-                text
-            }
-        })
+        .map(|bound| bound_text(*bound, format))
         .chain(std::iter::once("+Inf".to_owned()))
         .collect()
 }
@@ -164,10 +192,11 @@ impl<'a> Writer<'a> {
     }
 
     /// The `# HELP`, `# TYPE` and (OpenMetrics, for a name ending in a unit) `# UNIT` lines.
-    pub(crate) fn header(&mut self, name: &str, help: &str, kind: MetricKind) {
+    pub(crate) fn header(&mut self, name: &str, help: &str, kind: impl Into<Kind>) {
+        let kind = kind.into();
         let openmetrics = self.format == Format::OpenMetrics;
         let family = match kind {
-            MetricKind::Counter if openmetrics => name.strip_suffix("_total").unwrap_or(name),
+            Kind::Counter if openmetrics => name.strip_suffix("_total").unwrap_or(name),
             _ => name,
         };
         self.out.push_str("# HELP ");
@@ -185,9 +214,12 @@ impl<'a> Writer<'a> {
         self.out.push_str(family);
         self.out.push(' ');
         self.out.push_str(match kind {
-            MetricKind::Counter => "counter",
-            MetricKind::Gauge => "gauge",
-            MetricKind::Histogram => "histogram",
+            Kind::Counter => "counter",
+            Kind::Gauge => "gauge",
+            Kind::Histogram => "histogram",
+            Kind::Summary => "summary",
+            Kind::Unknown if openmetrics => "unknown",
+            Kind::Unknown => "untyped",
         });
         self.out.push('\n');
         if openmetrics && let Some(unit) = unit_of(family) {
@@ -200,15 +232,8 @@ impl<'a> Writer<'a> {
     }
 
     /// `name{labels,extra="value"} ` (the value follows); no braces when there is no label.
-    /// The extra label's value is escaped unless `raw` (a number, an outcome).
-    fn start(
-        &mut self,
-        name: &str,
-        suffix: &str,
-        labels: &[&str],
-        extra: Option<(&str, &str)>,
-        raw: bool,
-    ) {
+    /// The extra label's value is written as it is (a number, an outcome).
+    fn start(&mut self, name: &str, suffix: &str, labels: &[&str], extra: Option<(&str, &str)>) {
         self.out.push_str(name);
         self.out.push_str(suffix);
         let mut first = true;
@@ -220,14 +245,10 @@ impl<'a> Writer<'a> {
         if let Some((label, value)) = extra {
             self.out.push(if first { '{' } else { ',' });
             first = false;
-            if raw {
-                self.out.push_str(label);
-                self.out.push_str("=\"");
-                self.out.push_str(value);
-                self.out.push('"');
-            } else {
-                label_pair(label, value, self.out);
-            }
+            self.out.push_str(label);
+            self.out.push_str("=\"");
+            self.out.push_str(value);
+            self.out.push('"');
         }
         if !first {
             self.out.push('}');
@@ -235,31 +256,62 @@ impl<'a> Writer<'a> {
         self.out.push(' ');
     }
 
-    /// One sample line. `labels` are rendered label lists (`a="x",b="y"`), joined with
-    /// commas; empty ones are skipped.
-    pub(crate) fn sample(
+    /// One series of a counter family `name`. `labels` are rendered label lists
+    /// ([`render_labels`], joined with commas, empty ones skipped); `extra` is one more label
+    /// whose value needs no escaping (`result="ok"`, `status="200"`). The sample is named
+    /// `name` in the text format, and the family's name with `_total` in OpenMetrics (the same
+    /// for a name ending in `_total`).
+    pub(crate) fn counter(
         &mut self,
         name: &str,
-        suffix: &str,
         labels: &[&str],
         extra: Option<(&str, &str)>,
         value: Value,
     ) {
-        self.start(name, suffix, labels, extra, false);
+        let suffix = if self.format == Format::OpenMetrics && !name.ends_with("_total") {
+            "_total"
+        } else {
+            ""
+        };
+        self.start(name, suffix, labels, extra);
         self.value(value);
     }
 
-    /// A sample whose extra label value needs no escaping (`result="ok"`, `status="200"`).
-    pub(crate) fn sample_raw(
+    /// One series of a gauge family (see [`Writer::counter`] for `labels` and `extra`).
+    pub(crate) fn gauge(
         &mut self,
         name: &str,
-        suffix: &str,
         labels: &[&str],
-        extra: (&str, &str),
+        extra: Option<(&str, &str)>,
         value: Value,
     ) {
-        self.start(name, suffix, labels, Some(extra), true);
+        self.start(name, "", labels, extra);
         self.value(value);
+    }
+
+    /// One series of a family of unknown type (gathered from a hand-written collector).
+    pub(crate) fn unknown(&mut self, name: &str, labels: &[&str], value: Value) {
+        self.gauge(name, labels, None, value);
+    }
+
+    /// One series of a summary family: its quantiles (quantile, value), sum and count.
+    pub(crate) fn summary(
+        &mut self,
+        name: &str,
+        labels: &[&str],
+        quantiles: &[(f64, f64)],
+        sum: f64,
+        count: u64,
+    ) {
+        for (quantile, value) in quantiles {
+            let quantile = bound_text(*quantile, self.format);
+            self.start(name, "", labels, Some(("quantile", &quantile)));
+            self.value(Value::Float(*value));
+        }
+        self.start(name, "_sum", labels, None);
+        self.value(Value::Float(sum));
+        self.start(name, "_count", labels, None);
+        self.value(Value::Unsigned(count));
     }
 
     fn value(&mut self, value: Value) {
@@ -301,11 +353,13 @@ impl<'a> Writer<'a> {
         sum: f64,
     ) {
         for (bound, count) in le.iter().zip(cumulative) {
-            self.sample_raw(name, "_bucket", labels, ("le", bound), Value::Unsigned(*count));
+            self.start(name, "_bucket", labels, Some(("le", bound)));
+            self.value(Value::Unsigned(*count));
         }
-        self.sample(name, "_sum", labels, None, Value::Float(sum));
-        let count = cumulative.last().copied().unwrap_or(0);
-        self.sample(name, "_count", labels, None, Value::Unsigned(count));
+        self.start(name, "_sum", labels, None);
+        self.value(Value::Float(sum));
+        self.start(name, "_count", labels, None);
+        self.value(Value::Unsigned(cumulative.last().copied().unwrap_or(0)));
     }
 
     /// The end of an OpenMetrics exposition; nothing in the text format.
@@ -313,11 +367,6 @@ impl<'a> Writer<'a> {
         if self.format == Format::OpenMetrics {
             self.out.push_str("# EOF\n");
         }
-    }
-
-    /// Bytes written so far.
-    pub(crate) fn len(&self) -> usize {
-        self.out.len()
     }
 }
 
@@ -344,7 +393,11 @@ mod tests {
         assert_eq!(om(f64::NEG_INFINITY), "-Inf");
         assert_eq!(om(f64::NAN), "NaN");
         assert_eq!(om(1e21), "1e21");
-        let text = |value| written(Format::Text, |w| w.sample("x", "", &[], None, Value::Float(value)));
+        let text = |value| {
+            written(Format::Text, |w| {
+                w.gauge("x", &[], None, Value::Float(value))
+            })
+        };
         assert_eq!(text(3.0), "x 3\n");
         assert_eq!(text(0.25), "x 0.25\n");
         assert_eq!(text(-2.0), "x -2\n");
@@ -375,7 +428,7 @@ mod tests {
     fn counters_are_named_without_total_in_openmetrics() {
         let out = written(Format::OpenMetrics, |w| {
             w.header("jobs_total", "Jobs.", MetricKind::Counter);
-            w.sample("jobs_total", "", &["kind=\"a\""], None, Value::Unsigned(2));
+            w.counter("jobs_total", &["kind=\"a\""], None, Value::Unsigned(2));
             w.finish();
         });
         assert_eq!(

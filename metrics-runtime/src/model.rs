@@ -1,0 +1,335 @@
+//! What generated code submits and every layer shares: outcomes, descriptors of functions and
+//! metric structs, source locations, metric kinds, and the runtime's label-name rule. Knows
+//! nothing above it.
+
+use std::fmt;
+
+/// The bucket bounds of a histogram that declares none, in seconds: Prometheus' defaults.
+pub const DEFAULT_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// Name of the counter shared by functions without their own metrics.
+pub(crate) const SHARED_COUNTER: &str = "function_calls_total";
+/// Help text of [`SHARED_COUNTER`].
+pub(crate) const SHARED_COUNTER_HELP: &str = "Calls of instrumented functions, by result.";
+/// Name of the duration histogram shared by functions without their own metrics.
+pub(crate) const SHARED_HISTOGRAM: &str = "function_calls_duration_seconds";
+/// Help text of [`SHARED_HISTOGRAM`].
+pub(crate) const SHARED_HISTOGRAM_HELP: &str =
+    "Duration of calls of instrumented functions, in seconds.";
+/// Name of the in-flight gauge shared by functions without their own metrics.
+pub(crate) const SHARED_IN_FLIGHT: &str = "function_calls_in_flight";
+/// Help text of [`SHARED_IN_FLIGHT`].
+pub(crate) const SHARED_IN_FLIGHT_HELP: &str =
+    "Calls of instrumented functions that have not returned yet.";
+
+/// How a call of an instrumented function ended: the value of its `result` label.
+///
+/// ```
+/// use metrics_runtime::Outcome;
+///
+/// let labels: Vec<&str> = Outcome::ALL.iter().map(|outcome| outcome.as_str()).collect();
+/// assert_eq!(labels, ["ok", "error", "panic", "cancelled"]);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// It returned, with `Ok` if it returns a `Result`.
+    Ok,
+    /// It returned an `Err`.
+    Error,
+    /// It panicked (the panic goes on unwinding).
+    Panic,
+    /// Its future was dropped before it completed.
+    Cancelled,
+}
+
+impl Outcome {
+    /// Every outcome, in index order: `ok`, `error`, `panic`, `cancelled`.
+    pub const ALL: [Outcome; 4] = [
+        Outcome::Ok,
+        Outcome::Error,
+        Outcome::Panic,
+        Outcome::Cancelled,
+    ];
+
+    /// The label value: `ok`, `error`, `panic` or `cancelled`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Error => "error",
+            Outcome::Panic => "panic",
+            Outcome::Cancelled => "cancelled",
+        }
+    }
+
+    pub(crate) const fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Which metric families a function records into.
+#[derive(Debug)]
+pub enum Families {
+    /// `function_calls_total`, `function_calls_duration_seconds`, `function_calls_in_flight`.
+    Shared,
+    /// The function's own families, named by its attribute.
+    Own {
+        /// Counter name, ends in `_total`.
+        counter: &'static str,
+        /// Counter help.
+        counter_help: &'static str,
+        /// Histogram name, ends in `_seconds`.
+        histogram: &'static str,
+        /// Histogram help.
+        histogram_help: &'static str,
+        /// In-flight gauge name (used when the descriptor asks for one).
+        in_flight: &'static str,
+        /// In-flight gauge help.
+        in_flight_help: &'static str,
+    },
+}
+
+/// Where the `function` label value of an instrumented function comes from.
+#[derive(Clone, Copy, Debug)]
+pub enum FunctionName {
+    /// `function = "..."`, as given.
+    Given(&'static str),
+    /// The path of an item declared in the function's body, as [`std::any::type_name`]
+    /// prints it (`app::repo::UserRepo::get::metrics_path`): the macro cannot see the `impl`
+    /// block a method is in, but the compiler knows it. Read when the registry is built.
+    Path(fn() -> &'static str),
+}
+
+/// Everything `#[instrument_metric]` knows about one function, as a `static`.
+#[derive(Debug)]
+pub struct FunctionDescriptor {
+    /// Where the `function` label value comes from.
+    pub function: FunctionName,
+    /// The `module` label value (`module_path!()`).
+    pub module: &'static str,
+    /// The families the function records into.
+    pub families: Families,
+    /// Whether it has an in-flight gauge.
+    pub in_flight: bool,
+    /// Static labels, in declaration order.
+    pub labels: &'static [(&'static str, &'static str)],
+    /// Labels whose value comes from an argument of a `LabelValue` type: name and every value,
+    /// in declaration order (the call's series index is mixed-radix in this order).
+    pub dynamic_labels: &'static [(&'static str, &'static [&'static str])],
+    /// Histogram bucket bounds; empty means the default buckets.
+    pub buckets: &'static [f64],
+    /// Whether a call is a future (an `async fn`, or a function returning one): only then can
+    /// a call be cancelled.
+    pub asynchronous: bool,
+    /// Source file of the function.
+    pub file: &'static str,
+    /// Source line of the function name.
+    pub line: u32,
+    /// Source column of the function name.
+    pub column: u32,
+}
+
+impl FunctionDescriptor {
+    /// The histogram's bucket bounds, in seconds.
+    pub(crate) fn bucket_bounds(&self) -> &'static [f64] {
+        if self.buckets.is_empty() {
+            DEFAULT_BUCKETS
+        } else {
+            self.buckets
+        }
+    }
+
+    /// The outcomes this function can have; each gets a series at start-up.
+    pub(crate) fn outcomes(&self) -> &'static [Outcome] {
+        if self.asynchronous {
+            &Outcome::ALL
+        } else {
+            &Outcome::ALL[..3]
+        }
+    }
+}
+
+/// A struct deriving `Metrics`: its fields are the metric families it declares.
+#[derive(Debug)]
+pub struct GroupDescriptor {
+    /// The struct's name.
+    pub type_name: &'static str,
+    /// Its fields, in declaration order.
+    pub fields: &'static [FieldDescriptor],
+}
+
+/// One field of a `#[derive(Metrics)]` struct: one metric family.
+#[derive(Debug)]
+pub struct FieldDescriptor {
+    /// The family name (prefix and field name, or the `name` override).
+    pub name: &'static str,
+    /// The help text.
+    pub help: &'static str,
+    /// How the family is registered.
+    pub shape: Shape,
+    /// Label names (empty for a single metric).
+    pub label_names: &'static [&'static str],
+    /// The values of each label.
+    pub label_values: &'static [&'static [&'static str]],
+    /// Histogram bucket bounds; empty means the default buckets.
+    pub buckets: &'static [f64],
+    /// Source file of the field.
+    pub file: &'static str,
+    /// Line of the field name.
+    pub line: u32,
+    /// Column of the field name.
+    pub column: u32,
+}
+
+impl FieldDescriptor {
+    pub(crate) fn location(&self) -> Location {
+        Location {
+            file: self.file,
+            line: self.line,
+            column: self.column,
+        }
+    }
+}
+
+/// Where a metric was declared in the source: the position of the function or field name.
+///
+/// ```
+/// let location = metrics_runtime::Location { file: "src/sms.rs", line: 12, column: 8 };
+/// assert_eq!(location.to_string(), "src/sms.rs:12:8");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Location {
+    /// Source file, as `file!()` gives it.
+    pub file: &'static str,
+    /// Line, from 1.
+    pub line: u32,
+    /// Column, from 1.
+    pub column: u32,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+/// The type of a metric family, as Prometheus knows it.
+///
+/// ```
+/// use metrics_runtime::{IntCounter, Metric, MetricKind};
+///
+/// assert_eq!(IntCounter::SHAPE.kind(), MetricKind::Counter);
+/// assert_eq!(MetricKind::Histogram.to_string(), "a histogram");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MetricKind {
+    /// A monotonic counter.
+    Counter,
+    /// A value that goes up and down.
+    Gauge,
+    /// A histogram of observations.
+    Histogram,
+}
+
+impl fmt::Display for MetricKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            MetricKind::Counter => "a counter",
+            MetricKind::Gauge => "a gauge",
+            MetricKind::Histogram => "a histogram",
+        })
+    }
+}
+
+/// The concrete type of a metric family as registered: kind and value type.
+///
+/// ```
+/// use metrics_runtime::{Gauge, IntGauge, Metric, MetricKind, Shape};
+///
+/// assert_eq!(IntGauge::SHAPE, Shape::IntGauge);
+/// assert_eq!(Gauge::SHAPE.kind(), MetricKind::Gauge);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// `f64` counter.
+    Counter,
+    /// `u64` counter.
+    IntCounter,
+    /// `f64` gauge.
+    Gauge,
+    /// `i64` gauge.
+    IntGauge,
+    /// Histogram.
+    Histogram,
+}
+
+impl Shape {
+    /// The Prometheus metric type.
+    #[must_use]
+    pub const fn kind(self) -> MetricKind {
+        match self {
+            Shape::Counter | Shape::IntCounter => MetricKind::Counter,
+            Shape::Gauge | Shape::IntGauge => MetricKind::Gauge,
+            Shape::Histogram => MetricKind::Histogram,
+        }
+    }
+
+    pub(crate) const fn describe(self) -> &'static str {
+        match self {
+            Shape::Counter => "a float counter",
+            Shape::IntCounter => "an integer counter",
+            Shape::Gauge => "a float gauge",
+            Shape::IntGauge => "an integer gauge",
+            Shape::Histogram => "a histogram",
+        }
+    }
+}
+
+/// The problem with a `#[derive(Metrics)]` field of `shape`, among those the derive found
+/// for each kind (`""` for none): the derive knows the name, only the type knows the kind, so
+/// generated code picks the message at compile time and fails the build with it.
+///
+/// ```
+/// use metrics_runtime::{IntCounter, Metric};
+/// use metrics_runtime::__private::for_kind;
+///
+/// let problem = for_kind(IntCounter::SHAPE, "counter names end in `_total`", "", "");
+/// assert_eq!(problem, "counter names end in `_total`");
+/// ```
+#[must_use]
+pub const fn for_kind(
+    shape: Shape,
+    counter: &'static str,
+    gauge: &'static str,
+    histogram: &'static str,
+) -> &'static str {
+    match shape.kind() {
+        MetricKind::Counter => counter,
+        MetricKind::Gauge => gauge,
+        MetricKind::Histogram => histogram,
+    }
+}
+
+/// Why `name` cannot be a label name, if it cannot: the characters Prometheus accepts, not
+/// reserved (`__` prefix, a leading `_` in OpenMetrics, `le`, `quantile`), not camelCase (which
+/// promtool flags). The macros' rule (`metrics-macros/src/validate.rs`) agrees:
+/// `tests/tests/validation_agreement.rs` checks both on the same names.
+pub(crate) fn label_name_problem(name: &str) -> Option<&'static str> {
+    let camel_case = name
+        .as_bytes()
+        .windows(2)
+        .any(|pair| pair[0].is_ascii_lowercase() && pair[1].is_ascii_uppercase());
+    if !name.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) {
+        Some("a label name starts with a letter (a leading `_` is reserved)")
+    } else if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        Some("a label name has only ASCII letters, digits and `_`")
+    } else if camel_case {
+        Some("a label name is snake_case, not camelCase")
+    } else if ["le", "quantile"].contains(&name) {
+        Some("`le` and `quantile` are labels of histograms and summaries")
+    } else {
+        None
+    }
+}
