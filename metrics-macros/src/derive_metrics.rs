@@ -11,7 +11,7 @@ use crate::validate::{self, Kind};
 
 const VALID_FIELD_ARGUMENTS: &str = "`name = \"...\"`, `help = \"...\"`, `buckets = [...]`, \
      `long_running`, `unitless` and `max_series = N`";
-const VALID_STRUCT_ARGUMENTS: &str = "`prefix = \"...\"` and `crate = path`";
+const VALID_STRUCT_ARGUMENTS: &str = "`prefix = \"...\"`, `scoped` and `crate = path`";
 
 /// Entry point of the derive.
 pub(crate) fn derive(input: TokenStream) -> TokenStream {
@@ -34,6 +34,8 @@ pub(crate) fn derive(input: TokenStream) -> TokenStream {
 struct StructArgs {
     prefix: Option<LitStr>,
     krate: Option<syn::Path>,
+    /// `scoped`: kept out of the global registry, without `global()`.
+    scoped: Option<Span>,
 }
 
 /// `#[metric(...)]` on a field.
@@ -71,6 +73,10 @@ fn struct_args(input: &DeriveInput, errors: &mut Errors) -> StructArgs {
                 let path = meta.value()?.call(syn::Path::parse_mod_style)?;
                 if args.krate.replace(path).is_some() {
                     duplicate(span, "crate", errors);
+                }
+            } else if meta.path.is_ident("scoped") {
+                if args.scoped.replace(span).is_some() {
+                    duplicate(span, "scoped", errors);
                 }
             } else {
                 errors.at(span, format!("unknown argument `{}`; the valid arguments of `#[metrics(...)]` are {VALID_STRUCT_ARGUMENTS}", meta.path.to_token_stream()));
@@ -196,7 +202,7 @@ fn expand(input: &DeriveInput, errors: &mut Errors) -> TokenStream {
     let krate = args
         .krate
         .map_or_else(|| quote!(::metrics_runtime), |path| path.to_token_stream());
-    generate(input, &declared, &krate)
+    generate(input, &declared, &krate, args.scoped)
 }
 
 /// Validates one field: its name (prefix and field name, or `name`), help and buckets; the
@@ -361,7 +367,12 @@ fn field_checks(field: &Declared<'_>, private: &TokenStream) -> TokenStream {
     }
 }
 
-fn generate(input: &DeriveInput, declared: &[Declared<'_>], krate: &TokenStream) -> TokenStream {
+fn generate(
+    input: &DeriveInput,
+    declared: &[Declared<'_>],
+    krate: &TokenStream,
+    scoped: Option<Span>,
+) -> TokenStream {
     let private = quote!(#krate::__private);
     let ident = &input.ident;
     let vis = &input.vis;
@@ -393,14 +404,38 @@ fn generate(input: &DeriveInput, declared: &[Declared<'_>], krate: &TokenStream)
             }
         }
     });
-    let inits = declared.iter().enumerate().map(|(index, field)| {
-        let field_ident = field.ident;
-        let ty = &field.field.ty;
-        let as_field = quote_spanned!(ty.span()=> <#ty as #private::MetricField>);
-        quote!(#field_ident: #as_field::resolve(&FIELDS[#index]))
-    });
+    // The struct with each field's handles, from `make(type, index)`.
+    let fields = |make: &dyn Fn(&syn::Type, usize) -> TokenStream| {
+        let inits = declared.iter().enumerate().map(|(index, field)| {
+            let field_ident = field.ident;
+            let value = make(&field.field.ty, index);
+            quote!(#field_ident: #value)
+        });
+        quote!(#ident { #(#inits),* })
+    };
     let checks = declared.iter().map(|field| field_checks(field, &private));
-    let doc = "The process-wide instance of these metrics, registered in `metrics_runtime::registry()` with every series at zero from the start.";
+    let in_registry = fields(
+        &|ty, index| quote_spanned!(ty.span()=> <#ty as #private::MetricField>::register_in(registry, &FIELDS[#index])),
+    );
+    let global = scoped.is_none().then(|| {
+        let in_global = fields(&|ty, index| {
+            quote_spanned!(ty.span()=> <#ty as #private::MetricField>::global(&FIELDS[#index]))
+        });
+        let doc = "The process-wide instance of these metrics, in `metrics_runtime::registry()`, with every series at zero from start-up.";
+        quote! {
+            #private::inventory::submit! { #private::Declaration::Group(&GROUP) }
+
+            #[automatically_derived]
+            impl #ident {
+                #[doc = #doc]
+                #[must_use]
+                #vis fn global() -> &'static Self {
+                    static INSTANCE: #private::OnceLock<#ident> = #private::OnceLock::new();
+                    INSTANCE.get_or_init(|| #in_global)
+                }
+            }
+        }
+    });
     quote! {
         #(#checks)*
 
@@ -410,22 +445,12 @@ fn generate(input: &DeriveInput, declared: &[Declared<'_>], krate: &TokenStream)
                 type_name: #type_name,
                 fields: &FIELDS,
             };
-            #private::inventory::submit! { #private::Declaration::Group(&GROUP) }
+            #global
 
             #[automatically_derived]
             impl #private::Metrics for #ident {
-                fn global() -> &'static Self {
-                    static INSTANCE: #private::OnceLock<#ident> = #private::OnceLock::new();
-                    INSTANCE.get_or_init(|| #ident { #(#inits),* })
-                }
-            }
-
-            #[automatically_derived]
-            impl #ident {
-                #[doc = #doc]
-                #[must_use]
-                #vis fn global() -> &'static Self {
-                    <Self as #private::Metrics>::global()
+                fn register_in(registry: &#private::Registry) -> Self {
+                    #in_registry
                 }
             }
         };

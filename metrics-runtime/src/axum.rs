@@ -12,7 +12,7 @@ use ::axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use ::axum::response::{IntoResponse, Response};
 use ::axum::routing::get;
 
-use crate::encode::render_as;
+use crate::Registry;
 pub use crate::http::{
     CLIENT_CLOSED_STATUS, HttpMetricsLayer, HttpMetricsService, ResponseFuture, UNMATCHED_ENDPOINT,
 };
@@ -41,9 +41,8 @@ where
 ///
 /// let app: Router = Router::new().route("/internal/metrics", get(metrics_runtime::axum::metrics));
 /// ```
-#[allow(clippy::unused_async)] // axum handlers are async functions
 pub async fn metrics(headers: HeaderMap) -> Response {
-    Endpoint::new().respond(&headers)
+    Endpoint::new().respond_off_runtime(headers).await
 }
 
 /// How `/metrics` answers: content negotiation (Prometheus text by default, OpenMetrics when
@@ -61,6 +60,8 @@ pub async fn metrics(headers: HeaderMap) -> Response {
 #[derive(Clone, Default)]
 pub struct Endpoint {
     token: Option<Arc<str>>,
+    /// The registry it serves; the global one when `None`.
+    registry: Option<Registry>,
 }
 
 /// Never shows the token, so that logging the configuration does not leak it.
@@ -68,15 +69,36 @@ impl std::fmt::Debug for Endpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Endpoint")
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("registry", &self.registry)
             .finish()
     }
 }
 
+/// The header in which Prometheus says how long it waits for a scrape.
+const SCRAPE_TIMEOUT_HEADER: &str = "x-prometheus-scrape-timeout-seconds";
+
 impl Endpoint {
-    /// An endpoint without a token.
+    /// An endpoint of the global [`registry`](crate::registry), without a token.
     #[must_use]
     pub fn new() -> Self {
         Endpoint::default()
+    }
+
+    /// Serves `registry` instead of the global one.
+    ///
+    /// ```
+    /// use metrics_runtime::Registry;
+    /// use metrics_runtime::axum::Endpoint;
+    ///
+    /// let registry = Registry::new();
+    /// registry.int_counter("jobs_total", "Jobs.").unwrap().inc();
+    /// let response = Endpoint::new().registry(registry).respond(&Default::default());
+    /// assert_eq!(response.status(), 200);
+    /// ```
+    #[must_use]
+    pub fn registry(mut self, registry: Registry) -> Self {
+        self.registry = Some(registry);
+        self
     }
 
     /// Requires `Authorization: Bearer <token>` (the scheme in any case, one or more spaces
@@ -118,8 +140,20 @@ impl Endpoint {
     {
         Router::new().route(
             "/metrics",
-            get(move |headers: HeaderMap| async move { self.respond(&headers) }),
+            get(move |headers: HeaderMap| {
+                let endpoint = self.clone();
+                async move { endpoint.respond_off_runtime(headers).await }
+            }),
         )
+    }
+
+    /// [`Endpoint::respond`] on a blocking thread: the scrape waits for the collectors there,
+    /// never on a worker of the application's runtime.
+    async fn respond_off_runtime(self, headers: HeaderMap) -> Response {
+        let render = tokio::task::spawn_blocking(move || self.respond(&headers));
+        render.await.unwrap_or_else(|_| {
+            (StatusCode::INTERNAL_SERVER_ERROR, "the exposition failed").into_response()
+        })
     }
 
     /// Serves `GET /metrics` alone on its own listener, until the returned future is dropped
@@ -193,7 +227,19 @@ impl Endpoint {
         }
         let accept: Vec<&str> = header_values(headers, &ACCEPT).collect();
         let negotiated = negotiate(&accept);
-        let body = render_as(negotiated.format);
+        let registry = self.registry.as_ref().unwrap_or(crate::registry());
+        // Collectors are waited for no longer than the scraper waits for the answer (less a
+        // tenth, to write and send it); the registry's default when it does not say.
+        let timeout = headers
+            .get(SCRAPE_TIMEOUT_HEADER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.trim().parse::<f64>().ok())
+            .filter(|seconds| seconds.is_finite() && *seconds > 0.0)
+            .map_or_else(
+                || registry.collect_timeout(),
+                |seconds| std::time::Duration::from_secs_f64((seconds * 0.9).min(3600.0)),
+            );
+        let body = registry.render_within(negotiated.format, timeout);
         let content_type = match negotiated.content_type() {
             Cow::Borrowed(content_type) => HeaderValue::from_static(content_type),
             Cow::Owned(content_type) => HeaderValue::try_from(content_type)

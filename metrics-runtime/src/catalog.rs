@@ -1,18 +1,39 @@
-//! The catalog of declared metrics: what generated code submits through `inventory`, and the
-//! errors reported when two declarations of one family disagree.
+//! The catalog of declared metrics: what generated code (and the crate's own integrations)
+//! submit through `inventory`, how one declaration describes a family, and the errors reported
+//! when two declarations disagree or would write the same series.
 
 use std::fmt;
 
 use crate::instrument::CallSite;
 use crate::model::{FieldDescriptor, GroupDescriptor, Location, MetricKind, Shape};
+use crate::text::Writer;
 
-/// One declaration submitted by generated code.
+/// One declaration, submitted through `inventory` and read when the global registry is built.
 #[derive(Debug)]
 pub enum Declaration {
     /// A function instrumented with `#[instrument_metric]`.
     Function(&'static CallSite),
     /// A struct deriving `Metrics`.
     Group(&'static GroupDescriptor),
+    /// Families the crate writes itself from cells of its own (the HTTP layer).
+    Builtin(&'static Builtin),
+}
+
+/// Families the crate writes itself, such as the HTTP layer's: declared to the global
+/// registry's catalog like any other, written by their own function.
+pub struct Builtin {
+    /// Each family: name, help, kind and label names.
+    pub(crate) families: &'static [(&'static str, &'static str, Shape, &'static [&'static str])],
+    /// Writes every one of them (from one reading of their cells).
+    pub(crate) write: fn(&mut Writer<'_>),
+}
+
+impl fmt::Debug for Builtin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builtin")
+            .field("families", &self.families)
+            .finish_non_exhaustive()
+    }
 }
 
 impl FieldDescriptor {
@@ -24,12 +45,29 @@ impl FieldDescriptor {
             labels: self.label_names.to_vec(),
             buckets: self.buckets,
             location: self.location(),
-            native: false,
+            origin: Origin::Field,
         }
     }
 }
 
 inventory::collect!(Declaration);
+
+/// What declares a family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Origin {
+    /// Functions instrumented with `#[instrument_metric]`.
+    Function,
+    /// A field of a `#[derive(Metrics)]` struct.
+    Field,
+    /// A metric registered by hand on a [`Registry`](crate::Registry).
+    Registered,
+    /// A collector, read at each scrape.
+    Collector,
+    /// The crate itself: the HTTP layer, health checks, system and process metrics, and the
+    /// exporter's own metrics.
+    Crate,
+}
 
 /// What [`catalog`](crate::catalog()) returns: every declared family and instrumented function.
 #[derive(Clone, Debug)]
@@ -42,6 +80,7 @@ pub struct Catalog {
 
 /// A declared metric family.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct DeclaredFamily {
     /// The family name.
     pub name: &'static str,
@@ -55,6 +94,8 @@ pub struct DeclaredFamily {
     pub buckets: &'static [f64],
     /// Its first declaration.
     pub location: Location,
+    /// What declared it.
+    pub origin: Origin,
 }
 
 /// A function instrumented with `#[instrument_metric]`.
@@ -83,8 +124,7 @@ pub(crate) struct FamilySpec {
     pub(crate) labels: Vec<&'static str>,
     pub(crate) buckets: &'static [f64],
     pub(crate) location: Location,
-    /// Encoded from the call cells of instrumented functions, not by the tikv registry.
-    pub(crate) native: bool,
+    pub(crate) origin: Origin,
 }
 
 impl FamilySpec {
@@ -94,10 +134,12 @@ impl FamilySpec {
             let (first, second) = (self.shape.describe(), other.shape.describe());
             return Some(format!("declared as {first} and as {second}"));
         }
-        if self.native != other.native {
-            return Some(
-                "declared both by an instrumented function and by a `Metrics` struct".to_owned(),
-            );
+        if self.origin != other.origin {
+            return Some(format!(
+                "declared both by {} and by {}",
+                describe(self.origin),
+                describe(other.origin)
+            ));
         }
         if self.labels != other.labels {
             return Some(format!(
@@ -119,10 +161,63 @@ impl FamilySpec {
         }
         None
     }
+
+    /// The names this family takes in an exposition: its OpenMetrics family name (a counter's
+    /// without `_total`) marked with `#`, and the name of each of its samples. Two families
+    /// that share one of them would be read as one by some scraper.
+    pub(crate) fn taken_names(&self) -> Vec<String> {
+        let name = self.name;
+        let mut names = Vec::new();
+        match self.shape.kind() {
+            MetricKind::Counter => {
+                let base = name.strip_suffix("_total").unwrap_or(name);
+                names.push(format!("#{base}"));
+                names.push(name.to_owned());
+                names.push(format!("{base}_total"));
+                names.push(format!("{base}_created"));
+            }
+            MetricKind::Gauge => {
+                names.push(format!("#{name}"));
+                names.push(name.to_owned());
+            }
+            MetricKind::Histogram => {
+                names.push(format!("#{name}"));
+                for suffix in ["_bucket", "_sum", "_count", "_created"] {
+                    names.push(format!("{name}{suffix}"));
+                }
+            }
+        }
+        names.dedup();
+        names
+    }
+
+    /// The catalog's view of it.
+    pub(crate) fn declared(&self) -> DeclaredFamily {
+        DeclaredFamily {
+            name: self.name,
+            help: self.help,
+            kind: self.shape.kind(),
+            labels: self.labels.clone(),
+            buckets: self.buckets,
+            location: self.location,
+            origin: self.origin,
+        }
+    }
+}
+
+fn describe(origin: Origin) -> &'static str {
+    match origin {
+        Origin::Function => "an instrumented function",
+        Origin::Field => "a `Metrics` struct",
+        Origin::Registered => "a metric registered by hand",
+        Origin::Collector => "a collector",
+        Origin::Crate => "metrics-runtime itself",
+    }
 }
 
 /// One problem found in the catalog: two declarations of a family that disagree, a series
-/// declared twice, or a family the registry refused. See [`CatalogError`] for an example.
+/// declared twice, or a family the registry refused (also the error of a registration that is
+/// refused). See [`CatalogError`] for an example.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Conflict {
     /// The metric family name.
@@ -190,3 +285,5 @@ impl fmt::Display for CatalogError {
 }
 
 impl std::error::Error for CatalogError {}
+
+impl std::error::Error for Conflict {}

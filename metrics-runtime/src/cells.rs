@@ -197,16 +197,16 @@ pub(crate) struct ValueCells {
 impl ValueCells {
     /// Cells for `series` counters (striped when few) or gauges (never striped).
     pub(crate) fn new(series: usize, striped: bool) -> ValueCells {
-        let stripes = if striped { stripes_for(series) } else { 1 };
-        let stride = if stripes > 1 {
+        let count = if striped { stripes_for(series) } else { 1 };
+        let stride = if count > 1 {
             series.next_multiple_of(16)
         } else {
             series
         };
         ValueCells {
-            slots: (0..stride * stripes).map(|_| AtomicU64::new(0)).collect(),
+            slots: (0..stride * count).map(|_| AtomicU64::new(0)).collect(),
             stride,
-            mask: stripes - 1,
+            mask: count - 1,
             series,
         }
     }
@@ -254,6 +254,14 @@ impl ValueCells {
         self.slots[index].store(bits, Ordering::Relaxed);
     }
 
+    /// Sets every stripe of a counter back to zero (increments made meanwhile on another
+    /// stripe may survive it: a reset is not one atomic step).
+    pub(crate) fn reset(&self, index: usize) {
+        for stripe in 0..=self.mask {
+            self.slots[stripe * self.stride + index].store(0, Ordering::Relaxed);
+        }
+    }
+
     /// The sum of an integer counter's stripes.
     pub(crate) fn get_u64(&self, index: usize) -> u64 {
         (0..=self.mask).fold(0u64, |sum, stripe| {
@@ -298,18 +306,18 @@ pub(crate) struct HistogramCells {
 impl HistogramCells {
     pub(crate) fn new(series: usize, bounds: &[f64]) -> HistogramCells {
         let width = bounds.len() + 2;
-        let stripes = stripes_for(series * width);
-        let stride = if stripes > 1 {
+        let count = stripes_for(series * width);
+        let stride = if count > 1 {
             (series * width).next_multiple_of(16)
         } else {
             series * width
         };
         HistogramCells {
-            slots: (0..stride * stripes).map(|_| AtomicU64::new(0)).collect(),
+            slots: (0..stride * count).map(|_| AtomicU64::new(0)).collect(),
             bounds: bounds.into(),
             width,
             stride,
-            mask: stripes - 1,
+            mask: count - 1,
             series,
         }
     }

@@ -1,35 +1,24 @@
 //! Values read at scrape time rather than counted: queue lengths, pool sizes, sessions.
 //!
-//! A read function runs on every scrape. One that fails (returns `Err`/`None`) or panics costs
-//! its own series for that scrape, never the whole scrape, and is counted in
-//! `metrics_collector_errors_total{collector}`.
+//! A read function runs at every scrape, on a thread of its own, while the scrape writes the
+//! counted families. One that fails (returns `Err`/`None`), panics or returns what its family
+//! cannot hold (a negative count) costs its own series for that scrape, never the whole
+//! scrape, and is counted in `metrics_collector_errors_total{collector}`; one that has not
+//! answered by the scrape's deadline is left out too and counted in
+//! `metrics_collector_timeouts_total{collector}` (it keeps running, and is not started again
+//! before it returns).
 
-use std::fmt;
-use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::borrow::Cow;
 
-use prometheus::core::{Collector, Desc};
-use prometheus::proto::MetricFamily;
-use prometheus::{CounterVec, GaugeVec, IntCounter, Opts};
-
+use crate::catalog::Conflict;
 use crate::labels::LabelSet;
+use crate::model::Shape;
+use crate::registry::{Registry, registry};
+use crate::runner::{Read, Samples};
 
-/// Why a collector could not be registered.
-#[derive(Debug)]
-pub struct CollectorError(prometheus::Error);
-
-impl fmt::Display for CollectorError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "cannot register the collector: {}", self.0)
-    }
-}
-
-impl std::error::Error for CollectorError {}
-
-impl From<prometheus::Error> for CollectorError {
-    fn from(error: prometheus::Error) -> Self {
-        CollectorError(error)
-    }
-}
+/// Why a collector could not be registered: the conflict that refused it, also reported by
+/// [`check`](crate::check).
+pub type CollectorError = Conflict;
 
 /// A value a read function returns: a number, or an `Option`/`Result` of one, where `None`
 /// and `Err` mean "no value this scrape".
@@ -75,123 +64,118 @@ impl<T: IntoSample, E> IntoSample for Result<T, E> {
     }
 }
 
-const ERRORS_NAME: &str = "metrics_collector_errors_total";
-const ERRORS_HELP: &str =
-    "Scrapes in which a collector failed or panicked and its series were left out.";
-
-#[derive(Clone, Copy)]
-enum Kind {
-    Gauge,
-    Counter,
-}
-
-type Read = Box<dyn Fn() -> Option<Vec<(Vec<&'static str>, f64)>> + Send + Sync>;
-
-/// A collector calling a read function on every scrape. Its failures are counted in its own
-/// series of `metrics_collector_errors_total`, exported beside its values (and instead of them
-/// when it fails), so the count includes the scrape that reports it.
-struct FnCollector {
-    errors: IntCounter,
-    kind: Kind,
-    opts: Opts,
-    labels: Vec<&'static str>,
-    desc: Vec<Desc>,
-    read: Read,
-}
-
-impl FnCollector {
-    fn new(
+impl Registry {
+    /// Registers a gauge whose value `read` returns at each scrape.
+    ///
+    /// # Errors
+    ///
+    /// When the name or help is invalid, or a family of that name (or one whose series it would
+    /// repeat) is already registered.
+    ///
+    /// ```
+    /// let registry = metrics_runtime::Registry::new();
+    /// registry.collect_gauge("cache_entries", "Entries in the cache.", || 3_u32).unwrap();
+    /// assert!(registry.render().contains("cache_entries 3"));
+    /// ```
+    #[track_caller]
+    pub fn collect_gauge<V: IntoSample>(
+        &self,
         name: &str,
         help: &str,
-        kind: Kind,
-        labels: &[&'static str],
-        read: Read,
-    ) -> Result<Self, CollectorError> {
-        let opts = Opts::new(name, help);
-        let desc: Vec<Desc> = match kind {
-            Kind::Gauge => GaugeVec::new(opts.clone(), labels)?
-                .desc()
-                .into_iter()
-                .cloned()
-                .collect(),
-            Kind::Counter => CounterVec::new(opts.clone(), labels)?
-                .desc()
-                .into_iter()
-                .cloned()
-                .collect(),
-        };
-        let errors = IntCounter::with_opts(
-            Opts::new(ERRORS_NAME, ERRORS_HELP).const_label("collector", name),
-        )?;
-        let desc = desc
-            .into_iter()
-            .chain(errors.desc().into_iter().cloned())
-            .collect();
-        Ok(FnCollector {
-            errors,
-            kind,
-            opts,
-            labels: labels.to_vec(),
-            desc,
+        read: impl Fn() -> V + Send + Sync + 'static,
+    ) -> Result<(), CollectorError> {
+        self.collect_one(name, help, Shape::Gauge, read)
+    }
+
+    /// Registers a counter whose running total `read` returns at each scrape (bytes sent by an
+    /// interface, say); the name ends in `_total`, and a negative value is refused.
+    ///
+    /// # Errors
+    ///
+    /// As [`Registry::collect_gauge`].
+    #[track_caller]
+    pub fn collect_counter<V: IntoSample>(
+        &self,
+        name: &str,
+        help: &str,
+        read: impl Fn() -> V + Send + Sync + 'static,
+    ) -> Result<(), CollectorError> {
+        self.collect_one(name, help, Shape::Counter, read)
+    }
+
+    #[track_caller]
+    fn collect_one<V: IntoSample>(
+        &self,
+        name: &str,
+        help: &str,
+        shape: Shape,
+        read: impl Fn() -> V + Send + Sync + 'static,
+    ) -> Result<(), CollectorError> {
+        let read: Read = Box::new(move || {
+            let value = read()
+                .into_sample()
+                .ok_or_else(|| "the read function returned no value".to_owned())?;
+            Ok(vec![Samples {
+                series: vec![(Vec::new(), value)],
+            }])
+        });
+        self.add_source(
+            name,
+            vec![(name.to_owned(), help.to_owned(), shape, Vec::new())],
             read,
-        })
+        )
     }
 
-    fn families(&self, samples: &[(Vec<&'static str>, f64)]) -> Option<Vec<MetricFamily>> {
-        Some(match self.kind {
-            Kind::Gauge => {
-                let vec = GaugeVec::new(self.opts.clone(), &self.labels).ok()?;
-                for (labels, value) in samples {
-                    vec.get_metric_with_label_values(labels).ok()?.set(*value);
-                }
-                vec.collect()
-            }
-            Kind::Counter => {
-                let vec = CounterVec::new(self.opts.clone(), &self.labels).ok()?;
-                for (labels, value) in samples {
-                    if *value < 0.0 || value.is_nan() {
-                        return None;
-                    }
-                    vec.get_metric_with_label_values(labels)
-                        .ok()?
-                        .inc_by(*value);
-                }
-                vec.collect()
-            }
-        })
+    /// Registers a gauge family whose values `read` returns at each scrape, as pairs of labels
+    /// and value. Label combinations it leaves out are not exported for that scrape; a value
+    /// that is `None` or `Err`, or a combination given twice, leaves the whole family out.
+    ///
+    /// # Errors
+    ///
+    /// As [`Registry::collect_gauge`].
+    #[track_caller]
+    pub fn collect_gauge_family<L, I, V>(
+        &self,
+        name: &str,
+        help: &str,
+        read: impl Fn() -> I + Send + Sync + 'static,
+    ) -> Result<(), CollectorError>
+    where
+        L: LabelSet,
+        I: IntoIterator<Item = (L, V)>,
+        V: IntoSample,
+    {
+        let read: Read = Box::new(move || {
+            let series = read()
+                .into_iter()
+                .map(|(labels, value)| {
+                    let value = value
+                        .into_sample()
+                        .ok_or_else(|| "the read function returned no value".to_owned())?;
+                    Ok((label_values::<L>(labels.series_index()), value))
+                })
+                .collect::<Result<_, String>>()?;
+            Ok(vec![Samples { series }])
+        });
+        self.add_source(
+            name,
+            vec![(
+                name.to_owned(),
+                help.to_owned(),
+                Shape::Gauge,
+                L::NAMES.to_vec(),
+            )],
+            read,
+        )
     }
 }
 
-impl Collector for FnCollector {
-    fn desc(&self) -> Vec<&Desc> {
-        self.desc.iter().collect()
-    }
-
-    fn collect(&self) -> Vec<MetricFamily> {
-        let families = catch_unwind(AssertUnwindSafe(|| {
-            (self.read)().and_then(|samples| self.families(&samples))
-        }));
-        let mut families = if let Ok(Some(families)) = families {
-            families
-        } else {
-            self.errors.inc();
-            Vec::new()
-        };
-        families.extend(self.errors.collect());
-        families
-    }
-}
-
-fn register(collector: FnCollector) -> Result<(), CollectorError> {
-    crate::registry().register(Box::new(collector))?;
-    Ok(())
-}
-
-/// Registers a gauge whose value `read` returns on every scrape.
+/// Registers a gauge of the global registry whose value `read` returns at each scrape; see
+/// [`Registry::collect_gauge`].
 ///
 /// # Errors
 ///
-/// When the name or help is invalid, or a metric of that name is already registered.
+/// As [`Registry::collect_gauge`].
 ///
 /// ```
 /// use std::sync::Arc;
@@ -203,51 +187,41 @@ fn register(collector: FnCollector) -> Result<(), CollectorError> {
 ///     .unwrap();
 /// assert!(metrics_runtime::render().contains("jobs_queue_length 3"));
 /// ```
+#[track_caller]
 pub fn gauge<V: IntoSample>(
     name: &str,
     help: &str,
     read: impl Fn() -> V + Send + Sync + 'static,
 ) -> Result<(), CollectorError> {
-    register_unlabelled(name, help, Kind::Gauge, read)
+    registry().collect_gauge(name, help, read)
 }
 
-/// Registers a counter whose running total `read` returns on every scrape (bytes sent by an
-/// interface, say); the name must end in `_total`, and a negative value is refused.
+/// Registers a counter of the global registry whose running total `read` returns at each
+/// scrape; see [`Registry::collect_counter`].
 ///
 /// # Errors
 ///
-/// When the name or help is invalid, or a metric of that name is already registered.
+/// As [`Registry::collect_gauge`].
 ///
 /// ```
 /// metrics_runtime::collect::counter("jobs_finished_total", "Jobs finished.", || 12_u64).unwrap();
 /// assert!(metrics_runtime::render().contains("jobs_finished_total 12"));
 /// ```
+#[track_caller]
 pub fn counter<V: IntoSample>(
     name: &str,
     help: &str,
     read: impl Fn() -> V + Send + Sync + 'static,
 ) -> Result<(), CollectorError> {
-    register_unlabelled(name, help, Kind::Counter, read)
+    registry().collect_counter(name, help, read)
 }
 
-/// Registers a collector of one unlabelled series of `kind`.
-fn register_unlabelled<V: IntoSample>(
-    name: &str,
-    help: &str,
-    kind: Kind,
-    read: impl Fn() -> V + Send + Sync + 'static,
-) -> Result<(), CollectorError> {
-    let read: Read = Box::new(move || read().into_sample().map(|value| vec![(Vec::new(), value)]));
-    register(FnCollector::new(name, help, kind, &[], read)?)
-}
-
-/// Registers a gauge family whose values `read` returns on every scrape, as pairs of labels
-/// and value. Label combinations it leaves out are not exported for that scrape; a value that
-/// is `None` or `Err` leaves the whole family out for that scrape.
+/// Registers a gauge family of the global registry whose values `read` returns at each
+/// scrape; see [`Registry::collect_gauge_family`].
 ///
 /// # Errors
 ///
-/// When the name or help is invalid, or a metric of that name is already registered.
+/// As [`Registry::collect_gauge`].
 ///
 /// ```
 /// use metrics_runtime::LabelValue;
@@ -261,6 +235,7 @@ fn register_unlabelled<V: IntoSample>(
 /// .unwrap();
 /// assert!(metrics_runtime::render().contains(r#"integrations_active{provider="google"} 4"#));
 /// ```
+#[track_caller]
 pub fn gauge_family<L, I, V>(
     name: &str,
     help: &str,
@@ -271,29 +246,18 @@ where
     I: IntoIterator<Item = (L, V)>,
     V: IntoSample,
 {
-    let read: Read = Box::new(move || {
-        read()
-            .into_iter()
-            .map(|(labels, value)| {
-                Some((
-                    label_values::<L>(labels.series_index()),
-                    value.into_sample()?,
-                ))
-            })
-            .collect()
-    });
-    register(FnCollector::new(name, help, Kind::Gauge, L::NAMES, read)?)
+    registry().collect_gauge_family(name, help, read)
 }
 
 /// The label values of combination `index` of `L`.
-fn label_values<L: LabelSet>(mut index: usize) -> Vec<&'static str> {
-    let mut values: Vec<&'static str> = L::VALUE_SETS
+fn label_values<L: LabelSet>(mut index: usize) -> Vec<Cow<'static, str>> {
+    let mut values: Vec<Cow<'static, str>> = L::VALUE_SETS
         .iter()
         .rev()
         .map(|set| {
             let value = set[index % set.len()];
             index /= set.len();
-            value
+            Cow::Borrowed(value)
         })
         .collect();
     values.reverse();

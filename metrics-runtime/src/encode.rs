@@ -1,19 +1,21 @@
-//! Rendering the registry: every family, whatever declared it, written through one
-//! [`Writer`](crate::text::Writer) in the format asked for.
+//! Rendering a registry: every family, whatever declared it, written through one
+//! [`Writer`](crate::text::Writer) in the format asked for, collectors included (each waited
+//! for until the scrape's deadline at most).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-
-use prometheus::proto::{MetricFamily, MetricType};
+use std::time::{Duration, Instant};
 
 use crate::cells::Readings;
 use crate::model::MetricKind;
 use crate::registry::{
-    CONFLICTS_FAMILY, NativeFamily, NativeKind, conflict_count, constant_labels, native_cells,
-    native_families, registry, report_hand_registered_duplicate,
+    COLLECTOR_ERRORS_FAMILY, COLLECTOR_TIMEOUTS_FAMILY, CONFLICTS_FAMILY, EXPORTER_FAMILIES,
+    FunctionFamily, FunctionKind, Global, Registry, SERIES_FAMILY, Snapshot, registry,
+    valid_samples,
 };
-use crate::text::{Format, Kind, Value, Writer, le_values, render_labels};
+use crate::runner::{Source, finish_all, start_all};
+use crate::text::{Format, Value, Writer, le_values, render_labels};
 
-/// Renders every metric of [`registry`] in the Prometheus text exposition format 0.0.4.
+/// Renders the global registry in the Prometheus text exposition format 0.0.4.
 ///
 /// ```
 /// let text = metrics_runtime::render();
@@ -21,13 +23,10 @@ use crate::text::{Format, Kind, Value, Writer, le_values, render_labels};
 /// ```
 #[must_use]
 pub fn render() -> String {
-    render_as(Format::Text)
+    registry().render()
 }
 
-/// The last exposition's size, so that the buffer is allocated once at the right size.
-static LAST_SIZE: AtomicUsize = AtomicUsize::new(64 * 1024);
-
-/// Renders every metric of [`registry`] in `format`.
+/// Renders the global registry in `format`.
 ///
 /// ```
 /// use metrics_runtime::Format;
@@ -37,81 +36,111 @@ static LAST_SIZE: AtomicUsize = AtomicUsize::new(64 * 1024);
 /// ```
 #[must_use]
 pub fn render_as(format: Format) -> String {
-    let native = native_families();
-    // Every cell is read once, before anything is written: a function's counter rows and its
-    // histogram come from the same reading, so they agree even while calls are recorded.
-    let readings = Readings::take(native_cells().iter().copied());
-    let gathered = registry().gather();
-    let mut out = String::with_capacity(LAST_SIZE.load(Ordering::Relaxed) + 4096);
-    let mut writer = Writer::new(&mut out, format);
-    for family in native {
-        native_family(family, &readings, &mut writer);
+    registry().render_as(format)
+}
+
+/// The last exposition's size, so that the buffer is allocated once at the right size.
+static LAST_SIZE: AtomicUsize = AtomicUsize::new(16 * 1024);
+
+impl Registry {
+    /// Renders this registry in the Prometheus text exposition format 0.0.4.
+    #[must_use]
+    pub fn render(&self) -> String {
+        self.render_as(Format::Text)
     }
-    #[cfg(feature = "axum")]
-    crate::http::write_families(&mut writer);
-    conflicts_family(&mut writer);
-    for family in &gathered {
-        // A family registered by hand under the name of a family written above would repeat
-        // it: the crate's own is exported, and the other is reported as a conflict.
-        let name = family.name();
-        let repeated = native.binary_search_by(|n| n.name.cmp(name)).is_ok()
-            || name == CONFLICTS_FAMILY
-            || http_family(name);
-        if repeated {
-            report_hand_registered_duplicate(name);
-        } else {
-            gathered_family(family, &mut writer);
+
+    /// Renders this registry in `format`, waiting for its collectors up to
+    /// [`Registry::collect_timeout`].
+    #[must_use]
+    pub fn render_as(&self, format: Format) -> String {
+        self.render_within(format, self.collect_timeout())
+    }
+
+    /// Renders this registry in `format`, waiting for its collectors up to `timeout`: a
+    /// collector that has not answered by then is left out of this exposition (and counted in
+    /// `metrics_collector_timeouts_total`), so that a scrape never hangs.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use metrics_runtime::{Format, Registry};
+    ///
+    /// let registry = Registry::new();
+    /// registry.collect_gauge("backlog_items", "Items waiting.", || {
+    ///     std::thread::sleep(Duration::from_secs(2)); // stuck
+    ///     7
+    /// }).unwrap();
+    /// let text = registry.render_within(Format::Text, Duration::from_millis(50));
+    /// assert!(!text.contains("backlog_items 7"));
+    /// ```
+    #[must_use]
+    pub fn render_within(&self, format: Format, timeout: Duration) -> String {
+        let started = Instant::now();
+        let snapshot = self.snapshot();
+        // Collectors run on threads of their own while the cells are written.
+        let sources = snapshot.sources.as_slice();
+        let runs = start_all(sources);
+        let mut out = String::with_capacity(LAST_SIZE.load(Ordering::Relaxed) + 4096);
+        let mut writer = Writer::new(&mut out, format);
+        if let Some(global) = self.global() {
+            write_functions(global, &mut writer);
+            for builtin in &global.builtins {
+                (builtin.write)(&mut writer);
+            }
         }
+        for family in snapshot.stored.iter() {
+            writer.header(family.spec.name, family.spec.help, family.spec.shape.kind());
+            family.storage.write(
+                family.spec.name,
+                family.spec.shape,
+                &family.labels,
+                self.constant(),
+                &mut writer,
+            );
+        }
+        let collected = finish_all(sources, &runs, started + timeout);
+        for (source, collected) in sources.iter().zip(collected) {
+            if let Some(Ok(samples)) = collected.as_deref() {
+                write_collected(source, samples, self.constant(), &mut writer);
+            }
+        }
+        #[cfg(feature = "prometheus")]
+        crate::gathered::write_attached(self, &snapshot, &mut writer);
+        if self.global().is_some() {
+            write_exporter(&snapshot, self.constant(), &mut writer);
+        }
+        writer.finish();
+        LAST_SIZE.store(out.len(), Ordering::Relaxed);
+        if let Some(global) = self.global() {
+            global
+                .scrape_duration
+                .observe(started.elapsed().as_secs_f64());
+            global
+                .scrape_size
+                .set(i64::try_from(out.len()).unwrap_or(i64::MAX));
+        }
+        out
     }
-    writer.finish();
-    LAST_SIZE.store(out.len(), Ordering::Relaxed);
-    out
 }
 
-#[cfg(feature = "axum")]
-fn http_family(name: &str) -> bool {
-    crate::http::FAMILIES.contains(&name)
+/// The families of instrumented functions, from one reading of their cells: a function's
+/// counter rows and its histogram agree even while calls are recorded.
+fn write_functions(global: &Global, writer: &mut Writer<'_>) {
+    let readings = Readings::take(global.cells.iter().copied());
+    for family in &global.functions {
+        write_function_family(family, &readings, writer);
+    }
 }
 
-#[cfg(not(feature = "axum"))]
-fn http_family(_: &str) -> bool {
-    false
-}
-
-/// The constant labels, rendered.
-fn constant() -> String {
-    render_labels(
-        constant_labels()
-            .iter()
-            .map(|(name, value)| (name.as_str(), value.as_str())),
-    )
-}
-
-/// `metrics_catalog_conflicts`: conflicting declarations, so that a dashboard or an alert sees
-/// what [`check`](crate::check) would report.
-fn conflicts_family(writer: &mut Writer<'_>) {
-    let help = "Conflicting metric declarations: each one's series are missing from this exposition; metrics_runtime::check() and the log name their source locations.";
-    writer.header(CONFLICTS_FAMILY, help, MetricKind::Gauge);
-    let count = u64::try_from(conflict_count()).unwrap_or(u64::MAX);
-    writer.gauge(
-        CONFLICTS_FAMILY,
-        &[&constant()],
-        None,
-        Value::Unsigned(count),
-    );
-}
-
-/// Writes one family of instrumented functions from the readings of its cells.
-fn native_family(family: &NativeFamily, readings: &Readings, writer: &mut Writer<'_>) {
+fn write_function_family(family: &FunctionFamily, readings: &Readings, writer: &mut Writer<'_>) {
     let name = family.name;
     let kind = match family.kind {
-        NativeKind::Calls => MetricKind::Counter,
-        NativeKind::Duration => MetricKind::Histogram,
-        NativeKind::InFlight => MetricKind::Gauge,
+        FunctionKind::Calls => MetricKind::Counter,
+        FunctionKind::Duration => MetricKind::Histogram,
+        FunctionKind::InFlight => MetricKind::Gauge,
     };
     writer.header(name, family.help, kind);
     match family.kind {
-        NativeKind::Calls => {
+        FunctionKind::Calls => {
             for series in &family.series {
                 let reading = readings.get(series.cells);
                 for outcome in series.outcomes {
@@ -121,13 +150,13 @@ fn native_family(family: &NativeFamily, readings: &Readings, writer: &mut Writer
                 }
             }
         }
-        NativeKind::InFlight => {
+        FunctionKind::InFlight => {
             for series in &family.series {
                 let in_flight = Value::Signed(readings.get(series.cells).in_flight());
                 writer.gauge(name, &[&series.labels], None, in_flight);
             }
         }
-        NativeKind::Duration => {
+        FunctionKind::Duration => {
             let le = le_values(family.bounds, writer.format());
             for series in &family.series {
                 let reading = readings.get(series.cells);
@@ -139,83 +168,87 @@ fn native_family(family: &NativeFamily, readings: &Readings, writer: &mut Writer
     }
 }
 
-/// Encodes gathered families alone (the OpenMetrics `# EOF` included), for the property
-/// tests of the exposition.
-pub(crate) fn encode_gathered(families: &[MetricFamily], format: Format) -> String {
-    let mut out = String::new();
-    let mut writer = Writer::new(&mut out, format);
-    for family in families {
-        gathered_family(family, &mut writer);
+/// A collector's families, from what its run returned; a family whose samples do not fit its
+/// declaration (a label missing, a negative count, a series twice) is left out and counted as
+/// the collector's error.
+fn write_collected(
+    source: &Source,
+    samples: &[crate::runner::Samples],
+    constant: &str,
+    writer: &mut Writer<'_>,
+) {
+    if samples.len() != source.families.len()
+        || !source
+            .families
+            .iter()
+            .zip(samples)
+            .all(|(spec, samples)| valid_samples(spec, samples))
+    {
+        source.errors.fetch_add(1, Ordering::Relaxed);
+        return;
     }
-    writer.finish();
-    out
+    for (spec, samples) in source.families.iter().zip(samples) {
+        writer.header(spec.name, spec.help, spec.shape.kind());
+        for (values, value) in &samples.series {
+            let labels = render_labels(
+                spec.labels
+                    .iter()
+                    .copied()
+                    .zip(values.iter().map(AsRef::as_ref)),
+            );
+            let value = Value::Float(*value);
+            if spec.shape.kind() == MetricKind::Counter {
+                writer.counter(spec.name, &[&labels, constant], None, value);
+            } else {
+                writer.gauge(spec.name, &[&labels, constant], None, value);
+            }
+        }
+    }
 }
 
-/// Writes a family gathered from a tikv `prometheus::Registry`, through the same writer.
-fn gathered_family(family: &MetricFamily, writer: &mut Writer<'_>) {
-    let name = family.name();
-    let kind = match family.get_field_type() {
-        MetricType::COUNTER => Kind::Counter,
-        MetricType::GAUGE => Kind::Gauge,
-        MetricType::HISTOGRAM => Kind::Histogram,
-        MetricType::SUMMARY => Kind::Summary,
-        MetricType::UNTYPED => Kind::Unknown,
+/// The exporter's own families: conflicts, series per family of this exposition, collector
+/// errors and timeouts. (Its scrape duration and size are ordinary families, written above.)
+fn write_exporter(snapshot: &Snapshot, constant: &str, writer: &mut Writer<'_>) {
+    let help = |name: &str| {
+        EXPORTER_FAMILIES
+            .iter()
+            .find(|(family, ..)| *family == name)
+            .map_or("", |(_, help, ..)| *help)
     };
-    writer.header(name, family.help(), kind);
-    for metric in family.get_metric() {
-        let labels = render_labels(
-            metric
-                .get_label()
-                .iter()
-                .map(|pair| (pair.name(), pair.value())),
+    writer.header(CONFLICTS_FAMILY, help(CONFLICTS_FAMILY), MetricKind::Gauge);
+    let conflicts = u64::try_from(snapshot.conflicts).unwrap_or(u64::MAX);
+    writer.gauge(
+        CONFLICTS_FAMILY,
+        &[constant],
+        None,
+        Value::Unsigned(conflicts),
+    );
+
+    let counted = writer.series_counts();
+    writer.header(SERIES_FAMILY, help(SERIES_FAMILY), MetricKind::Gauge);
+    for (family, series) in counted {
+        let label = render_labels([("family", family.as_str())]);
+        writer.gauge(
+            SERIES_FAMILY,
+            &[&label, constant],
+            None,
+            Value::Unsigned(series),
         );
-        let labels = [labels.as_str()];
-        match kind {
-            Kind::Counter => {
-                let value = Value::Float(metric.get_counter().get_value());
-                writer.counter(name, &labels, None, value);
-            }
-            Kind::Gauge => {
-                let value = Value::Float(metric.get_gauge().get_value());
-                writer.gauge(name, &labels, None, value);
-            }
-            Kind::Unknown => {
-                #[allow(deprecated)]
-                // tikv creates no untyped metrics; a hand-written collector may
-                let value = Value::Float(metric.get_untyped().get_value());
-                writer.unknown(name, &labels, value);
-            }
-            Kind::Histogram => {
-                let histogram = metric.get_histogram();
-                let finite: Vec<_> = histogram
-                    .get_bucket()
-                    .iter()
-                    .filter(|bucket| bucket.upper_bound().is_finite())
-                    .collect();
-                let bounds: Vec<f64> = finite.iter().map(|bucket| bucket.upper_bound()).collect();
-                let mut cumulative: Vec<u64> = finite
-                    .iter()
-                    .map(|bucket| bucket.cumulative_count())
-                    .collect();
-                cumulative.push(histogram.get_sample_count());
-                let le = le_values(&bounds, writer.format());
-                writer.histogram(name, &labels, &le, &cumulative, histogram.get_sample_sum());
-            }
-            Kind::Summary => {
-                let summary = metric.get_summary();
-                let quantiles: Vec<(f64, f64)> = summary
-                    .get_quantile()
-                    .iter()
-                    .map(|quantile| (quantile.quantile(), quantile.value()))
-                    .collect();
-                writer.summary(
-                    name,
-                    &labels,
-                    &quantiles,
-                    summary.sample_sum(),
-                    summary.sample_count(),
-                );
-            }
+    }
+    for (name, errors) in [
+        (COLLECTOR_ERRORS_FAMILY, true),
+        (COLLECTOR_TIMEOUTS_FAMILY, false),
+    ] {
+        writer.header(name, help(name), MetricKind::Counter);
+        for source in snapshot.sources.iter() {
+            let label = render_labels([("collector", source.name)]);
+            let count = if errors {
+                &source.errors
+            } else {
+                &source.timeouts
+            };
+            let value = Value::Unsigned(count.load(Ordering::Relaxed));
+            writer.counter(name, &[&label, constant], None, value);
         }
     }
 }

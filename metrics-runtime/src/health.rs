@@ -25,8 +25,12 @@ use ::axum::http::StatusCode;
 use ::axum::http::header::CONTENT_TYPE;
 use ::axum::response::{IntoResponse, Response};
 use ::axum::routing::get;
-use prometheus::{GaugeVec, IntGauge, Opts};
 use tokio::sync::watch;
+
+use crate::IntGauge;
+use crate::catalog::Conflict;
+use crate::model::Shape;
+use crate::runner::Samples;
 
 type CheckFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
 type Check = Arc<dyn Fn() -> CheckFuture + Send + Sync>;
@@ -36,23 +40,42 @@ struct Component {
     timeout: Duration,
     check: Check,
     status: IntGauge,
+    /// The last check's duration, in seconds (as `f64` bits).
+    duration: std::sync::atomic::AtomicU64,
     /// The run in flight, if any, and its result once it is known.
     run: Mutex<Option<RunResult>>,
 }
 
 static COMPONENTS: RwLock<Vec<Arc<Component>>> = RwLock::new(Vec::new());
 
-static DURATION: LazyLock<GaugeVec> = LazyLock::new(|| {
-    let duration = GaugeVec::new(
-        Opts::new(
-            "health_check_duration_seconds",
-            "Duration of the last health check of each component, in seconds.",
-        ),
-        &["component"],
+/// `health_check_duration_seconds{component}`, read from the components at each scrape.
+static DURATION: LazyLock<Result<(), Conflict>> = LazyLock::new(|| {
+    crate::registry().add_source(
+        "health",
+        vec![(
+            "health_check_duration_seconds".to_owned(),
+            "Duration of the last health check of each component, in seconds.".to_owned(),
+            Shape::Gauge,
+            vec!["component"],
+        )],
+        Box::new(|| {
+            let series = components()
+                .iter()
+                .map(|component| {
+                    let seconds = f64::from_bits(
+                        component
+                            .duration
+                            .load(std::sync::atomic::Ordering::Relaxed),
+                    );
+                    (
+                        vec![std::borrow::Cow::Owned(component.name.clone())],
+                        seconds,
+                    )
+                })
+                .collect();
+            Ok(vec![Samples { series }])
+        }),
     )
-    .expect("valid constant metric");
-    let _ = crate::registry().register(Box::new(duration.clone()));
-    duration
 });
 
 /// Why a health check could not be registered.
@@ -62,8 +85,9 @@ pub enum HealthError {
     InvalidName(String),
     /// A component of that name is already registered.
     Duplicate(String),
-    /// The registry refused the gauge.
-    Registry(prometheus::Error),
+    /// The registry refused the gauge: a family of that name, or one whose series it would
+    /// repeat, exists.
+    Registry(Conflict),
 }
 
 impl fmt::Display for HealthError {
@@ -120,15 +144,15 @@ where
     if components.iter().any(|existing| existing.name == component) {
         return Err(HealthError::Duplicate(component.to_owned()));
     }
-    let status = IntGauge::new(
-        format!("{component}_health_status"),
-        format!("Whether {component} passed its last health check (1) or not (0)."),
-    )
-    .map_err(HealthError::Registry)?;
-    crate::registry()
-        .register(Box::new(status.clone()))
+    if let Err(conflict) = &*DURATION {
+        return Err(HealthError::Registry(conflict.clone()));
+    }
+    let status = crate::registry()
+        .int_gauge(
+            &format!("{component}_health_status"),
+            &format!("Whether {component} passed its last health check (1) or not (0)."),
+        )
         .map_err(HealthError::Registry)?;
-    DURATION.with_label_values(&[component]).set(0.0);
     let check: Check = Arc::new(move || {
         let future = check();
         Box::pin(async move { future.await.map_err(|error| error.to_string()) })
@@ -138,6 +162,7 @@ where
         timeout,
         check,
         status,
+        duration: std::sync::atomic::AtomicU64::new(0),
         run: Mutex::new(None),
     }));
     Ok(())
@@ -236,9 +261,10 @@ fn start_run(component: &Arc<Component>) -> RunResult {
         };
         let duration_seconds = started.elapsed().as_secs_f64();
         component.status.set(i64::from(outcome.is_ok()));
-        DURATION
-            .with_label_values(&[&component.name])
-            .set(duration_seconds);
+        component.duration.store(
+            duration_seconds.to_bits(),
+            std::sync::atomic::Ordering::Relaxed,
+        );
         let health = ComponentHealth {
             component: component.name.clone(),
             healthy: outcome.is_ok(),

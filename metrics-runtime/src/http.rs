@@ -20,8 +20,9 @@ use std::task::{Context, Poll};
 use ::axum::extract::MatchedPath;
 use ::axum::http::{Method, Request, Response};
 
+use crate::catalog::{Builtin, Declaration};
 use crate::cells::{CallCells, Readings};
-use crate::model::{DEFAULT_BUCKETS, MetricKind, Outcome};
+use crate::model::{DEFAULT_BUCKETS, MetricKind, Outcome, Shape};
 use crate::text::{Value, Writer, le_values, render_labels};
 
 /// `endpoint` of a request that matched no route.
@@ -32,6 +33,38 @@ pub(crate) const FAMILIES: [&str; 3] = [
     "http_request_duration_seconds",
     "http_requests_in_flight",
 ];
+
+const REQUESTS_HELP: &str = "HTTP requests served, by method, route and status.";
+const DURATION_HELP: &str =
+    "Time from receiving an HTTP request to sending its response headers, in seconds.";
+const IN_FLIGHT_HELP: &str = "HTTP requests being served.";
+
+/// The layer's families, declared to the global registry's catalog like any other.
+static DECLARED: Builtin = Builtin {
+    families: &[
+        (
+            FAMILIES[0],
+            REQUESTS_HELP,
+            Shape::IntCounter,
+            &["endpoint", "method", "status"],
+        ),
+        (
+            FAMILIES[1],
+            DURATION_HELP,
+            Shape::Histogram,
+            &["endpoint", "method"],
+        ),
+        (
+            FAMILIES[2],
+            IN_FLIGHT_HELP,
+            Shape::IntGauge,
+            &["endpoint", "method"],
+        ),
+    ],
+    write: write_families,
+};
+
+inventory::submit! { Declaration::Builtin(&DECLARED) }
 
 /// `status` of a request whose response was never produced (the client went away first).
 pub const CLIENT_CLOSED_STATUS: &str = "499";
@@ -118,8 +151,10 @@ fn shared_route(endpoint: &str, method: usize) -> &'static Route {
     routes.entry(key).or_insert_with(|| {
         let mut labels: Vec<(&str, &str)> =
             vec![("endpoint", endpoint), ("method", METHODS[method])];
+        // The layer records into the global registry: its constant labels.
         labels.extend(
-            crate::registry::constant_labels()
+            crate::config::freeze()
+                .pairs
                 .iter()
                 .map(|(n, v)| (n.as_str(), v.as_str())),
         );
@@ -318,11 +353,7 @@ pub(crate) fn write_families(writer: &mut Writer<'_>) {
     }
     let mut integers = itoa::Buffer::new();
     let [requests, durations, in_flight] = FAMILIES;
-    writer.header(
-        requests,
-        "HTTP requests served, by method, route and status.",
-        MetricKind::Counter,
-    );
+    writer.header(requests, REQUESTS_HELP, MetricKind::Counter);
     for (route, seen) in routes.iter().zip(&statuses) {
         for (status, reading) in seen {
             let count = Value::Unsigned(readings.get(*reading).calls(Outcome::Ok));
@@ -330,11 +361,7 @@ pub(crate) fn write_families(writer: &mut Writer<'_>) {
             writer.counter(requests, &[&route.labels], Some(("status", status)), count);
         }
     }
-    writer.header(
-        durations,
-        "Time from receiving an HTTP request to sending its response headers, in seconds.",
-        MetricKind::Histogram,
-    );
+    writer.header(durations, DURATION_HELP, MetricKind::Histogram);
     let le = le_values(DEFAULT_BUCKETS, writer.format());
     let mut total = Vec::new();
     for (route, seen) in routes.iter().zip(&statuses) {
@@ -352,7 +379,7 @@ pub(crate) fn write_families(writer: &mut Writer<'_>) {
         let sum = sum_nanos as f64 / 1e9;
         writer.histogram(durations, &[&route.labels], &le, &total, sum);
     }
-    writer.header(in_flight, "HTTP requests being served.", MetricKind::Gauge);
+    writer.header(in_flight, IN_FLIGHT_HELP, MetricKind::Gauge);
     for route in &routes {
         let value = Value::Signed(route.in_flight());
         writer.gauge(in_flight, &[&route.labels], None, value);

@@ -1,9 +1,11 @@
 //! The hot path of `#[instrument_metric]`: a call site's resolved handles and the guard that
 //! records one call when it is dropped.
 
+use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
 use crate::cells::CallCells;
@@ -66,6 +68,7 @@ impl CallSite {
         }
         CallGuard {
             cells,
+            site: self,
             stripe,
             in_flight,
             started: cells.clock.raw(),
@@ -115,6 +118,8 @@ pub fn label_index<T: crate::LabelValue + ?Sized>(index: usize, value: &T) -> us
 #[must_use = "a call is recorded when the guard is dropped"]
 pub struct CallGuard {
     cells: &'static CallCells,
+    /// The call site, for a capture (`metrics_runtime::testing`).
+    site: &'static CallSite,
     stripe: usize,
     in_flight: bool,
     /// Raw clock reading at the start; scaled to nanoseconds once, at the end.
@@ -146,7 +151,48 @@ impl Drop for CallGuard {
         if self.in_flight {
             self.cells.leave(self.stripe);
         }
+        // One relaxed load when no test captures anything.
+        if CAPTURES.load(Ordering::Relaxed) != 0 {
+            captured(self.site, self.cells, outcome, nanos);
+        }
     }
+}
+
+/// The number of captures in progress, in any thread (`metrics_runtime::testing`).
+pub(crate) static CAPTURES: AtomicUsize = AtomicUsize::new(0);
+
+/// One call seen by a capture.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CapturedCall {
+    pub(crate) site: &'static CallSite,
+    /// Its dynamic label combination.
+    pub(crate) combination: usize,
+    pub(crate) outcome: Outcome,
+    pub(crate) nanos: u64,
+}
+
+thread_local! {
+    /// The calls of the capture in progress on this thread (or in the task it polls).
+    pub(crate) static CAPTURED: RefCell<Option<Vec<CapturedCall>>> = const { RefCell::new(None) };
+}
+
+#[cold]
+fn captured(site: &'static CallSite, cells: &'static CallCells, outcome: Outcome, nanos: u64) {
+    let combination = site
+        .handles
+        .get()
+        .and_then(|all| all.iter().position(|one| std::ptr::eq(one, cells)))
+        .unwrap_or(0);
+    CAPTURED.with(|captured| {
+        if let Some(calls) = captured.borrow_mut().as_mut() {
+            calls.push(CapturedCall {
+                site,
+                combination,
+                outcome,
+                nanos,
+            });
+        }
+    });
 }
 
 /// Wraps a reference to a returned value so that method resolution can tell a `Result` apart

@@ -115,36 +115,42 @@ pub mod axum;
 mod catalog;
 mod cells;
 pub mod collect;
+mod config;
 mod encode;
-mod family;
 mod function_name;
+#[cfg(feature = "prometheus")]
+mod gathered;
 #[cfg(feature = "health")]
 pub mod health;
 #[cfg(feature = "axum")]
 mod http;
 mod instrument;
 mod labels;
+mod metrics;
 mod model;
 mod negotiate;
 #[cfg(feature = "push")]
 pub mod push;
 mod registry;
+mod runner;
 #[cfg(feature = "sqlx")]
 pub mod sqlx;
 pub mod system;
+pub mod testing;
 mod text;
 
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
 
-pub use catalog::{Catalog, CatalogError, Conflict, DeclaredFamily, InstrumentedFunction};
+pub use catalog::{Catalog, CatalogError, Conflict, DeclaredFamily, InstrumentedFunction, Origin};
+pub use config::{ConfigError, set_constant_labels};
 pub use encode::{render, render_as};
-pub use family::{
-    Counter, CounterFamily, Family, Gauge, GaugeFamily, Histogram, HistogramFamily, IntCounter,
-    IntCounterFamily, IntGauge, IntGaugeFamily, Metric, MetricField,
-};
 pub use labels::{LabelSet, LabelValue, OptionLabelValue};
+pub use metrics::{
+    Counter, CounterFamily, Family, Gauge, GaugeFamily, Histogram, HistogramFamily, HistogramTimer,
+    IntCounter, IntCounterFamily, IntGauge, IntGaugeFamily, Metric,
+};
 /// Derives [`LabelSet`] for a struct whose fields are [`LabelValue`] types and name the labels.
 pub use metrics_macros::LabelSet;
 /// Derives [`LabelValue`] (and [`LabelSet`]) for a fieldless enum: see [`LabelValue`].
@@ -358,7 +364,7 @@ pub use metrics_macros::instrument_metric;
 /// ```
 pub use metrics_macros::metric_name;
 pub use model::{DEFAULT_BUCKETS, Location, MetricKind, Outcome, Shape};
-pub use registry::{ConfigError, catalog, check, registry, set_constant_labels};
+pub use registry::{DEFAULT_COLLECT_TIMEOUT, MetricField, Registry, catalog, check, registry};
 pub use text::{Format, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
 
 /// A struct of metrics, registered at start-up, with one process-wide instance.
@@ -417,7 +423,32 @@ pub use text::{Format, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
 /// assert!(text.contains(r#"oauth_integrations_active{provider="microsoft"} 0"#));
 /// assert!(text.contains("oauth_token_refresh_total 1"));
 /// ```
+///
+/// The derive also gives the struct `Type::global()`, its process-wide instance in the global
+/// [`registry`], whose series exist at zero from start-up. With `#[metrics(scoped)]` it has
+/// none: the struct is kept out of the global registry, and only
+/// [`Metrics::register_in`] makes an instance, in a registry of your own.
 pub trait Metrics: Sized + 'static {
-    /// The process-wide instance, whose metrics are in [`registry`].
-    fn global() -> &'static Self;
+    /// Registers the struct's families in `registry` (or finds them, when the same struct is
+    /// registered there again) and gives handles to them. A field whose family conflicts with
+    /// one already there gets handles exported nowhere; [`Registry::check`] reports it.
+    ///
+    /// ```
+    /// use metrics_runtime::{IntCounter, Metrics, Registry};
+    ///
+    /// #[derive(Metrics)]
+    /// #[metrics(scoped)]
+    /// struct Batch {
+    ///     /// Rows read.
+    ///     batch_rows_total: IntCounter,
+    /// }
+    ///
+    /// let registry = Registry::new();
+    /// let first = Batch::register_in(&registry);
+    /// let again = Batch::register_in(&registry);
+    /// first.batch_rows_total.inc();
+    /// assert_eq!(again.batch_rows_total.get(), 1, "the same series");
+    /// registry.check().unwrap();
+    /// ```
+    fn register_in(registry: &Registry) -> Self;
 }

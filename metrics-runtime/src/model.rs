@@ -333,3 +333,39 @@ pub(crate) fn label_name_problem(name: &str) -> Option<&'static str> {
         None
     }
 }
+
+/// Why `name` cannot be the name of a family of `kind` registered at run time, if it cannot:
+/// the characters Prometheus accepts (no colon: those are for recording rules), no leading
+/// `__`, `_total` for a counter and only for a counter, no suffix a histogram's series take.
+/// The macros check more (units, case, abbreviations) on the names they see at compile time.
+pub(crate) fn metric_name_problem(name: &str, kind: MetricKind) -> Option<String> {
+    let valid_start = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    if !valid_start || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Some(format!(
+            "`{name}` is not a metric name: ASCII letters, digits and `_`, not starting with a digit"
+        ));
+    }
+    if name.starts_with("__") {
+        return Some(format!(
+            "`{name}` starts with `__`, which Prometheus reserves"
+        ));
+    }
+    let total = name.ends_with("_total");
+    match kind {
+        MetricKind::Counter if !total => Some(format!(
+            "a counter's name ends in `_total`; try `{name}_total`"
+        )),
+        MetricKind::Gauge | MetricKind::Histogram if total => Some(format!(
+            "only a counter's name ends in `_total`, and `{name}` is {kind}"
+        )),
+        _ => ["_count", "_sum", "_bucket", "_created"]
+            .iter()
+            .find(|suffix| name.ends_with(**suffix))
+            .map(|suffix| {
+                format!("`{name}` ends in `{suffix}`, which the series of a histogram take")
+            }),
+    }
+}

@@ -11,7 +11,6 @@ pub use std::sync::OnceLock;
 
 pub use crate::Metrics;
 pub use crate::catalog::Declaration;
-pub use crate::family::MetricField;
 pub use crate::instrument::{
     AnyOutcome, CallGuard, CallSite, Instrumented, OutcomeProbe, ResultOutcome, call,
     instrument_future, label_index,
@@ -21,22 +20,31 @@ pub use crate::model::{
     Families, FieldDescriptor, FunctionDescriptor, FunctionName, GroupDescriptor, Outcome, Shape,
     for_kind,
 };
+pub use crate::registry::MetricField;
+pub use crate::registry::{Registry, registry};
 
-/// Bytes held by the call cells of instrumented functions and the number of series they
-/// export, for the memory benchmark.
+/// Bytes held by the cells of the global registry and the number of series they export, for
+/// the memory benchmark.
 #[must_use]
-pub fn native_memory() -> (usize, usize) {
-    crate::registry::native_memory()
+pub fn memory() -> (usize, usize) {
+    crate::registry().memory()
 }
 
-/// Encodes `families` in `format` the way `render_as` does, for the property tests of the
-/// exposition.
+/// Bytes held by the cells of `registry` and the number of series they export.
+#[must_use]
+pub fn memory_of(registry: &Registry) -> (usize, usize) {
+    registry.memory()
+}
+
+/// Encodes `families` in `format` the way a registry writes gathered families, for the
+/// property tests of the exposition.
+#[cfg(feature = "prometheus")]
 #[must_use]
 pub fn encode_families(
     families: &[prometheus::proto::MetricFamily],
     format: crate::Format,
 ) -> String {
-    crate::encode::encode_gathered(families, format)
+    crate::gathered::encode_gathered(families, format)
 }
 
 /// The label string of a series of an instrumented function, for the property tests.

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 
-use crate::encode::render;
+use crate::Registry;
 use crate::text::TEXT_CONTENT_TYPE;
 
 /// The default time a request to the gateway may take, connecting included.
@@ -104,23 +104,45 @@ impl Pushgateway {
         self
     }
 
-    /// Replaces every metric of this grouping key with the registry's current ones (`PUT`).
+    /// Replaces every metric of this grouping key with the global registry's current ones
+    /// (`PUT`). A batch job should rather push a registry of its own, with
+    /// [`Pushgateway::push_registry`]: the global one holds every family the program declares.
     ///
     /// # Errors
     ///
     /// A [`PushError`] when the key is invalid, or the gateway is unreachable or refuses.
     pub fn push(&self) -> Result<(), PushError> {
-        self.send("PUT", Some(render()))
+        self.push_registry(crate::registry())
     }
 
-    /// Adds the registry's metrics to this grouping key, replacing only families of the same
-    /// name (`POST`).
+    /// Replaces every metric of this grouping key with `registry`'s current ones (`PUT`): the
+    /// job's own metrics only.
+    ///
+    /// # Errors
+    ///
+    /// As [`Pushgateway::push`].
+    pub fn push_registry(&self, registry: &Registry) -> Result<(), PushError> {
+        self.send("PUT", Some(registry.render()))
+    }
+
+    /// Adds the global registry's metrics to this grouping key, replacing only families of the
+    /// same name (`POST`).
     ///
     /// # Errors
     ///
     /// As [`Pushgateway::push`].
     pub fn push_add(&self) -> Result<(), PushError> {
-        self.send("POST", Some(render()))
+        self.push_add_registry(crate::registry())
+    }
+
+    /// Adds `registry`'s metrics to this grouping key, replacing only families of the same name
+    /// (`POST`).
+    ///
+    /// # Errors
+    ///
+    /// As [`Pushgateway::push`].
+    pub fn push_add_registry(&self, registry: &Registry) -> Result<(), PushError> {
+        self.send("POST", Some(registry.render()))
     }
 
     /// Deletes every metric of this grouping key from the gateway.

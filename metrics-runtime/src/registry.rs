@@ -1,50 +1,164 @@
-//! The process-wide registry, built on first use from every declaration in the catalog.
+//! Registries: the families a program exports, whatever declares them, and the conflicts among
+//! them. The global registry is built on first use from every declaration submitted through
+//! `inventory` (instrumented functions, `Metrics` structs, the HTTP layer); a scoped registry,
+//! [`Registry::new`], holds only what is registered in it.
+//!
+//! A registry never exports a family or a series twice: a declaration that disagrees with an
+//! earlier one, that would write a series another already writes (`x_count` beside a histogram
+//! `x`, a gauge `x` beside a counter `x_total`), that takes a constant label's name or a name
+//! the crate writes itself, is refused; it is reported by [`Registry::check`], in the log, and
+//! by `metrics_catalog_conflicts`, and its values go to cells exported nowhere.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
+use std::time::Duration;
 
-use prometheus::core::Collector;
-use prometheus::{
-    CounterVec, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
+use crate::catalog::{
+    Builtin, Catalog, CatalogError, Conflict, Declaration, FamilySpec, InstrumentedFunction, Origin,
 };
-
-use crate::catalog::{CatalogError, Conflict, Declaration, FamilySpec};
 use crate::cells::CallCells;
-use crate::family::Metric;
+use crate::config::{self, ConstantLabels};
 use crate::function_name;
 use crate::instrument::CallSite;
 use crate::labels::combinations;
+use crate::metrics::{Histogram, IntGauge, LabelTable, Metric, Storage};
 use crate::model::{
-    Families, FieldDescriptor, FunctionDescriptor, FunctionName, GroupDescriptor, Location,
-    Outcome, SHARED_COUNTER, SHARED_COUNTER_HELP, SHARED_HISTOGRAM, SHARED_HISTOGRAM_HELP,
-    SHARED_IN_FLIGHT, SHARED_IN_FLIGHT_HELP, Shape,
+    DEFAULT_BUCKETS, Families, FieldDescriptor, FunctionDescriptor, FunctionName, Location,
+    MetricKind, Outcome, SHARED_COUNTER, SHARED_COUNTER_HELP, SHARED_HISTOGRAM,
+    SHARED_HISTOGRAM_HELP, SHARED_IN_FLIGHT, SHARED_IN_FLIGHT_HELP, Shape, metric_name_problem,
 };
+use crate::runner::{Read, Samples, Source};
 use crate::text::render_labels;
 
-/// A family of `#[instrument_metric]` functions, encoded straight from their call cells.
-pub(crate) struct NativeFamily {
+/// How long a scrape waits for the collectors by default: a scraper's
+/// `X-Prometheus-Scrape-Timeout-Seconds` header, when the endpoint gets one, decides instead.
+pub const DEFAULT_COLLECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A set of metric families to export: the global one ([`registry`]), which holds everything
+/// the program declares, or a scoped one ([`Registry::new`]) that holds only what is
+/// registered in it: a batch job pushes just its own metrics, a test reads just its own.
+///
+/// A `Registry` is a handle: clones share the same families.
+///
+/// ```
+/// use metrics_runtime::{IntCounter, Metrics, Registry};
+///
+/// #[derive(Metrics)]
+/// #[metrics(scoped)]
+/// struct ImportMetrics {
+///     /// Rows imported.
+///     import_rows_total: IntCounter,
+/// }
+///
+/// let registry = Registry::new();
+/// let metrics = ImportMetrics::register_in(&registry);
+/// metrics.import_rows_total.inc_by(3);
+/// assert_eq!(registry.render(), "# HELP import_rows_total Rows imported.\n# TYPE import_rows_total counter\nimport_rows_total 3\n");
+/// ```
+#[derive(Clone)]
+pub struct Registry {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = self.inner.state();
+        f.debug_struct("Registry")
+            .field("global", &self.inner.global.is_some())
+            .field("families", &state.families.len())
+            .field("conflicts", &state.conflicts.len())
+            .finish()
+    }
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Registry::new()
+    }
+}
+
+struct Inner {
+    state: RwLock<State>,
+    constant: ConstantLabels,
+    collect_timeout: Mutex<Duration>,
+    /// What only the global registry has.
+    global: Option<Global>,
+}
+
+/// The families of instrumented functions and the exporter's own metrics.
+pub(crate) struct Global {
+    /// The families of instrumented functions, sorted by name.
+    pub(crate) functions: Vec<FunctionFamily>,
+    /// The cells of every series of `functions`, each once.
+    pub(crate) cells: Vec<&'static CallCells>,
+    /// The instrumented functions, for the catalog.
+    instrumented: Vec<InstrumentedFunction>,
+    /// Families the crate writes itself.
+    pub(crate) builtins: Vec<&'static Builtin>,
+    /// Durations of scrapes.
+    pub(crate) scrape_duration: Histogram,
+    /// Size of the last exposition.
+    pub(crate) scrape_size: IntGauge,
+}
+
+#[derive(Default)]
+struct State {
+    /// Families declared with cells of their own (struct fields, metrics registered by hand),
+    /// sorted by name. Copy on write: a scrape takes the list and writes without a lock.
+    stored: Arc<Vec<StoredFamily>>,
+    /// Collectors, read at each scrape.
+    sources: Arc<Vec<Arc<Source>>>,
+    /// Registries of tikv `prometheus` attached to this one.
+    #[cfg(feature = "prometheus")]
+    attached: Arc<Vec<prometheus::Registry>>,
+    /// Every family, by name, with its declaration.
+    families: HashMap<&'static str, FamilySpec>,
+    /// Every name a family takes in an exposition, with the family that takes it.
+    taken: HashMap<String, &'static str>,
+    conflicts: Vec<Conflict>,
+}
+
+/// A family with cells of its own.
+#[derive(Clone)]
+pub(crate) struct StoredFamily {
+    pub(crate) spec: FamilySpec,
+    pub(crate) storage: Storage,
+    pub(crate) labels: LabelTable,
+}
+
+/// What a scrape writes, taken without holding a lock.
+pub(crate) struct Snapshot {
+    pub(crate) stored: Arc<Vec<StoredFamily>>,
+    pub(crate) sources: Arc<Vec<Arc<Source>>>,
+    #[cfg(feature = "prometheus")]
+    pub(crate) attached: Arc<Vec<prometheus::Registry>>,
+    pub(crate) conflicts: usize,
+}
+
+/// A family of `#[instrument_metric]` functions, written from their call cells.
+pub(crate) struct FunctionFamily {
     pub(crate) name: &'static str,
     pub(crate) help: &'static str,
     /// Histogram bounds, in seconds (every declaration of a family agrees on them).
     pub(crate) bounds: &'static [f64],
-    pub(crate) kind: NativeKind,
-    pub(crate) series: Vec<NativeSeries>,
+    pub(crate) kind: FunctionKind,
+    pub(crate) series: Vec<FunctionSeries>,
 }
 
-/// One series (one label combination of one function) of a [`NativeFamily`].
-pub(crate) struct NativeSeries {
+/// One series (one label combination of one function) of a [`FunctionFamily`].
+pub(crate) struct FunctionSeries {
     /// Its rendered labels, constant labels included.
     pub(crate) labels: String,
-    /// Its cells: an index into [`native_cells`], so that a scrape reads each cell once for
+    /// Its cells: an index into [`Global::cells`], so that a scrape reads each cell once for
     /// every family that shows it.
     pub(crate) cells: usize,
     /// The outcomes its function can have; each is a `result` row of the counter.
     pub(crate) outcomes: &'static [Outcome],
 }
 
-/// What a native family exports from the cells.
+/// What a function family exports from the cells.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum NativeKind {
+pub(crate) enum FunctionKind {
     /// Calls by `result`.
     Calls,
     /// The duration histogram.
@@ -53,192 +167,583 @@ pub(crate) enum NativeKind {
     InFlight,
 }
 
-/// Memory held by the call cells of instrumented functions: bytes and exported series
-/// (each counter outcome, histogram bucket, sum and count, and gauge counts as one series).
-pub(crate) fn native_memory() -> (usize, usize) {
-    let runtime = runtime();
-    let mut bytes: usize = runtime.cells.iter().map(|cells| cells.size()).sum();
-    let mut series = 0;
-    for family in &runtime.native {
-        for one in &family.series {
-            bytes += one.labels.len();
-            series += match family.kind {
-                NativeKind::Calls => one.outcomes.len(),
-                NativeKind::Duration => family.bounds.len() + 3,
-                NativeKind::InFlight => 1,
-            };
+/// The gauge of the number of conflicts, exported by every scrape of the global registry.
+pub(crate) const CONFLICTS_FAMILY: &str = "metrics_catalog_conflicts";
+/// The exporter's own families.
+pub(crate) const SCRAPE_DURATION_FAMILY: &str = "metrics_exporter_scrape_duration_seconds";
+pub(crate) const SCRAPE_SIZE_FAMILY: &str = "metrics_exporter_scrape_size_bytes";
+pub(crate) const SERIES_FAMILY: &str = "metrics_exporter_series";
+pub(crate) const COLLECTOR_ERRORS_FAMILY: &str = "metrics_collector_errors_total";
+pub(crate) const COLLECTOR_TIMEOUTS_FAMILY: &str = "metrics_collector_timeouts_total";
+
+/// The exporter's families that a scrape computes as it writes, with their help texts.
+pub(crate) const EXPORTER_FAMILIES: [(&str, &str, Shape, &[&str]); 4] = [
+    (
+        CONFLICTS_FAMILY,
+        "Conflicting metric declarations: each one's series are missing from this exposition; metrics_runtime::check() and the log name their source locations.",
+        Shape::IntGauge,
+        &[],
+    ),
+    (
+        SERIES_FAMILY,
+        "Series of each family in this exposition.",
+        Shape::IntGauge,
+        &["family"],
+    ),
+    (
+        COLLECTOR_ERRORS_FAMILY,
+        "Scrapes in which a collector failed or panicked and its series were left out.",
+        Shape::IntCounter,
+        &["collector"],
+    ),
+    (
+        COLLECTOR_TIMEOUTS_FAMILY,
+        "Scrapes that could not wait for a collector and left its series out.",
+        Shape::IntCounter,
+        &["collector"],
+    ),
+];
+
+/// Scrape durations, in seconds: a scrape takes milliseconds, a stuck one up to its deadline.
+const SCRAPE_BUCKETS: &[f64] = &[
+    0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// The location of the caller (through `#[track_caller]` functions): where a family
+/// registered at run time is registered.
+#[track_caller]
+fn crate_location() -> Location {
+    let here = std::panic::Location::caller();
+    Location {
+        file: here.file(),
+        line: here.line(),
+        column: here.column(),
+    }
+}
+
+impl Registry {
+    /// An empty registry, to fill with [`Metrics::register_in`](crate::Metrics::register_in),
+    /// metrics registered by hand ([`Registry::int_counter`], ...) and collectors
+    /// ([`Registry::collect_gauge`], ...), then render, serve or push.
+    #[must_use]
+    pub fn new() -> Registry {
+        Registry::from_parts(ConstantLabels::default(), None, State::default())
+    }
+
+    /// An empty registry whose every series carries `labels` (`env`, `service`, ...).
+    ///
+    /// # Errors
+    ///
+    /// As [`set_constant_labels`](crate::set_constant_labels), but never `TooLate`.
+    pub fn with_constant_labels<K, V>(
+        labels: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<Registry, config::ConfigError>
+    where
+        K: Into<String>,
+        V: Into<String>,
+    {
+        let labels = config::checked(labels)?;
+        Ok(Registry::from_parts(
+            ConstantLabels::new(labels),
+            None,
+            State::default(),
+        ))
+    }
+
+    fn from_parts(constant: ConstantLabels, global: Option<Global>, state: State) -> Registry {
+        Registry {
+            inner: Arc::new(Inner {
+                state: RwLock::new(state),
+                constant,
+                collect_timeout: Mutex::new(DEFAULT_COLLECT_TIMEOUT),
+                global,
+            }),
         }
     }
-    (bytes, series)
-}
 
-/// The families encoded from call cells, sorted by name.
-pub(crate) fn native_families() -> &'static [NativeFamily] {
-    &runtime().native
-}
-
-/// The cells of every series of [`native_families`], each once.
-pub(crate) fn native_cells() -> &'static [&'static CallCells] {
-    &runtime().cells
-}
-
-/// The number of conflicts found so far: at the build, and since (hand-registered families
-/// that repeat a family the crate writes).
-pub(crate) fn conflict_count() -> usize {
-    runtime().conflicts.len() + late_conflicts().len()
-}
-
-/// Conflicts found after the registry was built.
-static LATE_CONFLICTS: std::sync::Mutex<Vec<Conflict>> = std::sync::Mutex::new(Vec::new());
-
-fn late_conflicts() -> std::sync::MutexGuard<'static, Vec<Conflict>> {
-    LATE_CONFLICTS
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// Reports, once per family, a family registered by hand under a name the crate writes
-/// itself: the crate's own is exported, the hand-registered one is left out.
-pub(crate) fn report_hand_registered_duplicate(family: &str) {
-    let mut late = late_conflicts();
-    if late.iter().any(|conflict| conflict.family == family) {
-        return;
+    /// How long a scrape waits for the collectors when the scraper does not say.
+    #[must_use]
+    pub fn collect_timeout(&self) -> Duration {
+        *self
+            .inner
+            .collect_timeout
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
-    let conflict = Conflict {
-        family: family.to_owned(),
-        problem: "registered by hand in `registry()` under the name of a family metrics-runtime writes itself; the hand-registered one is left out of the exposition".to_owned(),
-        locations: Vec::new(),
-    };
-    log::warn!("{conflict}");
-    late.push(conflict);
+
+    /// Sets how long a scrape waits for the collectors when the scraper does not say
+    /// ([`DEFAULT_COLLECT_TIMEOUT`] until then).
+    pub fn set_collect_timeout(&self, timeout: Duration) {
+        *self
+            .inner
+            .collect_timeout
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = timeout;
+    }
+
+    /// The constant labels, rendered.
+    pub(crate) fn constant(&self) -> &str {
+        &self.inner.constant.rendered
+    }
+
+    pub(crate) fn global(&self) -> Option<&Global> {
+        self.inner.global.as_ref()
+    }
+
+    /// What a scrape writes.
+    pub(crate) fn snapshot(&self) -> Snapshot {
+        let state = self.inner.state();
+        Snapshot {
+            stored: Arc::clone(&state.stored),
+            sources: Arc::clone(&state.sources),
+            #[cfg(feature = "prometheus")]
+            attached: Arc::clone(&state.attached),
+            conflicts: state.conflicts.len(),
+        }
+    }
+
+    /// Every conflict among the declarations of this registry: one family declared with
+    /// another kind, label set, help or bucket list, a series declared twice, a name that
+    /// would repeat another family's series, or a refused registration.
+    ///
+    /// # Errors
+    ///
+    /// A [`CatalogError`] listing each conflict with every source location involved.
+    pub fn check(&self) -> Result<(), CatalogError> {
+        let conflicts = self.inner.state().conflicts.clone();
+        if conflicts.is_empty() {
+            Ok(())
+        } else {
+            Err(CatalogError { conflicts })
+        }
+    }
+
+    /// Every family of this registry, whatever declared it, and every instrumented function
+    /// (in the global registry): the data dashboards and rules are generated from.
+    #[must_use]
+    pub fn catalog(&self) -> Catalog {
+        let mut families: Vec<_> = self
+            .inner
+            .state()
+            .families
+            .values()
+            .map(FamilySpec::declared)
+            .collect();
+        families.sort_by_key(|family| family.name);
+        let mut functions = self
+            .global()
+            .map(|global| global.instrumented.clone())
+            .unwrap_or_default();
+        functions.sort_by_key(|function| (function.counter, function.module, function.function));
+        Catalog {
+            families,
+            functions,
+        }
+    }
+
+    /// Declares `spec` for a family that the crate or a collector writes: `Ok` when it takes
+    /// its names, the conflict (reported) otherwise.
+    fn claim(&self, spec: &FamilySpec) -> Result<(), Conflict> {
+        let mut state = self.inner.state_mut();
+        if let Some(problem) = state.refusal(spec, &self.inner.constant) {
+            return Err(state.report(problem));
+        }
+        state.insert(spec);
+        Ok(())
+    }
+
+    /// The storage of the family of a `Metrics` struct field: the family's cells when this
+    /// declaration is (or agrees with) the one registered, cells exported nowhere otherwise
+    /// (the conflict is reported).
+    pub(crate) fn field_storage(&self, field: &'static FieldDescriptor) -> Storage {
+        let spec = field.spec();
+        let series = field
+            .label_values
+            .iter()
+            .map(|values| values.len())
+            .product();
+        self.stored(&spec, series, field.label_values)
+            .unwrap_or_else(|_| Storage::new(spec.shape, series, spec.buckets))
+    }
+
+    /// Registers (or finds, for an identical declaration) a family with cells of its own.
+    fn stored(
+        &self,
+        spec: &FamilySpec,
+        series: usize,
+        label_values: &[&[&str]],
+    ) -> Result<Storage, Conflict> {
+        let mut state = self.inner.state_mut();
+        if let Some(existing) = state
+            .stored
+            .iter()
+            .find(|family| family.spec.name == spec.name)
+            && existing.spec.disagreement(spec).is_none()
+        {
+            return Ok(existing.storage.clone());
+        }
+        if let Some(problem) = state.refusal(spec, &self.inner.constant) {
+            return Err(state.report(problem));
+        }
+        let storage = Storage::new(spec.shape, series, spec.buckets);
+        let family = StoredFamily {
+            spec: spec.clone(),
+            storage: storage.clone(),
+            labels: LabelTable::new(&spec.labels, label_values),
+        };
+        let mut stored = state.stored.as_ref().clone();
+        let at = stored.partition_point(|other| other.spec.name < spec.name);
+        stored.insert(at, family);
+        state.stored = Arc::new(stored);
+        state.insert(spec);
+        Ok(storage)
+    }
+
+    /// Registers a metric without labels by hand, at the caller's location.
+    #[track_caller]
+    fn single<M: Metric>(&self, name: &str, help: &str, buckets: &[f64]) -> Result<M, Conflict> {
+        let location = crate_location();
+        let name = leak(name);
+        let spec = FamilySpec {
+            name,
+            help: leak(help),
+            shape: M::SHAPE,
+            labels: Vec::new(),
+            buckets: leak_bounds(buckets),
+            location,
+            origin: Origin::Registered,
+        };
+        if let Some(problem) = registration_problem(&spec) {
+            return Err(self.inner.state_mut().report(problem));
+        }
+        let storage = self.stored(&spec, 1, &[])?;
+        Ok(M::from_storage(&storage, 0))
+    }
+
+    /// Registers an integer counter by hand: for families that exist only at run time (a
+    /// derive struct is the compile-time checked way).
+    ///
+    /// # Errors
+    ///
+    /// When the name is not a counter's (`[a-zA-Z_][a-zA-Z0-9_]*_total`) or conflicts with a
+    /// family already in the registry (the conflict is also reported by [`Registry::check`]).
+    ///
+    /// ```
+    /// let registry = metrics_runtime::Registry::new();
+    /// let retries = registry.int_counter("sync_retries_total", "Sync retries.").unwrap();
+    /// retries.inc();
+    /// assert!(registry.render().contains("sync_retries_total 1"));
+    /// assert!(registry.int_counter("sync_retries", "Not a counter's name.").is_err());
+    /// ```
+    #[track_caller]
+    pub fn int_counter(&self, name: &str, help: &str) -> Result<crate::IntCounter, Conflict> {
+        self.single(name, help, &[])
+    }
+
+    /// Registers a float counter by hand; see [`Registry::int_counter`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Registry::int_counter`].
+    #[track_caller]
+    pub fn counter(&self, name: &str, help: &str) -> Result<crate::Counter, Conflict> {
+        self.single(name, help, &[])
+    }
+
+    /// Registers an integer gauge by hand; see [`Registry::int_counter`].
+    ///
+    /// # Errors
+    ///
+    /// When the name is not a gauge's or conflicts with a family already in the registry.
+    #[track_caller]
+    pub fn int_gauge(&self, name: &str, help: &str) -> Result<IntGauge, Conflict> {
+        self.single(name, help, &[])
+    }
+
+    /// Registers a float gauge by hand; see [`Registry::int_counter`].
+    ///
+    /// # Errors
+    ///
+    /// When the name is not a gauge's or conflicts with a family already in the registry.
+    #[track_caller]
+    pub fn gauge(&self, name: &str, help: &str) -> Result<crate::Gauge, Conflict> {
+        self.single(name, help, &[])
+    }
+
+    /// Registers a histogram by hand, with `buckets` (empty for the defaults); see
+    /// [`Registry::int_counter`].
+    ///
+    /// # Errors
+    ///
+    /// When the name is a counter's or a histogram series', the buckets are not finite and
+    /// strictly increasing, or it conflicts with a family already in the registry.
+    #[track_caller]
+    pub fn histogram(
+        &self,
+        name: &str,
+        help: &str,
+        buckets: &[f64],
+    ) -> Result<Histogram, Conflict> {
+        if !buckets.windows(2).all(|pair| pair[0] < pair[1])
+            || buckets.iter().any(|b| !b.is_finite())
+        {
+            let conflict = Conflict {
+                family: name.to_owned(),
+                problem: "registered with buckets that are not finite and strictly increasing"
+                    .to_owned(),
+                locations: vec![crate_location()],
+            };
+            return Err(self.inner.state_mut().report(conflict));
+        }
+        self.single(name, help, buckets)
+    }
+
+    /// Registers a collector writing `families`, read by `read` at each scrape.
+    #[track_caller]
+    pub(crate) fn add_source(
+        &self,
+        name: &str,
+        families: Vec<(String, String, Shape, Vec<&'static str>)>,
+        read: Read,
+    ) -> Result<(), Conflict> {
+        let location = crate_location();
+        let specs: Vec<FamilySpec> = families
+            .into_iter()
+            .map(|(family, help, shape, labels)| FamilySpec {
+                name: leak(&family),
+                help: leak(&help),
+                shape,
+                labels,
+                buckets: &[],
+                location,
+                origin: Origin::Collector,
+            })
+            .collect();
+        let mut state = self.inner.state_mut();
+        for spec in &specs {
+            let problem = registration_problem(spec)
+                .or_else(|| state.refusal(spec, &self.inner.constant))
+                .or_else(|| {
+                    let others = specs.iter().filter(|other| other.name == spec.name).count();
+                    (others > 1).then(|| Conflict {
+                        family: spec.name.to_owned(),
+                        problem: "written twice by one collector".to_owned(),
+                        locations: vec![location],
+                    })
+                });
+            if let Some(problem) = problem {
+                return Err(state.report(problem));
+            }
+        }
+        for spec in &specs {
+            state.insert(spec);
+        }
+        let mut sources = state.sources.as_ref().clone();
+        sources.push(Arc::new(Source::new(leak(name), specs, read)));
+        state.sources = Arc::new(sources);
+        Ok(())
+    }
+
+    /// Gathers the metrics registered by hand in a tikv `prometheus::Registry` at each scrape,
+    /// and writes them with this registry's. A family named like one of this registry's is
+    /// left out and reported as a conflict. Only with the `prometheus` feature.
+    ///
+    /// ```
+    /// let hand_made = prometheus::Registry::new();
+    /// let legacy = prometheus::IntCounter::new("legacy_jobs_total", "Jobs.").unwrap();
+    /// hand_made.register(Box::new(legacy.clone())).unwrap();
+    /// legacy.inc();
+    /// let registry = metrics_runtime::Registry::new();
+    /// registry.attach_prometheus(hand_made);
+    /// assert!(registry.render().contains("legacy_jobs_total 1"));
+    /// ```
+    #[cfg(feature = "prometheus")]
+    pub fn attach_prometheus(&self, registry: prometheus::Registry) {
+        let mut state = self.inner.state_mut();
+        let mut attached = state.attached.as_ref().clone();
+        attached.push(registry);
+        state.attached = Arc::new(attached);
+    }
+
+    /// Whether a family of this name is in the registry (so a gathered one would repeat it).
+    #[cfg(feature = "prometheus")]
+    pub(crate) fn has_family(&self, name: &str) -> bool {
+        self.inner.state().families.contains_key(name)
+    }
+
+    /// Reports, once per family, a family gathered from an attached tikv registry under a name
+    /// of this registry: this registry's is exported, the gathered one is left out.
+    #[cfg(feature = "prometheus")]
+    pub(crate) fn report_gathered_duplicate(&self, family: &str) {
+        let mut state = self.inner.state_mut();
+        let known = state
+            .conflicts
+            .iter()
+            .any(|conflict| conflict.family == family && conflict.locations.is_empty());
+        if !known {
+            state.report(Conflict {
+                family: family.to_owned(),
+                problem: "registered in an attached `prometheus::Registry` under the name of a family of this registry; the attached one is left out of the exposition".to_owned(),
+                locations: Vec::new(),
+            });
+        }
+    }
+
+    /// Bytes held by the cells of this registry's families, and the number of series they
+    /// export (each counter outcome, histogram bucket, sum and count, and gauge counts as one).
+    pub(crate) fn memory(&self) -> (usize, usize) {
+        let mut bytes = 0;
+        let mut series = 0;
+        if let Some(global) = self.global() {
+            bytes += global.cells.iter().map(|cells| cells.size()).sum::<usize>();
+            for family in &global.functions {
+                for one in &family.series {
+                    bytes += one.labels.len();
+                    series += match family.kind {
+                        FunctionKind::Calls => one.outcomes.len(),
+                        FunctionKind::Duration => family.bounds.len() + 3,
+                        FunctionKind::InFlight => 1,
+                    };
+                }
+            }
+        }
+        for family in self.snapshot().stored.iter() {
+            bytes += family.storage.size();
+            let count: usize = family.labels_count();
+            series += match family.spec.shape {
+                Shape::Histogram => {
+                    count * (family.spec.buckets.len().max(DEFAULT_BUCKETS.len()) + 3)
+                }
+                _ => count,
+            };
+        }
+        (bytes, series)
+    }
 }
 
-struct Runtime {
-    registry: Registry,
-    families: HashMap<&'static str, (FamilySpec, Option<Vector>)>,
-    native: Vec<NativeFamily>,
-    cells: Vec<&'static CallCells>,
-    functions: Vec<crate::catalog::InstrumentedFunction>,
-    conflicts: Vec<Conflict>,
+impl StoredFamily {
+    /// The number of series.
+    fn labels_count(&self) -> usize {
+        match &self.storage {
+            Storage::Values(cells) => cells.series(),
+            Storage::Histograms(cells) => cells.series(),
+        }
+    }
 }
 
-static RUNTIME: OnceLock<Runtime> = OnceLock::new();
-
-fn runtime() -> &'static Runtime {
-    RUNTIME.get_or_init(build)
-}
-
-/// The constant labels, sorted by name, once set (the HTTP layer and the writer render them
-/// into the series they write themselves).
-pub(crate) fn constant_labels() -> &'static [(String, String)] {
-    static SORTED: OnceLock<Vec<(String, String)>> = OnceLock::new();
-    // Reading them freezes them: `set_constant_labels` refuses once the registry is built.
-    let _ = runtime();
-    SORTED.get_or_init(|| {
-        let mut labels = CONSTANT_LABELS.get().cloned().unwrap_or_default();
-        labels.sort();
-        labels
+/// Why a family registered at run time is refused on its own, if it is.
+fn registration_problem(spec: &FamilySpec) -> Option<Conflict> {
+    let problem = metric_name_problem(spec.name, spec.shape.kind()).or_else(|| {
+        spec.labels.iter().find_map(|label| {
+            crate::model::label_name_problem(label)
+                .map(|problem| format!("registered with the label `{label}`: {problem}"))
+        })
+    })?;
+    Some(Conflict {
+        family: spec.name.to_owned(),
+        problem: format!("refused: {problem}"),
+        locations: vec![spec.location],
     })
 }
 
-/// Labels added to every series the registry exports, set by [`set_constant_labels`].
-static CONSTANT_LABELS: OnceLock<Vec<(String, String)>> = OnceLock::new();
-
-/// Why [`set_constant_labels`] refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ConfigError {
-    /// The registry was already built (something recorded or rendered first), or constant
-    /// labels were already set.
-    TooLate,
-    /// A label name is not `[a-zA-Z][a-zA-Z0-9_]*` (a leading `_` is reserved), is camelCase,
-    /// or is reserved (`le`, `quantile`, and the `function`, `module` and `result` labels).
-    InvalidLabel(String),
+/// Keeps a name given at run time for the life of the process: registrations are bounded by
+/// the program's code, not by its input.
+fn leak(text: &str) -> &'static str {
+    Box::leak(text.to_owned().into_boxed_str())
 }
 
-impl std::fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ConfigError::TooLate => f.write_str(
-                "constant labels must be set once, before the registry is first used (first thing in main)",
-            ),
-            ConfigError::InvalidLabel(name) => write!(f, "`{name}` cannot be a constant label name"),
+fn leak_bounds(bounds: &[f64]) -> &'static [f64] {
+    if bounds.is_empty() {
+        &[]
+    } else {
+        Box::leak(bounds.to_vec().into_boxed_slice())
+    }
+}
+
+impl Inner {
+    fn state(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn state_mut(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl State {
+    /// Why `spec` cannot be added, if it cannot.
+    fn refusal(&self, spec: &FamilySpec, constant: &ConstantLabels) -> Option<Conflict> {
+        if let Some(first) = self.families.get(spec.name) {
+            let problem = first
+                .disagreement(spec)
+                .unwrap_or_else(|| "declared twice for the same series".to_owned());
+            return Some(Conflict {
+                family: spec.name.to_owned(),
+                problem: format!("{problem}: only the first declaration is exported"),
+                locations: vec![first.location, spec.location],
+            });
         }
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
-/// Adds `labels` (say `env` and `service`) to every series exported, declared or registered
-/// by hand. Call it once, first thing in `main`, before anything records or renders.
-///
-/// A declared family that has a label of the same name is reported by [`check`].
-///
-/// # Errors
-///
-/// [`ConfigError::TooLate`] after the registry is built or once labels are set, and
-/// [`ConfigError::InvalidLabel`] for a name Prometheus does not accept.
-///
-/// ```standalone_crate
-/// metrics_runtime::set_constant_labels([("env", "staging"), ("service", "assistant")]).unwrap();
-/// let counter = prometheus::IntCounter::new("boots_total", "Boots.").unwrap();
-/// metrics_runtime::registry().register(Box::new(counter)).unwrap();
-/// let text = metrics_runtime::render();
-/// let line = text.lines().find(|line| line.starts_with("boots_total{")).unwrap();
-/// assert!(line.contains(r#"env="staging""#) && line.contains(r#"service="assistant""#));
-/// ```
-pub fn set_constant_labels<K, V>(
-    labels: impl IntoIterator<Item = (K, V)>,
-) -> Result<(), ConfigError>
-where
-    K: Into<String>,
-    V: Into<String>,
-{
-    let labels: Vec<(String, String)> = labels
-        .into_iter()
-        .map(|(name, value)| (name.into(), value.into()))
-        .collect();
-    for (name, _) in &labels {
-        let reserved = ["function", "module", "result"].contains(&name.as_str());
-        let repeated = labels.iter().filter(|(other, _)| other == name).count() > 1;
-        if crate::model::label_name_problem(name).is_some() || reserved || repeated {
-            return Err(ConfigError::InvalidLabel(name.clone()));
+        if let Some((name, first)) = spec
+            .taken_names()
+            .iter()
+            .find_map(|name| self.taken.get(name).map(|first| (name.clone(), *first)))
+        {
+            let shown = name.trim_start_matches('#');
+            let first = &self.families[first];
+            return Some(Conflict {
+                family: spec.name.to_owned(),
+                problem: format!(
+                    "named so that its series `{shown}` would be read as the family `{}`'s: only the first declaration is exported",
+                    first.name
+                ),
+                locations: vec![first.location, spec.location],
+            });
         }
+        if let Some(label) = spec.labels.iter().find(|label| constant.contains(label)) {
+            return Some(Conflict {
+                family: spec.name.to_owned(),
+                problem: format!(
+                    "declared with the label `{label}`, which is also a constant label: it is not exported"
+                ),
+                locations: vec![spec.location],
+            });
+        }
+        None
     }
-    if RUNTIME.get().is_some() {
-        return Err(ConfigError::TooLate);
+
+    fn insert(&mut self, spec: &FamilySpec) {
+        for name in spec.taken_names() {
+            self.taken.entry(name).or_insert(spec.name);
+        }
+        self.families.insert(spec.name, spec.clone());
     }
-    CONSTANT_LABELS
-        .set(labels)
-        .map_err(|_| ConfigError::TooLate)
+
+    /// Records `conflict`, logs it, and gives it back.
+    fn report(&mut self, conflict: Conflict) -> Conflict {
+        log::warn!("{conflict}");
+        self.conflicts.push(conflict.clone());
+        conflict
+    }
 }
 
-/// The process-wide registry that `/metrics` exposes.
-///
-/// On first use it registers every metric declared anywhere in the program, with every series
-/// whose labels are known statically at zero. Metrics you create by hand can be registered here
-/// too and are exported beside them.
-///
-/// The families of `#[instrument_metric]` functions and of the HTTP layer are kept in striped
-/// call cells and written by [`render`](crate::render) (and [`render_as`](crate::render_as))
-/// straight from them; `registry().gather()` holds the rest: `Metrics` structs, collectors and
-/// what you registered by hand. Export through `render`.
+/// The global registry, which `/metrics` exposes by default: every function instrumented with
+/// `#[instrument_metric]`, every `Metrics` struct (but those marked `scoped`), the HTTP layer,
+/// the collectors registered with [`collect`](crate::collect), and the exporter's own metrics.
+/// Built on first use; every series whose labels are known is exported at zero from then on.
 ///
 /// ```
-/// let counter = prometheus::IntCounter::new("jobs_done_total", "Jobs done.").unwrap();
-/// metrics_runtime::registry().register(Box::new(counter.clone())).unwrap();
-/// counter.inc();
-/// assert!(metrics_runtime::render().contains("jobs_done_total 1"));
+/// let retries = metrics_runtime::registry().int_counter("imports_retried_total", "Imports retried.").unwrap();
+/// retries.inc();
+/// assert!(metrics_runtime::render().contains("imports_retried_total 1"));
 /// ```
 #[must_use]
 pub fn registry() -> &'static Registry {
-    &runtime().registry
+    static GLOBAL: OnceLock<Registry> = OnceLock::new();
+    GLOBAL.get_or_init(build_global)
 }
 
-/// Reports every conflict among the declared metrics: one family declared with another kind,
-/// label set, help or bucket list, a series declared twice, or a name the registry refused.
-///
-/// Call it at start-up (or in a test) to fail loudly; the registry itself never panics on
-/// conflicts.
+/// Reports every conflict among the declarations of the global registry; see
+/// [`Registry::check`]. Call it at start-up (or in a test) to fail loudly.
 ///
 /// # Errors
 ///
@@ -248,18 +753,11 @@ pub fn registry() -> &'static Registry {
 /// metrics_runtime::check().expect("metric declarations agree");
 /// ```
 pub fn check() -> Result<(), CatalogError> {
-    let mut conflicts = runtime().conflicts.clone();
-    conflicts.extend(late_conflicts().iter().cloned());
-    if conflicts.is_empty() {
-        Ok(())
-    } else {
-        Err(CatalogError { conflicts })
-    }
+    registry().check()
 }
 
-/// Every metric family the program declares (through `#[instrument_metric]` and
-/// `#[derive(Metrics)]`), and every instrumented function: the data from which dashboards and
-/// rules can be generated.
+/// Every family of the global registry and every instrumented function; see
+/// [`Registry::catalog`].
 ///
 /// ```
 /// use metrics_runtime::{MetricKind, instrument_metric};
@@ -278,92 +776,108 @@ pub fn check() -> Result<(), CatalogError> {
 /// }
 /// ```
 #[must_use]
-pub fn catalog() -> crate::catalog::Catalog {
-    let runtime = runtime();
-    let mut families: Vec<crate::catalog::DeclaredFamily> = runtime
-        .families
-        .values()
-        .map(|(spec, _)| crate::catalog::DeclaredFamily {
-            name: spec.name,
-            help: spec.help,
-            kind: spec.shape.kind(),
-            labels: spec.labels.clone(),
-            buckets: spec.buckets,
-            location: spec.location,
-        })
-        .collect();
-    families.sort_by_key(|family| family.name);
-    let mut functions = runtime.functions.clone();
-    functions.sort_by_key(|function| (function.counter, function.module, function.function));
-    crate::catalog::Catalog {
-        families,
-        functions,
-    }
+pub fn catalog() -> Catalog {
+    registry().catalog()
 }
 
-/// A registered family. Public in a private module so that [`Metric`]'s hidden methods can
-/// name it.
-pub enum Vector {
-    /// `f64` counters.
-    Counter(CounterVec),
-    /// `u64` counters.
-    IntCounter(IntCounterVec),
-    /// `f64` gauges.
-    Gauge(GaugeVec),
-    /// `i64` gauges.
-    IntGauge(IntGaugeVec),
-    /// Histograms.
-    Histogram(HistogramVec),
-}
+// The sealed traits take the crate's private `Storage`: only registries create handles.
+#[allow(private_interfaces)]
+mod fields {
+    use super::{FieldDescriptor, Registry, registry};
+    use crate::labels::LabelSet;
+    use crate::metrics::sealed::Sealed;
+    use crate::metrics::{
+        Counter, Family, Gauge, Histogram, IntCounter, IntGauge, Metric, Storage,
+    };
+    use crate::model::Shape;
 
-impl Vector {
-    fn new(spec: &FamilySpec) -> prometheus::Result<Vector> {
-        let opts = Opts::new(spec.name, spec.help);
-        let labels = &spec.labels;
-        Ok(match spec.shape {
-            Shape::Counter => Vector::Counter(CounterVec::new(opts, labels)?),
-            Shape::IntCounter => Vector::IntCounter(IntCounterVec::new(opts, labels)?),
-            Shape::Gauge => Vector::Gauge(GaugeVec::new(opts, labels)?),
-            Shape::IntGauge => Vector::IntGauge(IntGaugeVec::new(opts, labels)?),
-            Shape::Histogram => {
-                let mut opts = HistogramOpts::from(opts);
-                if !spec.buckets.is_empty() {
-                    opts = opts.buckets(spec.buckets.to_vec());
-                }
-                Vector::Histogram(HistogramVec::new(opts, labels)?)
-            }
-        })
-    }
+    /// A field of a `#[derive(Metrics)]` struct: a single metric or a [`Family`].
+    ///
+    /// ```
+    /// use metrics_runtime::{IntCounterFamily, LabelValue, MetricField};
+    ///
+    /// #[derive(Clone, Copy, LabelValue)]
+    /// enum Provider { Twilio, Vonage }
+    ///
+    /// type Sent = IntCounterFamily<Provider>;
+    /// assert_eq!(<Sent as MetricField>::LABEL_NAMES, ["provider"]);
+    /// assert_eq!(<Sent as MetricField>::LABEL_VALUES, [["twilio", "vonage"]]);
+    /// ```
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot be a field of a `#[derive(Metrics)]` struct",
+        label = "not a metric type",
+        note = "fields are `Counter`, `IntCounter`, `Gauge`, `IntGauge`, `Histogram`, or a family of them: `CounterFamily<L>`, `IntCounterFamily<L>`, `GaugeFamily<L>`, `IntGaugeFamily<L>`, `HistogramFamily<L>`"
+    )]
+    pub trait MetricField: Sized {
+        /// How the field's family is registered.
+        const SHAPE: Shape;
+        /// The label names.
+        const LABEL_NAMES: &'static [&'static str];
+        /// The values of each label.
+        const LABEL_VALUES: &'static [&'static [&'static str]];
 
-    fn collector(&self) -> Box<dyn Collector> {
-        match self {
-            Vector::Counter(v) => Box::new(v.clone()),
-            Vector::IntCounter(v) => Box::new(v.clone()),
-            Vector::Gauge(v) => Box::new(v.clone()),
-            Vector::IntGauge(v) => Box::new(v.clone()),
-            Vector::Histogram(v) => Box::new(v.clone()),
+        /// The field's handles over the storage a registry gave its family.
+        #[doc(hidden)]
+        fn from_storage(storage: &Storage) -> Self;
+
+        /// The field's handles in `registry`: its family registered there (or found, for the same
+        /// declaration), or handles exported nowhere when it conflicts (reported).
+        #[doc(hidden)]
+        #[must_use]
+        fn register_in(registry: &Registry, field: &'static FieldDescriptor) -> Self {
+            Self::from_storage(&registry.field_storage(field))
+        }
+
+        /// The field's handles in the global registry.
+        #[doc(hidden)]
+        #[must_use]
+        fn global(field: &'static FieldDescriptor) -> Self {
+            Self::register_in(registry(), field)
         }
     }
 
-    /// Creates the series for `values` (so that it is exported at zero).
-    fn touch(&self, values: &[&str]) {
-        let _ = match self {
-            Vector::Counter(v) => v.get_metric_with_label_values(values).map(drop),
-            Vector::IntCounter(v) => v.get_metric_with_label_values(values).map(drop),
-            Vector::Gauge(v) => v.get_metric_with_label_values(values).map(drop),
-            Vector::IntGauge(v) => v.get_metric_with_label_values(values).map(drop),
-            Vector::Histogram(v) => v.get_metric_with_label_values(values).map(drop),
-        };
+    /// A single metric: one series, without labels. One impl per metric type rather than one over
+    /// every `Metric`, so that a `Family` over a type that is not a `LabelSet` is reported as that.
+    macro_rules! single_metric_fields {
+        ($($ty:ident)+) => {$(
+            #[diagnostic::do_not_recommend]
+            impl MetricField for $ty {
+                const SHAPE: Shape = <$ty as Metric>::SHAPE;
+                const LABEL_NAMES: &'static [&'static str] = &[];
+                const LABEL_VALUES: &'static [&'static [&'static str]] = &[];
+
+                fn from_storage(storage: &Storage) -> Self {
+                    <$ty as Sealed>::from_storage(storage, 0)
+                }
+            }
+        )+};
+    }
+
+    single_metric_fields!(Counter IntCounter Gauge IntGauge Histogram);
+
+    // Recommended: a family over a type that is not a `LabelSet` is then reported as that.
+    impl<L: LabelSet, M: Metric> MetricField for Family<L, M> {
+        const SHAPE: Shape = M::SHAPE;
+        const LABEL_NAMES: &'static [&'static str] = L::NAMES;
+        const LABEL_VALUES: &'static [&'static [&'static str]] = L::VALUE_SETS;
+
+        fn from_storage(storage: &Storage) -> Self {
+            Family::from_storage(storage)
+        }
     }
 }
+pub use fields::MetricField;
 
-fn build() -> Runtime {
+/// Builds the global registry from every declaration in the program.
+fn build_global() -> Registry {
     let mut sites = Vec::new();
     let mut groups = Vec::new();
+    let mut builtins = Vec::new();
     for declaration in inventory::iter::<Declaration> {
         match declaration {
             Declaration::Function(site) => sites.push(*site),
             Declaration::Group(group) => groups.push(*group),
+            Declaration::Builtin(builtin) => builtins.push(*builtin),
         }
     }
     // `inventory` yields in link order; sort so that "the first declaration", the one that is
@@ -371,35 +885,101 @@ fn build() -> Runtime {
     sites.sort_by_key(|site| location(&site.descriptor));
     groups.sort_by_key(|group| group.fields.first().map(FieldDescriptor::location));
     name_functions(&sites);
-    let constant: HashMap<String, String> = CONSTANT_LABELS
-        .get()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .collect();
-    // The names were checked by `set_constant_labels`, so the registry accepts them.
-    let registry = if constant.is_empty() {
-        Registry::new()
-    } else {
-        Registry::new_custom(None, Some(constant.clone())).unwrap_or_default()
+    let constant = config::freeze().clone();
+    let registry = Registry::from_parts(constant, None, State::default());
+
+    // The crate's own families first: no declaration may take their names.
+    let here = crate_location();
+    let own = |name, help, shape, labels: &[&'static str]| FamilySpec {
+        name,
+        help,
+        shape,
+        labels: labels.to_vec(),
+        buckets: &[],
+        location: here,
+        origin: Origin::Crate,
     };
-    let mut builder = Builder {
-        registry,
-        constant,
-        families: HashMap::new(),
-        series: HashMap::new(),
-        conflicts: Vec::new(),
-    };
-    for group in groups {
-        builder.declare_group(group);
+    for (name, help, shape, labels) in EXPORTER_FAMILIES {
+        let _ = registry.claim(&own(name, help, shape, labels));
     }
-    let mut functions = Vec::new();
+    for builtin in &builtins {
+        for (name, help, shape, labels) in builtin.families {
+            let _ = registry.claim(&own(name, help, *shape, labels));
+        }
+    }
+    let scrape_duration = FamilySpec {
+        buckets: SCRAPE_BUCKETS,
+        ..own(
+            SCRAPE_DURATION_FAMILY,
+            "Time to render an exposition, collectors included, in seconds.",
+            Shape::Histogram,
+            &[],
+        )
+    };
+    let scrape_duration = registry
+        .stored(&scrape_duration, 1, &[])
+        .map(|storage| <Histogram as MetricField>::from_storage(&storage));
+    let scrape_size = own(
+        SCRAPE_SIZE_FAMILY,
+        "Size of the last exposition, in bytes.",
+        Shape::IntGauge,
+        &[],
+    );
+    let scrape_size = registry
+        .stored(&scrape_size, 1, &[])
+        .map(|storage| <IntGauge as MetricField>::from_storage(&storage));
+
+    for group in groups {
+        for field in group.fields {
+            registry.field_storage(field);
+        }
+    }
+    let (functions, cells, instrumented) = function_families(&registry, &sites);
+    let global = Global {
+        functions,
+        cells,
+        instrumented,
+        builtins,
+        // The crate's own names never conflict, so these exist.
+        scrape_duration: scrape_duration.unwrap_or_else(|_| {
+            <Histogram as MetricField>::from_storage(&Storage::new(
+                Shape::Histogram,
+                1,
+                SCRAPE_BUCKETS,
+            ))
+        }),
+        scrape_size: scrape_size.unwrap_or_else(|_| {
+            <IntGauge as MetricField>::from_storage(&Storage::new(Shape::IntGauge, 1, &[]))
+        }),
+    };
+    let Ok(inner) = Arc::try_unwrap(registry.inner) else {
+        unreachable!("the registry being built has no other handle")
+    };
+    let state = inner
+        .state
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner);
+    Registry::from_parts(inner.constant, Some(global), state)
+}
+
+/// The families of instrumented functions, their cells, and the catalog's list of functions.
+fn function_families(
+    registry: &Registry,
+    sites: &[&'static CallSite],
+) -> (
+    Vec<FunctionFamily>,
+    Vec<&'static CallCells>,
+    Vec<InstrumentedFunction>,
+) {
+    let mut instrumented = Vec::new();
     let mut cells_list: Vec<&'static CallCells> = Vec::new();
-    let mut native: std::collections::BTreeMap<&'static str, NativeFamily> =
+    let mut families: std::collections::BTreeMap<&'static str, FunctionFamily> =
         std::collections::BTreeMap::new();
+    let mut claimed: HashMap<(&'static str, Vec<&'static str>), Location> = HashMap::new();
+    let mut accepted_families: HashMap<&'static str, FamilySpec> = HashMap::new();
     for site in sites {
         let specs = function_specs(site);
-        functions.push(crate::catalog::InstrumentedFunction {
+        instrumented.push(InstrumentedFunction {
             function: site.function.get().map_or("", |name| name),
             module: site.descriptor.module,
             counter: specs[0].name,
@@ -407,51 +987,106 @@ fn build() -> Runtime {
             in_flight: site.descriptor.in_flight.then_some(specs[2].name),
             location: location(&site.descriptor),
         });
-        let resolved = builder.resolve_site(site, &specs);
-        let cells = site.cells();
+        let accepted = accept_families(registry, &specs, site, &mut accepted_families);
+        let site_cells = site.cells();
         let first = cells_list.len();
-        cells_list.extend(cells.iter());
+        cells_list.extend(site_cells.iter());
         let kinds = [
-            NativeKind::Calls,
-            NativeKind::Duration,
-            NativeKind::InFlight,
+            FunctionKind::Calls,
+            FunctionKind::Duration,
+            FunctionKind::InFlight,
         ];
-        for ((spec, kind), owned) in specs.iter().zip(kinds).zip(&resolved.owned) {
-            if !owned.contains(&true) {
-                continue;
-            }
-            let family = native.entry(spec.name).or_insert_with(|| NativeFamily {
-                name: spec.name,
-                help: spec.help,
-                bounds: site.descriptor.bucket_bounds(),
-                kind,
-                series: Vec::new(),
-            });
-            for (combination, labels) in resolved.labels.iter().enumerate() {
-                if owned.get(combination).copied().unwrap_or(false) {
-                    family.series.push(NativeSeries {
-                        labels: labels.clone(),
-                        cells: first + combination,
-                        outcomes: site.descriptor.outcomes(),
-                    });
+        for (combination, dynamic) in combinations(&site.dynamic_values()).into_iter().enumerate() {
+            let mut pairs = static_labels(site);
+            pairs.extend(
+                site.descriptor
+                    .dynamic_labels
+                    .iter()
+                    .map(|(name, _)| *name)
+                    .zip(dynamic),
+            );
+            pairs.sort_by_key(|(name, _)| *name);
+            let values: Vec<&'static str> = pairs.iter().map(|(_, value)| *value).collect();
+            let mut labels = render_labels(pairs.iter().copied());
+            if !registry.constant().is_empty() {
+                // Constant labels are sorted and none is a function label (refused when set).
+                if !labels.is_empty() {
+                    labels.push(',');
                 }
+                labels.push_str(registry.constant());
+            }
+            for ((spec, kind), accepted) in specs.iter().zip(kinds).zip(&accepted) {
+                if !accepted {
+                    continue;
+                }
+                // A series two functions would write is written for the first only.
+                let key = (spec.name, values.clone());
+                if let Some(first) = claimed.get(&key) {
+                    registry.inner.state_mut().report(Conflict {
+                        family: spec.name.to_owned(),
+                        problem: format!(
+                            "declared twice for the same labels (function {:?}, module {:?}): only the first declaration's calls are exported; give one of them `function = \"...\"`",
+                            site.function(),
+                            site.descriptor.module
+                        ),
+                        locations: vec![*first, spec.location],
+                    });
+                    continue;
+                }
+                claimed.insert(key, spec.location);
+                let family = families.entry(spec.name).or_insert_with(|| FunctionFamily {
+                    name: spec.name,
+                    help: spec.help,
+                    bounds: site.descriptor.bucket_bounds(),
+                    kind,
+                    series: Vec::new(),
+                });
+                family.series.push(FunctionSeries {
+                    labels: labels.clone(),
+                    cells: first + combination,
+                    outcomes: site.descriptor.outcomes(),
+                });
             }
         }
     }
-    builder
-        .conflicts
-        .sort_by_key(|conflict| conflict.locations.first().copied());
-    for conflict in &builder.conflicts {
-        log::warn!("{conflict}");
-    }
-    Runtime {
-        registry: builder.registry,
-        families: builder.families,
-        native: native.into_values().collect(),
-        cells: cells_list,
-        functions,
-        conflicts: builder.conflicts,
-    }
+    (families.into_values().collect(), cells_list, instrumented)
+}
+
+/// Which of a function's three families it records into: each one it has (the in-flight
+/// gauge only with `in_flight`), unless an earlier declaration of the family disagrees.
+/// Functions share a family when they agree on it: the first declares it.
+fn accept_families(
+    registry: &Registry,
+    specs: &[FamilySpec; 3],
+    site: &CallSite,
+    accepted_families: &mut HashMap<&'static str, FamilySpec>,
+) -> Vec<bool> {
+    let wanted = [true, true, site.descriptor.in_flight];
+    specs
+        .iter()
+        .zip(wanted)
+        .map(|(spec, wanted)| {
+            if !wanted {
+                return false;
+            }
+            if let Some(first) = accepted_families.get(spec.name) {
+                let Some(problem) = first.disagreement(spec) else {
+                    return true;
+                };
+                registry.inner.state_mut().report(Conflict {
+                    family: spec.name.to_owned(),
+                    problem: format!("{problem}: only the first declaration is exported"),
+                    locations: vec![first.location, spec.location],
+                });
+                return false;
+            }
+            let claimed = registry.claim(spec).is_ok();
+            if claimed {
+                accepted_families.insert(spec.name, spec.clone());
+            }
+            claimed
+        })
+        .collect()
 }
 
 /// Decides the `function` label of every site: the normal form of its path, or its whole
@@ -501,195 +1136,6 @@ fn location(descriptor: &FunctionDescriptor) -> Location {
     }
 }
 
-/// A family accepted by the builder.
-enum Accepted<'a> {
-    /// Encoded from call cells.
-    Native,
-    /// Registered in the tikv registry.
-    Registered(&'a Vector),
-}
-
-/// What the builder made of one call site.
-struct ResolvedSite {
-    /// The rendered labels of every combination.
-    labels: Vec<String>,
-    /// For each of the counter, histogram and in-flight gauge, whether each combination's
-    /// series belongs to this site (its family accepted, and no earlier site has the series).
-    owned: [Vec<bool>; 3],
-}
-
-/// The registered families, with the declaration that created each.
-struct Builder {
-    registry: Registry,
-    /// Constant labels, added to every series by the registry.
-    constant: HashMap<String, String>,
-    families: HashMap<&'static str, (FamilySpec, Option<Vector>)>,
-    /// The first declaration of each series (family and label values).
-    series: HashMap<(&'static str, Vec<&'static str>), Location>,
-    conflicts: Vec<Conflict>,
-}
-
-impl Builder {
-    fn declare_group(&mut self, group: &'static GroupDescriptor) {
-        for field in group.fields {
-            let spec = field.spec();
-            let Some(Accepted::Registered(vector)) = self.family(&spec) else {
-                continue;
-            };
-            for values in combinations(field.label_values) {
-                vector.touch(&values);
-            }
-        }
-    }
-
-    /// The cells and labels of every label combination of `site`, and which of its series
-    /// it owns.
-    fn resolve_site(&mut self, site: &'static CallSite, specs: &[FamilySpec; 3]) -> ResolvedSite {
-        let descriptor = &site.descriptor;
-        let accepted = [
-            self.family(&specs[0]).is_some(),
-            self.family(&specs[1]).is_some(),
-            descriptor.in_flight && self.family(&specs[2]).is_some(),
-        ];
-        let mut resolved = ResolvedSite {
-            labels: Vec::new(),
-            owned: [Vec::new(), Vec::new(), Vec::new()],
-        };
-        for dynamic in combinations(&site.dynamic_values()) {
-            let mut pairs = static_labels(site);
-            pairs.extend(
-                descriptor
-                    .dynamic_labels
-                    .iter()
-                    .map(|(name, _)| *name)
-                    .zip(dynamic),
-            );
-            pairs.sort_by_key(|(name, _)| *name);
-            let values: Vec<&'static str> = pairs.iter().map(|(_, value)| *value).collect();
-            for ((spec, accepted), owned) in specs.iter().zip(accepted).zip(&mut resolved.owned) {
-                owned.push(accepted && self.claim_series(spec, site, &values));
-            }
-            let mut all: Vec<(&str, &str)> = pairs.iter().map(|(n, v)| (*n, *v)).collect();
-            all.extend(self.constant.iter().map(|(n, v)| (n.as_str(), v.as_str())));
-            all.sort_by_key(|(name, _)| *name);
-            resolved.labels.push(render_labels(all));
-        }
-        resolved
-    }
-
-    /// Records that `site` owns the series `values` of `spec`; a second owner conflicts and
-    /// does not get it (its calls are recorded in cells that are exported nowhere).
-    fn claim_series(
-        &mut self,
-        spec: &FamilySpec,
-        site: &CallSite,
-        values: &[&'static str],
-    ) -> bool {
-        let key = (spec.name, values.to_vec());
-        let Some(first) = self.series.get(&key) else {
-            self.series.insert(key, spec.location);
-            return true;
-        };
-        self.conflicts.push(Conflict {
-            family: spec.name.to_owned(),
-            problem: format!(
-                "declared twice for the same labels (function {:?}, module {:?}): only the first declaration's calls are exported; give one of them `function = \"...\"`",
-                site.function(),
-                site.descriptor.module
-            ),
-            locations: vec![*first, spec.location],
-        });
-        false
-    }
-
-    /// Accepts `spec`, registering its family on first sight; `None` on a conflict.
-    fn family(&mut self, spec: &FamilySpec) -> Option<Accepted<'_>> {
-        if let Some(owner) = reserved_owner(spec.name) {
-            self.conflicts.push(Conflict {
-                family: spec.name.to_owned(),
-                problem: format!(
-                    "a family that {owner} writes itself; this declaration is not exported"
-                ),
-                locations: vec![spec.location],
-            });
-            return None;
-        }
-        if let Some((first, _)) = self.families.get(spec.name) {
-            if let Some(problem) = first.disagreement(spec) {
-                self.conflicts.push(Conflict {
-                    family: spec.name.to_owned(),
-                    problem: format!("{problem}: only the first declaration is exported"),
-                    locations: vec![first.location, spec.location],
-                });
-                return None;
-            }
-        } else {
-            if !self.allowed_labels(spec) {
-                return None;
-            }
-            let vector = if spec.native {
-                None
-            } else {
-                Some(self.create(spec)?)
-            };
-            self.families.insert(spec.name, (spec.clone(), vector));
-        }
-        self.families.get(spec.name).map(|(_, vector)| {
-            vector
-                .as_ref()
-                .map_or(Accepted::Native, Accepted::Registered)
-        })
-    }
-    /// Whether `spec` has no label that is also a constant label (it would be repeated).
-    fn allowed_labels(&mut self, spec: &FamilySpec) -> bool {
-        let Some(label) = spec
-            .labels
-            .iter()
-            .find(|label| self.constant.contains_key(**label))
-        else {
-            return true;
-        };
-        self.conflicts.push(Conflict {
-            family: spec.name.to_owned(),
-            problem: format!("declared with the label `{label}`, which is also a constant label"),
-            locations: vec![spec.location],
-        });
-        false
-    }
-
-    fn create(&mut self, spec: &FamilySpec) -> Option<Vector> {
-        let registered = Vector::new(spec)
-            .and_then(|vector| self.registry.register(vector.collector()).map(|()| vector));
-        match registered {
-            Ok(vector) => Some(vector),
-            Err(error) => {
-                self.conflicts.push(Conflict {
-                    family: spec.name.to_owned(),
-                    problem: format!("refused by the registry: {error}"),
-                    locations: vec![spec.location],
-                });
-                None
-            }
-        }
-    }
-}
-
-/// The families the crate writes itself, which no declaration may take, and what writes
-/// each.
-fn reserved_owner(name: &str) -> Option<&'static str> {
-    if name == CONFLICTS_FAMILY {
-        return Some("metrics-runtime's conflict report");
-    }
-    #[cfg(feature = "axum")]
-    if crate::http::FAMILIES.contains(&name) {
-        return Some("the HTTP layer (`HttpMetricsLayer`)");
-    }
-    None
-}
-
-/// The gauge of the number of conflicts, exported by every scrape.
-pub(crate) const CONFLICTS_FAMILY: &str = "metrics_catalog_conflicts";
-
 /// The three family specs of a function: counter, histogram, in-flight gauge.
 fn function_specs(site: &'static CallSite) -> [FamilySpec; 3] {
     let descriptor = &site.descriptor;
@@ -735,7 +1181,7 @@ fn function_specs(site: &'static CallSite) -> [FamilySpec; 3] {
         labels,
         buckets,
         location,
-        native: true,
+        origin: Origin::Function,
     };
     [
         spec(
@@ -767,24 +1213,15 @@ fn static_labels(site: &'static CallSite) -> Vec<(&'static str, &'static str)> {
     labels
 }
 
-/// The series of a `#[derive(Metrics)]` field, in label index order: the registered ones, or
-/// series exported nowhere if the field's declaration conflicts with an earlier one.
-pub(crate) fn series<M: Metric>(field: &FieldDescriptor) -> Vec<M> {
-    let registered = runtime()
-        .families
-        .get(field.name)
-        .and_then(|(spec, vector)| {
-            let mine = field.spec();
-            (spec.location == mine.location || spec.disagreement(&mine).is_none())
-                .then_some(vector.as_ref())
-                .flatten()
-        });
-    combinations(field.label_values)
-        .iter()
-        .map(|values| {
-            registered
-                .and_then(|vector| M::child(vector, values))
-                .unwrap_or_else(|| M::detached(field.buckets))
-        })
-        .collect()
+/// A collector's samples are checked against its families before they are written: a read
+/// function may return anything.
+pub(crate) fn valid_samples(spec: &FamilySpec, samples: &Samples) -> bool {
+    let labels = spec.labels.len();
+    let mut seen = std::collections::HashSet::new();
+    samples.series.iter().all(|(values, value)| {
+        values.len() == labels
+            // A counter's value is a count: never negative, never NaN.
+            && (spec.shape.kind() != MetricKind::Counter || *value >= 0.0)
+            && seen.insert(values)
+    })
 }

@@ -1,39 +1,132 @@
-//! Process and system metrics, read on scrape.
+//! Process and system metrics, read at each scrape by collectors of the global registry (or of
+//! a registry of your own, with the `*_in` functions).
 
-#[cfg(feature = "system")]
-use std::sync::Mutex;
-
-#[cfg(feature = "system")]
-use prometheus::core::{Collector, Desc};
-#[cfg(feature = "system")]
-use prometheus::proto::MetricFamily;
-#[cfg(feature = "system")]
-use prometheus::{CounterVec, GaugeVec, Opts};
+#[cfg(any(feature = "process", feature = "system"))]
+use std::borrow::Cow;
 
 #[cfg(any(feature = "process", feature = "system"))]
 use crate::collect::CollectorError;
+#[cfg(any(feature = "process", feature = "system"))]
+use crate::model::Shape;
+#[cfg(any(feature = "process", feature = "system"))]
+use crate::registry::Registry;
+#[cfg(any(feature = "process", feature = "system"))]
+use crate::runner::Samples;
 
-/// Registers tikv `prometheus`' process collector: `process_cpu_seconds_total`,
-/// `process_resident_memory_bytes`, `process_virtual_memory_bytes`, `process_open_fds`,
-/// `process_max_fds`, `process_start_time_seconds` and `process_threads`, read from `/proc`
-/// on every scrape (Linux).
+/// One series without labels.
+#[cfg(any(feature = "process", feature = "system"))]
+fn single(value: f64) -> Samples {
+    Samples {
+        series: vec![(Vec::new(), value)],
+    }
+}
+
+/// Registers the process' metrics in the global registry, read from `/proc` at each scrape
+/// (Linux): `process_cpu_seconds_total`, `process_resident_memory_bytes`,
+/// `process_virtual_memory_bytes`, `process_open_fds`, `process_max_fds`,
+/// `process_start_time_seconds` and `process_threads`, the names Prometheus' own clients use.
 ///
 /// # Errors
 ///
-/// When it is already registered.
+/// When they are already registered.
 ///
 /// ```
 /// metrics_runtime::system::register_process_metrics().unwrap();
 /// assert!(metrics_runtime::render().contains("process_resident_memory_bytes"));
 /// ```
 #[cfg(feature = "process")]
+#[track_caller]
 pub fn register_process_metrics() -> Result<(), CollectorError> {
-    let collector = prometheus::process_collector::ProcessCollector::for_self();
-    crate::registry().register(Box::new(collector))?;
-    Ok(())
+    register_process_metrics_in(crate::registry())
 }
 
-/// Registers the machine's metrics, read with `sysinfo` on every scrape (never on a timer):
+/// Registers the process' metrics in `registry`; see [`register_process_metrics`].
+///
+/// # Errors
+///
+/// When they are already registered there.
+#[cfg(feature = "process")]
+#[track_caller]
+pub fn register_process_metrics_in(registry: &Registry) -> Result<(), CollectorError> {
+    let family =
+        |name: &str, help: &str, shape| (name.to_owned(), help.to_owned(), shape, Vec::new());
+    registry.add_source(
+        "process",
+        vec![
+            family(
+                "process_cpu_seconds_total",
+                "CPU time the process has used, user and system, in seconds.",
+                Shape::Counter,
+            ),
+            family(
+                "process_resident_memory_bytes",
+                "Resident memory of the process, in bytes.",
+                Shape::Gauge,
+            ),
+            family(
+                "process_virtual_memory_bytes",
+                "Virtual memory of the process, in bytes.",
+                Shape::Gauge,
+            ),
+            family(
+                "process_open_fds",
+                "File descriptors the process has open.",
+                Shape::Gauge,
+            ),
+            family(
+                "process_max_fds",
+                "The most file descriptors the process may open.",
+                Shape::Gauge,
+            ),
+            family(
+                "process_start_time_seconds",
+                "When the process started, in seconds since the Unix epoch.",
+                Shape::Gauge,
+            ),
+            family("process_threads", "Threads of the process.", Shape::Gauge),
+        ],
+        Box::new(read_process),
+    )
+}
+
+#[cfg(feature = "process")]
+#[allow(clippy::cast_precision_loss)] // tick, page and descriptor counts stay far below 2^53
+fn read_process() -> Result<Vec<Samples>, String> {
+    use procfs::process::{LimitValue, Process};
+    let failed = |what: &str, error: procfs::ProcError| format!("cannot read {what}: {error}");
+    let process = Process::myself().map_err(|error| failed("/proc/self", error))?;
+    let stat = process
+        .stat()
+        .map_err(|error| failed("/proc/self/stat", error))?;
+    let ticks = procfs::ticks_per_second() as f64;
+    let boot = procfs::boot_time_secs().map_err(|error| failed("the boot time", error))?;
+    let fds = process
+        .fd_count()
+        .map_err(|error| failed("/proc/self/fd", error))?;
+    let max_fds = match process
+        .limits()
+        .map_err(|error| failed("/proc/self/limits", error))?
+        .max_open_files
+        .soft_limit
+    {
+        LimitValue::Value(limit) => limit as f64,
+        LimitValue::Unlimited => f64::INFINITY,
+    };
+    Ok(vec![
+        single((stat.utime + stat.stime) as f64 / ticks),
+        single(stat.rss as f64 * procfs::page_size() as f64),
+        single(stat.vsize as f64),
+        single(fds as f64),
+        single(max_fds),
+        single(boot as f64 + stat.starttime as f64 / ticks),
+        single(f64::from(
+            i32::try_from(stat.num_threads).unwrap_or(i32::MAX),
+        )),
+    ])
+}
+
+/// Registers the machine's metrics in the global registry, read with `sysinfo` at each
+/// scrape (never on a timer):
 ///
 /// | metric | type | labels |
 /// |---|---|---|
@@ -45,7 +138,7 @@ pub fn register_process_metrics() -> Result<(), CollectorError> {
 ///
 /// # Errors
 ///
-/// When it is already registered.
+/// When they are already registered.
 ///
 /// ```
 /// metrics_runtime::system::register_system_metrics().unwrap();
@@ -54,20 +147,72 @@ pub fn register_process_metrics() -> Result<(), CollectorError> {
 /// assert!(text.contains("# TYPE system_cpu_usage_percent gauge"));
 /// ```
 #[cfg(feature = "system")]
+#[track_caller]
 pub fn register_system_metrics() -> Result<(), CollectorError> {
-    crate::registry().register(Box::new(SystemCollector::new()?))?;
-    Ok(())
+    register_system_metrics_in(crate::registry())
 }
 
+/// Registers the machine's metrics in `registry`; see [`register_system_metrics`].
+///
+/// # Errors
+///
+/// When they are already registered there.
 #[cfg(feature = "system")]
-struct SystemCollector {
-    cpu: GaugeVec,
-    memory: GaugeVec,
-    memory_total: GaugeVec,
-    disk: GaugeVec,
-    network: CounterVec,
-    descs: Vec<Desc>,
-    state: Mutex<Option<State>>,
+#[track_caller]
+pub fn register_system_metrics_in(registry: &Registry) -> Result<(), CollectorError> {
+    use std::sync::Mutex;
+
+    let family = |name: &str, help: &str, shape, labels: &[&'static str]| {
+        (name.to_owned(), help.to_owned(), shape, labels.to_vec())
+    };
+    let state: Mutex<Option<State>> = Mutex::new(None);
+    registry.add_source(
+        "system",
+        vec![
+            family(
+                "system_cpu_usage_percent",
+                "CPU time spent busy since the previous scrape, in percent of all CPUs.",
+                Shape::Gauge,
+                &[],
+            ),
+            family(
+                "system_memory_usage_bytes",
+                "Memory in use, in bytes.",
+                Shape::Gauge,
+                &[],
+            ),
+            family(
+                "system_memory_total_bytes",
+                "Memory installed, in bytes.",
+                Shape::Gauge,
+                &[],
+            ),
+            family(
+                "system_disk_usage_percent",
+                "Share of each file system in use, in percent.",
+                Shape::Gauge,
+                &["mountpoint"],
+            ),
+            family(
+                "system_network_io_bytes_total",
+                "Bytes received and transmitted by each network interface.",
+                Shape::Counter,
+                &["interface", "direction"],
+            ),
+        ],
+        Box::new(move || {
+            let mut guard = state
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if guard.is_none() {
+                *guard = Some(State::new().map_err(|error| error.to_string())?);
+            }
+            let Some(state) = guard.as_mut() else {
+                return Err("sysinfo cannot read this machine".to_owned());
+            };
+            Ok(state.read())
+        }),
+    )
 }
 
 #[cfg(feature = "system")]
@@ -86,126 +231,52 @@ impl State {
             networks: sysinfo::Networks::new_with_refreshed_list()?,
         })
     }
-}
 
-#[cfg(feature = "system")]
-impl SystemCollector {
-    fn new() -> Result<Self, prometheus::Error> {
-        let gauge =
-            |name: &str, help: &str, labels: &[&str]| GaugeVec::new(Opts::new(name, help), labels);
-        let cpu = gauge(
-            "system_cpu_usage_percent",
-            "CPU time spent busy since the previous scrape, in percent of all CPUs.",
-            &[],
-        )?;
-        let memory = gauge("system_memory_usage_bytes", "Memory in use, in bytes.", &[])?;
-        let memory_total = gauge(
-            "system_memory_total_bytes",
-            "Memory installed, in bytes.",
-            &[],
-        )?;
-        let disk = gauge(
-            "system_disk_usage_percent",
-            "Share of each file system in use, in percent.",
-            &["mountpoint"],
-        )?;
-        let network = CounterVec::new(
-            Opts::new(
-                "system_network_io_bytes_total",
-                "Bytes received and transmitted by each network interface.",
-            ),
-            &["interface", "direction"],
-        )?;
-        let descs = [
-            cpu.desc(),
-            memory.desc(),
-            memory_total.desc(),
-            disk.desc(),
-            network.desc(),
-        ]
-        .into_iter()
-        .flatten()
-        .cloned()
-        .collect();
-        Ok(SystemCollector {
-            cpu,
-            memory,
-            memory_total,
-            disk,
+    #[allow(clippy::cast_precision_loss)] // byte counts stay far below 2^53
+    fn read(&mut self) -> Vec<Samples> {
+        self.system.refresh_cpu_usage();
+        self.system.refresh_memory();
+        self.disks.refresh(true);
+        self.networks.refresh(true);
+        let mut disks = Samples::default();
+        for disk in &self.disks {
+            let total = disk.total_space();
+            if total == 0 {
+                continue;
+            }
+            let used = total.saturating_sub(disk.available_space());
+            let mountpoint = disk.mount_point().to_string_lossy().into_owned();
+            // Two disks mounted at one point (a bind mount) are one series: the first.
+            if disks
+                .series
+                .iter()
+                .any(|(values, _)| values[0] == mountpoint.as_str())
+            {
+                continue;
+            }
+            disks.series.push((
+                vec![Cow::Owned(mountpoint)],
+                used as f64 * 100.0 / total as f64,
+            ));
+        }
+        let mut network = Samples::default();
+        for (interface, data) in &self.networks {
+            let interface = interface.to_string_lossy().into_owned();
+            network.series.push((
+                vec![Cow::Owned(interface.clone()), Cow::Borrowed("received")],
+                data.total_received() as f64,
+            ));
+            network.series.push((
+                vec![Cow::Owned(interface), Cow::Borrowed("transmitted")],
+                data.total_transmitted() as f64,
+            ));
+        }
+        vec![
+            single(f64::from(self.system.global_cpu_usage())),
+            single(self.system.used_memory() as f64),
+            single(self.system.total_memory() as f64),
+            disks,
             network,
-            descs,
-            state: Mutex::new(None),
-        })
-    }
-}
-
-#[cfg(feature = "system")]
-impl Collector for SystemCollector {
-    fn desc(&self) -> Vec<&Desc> {
-        self.descs.iter().collect()
-    }
-
-    fn collect(&self) -> Vec<MetricFamily> {
-        let mut guard = self
-            .state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if guard.is_none() {
-            *guard = State::new().ok();
-        }
-        // sysinfo cannot read this machine: no system series this scrape, the rest goes on.
-        let Some(state) = guard.as_mut() else {
-            return Vec::new();
-        };
-        state.system.refresh_cpu_usage();
-        state.system.refresh_memory();
-        state.disks.refresh(true);
-        state.networks.refresh(true);
-
-        self.cpu
-            .with_label_values::<&str>(&[])
-            .set(f64::from(state.system.global_cpu_usage()));
-        #[allow(clippy::cast_precision_loss)] // byte counts stay far below 2^53
-        {
-            self.memory
-                .with_label_values::<&str>(&[])
-                .set(state.system.used_memory() as f64);
-            self.memory_total
-                .with_label_values::<&str>(&[])
-                .set(state.system.total_memory() as f64);
-            self.disk.reset();
-            for disk in &*state.disks {
-                let total = disk.total_space();
-                if total == 0 {
-                    continue;
-                }
-                let used = total.saturating_sub(disk.available_space());
-                let mountpoint = disk.mount_point().to_string_lossy();
-                self.disk
-                    .with_label_values(&[&*mountpoint])
-                    .set(used as f64 * 100.0 / total as f64);
-            }
-            self.network.reset();
-            for (interface, data) in &*state.networks {
-                let interface = interface.to_string_lossy();
-                let received = self.network.with_label_values(&[&*interface, "received"]);
-                received.inc_by(data.total_received() as f64);
-                let transmitted = self
-                    .network
-                    .with_label_values(&[&*interface, "transmitted"]);
-                transmitted.inc_by(data.total_transmitted() as f64);
-            }
-        }
-        let mut families = Vec::new();
-        for collector in [
-            &self.cpu as &dyn Collector,
-            &self.memory,
-            &self.memory_total,
-            &self.disk,
-            &self.network,
-        ] {
-            families.extend(collector.collect());
-        }
-        families
+        ]
     }
 }

@@ -20,6 +20,7 @@ use crate::model::MetricKind;
 /// The type of a family as the formats write it: Prometheus' three, and the two that families
 /// gathered from a tikv `prometheus::Registry` may have.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(not(feature = "prometheus"), allow(dead_code))]
 pub(crate) enum Kind {
     Counter,
     Gauge,
@@ -176,6 +177,8 @@ pub(crate) struct Writer<'a> {
     out: &'a mut String,
     format: Format,
     integers: itoa::Buffer,
+    /// Each family written, with its number of series.
+    families: Vec<(String, u64)>,
 }
 
 impl<'a> Writer<'a> {
@@ -184,6 +187,7 @@ impl<'a> Writer<'a> {
             out,
             format,
             integers: itoa::Buffer::new(),
+            families: Vec::new(),
         }
     }
 
@@ -194,6 +198,7 @@ impl<'a> Writer<'a> {
     /// The `# HELP`, `# TYPE` and (OpenMetrics, for a name ending in a unit) `# UNIT` lines.
     pub(crate) fn header(&mut self, name: &str, help: &str, kind: impl Into<Kind>) {
         let kind = kind.into();
+        self.families.push((name.to_owned(), 0));
         let openmetrics = self.format == Format::OpenMetrics;
         let family = match kind {
             Kind::Counter if openmetrics => name.strip_suffix("_total").unwrap_or(name),
@@ -268,6 +273,7 @@ impl<'a> Writer<'a> {
         extra: Option<(&str, &str)>,
         value: Value,
     ) {
+        self.count_series();
         let suffix = if self.format == Format::OpenMetrics && !name.ends_with("_total") {
             "_total"
         } else {
@@ -285,16 +291,19 @@ impl<'a> Writer<'a> {
         extra: Option<(&str, &str)>,
         value: Value,
     ) {
+        self.count_series();
         self.start(name, "", labels, extra);
         self.value(value);
     }
 
     /// One series of a family of unknown type (gathered from a hand-written collector).
+    #[cfg_attr(not(feature = "prometheus"), allow(dead_code))]
     pub(crate) fn unknown(&mut self, name: &str, labels: &[&str], value: Value) {
         self.gauge(name, labels, None, value);
     }
 
     /// One series of a summary family: its quantiles (quantile, value), sum and count.
+    #[cfg_attr(not(feature = "prometheus"), allow(dead_code))]
     pub(crate) fn summary(
         &mut self,
         name: &str,
@@ -303,6 +312,7 @@ impl<'a> Writer<'a> {
         sum: f64,
         count: u64,
     ) {
+        self.count_series();
         for (quantile, value) in quantiles {
             let quantile = bound_text(*quantile, self.format);
             self.start(name, "", labels, Some(("quantile", &quantile)));
@@ -352,6 +362,7 @@ impl<'a> Writer<'a> {
         cumulative: &[u64],
         sum: f64,
     ) {
+        self.count_series();
         for (bound, count) in le.iter().zip(cumulative) {
             self.start(name, "_bucket", labels, Some(("le", bound)));
             self.value(Value::Unsigned(*count));
@@ -360,6 +371,17 @@ impl<'a> Writer<'a> {
         self.value(Value::Float(sum));
         self.start(name, "_count", labels, None);
         self.value(Value::Unsigned(cumulative.last().copied().unwrap_or(0)));
+    }
+
+    fn count_series(&mut self) {
+        if let Some((_, series)) = self.families.last_mut() {
+            *series += 1;
+        }
+    }
+
+    /// Each family written so far, with its number of series (a histogram's is one).
+    pub(crate) fn series_counts(&self) -> Vec<(String, u64)> {
+        self.families.clone()
     }
 
     /// The end of an OpenMetrics exposition; nothing in the text format.
@@ -395,7 +417,7 @@ mod tests {
         assert_eq!(om(1e21), "1e21");
         let text = |value| {
             written(Format::Text, |w| {
-                w.gauge("x", &[], None, Value::Float(value))
+                w.gauge("x", &[], None, Value::Float(value));
             })
         };
         assert_eq!(text(3.0), "x 3\n");

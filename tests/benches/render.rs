@@ -239,7 +239,7 @@ fn main() {
     let before = LIVE.load(Ordering::Relaxed);
     touch_every_series();
     let ours_bytes = LIVE.load(Ordering::Relaxed) - before;
-    let (cell_bytes, series) = metrics_runtime::__private::native_memory();
+    let (cell_bytes, series) = metrics_runtime::__private::memory();
     let before = LIVE.load(Ordering::Relaxed);
     let tikv = tikv_registry();
     let tikv_bytes = LIVE.load(Ordering::Relaxed) - before;

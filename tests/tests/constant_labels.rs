@@ -19,17 +19,39 @@ fn constant_labels_are_on_every_series() {
         metrics_runtime::set_constant_labels([("bad-name", "x")]),
         Err(ConfigError::InvalidLabel("bad-name".to_owned()))
     );
+    // Labels the crate's own families carry, or Prometheus adds, would repeat in a series.
+    for taken in [
+        "method",
+        "status",
+        "endpoint",
+        "collector",
+        "component",
+        "job",
+        "instance",
+    ] {
+        assert!(
+            matches!(
+                metrics_runtime::set_constant_labels([(taken, "x")]),
+                Err(ConfigError::Taken { .. })
+            ),
+            "{taken}"
+        );
+    }
     metrics_runtime::set_constant_labels([("env", "staging"), ("service", "assistant")]).unwrap();
     assert_eq!(
         metrics_runtime::set_constant_labels([("zone", "a")]),
         Err(ConfigError::TooLate)
     );
 
-    let manual = prometheus::IntGauge::new("manual_workers", "Registered by hand.").unwrap();
-    metrics_runtime::registry()
-        .register(Box::new(manual.clone()))
+    let manual = metrics_runtime::registry()
+        .int_gauge("manual_workers", "Registered by hand.")
         .unwrap();
     manual.set(5);
+    let legacy = prometheus::Registry::new();
+    let gathered = prometheus::IntGauge::new("legacy_workers", "Registered with tikv.").unwrap();
+    legacy.register(Box::new(gathered.clone())).unwrap();
+    gathered.set(2);
+    metrics_runtime::registry().attach_prometheus(legacy);
     tagged();
     clashing();
 
@@ -59,6 +81,13 @@ fn constant_labels_are_on_every_series() {
             &[("env", "staging"), ("service", "assistant")]
         ),
         5
+    );
+    assert_eq!(
+        exposition.count(
+            "legacy_workers",
+            &[("env", "staging"), ("service", "assistant")]
+        ),
+        2
     );
 
     let error = metrics_runtime::check().unwrap_err();

@@ -96,7 +96,18 @@ fn every_series_of_a_metrics_struct_exists_at_zero() {
 #[test]
 fn families_record_into_exactly_the_named_series() {
     let metrics = SmsMetrics::global();
-    assert!(std::ptr::eq(metrics, <SmsMetrics as Metrics>::global()));
+    assert!(
+        std::ptr::eq(metrics, SmsMetrics::global()),
+        "one global instance"
+    );
+    let again = <SmsMetrics as Metrics>::register_in(metrics_runtime::registry());
+    again.receipts_total.inc();
+    assert_eq!(
+        metrics.receipts_total.get(),
+        1,
+        "registering the struct again in the global registry gives handles to the same series"
+    );
+    metrics_runtime::check().expect("registering it again is no conflict");
     for _ in 0..3 {
         metrics
             .messages_total
@@ -149,7 +160,11 @@ fn families_record_into_exactly_the_named_series() {
     assert_eq!(exposition.count("sms_usage_per_user_bucket", &le5), 1);
     let le1 = [("provider", "twilio"), ("le", "1")];
     assert_eq!(exposition.count("sms_usage_per_user_bucket", &le1), 0);
-    assert_eq!(exposition.count("sms_receipts_total", &[]), 1);
+    assert_eq!(
+        exposition.count("sms_receipts_total", &[]),
+        2,
+        "one through each handle of the same series"
+    );
 }
 
 #[tokio::test]

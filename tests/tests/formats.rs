@@ -90,7 +90,7 @@ async fn openmetrics_when_the_scraper_asks_and_both_formats_parse_to_the_same_va
         openmetrics.contains("# TYPE notify_sent counter\n"),
         "counter families are named without _total"
     );
-    assert!(openmetrics.contains("notify_sent_total{channel=\"sms\"} 3.0\n"));
+    assert!(openmetrics.contains("notify_sent_total{channel=\"sms\"} 3\n"));
     assert!(openmetrics.contains("# UNIT notify_size_bytes bytes\n"));
     assert!(openmetrics.contains("# UNIT deliver_duration_seconds seconds\n"));
 

@@ -1,5 +1,6 @@
 //! The Grafana dashboard and the function-level recording rules, generated from the metric
-//! catalog (`metrics_runtime::catalog()`) and the integrations this service registers at start.
+//! catalog (`metrics_runtime::catalog()`), which lists every family, the integrations' that the
+//! service registers at start included: no family is typed here.
 //! `personal-assistant catalog dashboard|rules` prints them; a test checks that the files under
 //! `deploy/` equal what these functions generate.
 
@@ -21,119 +22,6 @@ pub struct Chartable {
     /// Label names.
     pub labels: Vec<String>,
 }
-
-/// Families that integrations register when the service starts (HTTP layer, collectors,
-/// process, system, pool, health), which the declaration catalog does not list.
-const INTEGRATIONS: &[(&str, MetricKind, &[&str], &str)] = &[
-    (
-        "http_requests_total",
-        MetricKind::Counter,
-        &["method", "endpoint", "status"],
-        "HTTP requests served.",
-    ),
-    (
-        "http_request_duration_seconds",
-        MetricKind::Histogram,
-        &["method", "endpoint"],
-        "HTTP request duration.",
-    ),
-    (
-        "http_requests_in_flight",
-        MetricKind::Gauge,
-        &["method", "endpoint"],
-        "HTTP requests being served.",
-    ),
-    (
-        "active_sessions",
-        MetricKind::Gauge,
-        &[],
-        "Sessions open now.",
-    ),
-    (
-        "sms_queue_length",
-        MetricKind::Gauge,
-        &[],
-        "SMS messages waiting for a provider.",
-    ),
-    (
-        "task_queue_length",
-        MetricKind::Gauge,
-        &[],
-        "Background tasks waiting for a worker.",
-    ),
-    (
-        "database_connections_active",
-        MetricKind::Gauge,
-        &[],
-        "Connections of the database pool in use.",
-    ),
-    (
-        "database_connection_pool_utilization",
-        MetricKind::Gauge,
-        &[],
-        "Share of the pool in use.",
-    ),
-    (
-        "database_health_status",
-        MetricKind::Gauge,
-        &[],
-        "Whether the database passed its last health check.",
-    ),
-    (
-        "health_check_duration_seconds",
-        MetricKind::Gauge,
-        &["component"],
-        "Duration of the last health check.",
-    ),
-    (
-        "system_cpu_usage_percent",
-        MetricKind::Gauge,
-        &[],
-        "CPU busy, in percent.",
-    ),
-    (
-        "system_memory_usage_bytes",
-        MetricKind::Gauge,
-        &[],
-        "Memory in use.",
-    ),
-    (
-        "system_disk_usage_percent",
-        MetricKind::Gauge,
-        &["mountpoint"],
-        "File system use, in percent.",
-    ),
-    (
-        "system_network_io_bytes_total",
-        MetricKind::Counter,
-        &["interface", "direction"],
-        "Network bytes.",
-    ),
-    (
-        "process_cpu_seconds_total",
-        MetricKind::Counter,
-        &[],
-        "CPU time of the service.",
-    ),
-    (
-        "process_resident_memory_bytes",
-        MetricKind::Gauge,
-        &[],
-        "Resident memory of the service.",
-    ),
-    (
-        "process_open_fds",
-        MetricKind::Gauge,
-        &[],
-        "Open file descriptors.",
-    ),
-    (
-        "metrics_collector_errors_total",
-        MetricKind::Counter,
-        &["collector"],
-        "Scrapes in which a collector failed.",
-    ),
-];
 
 /// Ratios computed by `deploy/rules/recording.yml`.
 const RATIO_RULES: &[(&str, &str)] = &[
@@ -161,7 +49,9 @@ const ROWS: &[(&str, &[&str])] = &[
     ),
 ];
 
-/// Every family to chart: the catalog's and the integrations', by name.
+/// Every family to chart, from the catalog, by name: the declared families and those the
+/// service registers when it starts (HTTP layer, collectors, process, system, pool, health),
+/// when [`crate::declare_metrics`] or [`crate::start`] ran first.
 #[must_use]
 pub fn chartable() -> Vec<Chartable> {
     let mut all: BTreeMap<String, Chartable> = BTreeMap::new();
@@ -175,14 +65,6 @@ pub fn chartable() -> Vec<Chartable> {
                 labels: family.labels.iter().map(|l| (*l).to_owned()).collect(),
             },
         );
-    }
-    for (name, kind, labels, help) in INTEGRATIONS {
-        all.entry((*name).to_owned()).or_insert_with(|| Chartable {
-            name: (*name).to_owned(),
-            help: (*help).to_owned(),
-            kind: *kind,
-            labels: labels.iter().map(|l| (*l).to_owned()).collect(),
-        });
     }
     all.into_values().collect()
 }

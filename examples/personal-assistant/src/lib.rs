@@ -119,6 +119,24 @@ pub async fn start(config: &Config) -> anyhow::Result<Arc<AppState>> {
     Ok(state)
 }
 
+/// Registers every family the service exports, as [`start`] does (on an in-memory database,
+/// with no traffic), so that the catalog lists them all: what the dashboard and the rules are
+/// generated from.
+///
+/// # Errors
+///
+/// When a registration is refused (a conflict).
+pub async fn declare_metrics() -> anyhow::Result<()> {
+    start(&Config {
+        addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        database_url: "sqlite::memory:".to_owned(),
+        simulate: false,
+        simulate_rate: 0,
+    })
+    .await
+    .map(drop)
+}
+
 /// The service's routes, instrumented, behind the HTTP metrics layer: the service as it runs.
 pub fn router(state: Arc<AppState>) -> Router {
     routes(state).layer(metrics_runtime::axum::HttpMetricsLayer::default())

@@ -90,12 +90,18 @@ fn main() -> std::process::ExitCode {
 
 async fn serve(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Some(Command::Catalog {
-            output: CatalogOutput::Dashboard,
-        }) => print!("{}", personal_assistant::dashboard::dashboard()),
-        Some(Command::Catalog {
-            output: CatalogOutput::Rules,
-        }) => print!("{}", personal_assistant::dashboard::function_rules()),
+        Some(Command::Catalog { output }) => {
+            // Every family in the catalog, those registered at start included.
+            personal_assistant::declare_metrics().await?;
+            match output {
+                CatalogOutput::Dashboard => {
+                    print!("{}", personal_assistant::dashboard::dashboard());
+                }
+                CatalogOutput::Rules => {
+                    print!("{}", personal_assistant::dashboard::function_rules());
+                }
+            }
+        }
         None => {
             // Before anything records: the registry takes constant labels only once, at start.
             if !cli.constant_labels.is_empty() {
