@@ -94,6 +94,22 @@
 //! `in_flight` and `crate`. Each is checked at compile time, with an error on the offending
 //! token.
 //!
+//! # Registries
+//!
+//! [`registry`] is the global registry: every instrumented function, every [`Metrics`] struct
+//! (but those marked `#[metrics(scoped)]`), the HTTP layer, the collectors ([`collect`]), and the
+//! exporter's own metrics (`metrics_exporter_scrape_duration_seconds`,
+//! `metrics_exporter_series{family}`, `metrics_collector_errors_total`,
+//! `metrics_collector_timeouts_total`, `metrics_catalog_conflicts`). [`Registry::new`] makes one
+//! that holds only what is registered in it ([`Metrics::register_in`],
+//! [`Registry::int_counter`] and the like, [`Registry::collect_gauge`] and the like); it renders,
+//! serves ([`axum::Endpoint::registry`]) and pushes (`push::Pushgateway::push_registry`) on its
+//! own. Metrics kept in a tikv `prometheus::Registry` are written with the rest once attached
+//! with `Registry::attach_prometheus` (feature `prometheus`).
+//!
+//! [`testing::capture`] gives a test exactly what its own calls recorded, while other tests call
+//! the same functions in parallel.
+//!
 //! # Conflicts
 //!
 //! Two declarations of one family that disagree (kind, labels, help, buckets), two functions
