@@ -124,6 +124,9 @@ pub(crate) struct StoredFamily {
     pub(crate) spec: FamilySpec,
     pub(crate) storage: Storage,
     pub(crate) labels: LabelTable,
+    /// The values of each label, to tell two declarations of one family apart whose label
+    /// types have the same names but other values.
+    values: Vec<Vec<&'static str>>,
 }
 
 /// What a scrape writes, taken without holding a lock.
@@ -371,8 +374,9 @@ impl Registry {
         &self,
         spec: &FamilySpec,
         series: usize,
-        label_values: &[&[&str]],
+        label_values: &[&'static [&'static str]],
     ) -> Result<Storage, Conflict> {
+        let values: Vec<Vec<&'static str>> = label_values.iter().map(|v| v.to_vec()).collect();
         let mut state = self.inner.state_mut();
         if let Some(existing) = state
             .stored
@@ -380,7 +384,18 @@ impl Registry {
             .find(|family| family.spec.name == spec.name)
             && existing.spec.disagreement(spec).is_none()
         {
-            return Ok(existing.storage.clone());
+            if existing.values == values {
+                return Ok(existing.storage.clone());
+            }
+            let conflict = Conflict {
+                family: spec.name.to_owned(),
+                problem: format!(
+                    "declared with label values {:?} and with label values {values:?}: only the first declaration is exported",
+                    existing.values
+                ),
+                locations: vec![existing.spec.location, spec.location],
+            };
+            return Err(state.report(conflict));
         }
         if let Some(problem) = state.refusal(spec, &self.inner.constant) {
             return Err(state.report(problem));
@@ -390,6 +405,7 @@ impl Registry {
             spec: spec.clone(),
             storage: storage.clone(),
             labels: LabelTable::new(&spec.labels, label_values),
+            values,
         };
         let mut stored = state.stored.as_ref().clone();
         let at = stored.partition_point(|other| other.spec.name < spec.name);

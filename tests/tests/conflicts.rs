@@ -5,7 +5,35 @@
 use std::sync::Mutex;
 
 use integration_tests::{Exposition, SupportMetrics, declared_in_support_crate};
-use metrics_runtime::{Gauge, Metrics, instrument_metric};
+use metrics_runtime::{Gauge, IntCounterFamily, LabelValue, Metrics, instrument_metric};
+
+/// Two label types with one label name and other values.
+#[derive(Clone, Copy, LabelValue)]
+#[label(name = "channel")]
+enum ChannelA {
+    Sms,
+    Email,
+}
+
+#[derive(Clone, Copy, LabelValue)]
+#[label(name = "channel")]
+enum ChannelB {
+    Push,
+}
+
+#[derive(Metrics)]
+struct FirstValues {
+    /// Messages by channel.
+    #[metric(name = "values_clash_total")]
+    sent: IntCounterFamily<ChannelA>,
+}
+
+#[derive(Metrics)]
+struct OtherValues {
+    /// Messages by channel.
+    #[metric(name = "values_clash_total")]
+    sent: IntCounterFamily<ChannelB>,
+}
 
 #[derive(Metrics)]
 struct LocalMetrics {
@@ -119,6 +147,10 @@ fn every_conflict_names_both_locations() {
 
     assert!(find("label_clash_total").problem.contains("labels"));
     assert!(
+        find("values_clash_total").problem.contains("label values"),
+        "two label types of one name with other values are two families"
+    );
+    assert!(
         find("kind_clash_seconds")
             .problem
             .contains("as a histogram and as an integer gauge")
@@ -155,6 +187,8 @@ fn conflicting_functions_still_run_and_the_first_declaration_is_kept() {
     two();
     two();
     SupportMetrics::global().clash.set(4);
+    FirstValues::global().sent.with(ChannelA::Email).inc();
+    OtherValues::global().sent.with(ChannelB::Push).inc_by(5);
     LocalMetrics::global().clash.set(9.0);
     let exposition = Exposition::parse(&metrics_runtime::render()).expect("the exposition parses");
     let functions: Vec<&str> = exposition
@@ -167,6 +201,15 @@ fn conflicting_functions_still_run_and_the_first_declaration_is_kept() {
         exposition.count("group_clash", &[]),
         4,
         "the support crate's declaration is kept"
+    );
+    assert_eq!(
+        exposition.count("values_clash_total", &[("channel", "email")]),
+        1
+    );
+    assert_eq!(
+        exposition.series("values_clash_total").count(),
+        2,
+        "the first declaration only"
     );
     let help_calls = exposition.count(
         "help_clash_total",
