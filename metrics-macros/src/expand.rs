@@ -361,7 +361,7 @@ impl Plan {
         let function = if let Some(name) = &self.function {
             quote!(#private::FunctionName::Given(#name))
         } else {
-            quote!(#private::FunctionName::Path(#path))
+            quote!(#private::FunctionName::Path(#private::type_name::<#path>))
         };
         let families = match &self.own {
             None => quote!(#private::Families::Shared),
@@ -902,20 +902,14 @@ impl CallSiteTokens {
     fn new(plan: &Plan, sig: &Signature, future: bool) -> Self {
         let krate = &plan.krate;
         let private = quote!(#krate::__private);
-        let path = syn::Ident::new("__metrics_function_path", Span::mixed_site());
+        let path = syn::Ident::new("MetricsFunctionPath", Span::mixed_site());
         let site = syn::Ident::new("METRICS_CALL_SITE", Span::mixed_site());
         let descriptor = plan.descriptor(sig, &path, future);
         let index = plan.series_index();
         let series_limit = plan.series_limit(sig.asyncness.is_some() || future);
-        // The function's path is that of an item declared here, in its body, which the
-        // registry reads when it is built.
-        let path_item = plan.function.is_none().then(|| {
-            quote! {
-                fn #path() -> &'static str {
-                    #private::type_name_of_val(&#path)
-                }
-            }
-        });
+        // The function's path is that of a type declared here, in its body, which the
+        // registry reads when it is built (a unit struct: no code of its own to build).
+        let path_item = plan.function.is_none().then(|| quote!(struct #path;));
         let declare = quote! {
             #path_item
             static #site: #private::CallSite = #private::CallSite::new(#descriptor);

@@ -97,7 +97,7 @@ pub enum FunctionName {
     /// `function = "..."`, as given.
     Given(&'static str),
     /// The path of an item declared in the function's body, as [`std::any::type_name`]
-    /// prints it (`app::repo::UserRepo::get::metrics_path`): the macro cannot see the `impl`
+    /// prints it (`app::repo::UserRepo::get::MetricsFunctionPath`): the macro cannot see the `impl`
     /// block a method is in, but the compiler knows it. Read when the registry is built.
     Path(fn() -> &'static str),
 }

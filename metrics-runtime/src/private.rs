@@ -1,6 +1,6 @@
 //! What generated code names, by absolute path. Not a public API: it changes with the macros.
 
-pub use core::any::type_name_of_val;
+pub use core::any::type_name;
 pub use core::future::IntoFuture;
 pub use core::{file, module_path, panic};
 pub use std::boxed::Box;
