@@ -1,35 +1,59 @@
 #!/usr/bin/env python3
-"""Expansion cost of #[instrument_metric] (PERFORMANCE.md, target 7).
+"""Expansion cost of #[instrument_metric] beside its peers (PERFORMANCE.md, target 7).
 
-Generates crates of 200 functions (a quarter of them async) that depend on metrics-runtime
-without default features, and compares a clean debug build of each crate alone (its
-dependencies already built) with and without the attribute. Rounds alternate the variants;
-each round runs `cargo clean -p` then `cargo build` and records the wall time and the CPU time
-(user + system) of the build, which is steadier on a shared machine.
+Generates crates of 200 functions (a quarter of them async) and compares a clean debug build
+of each crate alone (its dependencies already built) with and without an attribute on every
+function. Rounds alternate the crates (forward, then backward); each round runs
+`cargo clean -p` then `cargo build` for each crate and records the wall time and the CPU time
+(user + system) of the build, which is steadier on a shared machine. Every figure reported is
+the median of the rounds, with their minimum and maximum; a ratio is that of the medians to
+the plain crate's, with the range of the ratios measured within each round.
 
-Two pairs of crates:
-  one-line  every body is one line: the attribute's worst case, the target's crate;
+Each variant is built in two body styles:
+  one-line  every body is one line: the attributes' worst case;
   typical   bodies of 10 to 20 lines (parsing, a loop, a match, `?`), closer to a service.
 
-With --breakdown, the one-line crate is also built with hand-written parts of the expansion,
-to show what each part costs: the call-site static alone, then the guard and the closure that
-record a call, then the `inventory` registration (which makes it the full expansion).
+The variants, each compared with the same plain crate of its style:
+  plain        no attribute (the crate depends on metrics-runtime, unused);
+  ours         `#[metrics_runtime::instrument_metric]` (metrics-runtime without default features);
+  tracing      `#[tracing::instrument(skip_all)]`, tracing with its default features;
+  autometrics  `#[autometrics::autometrics]`, without features: it builds without any, and its
+               expansion does not depend on the metrics backend a feature would choose;
+  metered      the functions as `&self` methods of one `impl` block under
+               `#[metered::metered(registry = CallsMetrics)]`, each with
+               `#[measure([HitCount, ErrorCount, ResponseTime])]` (a count, the errors and a
+               duration histogram, what ours records), async methods included; with serde
+               and its derive, which the registries metered generates need.
+The peers come from crates.io; their versions are printed with the results.
+
+With --breakdown, the one-line crate is also built with the attribute's expansion written out
+by hand, part by part: the call-site `static` with the item whose path names the function;
+then the guard, the closure (the `async` block of an async function) and the outcome probe
+that record a call; then the `inventory` registration, which makes it the full expansion. The
+full hand-written crate is checked, token for token, against what the attribute emits for the
+same crate: a small helper (built here from metrics-macros' own source) expands it and the
+script stops if the two differ.
 
 Usage: scripts/bench-build-cost.py [--rounds N] [--breakdown]
 """
 
 import argparse
+import json
 import os
+import re
 import resource
+import statistics
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "target" / "build-cost"
 TARGET = WORK / "target"
 PRIVATE = "::metrics_runtime::__private"
+FUNCTIONS = 200
 
 ONE_LINE_ASYNC = 'if x > {i} {{ Ok(x - {i}) }} else {{ Err(format!("{{x}} is too small")) }}'
 ONE_LINE_SYNC = "Ok(y.parse::<usize>()? + x as usize + {i})"
@@ -83,47 +107,105 @@ async fn helper(x: u64) -> u64 {
 }
 """
 
+STYLES = ["one-line", "typical"]
 
-def function(i, style):
+# Variant -> (its dependency line, the attribute on each function; None for metered's block).
+VARIANTS = {
+    "plain": ("", ""),
+    "ours": ("", "#[metrics_runtime::instrument_metric]"),
+    "tracing": ('tracing = "0.1"', "#[tracing::instrument(skip_all)]"),
+    "autometrics": ('autometrics = "3"', "#[autometrics::autometrics]"),
+    # Its generated registries derive `serde::Serialize`: a user needs serde to build them.
+    "metered": ('metered = "0.9"\nserde = { version = "1", features = ["derive"] }', None),
+}
+PEERS = ["tracing", "autometrics", "metered"]
+LABELS = {
+    "plain": "plain",
+    "ours": "`#[instrument_metric]` (ours)",
+    "tracing": "`#[tracing::instrument(skip_all)]`",
+    "autometrics": "`#[autometrics]`",
+    "metered": "`#[metered]` impl block",
+}
+
+METERED_MEASURE = "#[measure([HitCount, ErrorCount, ResponseTime])]"
+
+# Breakdown parts, each adding to the one before; the last is the full expansion.
+PARTS = {
+    "static": "+ the call-site `static` and the item whose path names the function",
+    "guarded": "+ the guard, the closure (an `async` block for async functions) and the outcome probe",
+    "registered": "+ the `inventory` registration: the full expansion, token for token",
+}
+
+
+def function(i, style, receiver=False):
     """Signature, return type, body and asyncness of function `i`."""
     asynchronous = i % 4 == 0
+    this = "&self, " if receiver else ""
     if asynchronous:
         body = (ONE_LINE_ASYNC if style == "one-line" else TYPICAL_ASYNC).format(i=i)
-        return f"pub async fn call_{i}(x: u64) -> Result<u64, String>", "Result<u64, String>", body, True
+        ret = "Result<u64, String>"
+        return f"pub async fn call_{i}({this}x: u64) -> {ret}", ret, body, True
     body = (ONE_LINE_SYNC if style == "one-line" else TYPICAL_SYNC).format(i=i)
     ret = "Result<usize, std::num::ParseIntError>"
-    return f"pub fn call_{i}(x: u64, y: &str) -> {ret}", ret, body, False
+    return f"pub fn call_{i}({this}x: u64, y: &str) -> {ret}", ret, body, False
 
 
-def hand_expanded(i, part, sig, ret, body, asynchronous):
-    """Function `i` with the parts of the attribute's expansion up to `part`, written out."""
-    descriptor = (
-        f"{PRIVATE}::FunctionDescriptor {{ function: \"call_{i}\", module: {PRIVATE}::module_path!(), "
-        f"families: {PRIVATE}::Families::Shared, in_flight: false, labels: &[], dynamic_labels: &[], "
-        f"buckets: &[], asynchronous: {str(asynchronous).lower()}, file: {PRIVATE}::file!(), line: {i}, column: 8 }}"
+def hand_expanded(i, part, sig, ret, body, asynchronous, location):
+    """Function `i` with the parts of the attribute's expansion up to `part`, written out as
+    `metrics-macros/src/expand.rs` (`CallSiteTokens`, `wrap_body`) writes them for a function
+    without arguments to the attribute; `location` is the (line, column) of the function's
+    name in the crate that carries the attribute, which the descriptor records."""
+    line, column = location
+    path_item = (
+        f"fn __metrics_function_path() -> &'static str {{ "
+        f"{PRIVATE}::type_name_of_val(&__metrics_function_path) }}"
     )
-    site = f"static SITE: {PRIVATE}::CallSite = {PRIVATE}::CallSite::new({descriptor});"
+    descriptor = (
+        f"{PRIVATE}::FunctionDescriptor {{ "
+        f"function: {PRIVATE}::FunctionName::Path(__metrics_function_path), "
+        f"module: {PRIVATE}::module_path!(), families: {PRIVATE}::Families::Shared, "
+        f"in_flight: false, labels: &[], dynamic_labels: &[], buckets: &[], "
+        f"asynchronous: {str(asynchronous).lower()}, "
+        f"file: {PRIVATE}::file!(), line: {line}u32, column: {column}u32, }}"
+    )
+    site = f"static METRICS_CALL_SITE: {PRIVATE}::CallSite = {PRIVATE}::CallSite::new({descriptor});"
     if part == "static":
-        return f"{sig} {{ {{ {site} }} {body} }}"
+        return f"{sig} {{ {{ {path_item} {site} }} {body} }}"
     registration = ""
     if part == "registered":
-        registration = f"{PRIVATE}::inventory::submit! {{ {PRIVATE}::Declaration::Function(&SITE) }}"
+        registration = (
+            f"{PRIVATE}::inventory::submit! {{ {PRIVATE}::Declaration::Function(&METRICS_CALL_SITE) }}"
+        )
+    start = (
+        f"let mut metrics_guard = {{ {path_item} {site} {registration} "
+        f"{PRIVATE}::CallSite::start_at(&METRICS_CALL_SITE, 0) }};"
+    )
     if asynchronous:
-        run = f"let value: {ret} = async move {{ {body} }}.await;"
+        run = (
+            f"let metrics_value: {ret} = async move {{ "
+            f"let metrics_body_value: {ret} = {{ {body} }}; "
+            f"#[allow(unreachable_code)] return metrics_body_value; }}.await;"
+        )
     else:
-        run = f"let value = {PRIVATE}::call::<{ret}, _>(move || {{ {body} }});"
+        run = f"let metrics_value = {PRIVATE}::call::<{ret}, _>(move || {{ {body} }});"
     outcome = (
-        f"{{ use {PRIVATE}::{{AnyOutcome as _, ResultOutcome as _}}; "
-        f"(&{PRIVATE}::OutcomeProbe(&value)).metrics_outcome() }}"
+        f"metrics_guard.finish({{ use {PRIVATE}::{{AnyOutcome as _, ResultOutcome as _}}; "
+        f"(&{PRIVATE}::OutcomeProbe(&metrics_value)).metrics_outcome() }});"
     )
-    return (
-        f"{sig} {{ let mut guard = {{ {site} {registration} {PRIVATE}::CallSite::start_at(&SITE, 0) }}; "
-        f"{run} guard.finish({outcome}); value }}"
-    )
+    return f"{sig} {{ {start} {run} {outcome} metrics_value }}"
 
 
-def generate(name, style, variant):
-    """Writes crate `name`: `plain`, `attribute`, or a hand-expanded part."""
+def crate_name(style, variant):
+    return f"{style}-{variant}"
+
+
+def write_crate(name, dependencies, source, file="lib.rs"):
+    """Writes crate `name`, its own workspace, with `source` as `src/{file}`. Every crate but
+    the helper depends on metrics-runtime, so that the plain crate differs from the others
+    only by the attributes and their crate."""
+    if name != "expander":
+        runtime = ROOT / "metrics-runtime"
+        dependencies = f'metrics-runtime = {{ path = "{runtime}", default-features = false }}\n{dependencies}'
     directory = WORK / name
     (directory / "src").mkdir(parents=True, exist_ok=True)
     (directory / "Cargo.toml").write_text(
@@ -134,21 +216,54 @@ edition = "2024"
 publish = false
 
 [dependencies]
-metrics-runtime = {{ path = "{ROOT / 'metrics-runtime'}", default-features = false }}
+{dependencies}
 
 [workspace]
 """
     )
+    # The repository's lock file pins metrics-runtime's dependencies as the project builds
+    # them; cargo drops what the crate does not use and resolves the peers.
+    lock = directory / "Cargo.lock"
+    if not lock.exists():
+        lock.write_text((ROOT / "Cargo.lock").read_text())
+    (directory / "src" / file).write_text(source)
+
+
+def generate(style, variant, locations=None):
+    """Writes the crate of `variant`, or of a breakdown part (then `locations` gives where
+    the crate of `ours` names each function), in `style`; returns its source."""
+    dependency, attribute = VARIANTS.get(variant, ("", ""))
     items = [HEADER]
-    for i in range(200):
-        sig, ret, body, asynchronous = function(i, style)
-        if variant == "plain":
-            items.append(f"{sig} {{ {body} }}")
-        elif variant == "attribute":
-            items.append(f"#[metrics_runtime::instrument_metric]\n{sig} {{ {body} }}")
+    if variant == "metered":
+        items.append(
+            "use metered::{ErrorCount, HitCount, ResponseTime};\n\n"
+            "#[derive(Default, Debug)]\npub struct Calls {\n    metrics: CallsMetrics,\n}\n\n"
+            "#[metered::metered(registry = CallsMetrics)]\nimpl Calls {"
+        )
+    for i in range(FUNCTIONS):
+        sig, ret, body, asynchronous = function(i, style, receiver=variant == "metered")
+        if variant == "metered":
+            items.append(f"    {METERED_MEASURE}\n    {sig} {{ {body} }}")
+        elif variant in VARIANTS:
+            prefix = f"{attribute}\n" if attribute else ""
+            items.append(f"{prefix}{sig} {{ {body} }}")
         else:
-            items.append(hand_expanded(i, variant, sig, ret, body, asynchronous))
-    (directory / "src" / "lib.rs").write_text("\n".join(items) + "\n")
+            items.append(hand_expanded(i, variant, sig, ret, body, asynchronous, locations[i]))
+    if variant == "metered":
+        items.append("}")
+    source = "\n".join(items) + "\n"
+    write_crate(crate_name(style, variant), dependency, source)
+    return source
+
+
+def name_locations(source):
+    """Function index -> where `call_N` is named in `source`: the 1-based line and the 0-based
+    column proc-macro2 reports, plus one, as the attribute writes them in the descriptor."""
+    found = {}
+    for number, text in enumerate(source.splitlines(), start=1):
+        for match in re.finditer(r"\bfn call_(\d+)\(", text):
+            found[int(match.group(1))] = (number, match.start() + len("fn ") + 1)
+    return found
 
 
 def cargo(name, *args):
@@ -169,30 +284,236 @@ def timed_clean_build(name):
 
 
 def compare(names, rounds):
-    """Mean wall and CPU seconds of each crate over alternated rounds."""
+    """Wall and CPU seconds of each crate in each of the alternated rounds, and the load
+    averages seen."""
     for name in names:
         cargo(name, "build")  # dependencies, and a first build of each crate
-    totals = {name: [0.0, 0.0] for name in names}
+    times = {name: [] for name in names}
+    loads = [os.getloadavg()[0]]
     for round_index in range(rounds):
         order = names if round_index % 2 == 0 else list(reversed(names))
         line = []
         for name in order:
             wall, cpu = timed_clean_build(name)
-            totals[name][0] += wall
-            totals[name][1] += cpu
-            line.append(f"{name} {wall:.2f} s wall, {cpu:.2f} s cpu")
-        print(f"round {round_index + 1}: " + "; ".join(line), flush=True)
-    return {name: (wall / rounds, cpu / rounds) for name, (wall, cpu) in totals.items()}
+            times[name].append((wall, cpu))
+            line.append(f"{name} {cpu:.2f}/{wall:.2f}")
+        loads.append(os.getloadavg()[0])
+        print(
+            f"round {round_index + 1} (cpu/wall s, load {loads[-1]:.2f}): " + ", ".join(line),
+            flush=True,
+        )
+    return times, loads
 
 
-def report(label, means, plain, other, target=None):
-    (plain_wall, plain_cpu), (wall, cpu) = means[plain], means[other]
-    goal = f" (target <= {target})" if target else ""
-    print(
-        f"{label}: plain {plain_wall:.2f} s wall / {plain_cpu:.2f} s cpu, "
-        f"{other} {wall:.2f} s wall / {cpu:.2f} s cpu: ratio {wall / plain_wall:.2f} wall, "
-        f"{cpu / plain_cpu:.2f} cpu{goal}"
+def expander():
+    """Builds the helper that prints a file's items with `#[instrument_metric]` expanded by the
+    attribute's own code: metrics-macros' modules compiled into a plain binary, where
+    proc-macro2 works outside the compiler. Returns the command that runs it."""
+    source = ROOT / "metrics-macros" / "src"
+    modules = []
+    for module in re.findall(r"^mod (\w+);", (source / "lib.rs").read_text(), re.MULTILINE):
+        path = source / f"{module}.rs"
+        if not path.exists():
+            path = source / module / "mod.rs"
+        modules.append(f'#[path = "{path}"]\nmod {module};')
+    workspace = tomllib.loads((ROOT / "Cargo.toml").read_text())["workspace"]["dependencies"]
+
+    def dependency(crate):
+        spec = workspace[crate]
+        if isinstance(spec, str):
+            return f"{crate} = {json.dumps(spec)}"
+        # Strings, booleans and lists of strings: their JSON is TOML too.
+        fields = ", ".join(f"{key} = {json.dumps(value)}" for key, value in spec.items())
+        return f"{crate} = {{ {fields} }}"
+
+    dependencies = "\n".join(dependency(crate) for crate in ["proc-macro2", "quote", "syn"])
+    write_crate("expander", dependencies, EXPANDER.replace("MODULES", "\n".join(modules)), "main.rs")
+    try:
+        cargo("expander", "build")
+    except subprocess.CalledProcessError:
+        sys.exit(
+            "the helper that runs metrics-macros' expansion (target/build-cost/expander) does not "
+            "build: its main() calls expand::instrument_metric(args, item); update EXPANDER in "
+            "scripts/bench-build-cost.py to the macro's current entry point"
+        )
+    return [str(TARGET / "debug" / "build-cost-expander")]
+
+
+EXPANDER = """//! Prints each item of a file on a line, `#[instrument_metric]` expanded; generated by
+//! scripts/bench-build-cost.py.
+#![allow(warnings)]
+
+MODULES
+
+use proc_macro2::{Delimiter, Spacing, TokenStream, TokenTree};
+use syn::parse::{ParseStream, Parser};
+
+/// The tokens of each item of the file, raw, inner attributes first.
+fn items(input: ParseStream<'_>) -> syn::Result<Vec<TokenStream>> {
+    let mut items: Vec<TokenStream> = input
+        .call(syn::Attribute::parse_inner)?
+        .iter()
+        .map(quote::ToTokens::to_token_stream)
+        .collect();
+    while !input.is_empty() {
+        let fork = input.fork();
+        fork.parse::<syn::Item>()?;
+        let end = fork.cursor();
+        items.push(input.step(|cursor| {
+            let mut rest = *cursor;
+            let mut tokens = TokenStream::new();
+            while rest != end {
+                let (tree, next) = rest.token_tree().expect("the item ends later");
+                tokens.extend([tree]);
+                rest = next;
+            }
+            Ok((tokens, rest))
+        })?);
+    }
+    Ok(items)
+}
+
+/// The item as the compiler gets it: expanded when its first attribute is `instrument_metric`.
+fn expand(item: TokenStream) -> TokenStream {
+    let trees: Vec<TokenTree> = item.clone().into_iter().collect();
+    if let [TokenTree::Punct(pound), TokenTree::Group(attribute), rest @ ..] = trees.as_slice() {
+        if pound.as_char() == '#' {
+            if let Ok(meta) = syn::parse2::<syn::Meta>(attribute.stream()) {
+                if meta.path().segments.last().is_some_and(|last| last.ident == "instrument_metric") {
+                    let args = match meta {
+                        syn::Meta::List(list) => list.tokens,
+                        _ => TokenStream::new(),
+                    };
+                    return expand::instrument_metric(args, rest.iter().cloned().collect());
+                }
+            }
+        }
+    }
+    item
+}
+
+/// Pairs of punctuation that make one operator when joint: only there does spacing matter.
+const OPERATORS: &[&str] = &[
+    "::", "->", "=>", "<-", "&&", "||", "..", ".=", "==", "!=", "<=", ">=", "<<", ">>", "+=", "-=",
+    "*=", "/=", "%=", "^=", "&=", "|=",
+];
+
+/// The tokens, one space between each but within an operator or a lifetime.
+fn print(tokens: TokenStream, out: &mut String) {
+    let mut trees = tokens.into_iter().peekable();
+    while let Some(tree) = trees.next() {
+        match &tree {
+            TokenTree::Group(group) => {
+                let (open, close) = match group.delimiter() {
+                    Delimiter::Parenthesis => ("(", ")"),
+                    Delimiter::Brace => ("{", "}"),
+                    Delimiter::Bracket => ("[", "]"),
+                    Delimiter::None => ("", ""),
+                };
+                out.push_str(open);
+                out.push(' ');
+                print(group.stream(), out);
+                out.push_str(close);
+            }
+            TokenTree::Punct(punct) => {
+                out.push(punct.as_char());
+                let operator = match trees.peek() {
+                    Some(TokenTree::Punct(next)) => {
+                        let pair = format!("{}{}", punct.as_char(), next.as_char());
+                        punct.spacing() == Spacing::Joint && OPERATORS.contains(&pair.as_str())
+                    }
+                    _ => false,
+                };
+                if operator || punct.as_char() == '\\'' {
+                    continue;
+                }
+            }
+            other => out.push_str(&other.to_string()),
+        }
+        out.push(' ');
+    }
+}
+
+fn main() {
+    let path = std::env::args().nth(1).expect("usage: build-cost-expander FILE");
+    let source = std::fs::read_to_string(&path).expect("the file cannot be read");
+    let tokens: TokenStream = source.parse().expect("the file does not lex");
+    for item in items.parse2(tokens).expect("the file does not parse") {
+        let mut line = String::new();
+        print(expand(item), &mut line);
+        println!("{}", line.trim_end());
+    }
+}
+"""
+
+
+def check_breakdown(run_expander):
+    """Stops unless the full hand-written expansion is, token for token, what the attribute
+    emits for the same crate."""
+    style = "one-line"
+
+    def expanded(variant):
+        path = WORK / crate_name(style, variant) / "src" / "lib.rs"
+        output = subprocess.run([*run_expander, str(path)], check=True, capture_output=True, text=True)
+        return output.stdout.splitlines()
+
+    attribute, by_hand = expanded("ours"), expanded("registered")
+    if attribute == by_hand:
+        print(f"breakdown check: the hand-written full expansion is the attribute's output, "
+              f"token for token ({len(attribute)} items)")
+        return
+    item = next(
+        (index for index, (a, b) in enumerate(zip(attribute, by_hand)) if a != b),
+        min(len(attribute), len(by_hand)),
     )
+    if item >= min(len(attribute), len(by_hand)):
+        where = f"the attribute's crate has {len(attribute)} items, the hand-written one {len(by_hand)}"
+    else:
+        a, b = attribute[item], by_hand[item]
+        at = next(index for index in range(len(a) + 1) if a[index : index + 1] != b[index : index + 1])
+        start = max(0, at - 150)
+        where = (
+            f"item {item}, from character {start}:\n"
+            f"  attribute:    ...{a[start : at + 150]}\n"
+            f"  hand-written: ...{b[start : at + 150]}"
+        )
+    sys.exit(
+        "the hand-written expansion of the breakdown no longer matches what #[instrument_metric] "
+        "emits for the same crate; update hand_expanded() in scripts/bench-build-cost.py to the "
+        f"current expansion (metrics-macros/src/expand.rs). First difference: {where}"
+    )
+
+
+def versions():
+    """The peers' versions, as resolved in their crates' lock files."""
+    found = []
+    for peer in PEERS:
+        lock = tomllib.loads((WORK / crate_name("one-line", peer) / "Cargo.lock").read_text())
+        found += [f"{p['name']} {p['version']}" for p in lock["package"] if p["name"] == peer]
+    return ", ".join(found)
+
+
+def spread(values):
+    return f"{min(values):.2f} to {max(values):.2f}"
+
+
+def table(title, times, rows, plain):
+    """One markdown table: the median CPU and wall seconds of each crate and its ratios to
+    `plain`, with the range over the rounds."""
+    print(f"\n{title}\n")
+    print("| variant | CPU s, median (range) | ratio to plain (range in the rounds) | wall s, median | wall ratio |")
+    print("|---|---|---|---|---|")
+    base = times[plain]
+    for label, name in rows:
+        walls = [wall for wall, _ in times[name]]
+        cpus = [cpu for _, cpu in times[name]]
+        ratios = [cpu / base_cpu for (_, cpu), (_, base_cpu) in zip(times[name], base)]
+        cpu_ratio = statistics.median(cpus) / statistics.median([cpu for _, cpu in base])
+        wall_ratio = statistics.median(walls) / statistics.median([wall for wall, _ in base])
+        print(
+            f"| {label} | {statistics.median(cpus):.2f} ({spread(cpus)}) | **{cpu_ratio:.2f}x** "
+            f"({spread(ratios)}) | {statistics.median(walls):.2f} | {wall_ratio:.2f}x |"
+        )
 
 
 def main():
@@ -200,26 +521,33 @@ def main():
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--breakdown", action="store_true")
     options = parser.parse_args()
+    if options.rounds < 1:
+        parser.error("--rounds needs at least one round")
 
-    crates = {
-        "plain": ("one-line", "plain"),
-        "instrumented": ("one-line", "attribute"),
-        "typical-plain": ("typical", "plain"),
-        "typical-instrumented": ("typical", "attribute"),
-    }
-    parts = ["static", "guarded", "registered"]
+    names = []
+    for style in STYLES:
+        for variant in VARIANTS:
+            generate(style, variant)
+            names.append(crate_name(style, variant))
     if options.breakdown:
-        crates.update({f"part-{part}": ("one-line", part) for part in parts})
-    for name, (style, variant) in crates.items():
-        generate(name, style, variant)
+        ours = (WORK / crate_name("one-line", "ours") / "src" / "lib.rs").read_text()
+        for part in PARTS:
+            generate("one-line", part, name_locations(ours))
+            names.append(crate_name("one-line", part))
+        check_breakdown(expander())
 
-    means = compare(list(crates), options.rounds)
-    print()
-    report("target 7: 200 one-line functions, clean debug build of the crate", means, "plain", "instrumented", "1.15")
-    report("200 functions of 10-20 lines", means, "typical-plain", "typical-instrumented")
+    times, loads = compare(names, options.rounds)
+    print(f"\npeers from crates.io: {versions()}")
+    print(f"load average (1 min) before and after each round: {spread(loads)}")
+    print(f"clean debug build of each crate alone, dependencies built; {options.rounds} alternated rounds")
+    for style, title in [("one-line", "200 one-line functions"), ("typical", "200 functions of 10-20 lines")]:
+        rows = [(LABELS[variant], crate_name(style, variant)) for variant in VARIANTS]
+        table(title, times, rows, crate_name(style, "plain"))
     if options.breakdown:
-        for part in parts:
-            report(f"one-line functions with the hand-written expansion up to `{part}`", means, "plain", f"part-{part}")
+        rows = [("nothing (plain)", "one-line-plain")]
+        rows += [(description, crate_name("one-line", part)) for part, description in PARTS.items()]
+        rows.append(("`#[instrument_metric]` itself: the above, plus running the macro", "one-line-ours"))
+        table("200 one-line functions, the expansion written out part by part", times, rows, "one-line-plain")
 
 
 if __name__ == "__main__":
