@@ -268,9 +268,13 @@ def name_locations(source):
     return found
 
 
-def cargo(name, *args):
+def cargo(name, *args, quiet=False):
+    """Runs cargo in crate `name`; `quiet` keeps its output (the dependencies' warnings) unless
+    it fails."""
     env = dict(os.environ, CARGO_TARGET_DIR=str(TARGET))
-    subprocess.run(["cargo", *args, "-q"], cwd=WORK / name, env=env, check=True)
+    run = subprocess.run(["cargo", *args, "-q"], cwd=WORK / name, env=env, capture_output=quiet, text=True)
+    if run.returncode != 0:
+        sys.exit(f"{run.stderr or ''}cargo {' '.join(args)} failed in {WORK / name}")
 
 
 def timed_clean_build(name):
@@ -289,7 +293,7 @@ def compare(names, rounds):
     """Wall and CPU seconds of each crate in each of the alternated rounds, and the load
     averages seen."""
     for name in names:
-        cargo(name, "build")  # dependencies, and a first build of each crate
+        cargo(name, "build", quiet=True)  # dependencies, and a first build of each crate
     times = {name: [] for name in names}
     loads = [os.getloadavg()[0]]
     for round_index in range(rounds):
@@ -330,13 +334,14 @@ def expander():
 
     dependencies = "\n".join(dependency(crate) for crate in ["proc-macro2", "quote", "syn"])
     write_crate("expander", dependencies, EXPANDER.replace("MODULES", "\n".join(modules)), "main.rs")
-    try:
-        cargo("expander", "build")
-    except subprocess.CalledProcessError:
+    env = dict(os.environ, CARGO_TARGET_DIR=str(TARGET))
+    build = subprocess.run(["cargo", "build", "-q"], cwd=WORK / "expander", env=env, capture_output=True, text=True)
+    if build.returncode != 0:
         sys.exit(
-            "the helper that runs metrics-macros' expansion (target/build-cost/expander) does not "
-            "build: its main() calls expand::instrument_metric(args, item); update EXPANDER in "
-            "scripts/bench-build-cost.py to the macro's current entry point"
+            f"{build.stderr}the helper that runs metrics-macros' expansion (target/build-cost/expander) "
+            "does not build: it compiles metrics-macros' modules and calls "
+            "expand::instrument_metric(args, item); update EXPANDER in scripts/bench-build-cost.py "
+            "to the macro's current entry point"
         )
     return [str(TARGET / "debug" / "build-cost-expander")]
 
@@ -456,7 +461,9 @@ def check_breakdown(run_expander):
 
     def expanded(variant):
         path = WORK / crate_name(style, variant) / "src" / "lib.rs"
-        output = subprocess.run([*run_expander, str(path)], check=True, capture_output=True, text=True)
+        output = subprocess.run([*run_expander, str(path)], capture_output=True, text=True)
+        if output.returncode != 0:
+            sys.exit(f"{output.stderr}the helper could not expand {path}")
         return output.stdout.splitlines()
 
     attribute, by_hand = expanded("ours"), expanded("registered")
