@@ -268,13 +268,13 @@ def name_locations(source):
     return found
 
 
-def cargo(name, *args, quiet=False):
-    """Runs cargo in crate `name`; `quiet` keeps its output (the dependencies' warnings) unless
-    it fails."""
+def cargo(name, *args):
+    """Runs cargo in crate `name`, its output (the warnings of path dependencies, which cargo
+    prints again on every build) shown only if it fails."""
     env = dict(os.environ, CARGO_TARGET_DIR=str(TARGET))
-    run = subprocess.run(["cargo", *args, "-q"], cwd=WORK / name, env=env, capture_output=quiet, text=True)
+    run = subprocess.run(["cargo", *args, "-q"], cwd=WORK / name, env=env, capture_output=True, text=True)
     if run.returncode != 0:
-        sys.exit(f"{run.stderr or ''}cargo {' '.join(args)} failed in {WORK / name}")
+        sys.exit(f"{run.stderr}cargo {' '.join(args)} failed in {WORK / name}")
 
 
 def timed_clean_build(name):
@@ -293,7 +293,7 @@ def compare(names, rounds):
     """Wall and CPU seconds of each crate in each of the alternated rounds, and the load
     averages seen."""
     for name in names:
-        cargo(name, "build", quiet=True)  # dependencies, and a first build of each crate
+        cargo(name, "build")  # dependencies, and a first build of each crate
     times = {name: [] for name in names}
     loads = [os.getloadavg()[0]]
     for round_index in range(rounds):
