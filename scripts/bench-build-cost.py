@@ -268,13 +268,13 @@ def name_locations(source):
     return found
 
 
-def cargo(name, *args):
+def cargo(name, *args, failure=None):
     """Runs cargo in crate `name`, its output (the warnings of path dependencies, which cargo
-    prints again on every build) shown only if it fails."""
+    prints again on every build) shown only if it fails, followed by `failure`."""
     env = dict(os.environ, CARGO_TARGET_DIR=str(TARGET))
     run = subprocess.run(["cargo", *args, "-q"], cwd=WORK / name, env=env, capture_output=True, text=True)
     if run.returncode != 0:
-        sys.exit(f"{run.stderr}cargo {' '.join(args)} failed in {WORK / name}")
+        sys.exit(run.stderr + (failure or f"cargo {' '.join(args)} failed in {WORK / name}"))
 
 
 def timed_clean_build(name):
@@ -334,15 +334,13 @@ def expander():
 
     dependencies = "\n".join(dependency(crate) for crate in ["proc-macro2", "quote", "syn"])
     write_crate("expander", dependencies, EXPANDER.replace("MODULES", "\n".join(modules)), "main.rs")
-    env = dict(os.environ, CARGO_TARGET_DIR=str(TARGET))
-    build = subprocess.run(["cargo", "build", "-q"], cwd=WORK / "expander", env=env, capture_output=True, text=True)
-    if build.returncode != 0:
-        sys.exit(
-            f"{build.stderr}the helper that runs metrics-macros' expansion (target/build-cost/expander) "
-            "does not build: it compiles metrics-macros' modules and calls "
-            "expand::instrument_metric(args, item); update EXPANDER in scripts/bench-build-cost.py "
-            "to the macro's current entry point"
-        )
+    cargo(
+        "expander",
+        "build",
+        failure="the helper that runs metrics-macros' expansion (target/build-cost/expander) does "
+        "not build: it compiles metrics-macros' modules and calls expand::instrument_metric(args, "
+        "item); update EXPANDER in scripts/bench-build-cost.py to the macro's current entry point",
+    )
     return [str(TARGET / "debug" / "build-cost-expander")]
 
 
