@@ -158,13 +158,10 @@ def hand_expanded(i, part, sig, ret, body, asynchronous, location):
     without arguments to the attribute; `location` is the (line, column) of the function's
     name in the crate that carries the attribute, which the descriptor records."""
     line, column = location
-    path_item = (
-        f"fn __metrics_function_path() -> &'static str {{ "
-        f"{PRIVATE}::type_name_of_val(&__metrics_function_path) }}"
-    )
+    path_item = "struct MetricsFunctionPath;"
     descriptor = (
         f"{PRIVATE}::FunctionDescriptor {{ "
-        f"function: {PRIVATE}::FunctionName::Path(__metrics_function_path), "
+        f"function: {PRIVATE}::FunctionName::Path({PRIVATE}::type_name::<MetricsFunctionPath>), "
         f"module: {PRIVATE}::module_path!(), families: {PRIVATE}::Families::Shared, "
         f"in_flight: false, labels: &[], dynamic_labels: &[], buckets: &[], "
         f"asynchronous: {str(asynchronous).lower()}, "
