@@ -153,7 +153,9 @@ pub fn start_alertmanager(dir: &Path, config: &str) -> Process {
     Process::new(child, addr)
 }
 
-/// Starts a Pushgateway, which keeps what is pushed in memory only.
+/// Starts a Pushgateway that keeps what is pushed in memory only: Debian's binary otherwise
+/// reads (and, stopped gently, writes) the machine-wide /var/lib/prometheus/pushgateway.data,
+/// and would serve the groups someone else pushed.
 pub fn start_pushgateway() -> Process {
     let binary = installed(
         &[
@@ -165,6 +167,7 @@ pub fn start_pushgateway() -> Process {
     let addr = free_addr();
     let child = Command::new(binary)
         .arg(format!("--web.listen-address={addr}"))
+        .arg("--persistence.file=")
         .arg("--log.level=warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
