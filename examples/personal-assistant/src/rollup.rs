@@ -76,7 +76,8 @@ pub struct Job {
     /// The service's database, any sqlx URL. A SQLite file must exist: the job never creates
     /// one.
     pub database_url: String,
-    /// The window rolled up, ending when the run starts.
+    /// The window rolled up: that long before the second the run starts in (the messages of
+    /// that second are left to the next run).
     pub window: Duration,
     /// Where to push, under which job name and grouping key.
     pub gateway: Pushgateway,
