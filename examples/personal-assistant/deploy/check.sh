@@ -40,6 +40,7 @@ route() { # receiver, then labels
 route pager severity=critical alertname=ServiceDown
 route team-chat severity=warning alertname=SlowRequestsP99
 route team-chat alertname=WithoutSeverity
+route team-chat severity=warning alertname=SmsUsageRollupNotSucceeded job=sms_usage_rollup
 for severity in $(grep -ho 'severity: *[a-z]*' rules/*.yml | awk '{print $2}' | sort -u); do
   case $severity in
     critical | warning) ;;

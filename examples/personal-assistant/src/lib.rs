@@ -12,6 +12,7 @@ pub mod dashboard;
 pub mod db;
 pub mod metrics;
 pub mod oauth;
+pub mod rollup;
 pub mod simulate;
 pub mod sms;
 pub mod tasks;

@@ -1,4 +1,5 @@
-//! `personal-assistant`: run the service, or print what the metric catalog generates.
+//! `personal-assistant`: run the service, run the nightly SMS usage rollup, or print what the
+//! metric catalog generates.
 
 use std::net::SocketAddr;
 
@@ -12,8 +13,13 @@ struct Cli {
     #[arg(long, default_value = "127.0.0.1:3000", value_parser = parse_addr)]
     addr: SocketAddr,
     /// The database: `sqlite://FILE?mode=rwc` (created and migrated on start),
-    /// `sqlite::memory:` or `postgres://USER:PASSWORD@HOST/DATABASE`.
-    #[arg(long, default_value = "sqlite://personal-assistant.db?mode=rwc")]
+    /// `sqlite::memory:` or `postgres://USER:PASSWORD@HOST/DATABASE`. The rollup reads it
+    /// (a SQLite file must exist).
+    #[arg(
+        long,
+        global = true,
+        default_value = "sqlite://personal-assistant.db?mode=rwc"
+    )]
     database_url: String,
     /// Drive the service's own endpoints with realistic mixed traffic.
     #[arg(long)]
@@ -35,6 +41,23 @@ enum Command {
     Catalog {
         #[command(subcommand)]
         output: CatalogOutput,
+    },
+    /// Run the SMS usage rollup once, a nightly batch job: roll up the SMS messages of the
+    /// last day from --database-url and push the job's own metrics to a Pushgateway.
+    Rollup {
+        /// The Pushgateway, like `http://127.0.0.1:9091`.
+        #[arg(long, value_name = "URL")]
+        pushgateway: String,
+        /// The job name pushed under: the `job` label of the job's series.
+        #[arg(long, default_value = personal_assistant::rollup::DEFAULT_JOB)]
+        job: String,
+        /// The `instance` label of the grouping key: which database or shard this run rolls
+        /// up, when several do.
+        #[arg(long)]
+        instance: Option<String>,
+        /// The window rolled up, in hours (1 to 8784), ending when the run starts.
+        #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u64).range(1..=8784))]
+        window_hours: u64,
     },
 }
 
@@ -90,6 +113,12 @@ fn main() -> std::process::ExitCode {
 
 async fn serve(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Some(Command::Rollup {
+            pushgateway,
+            job,
+            instance,
+            window_hours,
+        }) => rollup(cli.database_url, pushgateway, job, instance, window_hours).await?,
         Some(Command::Catalog { output }) => {
             // Every family in the catalog, those registered at start included.
             personal_assistant::declare_metrics().await?;
@@ -117,6 +146,37 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
             })
             .await?;
         }
+    }
+    Ok(())
+}
+
+/// Runs the rollup once and says what it pushed.
+async fn rollup(
+    database_url: String,
+    url: String,
+    job: String,
+    instance: Option<String>,
+    window_hours: u64,
+) -> anyhow::Result<()> {
+    let mut gateway = metrics_runtime::push::Pushgateway::new(&url, &job);
+    let mut group = format!("job {job}");
+    if let Some(instance) = instance {
+        group = format!("{group}, instance {instance}");
+        gateway = gateway.grouping("instance", instance);
+    }
+    let report = personal_assistant::rollup::run(&personal_assistant::rollup::Job {
+        database_url,
+        window: std::time::Duration::from_secs(window_hours * 3600),
+        gateway,
+    })
+    .await?;
+    if let Ok(usage) = &report.usage {
+        println!(
+            "sms usage rollup: {} messages of {} users in the last {window_hours} h, read in {:.3} s; pushed to {url} as {group}",
+            usage.rows(),
+            usage.users,
+            report.duration.as_secs_f64()
+        );
     }
     Ok(())
 }

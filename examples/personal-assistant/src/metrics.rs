@@ -47,6 +47,11 @@ pub enum SmsStatus {
     RateLimited,
 }
 
+impl SmsStatus {
+    /// Every status.
+    pub const ALL: [SmsStatus; 3] = [SmsStatus::Sent, SmsStatus::Failed, SmsStatus::RateLimited];
+}
+
 /// Labels of `sms_messages_total`.
 #[derive(LabelSet)]
 pub struct SmsLabels {

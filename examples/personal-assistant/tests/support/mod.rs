@@ -1,5 +1,5 @@
-//! What the example's end-to-end tests share: a scratch directory, Prometheus and Alertmanager
-//! (Debian's packages, started on 127.0.0.1), the deploy files rewritten for a test (intervals of
+//! What the example's end-to-end tests share: a scratch directory, Prometheus, Alertmanager and
+//! the Pushgateway (Debian's packages, started on 127.0.0.1), the deploy files rewritten for a test (intervals of
 //! a second, local addresses), Prometheus' query API, polling with a deadline, the service in
 //! this process, and a receiver for the notifications Alertmanager sends.
 
@@ -145,6 +145,29 @@ pub fn start_alertmanager(dir: &Path, config: &str) -> Process {
         .arg(format!("--storage.path={}", dir.join("data").display()))
         .arg(format!("--web.listen-address={addr}"))
         .arg("--cluster.listen-address=")
+        .arg("--log.level=warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    Process::new(child, addr)
+}
+
+/// Starts a Pushgateway that keeps what is pushed in memory only: Debian's binary otherwise
+/// reads (and, stopped gently, writes) the machine-wide /var/lib/prometheus/pushgateway.data,
+/// and would serve the groups someone else pushed.
+pub fn start_pushgateway() -> Process {
+    let binary = installed(
+        &[
+            "/usr/bin/prometheus-pushgateway",
+            "/usr/local/bin/pushgateway",
+        ],
+        "prometheus-pushgateway",
+    );
+    let addr = free_addr();
+    let child = Command::new(binary)
+        .arg(format!("--web.listen-address={addr}"))
+        .arg("--persistence.file=")
         .arg("--log.level=warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -311,8 +334,8 @@ where
     }
 }
 
-/// Waits until the server at `addr` answers `GET /-/ready` with 200 (Prometheus and
-/// Alertmanager both have it).
+/// Waits until the server at `addr` answers `GET /-/ready` with 200 (Prometheus, Alertmanager
+/// and the Pushgateway all have it).
 pub async fn ready(http: &reqwest::Client, what: &str, addr: SocketAddr) {
     eventually(what, Duration::from_secs(30), || async {
         http.get(format!("http://{addr}/-/ready"))
