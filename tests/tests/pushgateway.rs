@@ -45,6 +45,8 @@ fn start_gateway() -> Gateway {
     let addr = free_port();
     let child = Command::new(binary)
         .arg(format!("--web.listen-address={addr}"))
+        // In memory only: Debian's default file is shared by every gateway on the machine.
+        .arg("--persistence.file=")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
