@@ -125,6 +125,8 @@ mod http;
 mod instrument;
 mod labels;
 mod model;
+#[doc(hidden)] // public for the tests and benchmarks until the engine wires it in
+pub mod native_histogram;
 mod negotiate;
 #[cfg(feature = "push")]
 pub mod push;
