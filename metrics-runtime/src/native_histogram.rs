@@ -611,11 +611,22 @@ impl Side {
 
     /// Calls `each(bucket number, slot)` for every slot of `half`'s window.
     fn for_each(&self, half: usize, mut each: impl FnMut(i32, &AtomicU64)) {
-        let low = self.low[half].load(Ordering::Relaxed);
-        let width = self.width[half].load(Ordering::Relaxed);
-        for offset in 0..width {
-            if let Some(slot) = self.slot(offset, half) {
-                each(low + i32::try_from(offset).unwrap_or(i32::MAX), slot);
+        self.for_each_pair(half, |key, pair| each(key, &pair[half]));
+    }
+
+    /// Calls `each(bucket number, [slot of half 0, slot of half 1])` for every bucket number
+    /// of `half`'s window, block by block.
+    fn for_each_pair(&self, half: usize, mut each: impl FnMut(i32, &[AtomicU64])) {
+        let mut key = self.low[half].load(Ordering::Relaxed);
+        let mut left = self.width[half].load(Ordering::Relaxed) as usize;
+        for block in self.blocks.iter().map_while(OnceLock::get) {
+            for pair in block.chunks_exact(2).take(left) {
+                each(key, pair);
+                key += 1;
+            }
+            left = left.saturating_sub(block.len() / 2);
+            if left == 0 {
+                break;
             }
         }
     }
@@ -1165,22 +1176,42 @@ impl NativeHistogram {
         let mut control = lock(&self.control);
         self.reset_if_due(&mut control, now);
         let (old, count) = self.swap_halves();
-        let own = &self.halves[old];
+        let new = 1 - old;
+        let (own, hot) = (&self.halves[old], &self.halves[new]);
+        // Read the old hot half and move it into the new one in one pass: the halves' schemas
+        // and windows are the same outside a rearrangement.
         let mut positive = Vec::new();
         let mut negative = Vec::new();
-        self.for_each_slot(old, |is_negative, key, slot| {
-            let count = slot.load(Ordering::Relaxed);
-            if count > 0 {
-                if is_negative {
-                    &mut negative
-                } else {
-                    &mut positive
-                }
-                .push((key, count));
+        for is_negative in [false, true] {
+            let buckets = if is_negative {
+                &mut negative
+            } else {
+                &mut positive
+            };
+            if let Some(side) = self.side(is_negative) {
+                debug_assert_eq!(
+                    side.low[old].load(Ordering::Relaxed),
+                    side.low[new].load(Ordering::Relaxed)
+                );
+                debug_assert_eq!(
+                    side.width[old].load(Ordering::Relaxed),
+                    side.width[new].load(Ordering::Relaxed)
+                );
+                side.for_each_pair(old, |key, pair| {
+                    let count = pair[old].load(Ordering::Relaxed);
+                    if count > 0 {
+                        pair[old].store(0, Ordering::Relaxed);
+                        pair[new].fetch_add(count, Ordering::Relaxed);
+                        buckets.push((key, count));
+                    }
+                });
             }
-        });
-        for (&(is_negative, key), &count) in lock(&own.outside).iter() {
-            if count > 0 {
+        }
+        let outside = std::mem::take(&mut *lock(&own.outside));
+        if !outside.is_empty() {
+            let mut into = lock(&hot.outside);
+            for ((is_negative, key), count) in outside {
+                *into.entry((is_negative, key)).or_insert(0) += count;
                 if is_negative {
                     &mut negative
                 } else {
@@ -1193,19 +1224,28 @@ impl NativeHistogram {
         let classic = if self.bounds.is_empty() {
             Vec::new()
         } else {
-            (0..=self.bounds.len())
-                .map(|bucket| {
-                    running += self.classic[2 * bucket + old].load(Ordering::Relaxed);
+            self.classic
+                .chunks_exact(2)
+                .map(|pair| {
+                    let count = pair[old].swap(0, Ordering::Relaxed);
+                    pair[new].fetch_add(count, Ordering::Relaxed);
+                    running += count;
                     running
                 })
                 .collect()
         };
+        let zero_count = own.zero.swap(0, Ordering::Relaxed);
+        hot.zero.fetch_add(zero_count, Ordering::Relaxed);
+        hot.nan
+            .fetch_add(own.nan.swap(0, Ordering::Relaxed), Ordering::Relaxed);
+        let sum = f64::from_bits(own.sum.swap(0, Ordering::Relaxed));
+        add_f64(&hot.sum, sum);
         let mut reading = NativeReading {
             schema: own.schema.load(Ordering::Relaxed),
             zero_threshold: self.zero_threshold,
-            zero_count: own.zero.load(Ordering::Relaxed),
+            zero_count,
             count,
-            sum: f64::from_bits(own.sum.load(Ordering::Relaxed)),
+            sum,
             positive_spans: Vec::new(),
             positive_deltas: Vec::new(),
             negative_spans: Vec::new(),
@@ -1226,7 +1266,6 @@ impl NativeHistogram {
                 length: 0,
             });
         }
-        self.drain(old, 1 - old);
         reading
     }
 

@@ -243,7 +243,13 @@ fn heap_bytes<T>(make: impl FnOnce() -> T, observe: impl Fn(&T, f64), values: &[
 
 fn main() {
     let values = latencies();
-    // Memory per series, before the benchmarks allocate anything.
+    // Memory per series, before the benchmarks allocate anything, once what is allocated
+    // once per process (our schema tables) is.
+    let warm = NativeHistogram::new(&NativeConfig::new(), &[]).unwrap();
+    warm.observe(1.0);
+    let warm_client = ClientHistogram::new_native(NativeHistogramConfig::default());
+    warm_client.observe(1.0);
+    drop((warm, warm_client));
     let ours = heap_bytes(
         || Box::new(NativeHistogram::new(&NativeConfig::new(), DEFAULT_BUCKETS).unwrap()),
         |h, v| h.observe(v),
