@@ -18,11 +18,13 @@
 //! A histogram whose observations spread over more than [`NativeConfig::max_buckets`]
 //! buckets (160 by default, positive and negative together) reduces its resolution, as
 //! `client_golang` does: the schema drops, two neighbouring buckets (or 4, 8, ...) merge into
-//! one, and no count is lost. With [`NativeConfig::min_reset_duration`] set, a histogram over
-//! the limit is reset instead (every count back to 0, the schema back to the configured one,
-//! a new created timestamp) when at least that long has passed since its creation or last
-//! reset; a histogram whose resolution was reduced is reset once that time has passed, at its
-//! next reading. Without it, a histogram never resets. The zero bucket never widens
+//! one, and no count is lost. With [`NativeConfig::min_reset_duration`] set, a histogram whose
+//! resolution was reduced is also reset (every count back to 0, the schema back to the
+//! configured one, a new created timestamp) once that long has passed since its creation or
+//! last reset: right after its next reading, so that every observation is in a reading
+//! (`client_golang` resets at that time, or at once when over the limit that long after the
+//! last reset, and loses what was observed since the last scrape). Without it, a histogram
+//! never resets. The zero bucket never widens
 //! (`client_golang` widens it only when a maximum zero threshold is configured).
 //!
 //! # How an observation is recorded
@@ -174,8 +176,8 @@ impl NativeConfig {
         self
     }
 
-    /// The most native buckets (positive and negative) before the resolution is reduced (or
-    /// the histogram reset, see [`NativeConfig::min_reset_duration`]): 1 to 1000.
+    /// The most native buckets (positive and negative) before the resolution is reduced (and,
+    /// with [`NativeConfig::min_reset_duration`], a reset scheduled): 1 to 1000.
     ///
     /// ```
     /// use metrics_runtime::native_histogram::{NativeConfig, NativeHistogram};
@@ -195,10 +197,10 @@ impl NativeConfig {
         self
     }
 
-    /// Resets a histogram over its bucket limit, instead of reducing its resolution, when at
-    /// least `duration` has passed since its creation or last reset; and resets one whose
-    /// resolution was reduced once `duration` has passed. A zero duration never resets (the
-    /// default).
+    /// Resets a histogram whose resolution was reduced once `duration` has passed since its
+    /// creation or last reset, right after its next reading (which has every observation
+    /// made until then), to get the configured resolution back. A zero duration never resets
+    /// (the default).
     ///
     /// ```
     /// use std::time::Duration;
@@ -784,12 +786,6 @@ impl NativeHistogram {
     /// ```
     #[inline]
     pub fn observe(&self, value: f64) {
-        self.observe_with(value, Instant::now);
-    }
-
-    /// [`NativeHistogram::observe`], reading the clock only if the window moves.
-    #[inline]
-    fn observe_with(&self, value: f64, now: impl FnOnce() -> Instant) {
         let ticket = self.tickets.fetch_add(1, Ordering::Acquire);
         let hot = usize::from(ticket & HOT_BIT != 0);
         let half = &self.halves[hot];
@@ -808,10 +804,10 @@ impl NativeHistogram {
             Counted::NewBucket => {
                 let populated = self.populated.fetch_add(1, Ordering::Relaxed) + 1;
                 if populated > self.max_buckets {
-                    self.rearrange(value, now());
+                    self.rearrange();
                 }
             }
-            Counted::NewOutside => self.rearrange(value, now()),
+            Counted::NewOutside => self.rearrange(),
         }
     }
 
@@ -970,16 +966,13 @@ impl NativeHistogram {
     }
 
     /// Takes a census of the hot half's buckets; reduces the schema if they are over the
-    /// limit (or resets the histogram, if configured and due), and moves the windows where
-    /// they hold more observations. Runs after an observation in a new bucket outside the
+    /// limit (and schedules a reset, if configured), and moves the windows where they hold
+    /// more observations. Runs after an observation in a new bucket outside the
     /// windows, or one that may have passed the limit, once that observation has landed.
     #[cold]
     #[inline(never)]
-    fn rearrange(&self, value: f64, now: Instant) {
+    fn rearrange(&self) {
         let mut control = lock(&self.control);
-        if self.reset_if_due(&mut control, now) {
-            return;
-        }
         let hot = self.hot();
         let schema = self.halves[hot].schema.load(Ordering::Relaxed);
         let mut census = Vec::new();
@@ -995,18 +988,6 @@ impl NativeHistogram {
                 .iter()
                 .map(|(&(negative, key), &count)| (negative, key, count)),
         );
-        let populated = u32::try_from(census.len()).unwrap_or(u32::MAX);
-        if populated > self.max_buckets
-            && let Some(min_reset) = self.min_reset
-            && control.reset_due.is_none()
-            && now.saturating_duration_since(control.last_reset) >= min_reset
-        {
-            self.reset(&mut control, now);
-            drop(control);
-            // The observation that passed the limit belongs to the new period.
-            self.observe_with(value, || now);
-            return;
-        }
         let outside: Vec<(bool, i32)> = census[in_windows..]
             .iter()
             .map(|(negative, key, _)| (*negative, *key))
@@ -1017,6 +998,7 @@ impl NativeHistogram {
             && let Some(min_reset) = self.min_reset
             && control.reset_due.is_none()
         {
+            // Due at once if the last reset is that long ago: at the next reading.
             control.reset_due = Some(control.last_reset + min_reset);
         }
         let window = |negative| {
@@ -1107,52 +1089,6 @@ impl NativeHistogram {
         }
     }
 
-    /// Resets the histogram if a reduced one is due for it.
-    fn reset_if_due(&self, control: &mut Control, now: Instant) -> bool {
-        if control.reset_due.is_some_and(|due| now >= due) {
-            self.reset(control, now);
-            true
-        } else {
-            false
-        }
-    }
-
-    /// Every count back to 0, the schema back to the configured one, a new created time.
-    fn reset(&self, control: &mut Control, now: Instant) {
-        let hot = self.hot();
-        let cold = 1 - hot;
-        self.configure(
-            cold,
-            self.initial_schema,
-            Window::default(),
-            Window::default(),
-        );
-        // Swap, and start counting the new period's tickets from 0.
-        let ticket = self
-            .tickets
-            .swap(u64::from(cold == 1) << 63, Ordering::AcqRel);
-        self.settle(hot, ticket & STARTED);
-        let own = &self.halves[hot];
-        self.for_each_slot(hot, |_, _, slot| slot.store(0, Ordering::Relaxed));
-        lock(&own.outside).clear();
-        for slot in [&own.zero, &own.nan, &own.sum] {
-            slot.store(0, Ordering::Relaxed);
-        }
-        for bucket in 0..=self.bounds.len() {
-            self.classic[2 * bucket + hot].store(0, Ordering::Relaxed);
-        }
-        self.configure(
-            hot,
-            self.initial_schema,
-            Window::default(),
-            Window::default(),
-        );
-        self.populated.store(0, Ordering::Relaxed);
-        control.created = SystemTime::now();
-        control.last_reset = now;
-        control.reset_due = None;
-    }
-
     /// Reads the series: one consistent set of observations (see the
     /// [module documentation](self)).
     ///
@@ -1174,12 +1110,56 @@ impl NativeHistogram {
 
     fn read_at(&self, now: Instant) -> NativeReading {
         let mut control = lock(&self.control);
-        self.reset_if_due(&mut control, now);
-        let (old, count) = self.swap_halves();
-        let new = 1 - old;
-        let (own, hot) = (&self.halves[old], &self.halves[new]);
-        // Read the old hot half and move it into the new one in one pass: the halves' schemas
-        // and windows are the same outside a rearrangement.
+        let reset = control.reset_due.is_some_and(|due| now >= due);
+        let new = 1 - self.hot();
+        let (old, count) = if reset {
+            // The new period starts with this swap, in the configured schema, its tickets
+            // counted from 0; everything before it is in this reading.
+            self.configure(
+                new,
+                self.initial_schema,
+                Window::default(),
+                Window::default(),
+            );
+            let ticket = self
+                .tickets
+                .swap(u64::from(new == 1) << 63, Ordering::AcqRel);
+            let old = 1 - new;
+            self.settle(old, ticket & STARTED);
+            (old, ticket & STARTED)
+        } else {
+            self.swap_halves()
+        };
+        // Without a reset, the halves' schemas and windows are the same: read the old hot
+        // half and move it into the new one in one pass. With one, empty it.
+        let into = (!reset).then_some(new);
+        let reading = self.take(old, count, into, control.created);
+        if reset {
+            self.configure(
+                old,
+                self.initial_schema,
+                Window::default(),
+                Window::default(),
+            );
+            self.populated.store(0, Ordering::Relaxed);
+            control.created = SystemTime::now();
+            control.last_reset = now;
+            control.reset_due = None;
+        }
+        reading
+    }
+
+    /// Reads the settled half `old`, which holds `count` observations, leaving it empty, and
+    /// moves its counts `into` the other half if given.
+    fn take(
+        &self,
+        old: usize,
+        count: u64,
+        into: Option<usize>,
+        created: SystemTime,
+    ) -> NativeReading {
+        let own = &self.halves[old];
+        let hot = into.map(|new| &self.halves[new]);
         let mut positive = Vec::new();
         let mut negative = Vec::new();
         for is_negative in [false, true] {
@@ -1189,37 +1169,39 @@ impl NativeHistogram {
                 &mut positive
             };
             if let Some(side) = self.side(is_negative) {
-                debug_assert_eq!(
-                    side.low[old].load(Ordering::Relaxed),
-                    side.low[new].load(Ordering::Relaxed)
-                );
-                debug_assert_eq!(
-                    side.width[old].load(Ordering::Relaxed),
-                    side.width[new].load(Ordering::Relaxed)
-                );
+                debug_assert!(into.is_none_or(|new| {
+                    side.low[old].load(Ordering::Relaxed) == side.low[new].load(Ordering::Relaxed)
+                        && side.width[old].load(Ordering::Relaxed)
+                            == side.width[new].load(Ordering::Relaxed)
+                }));
                 side.for_each_pair(old, |key, pair| {
                     let count = pair[old].load(Ordering::Relaxed);
                     if count > 0 {
                         pair[old].store(0, Ordering::Relaxed);
-                        pair[new].fetch_add(count, Ordering::Relaxed);
+                        if let Some(new) = into {
+                            pair[new].fetch_add(count, Ordering::Relaxed);
+                        }
                         buckets.push((key, count));
                     }
                 });
             }
         }
         let outside = std::mem::take(&mut *lock(&own.outside));
-        if !outside.is_empty() {
-            let mut into = lock(&hot.outside);
-            for ((is_negative, key), count) in outside {
-                *into.entry((is_negative, key)).or_insert(0) += count;
-                if is_negative {
-                    &mut negative
-                } else {
-                    &mut positive
-                }
-                .push((key, count));
+        let mut moved = hot
+            .filter(|_| !outside.is_empty())
+            .map(|hot| lock(&hot.outside));
+        for ((is_negative, key), count) in outside {
+            if let Some(moved) = &mut moved {
+                *moved.entry((is_negative, key)).or_insert(0) += count;
             }
+            if is_negative {
+                &mut negative
+            } else {
+                &mut positive
+            }
+            .push((key, count));
         }
+        drop(moved);
         let mut running = 0;
         let classic = if self.bounds.is_empty() {
             Vec::new()
@@ -1228,33 +1210,37 @@ impl NativeHistogram {
                 .chunks_exact(2)
                 .map(|pair| {
                     let count = pair[old].swap(0, Ordering::Relaxed);
-                    pair[new].fetch_add(count, Ordering::Relaxed);
+                    if let Some(new) = into {
+                        pair[new].fetch_add(count, Ordering::Relaxed);
+                    }
                     running += count;
                     running
                 })
                 .collect()
         };
         let zero_count = own.zero.swap(0, Ordering::Relaxed);
-        hot.zero.fetch_add(zero_count, Ordering::Relaxed);
-        hot.nan
-            .fetch_add(own.nan.swap(0, Ordering::Relaxed), Ordering::Relaxed);
+        let nan = own.nan.swap(0, Ordering::Relaxed);
         let sum = f64::from_bits(own.sum.swap(0, Ordering::Relaxed));
-        add_f64(&hot.sum, sum);
+        if let Some(hot) = hot {
+            hot.zero.fetch_add(zero_count, Ordering::Relaxed);
+            hot.nan.fetch_add(nan, Ordering::Relaxed);
+            add_f64(&hot.sum, sum);
+        }
+        let (positive_spans, positive_deltas) = spans_and_deltas(positive);
+        let (negative_spans, negative_deltas) = spans_and_deltas(negative);
         let mut reading = NativeReading {
             schema: own.schema.load(Ordering::Relaxed),
             zero_threshold: self.zero_threshold,
             zero_count,
             count,
             sum,
-            positive_spans: Vec::new(),
-            positive_deltas: Vec::new(),
-            negative_spans: Vec::new(),
-            negative_deltas: Vec::new(),
+            positive_spans,
+            positive_deltas,
+            negative_spans,
+            negative_deltas,
             classic,
-            created: control.created,
+            created,
         };
-        (reading.positive_spans, reading.positive_deltas) = spans_and_deltas(positive);
-        (reading.negative_spans, reading.negative_deltas) = spans_and_deltas(negative);
         if reading.zero_threshold == 0.0
             && reading.zero_count == 0
             && reading.positive_spans.is_empty()
@@ -1856,47 +1842,105 @@ mod tests {
     }
 
     #[test]
-    fn a_reset_is_done_only_when_configured_and_due() {
+    fn a_reset_comes_after_a_reading_once_due() {
         let config = NativeConfig::new()
             .max_buckets(4)
             .min_reset_duration(Duration::from_secs(60));
         let h = histogram(config, &[10.0]);
         let start = lock(&h.control).last_reset;
-        let created = h.read_at(start).created;
         let at = |seconds| start + Duration::from_secs(seconds);
-        // Over the limit 10 s in: too early to reset, the resolution is reduced and a reset
-        // is due at 60 s.
+        let created = h.read_at(at(1)).created;
+        // Over the limit 10 s in: the resolution is reduced, a reset due 60 s after creation.
         for i in 0..8 {
-            h.observe_with(2f64.powi(i), || at(10));
+            h.observe(2f64.powi(i));
         }
         let reduced = h.read_at(at(30));
         assert!(reduced.schema < 3);
         assert_eq!(reduced.count, 8);
         assert_eq!(reduced.created, created);
         assert_eq!(lock(&h.control).reset_due, Some(at(60)));
-        // At the first reading after 60 s, it is reset.
-        let reset = h.read_at(at(61));
+        // The first reading once due still has every observation; the reset follows it.
+        h.observe(0.5);
+        let last = h.read_at(at(61));
+        assert_eq!(
+            (last.schema, last.count, last.created),
+            (reduced.schema, 9, created)
+        );
+        assert_eq!(last.classic, [5, 9]);
+        let reset = h.read_at(at(62));
         assert_eq!((reset.schema, reset.count, reset.zero_count), (3, 0, 0));
         assert!(populated(&reset).is_empty());
         assert_eq!(reset.classic, [0, 0]);
         assert_eq!(reset.sum, 0.0);
         assert!(reset.created >= created);
-        // It counts again from there.
-        h.observe_with(3.0, || at(62));
+        assert_eq!(lock(&h.control).reset_due, None);
+        // It counts again from there, in the configured schema.
+        h.observe(3.0);
         let again = h.read_at(at(63));
         assert_eq!((again.count, again.schema), (1, 3));
-        // Over the limit more than 60 s after that reset: reset at once, the observation that
-        // passed the limit kept.
-        for i in 0..3 {
-            h.observe_with(2f64.powi(i), || at(200));
+        assert_eq!(populated(&again), [(false, bucket_key(3.0, 3), 1)]);
+        // Over the limit more than 60 s after that reset: due at once, so reset after the
+        // next reading, which has every observation.
+        for i in 0..5 {
+            h.observe(2f64.powi(i));
         }
-        assert_eq!(h.read_at(at(201)).count, 4);
-        h.observe_with(1024.0, || at(202));
-        let fresh = h.read_at(at(203));
-        assert_eq!((fresh.count, fresh.schema), (1, 3));
-        assert_eq!(populated(&fresh), [(false, bucket_key(1024.0, 3), 1)]);
-        assert_eq!(fresh.classic, [0, 1]);
-        assert_eq!(fresh.sum, 1024.0);
+        let reading = h.read_at(at(200));
+        assert_eq!(reading.count, 6);
+        assert!(reading.schema < 3);
+        assert_eq!(h.read_at(at(201)).count, 0);
+        // Without a reset configured, a reduced histogram stays reduced (see
+        // `the_bucket_limit_reduces_resolution_and_keeps_every_count`).
+    }
+
+    #[test]
+    fn observations_during_a_reset_reading_go_to_the_new_period() {
+        let config = NativeConfig::new()
+            .max_buckets(2)
+            .min_reset_duration(Duration::from_secs(1));
+        let h = histogram(config, &[]);
+        let start = lock(&h.control).last_reset;
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let observed = AtomicU64::new(0);
+        let mut readings = std::thread::scope(|scope| {
+            scope.spawn(|| {
+                let mut i = 0u32;
+                while !stop.load(Ordering::Relaxed) {
+                    h.observe(2f64.powi(i32::try_from(i % 20).unwrap()));
+                    observed.fetch_add(1, Ordering::Relaxed);
+                    i += 1;
+                }
+            });
+            // A second between readings: each reduced histogram is reset after the next one.
+            let mut seen = 0;
+            let readings: Vec<NativeReading> = (0..200)
+                .map(|second| {
+                    // Observations between readings, whatever the scheduler does.
+                    while observed.load(Ordering::Relaxed) < seen + 50 {
+                        std::thread::yield_now();
+                    }
+                    seen = observed.load(Ordering::Relaxed);
+                    h.read_at(start + Duration::from_secs(10 + second))
+                })
+                .collect();
+            stop.store(true, Ordering::Relaxed);
+            readings
+        });
+        readings.push(h.read_at(start));
+        // Every observation is in the last reading of its period (readings are cumulative
+        // within one): none lost to a reset, none in two periods.
+        let mut exported = 0;
+        let mut periods = 0;
+        for (reading, next) in readings
+            .iter()
+            .zip(readings.iter().skip(1).map(Some).chain([None]))
+        {
+            if next.is_none_or(|next| next.created != reading.created) {
+                exported += reading.count;
+                periods += 1;
+            }
+        }
+        assert_eq!(exported, observed.load(Ordering::Relaxed));
+        assert!(periods > 1, "no reset happened");
     }
 
     #[test]
