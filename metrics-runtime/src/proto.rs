@@ -645,9 +645,11 @@ impl<'a> ProtoWriter<'a> {
     pub fn header(&mut self, name: &str, help: &str, kind: impl Into<MetricType>) {
         self.flush();
         if !self.written.insert(name.to_owned()) {
+            // Its series are left out: a second family of one name would repeat series.
             self.fail(ProtoError::DuplicateFamily {
                 family: name.to_owned(),
             });
+            return;
         }
         self.family = Some(MetricFamily {
             name: Some(name.to_owned()),
@@ -1373,7 +1375,7 @@ mod tests {
                 .contains("needs 2 cumulative counts")
         );
 
-        let (result, _) = write(&|w| {
+        let (result, read) = write(&|w| {
             w.header("fine", "", MetricType::Gauge);
             w.gauge("fine", &[], None, 1.0);
         });
@@ -1383,6 +1385,9 @@ mod tests {
                 family: "fine".into()
             })
         );
+        // Written once, with its first series only.
+        assert_eq!(read.len(), 1);
+        assert_eq!(read[0].metric.len(), 1);
     }
 
     #[test]
