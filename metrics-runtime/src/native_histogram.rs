@@ -166,7 +166,8 @@ impl NativeConfig {
     /// ```
     /// use metrics_runtime::native_histogram::{NativeConfig, NativeHistogram};
     ///
-    /// let histogram = NativeHistogram::new(&NativeConfig::new().zero_threshold(0.001), &[]).unwrap();
+    /// let config = NativeConfig::new().zero_threshold(0.001);
+    /// let histogram = NativeHistogram::new(&config, &[]).unwrap();
     /// histogram.observe(0.0005);
     /// assert_eq!(histogram.read().zero_count, 1);
     /// ```
@@ -338,7 +339,8 @@ pub struct Span {
 /// let reading = histogram.read();
 /// assert_eq!((reading.schema, reading.count, reading.sum, reading.zero_count), (3, 5, 3.0, 1));
 /// // 1.0 is the top of bucket 0, 2.0 of bucket 8: two spans, counts 2 then 1.
-/// assert_eq!(reading.positive_spans, [Span { offset: 0, length: 1 }, Span { offset: 7, length: 1 }]);
+/// let spans = [Span { offset: 0, length: 1 }, Span { offset: 7, length: 1 }];
+/// assert_eq!(reading.positive_spans, spans);
 /// assert_eq!(reading.positive_deltas, [2, -1]);
 /// assert_eq!(reading.negative_spans, [Span { offset: 0, length: 1 }]);
 /// assert_eq!(reading.classic, [2, 4, 5]);
@@ -531,7 +533,8 @@ fn bucket_key(magnitude: f64, schema: i32) -> i32 {
     }
 }
 
-/// Bucket `key` of a schema `reduction` steps finer, in the coarser schema: `ceil(key / 2^reduction)`.
+/// Bucket `key` of a schema `reduction` steps finer, in the coarser schema:
+/// `ceil(key / 2^reduction)`.
 #[inline]
 fn coarser(key: i32, reduction: i32) -> i32 {
     -((-key) >> reduction)
@@ -1850,7 +1853,7 @@ mod tests {
         let start = lock(&h.control).last_reset;
         let at = |seconds| start + Duration::from_secs(seconds);
         let created = h.read_at(at(1)).created;
-        // Over the limit 10 s in: the resolution is reduced, a reset due 60 s after creation.
+        // Over the limit: the resolution is reduced, a reset due 60 s after creation.
         for i in 0..8 {
             h.observe(2f64.powi(i));
         }

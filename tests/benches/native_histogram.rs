@@ -298,7 +298,8 @@ fn main() {
     let native = mean("observe/native_and_classic");
     let client_both = mean("observe/prometheus_client_native_and_classic");
     println!(
-        "  native+classic vs prometheus-client native+classic: {:.2}x (one thread), {:.2}x (two threads)",
+        "  native+classic vs prometheus-client native+classic: {:.2}x (one thread), \
+         {:.2}x (two threads)",
         native / client_both,
         mean("observe_2_threads/native_and_classic")
             / mean("observe_2_threads/prometheus_client_native_and_classic")
