@@ -144,7 +144,12 @@ mod instrument;
 mod labels;
 mod metrics;
 mod model;
+#[doc(hidden)] // public for the tests and benchmarks until the engine wires it in
+pub mod native_histogram;
 mod negotiate;
+#[cfg(feature = "protobuf")]
+#[doc(hidden)] // public for the tests and benchmarks until the engine wires it in
+pub mod proto;
 #[cfg(feature = "push")]
 pub mod push;
 mod registry;

@@ -188,6 +188,7 @@ fn conflicting_functions_still_run_and_the_first_declaration_is_kept() {
     two();
     SupportMetrics::global().clash.set(4);
     FirstValues::global().sent.with(ChannelA::Email).inc();
+    assert_eq!(FirstValues::global().sent.with(ChannelA::Sms).get(), 0);
     OtherValues::global().sent.with(ChannelB::Push).inc_by(5);
     LocalMetrics::global().clash.set(9.0);
     let exposition = Exposition::parse(&metrics_runtime::render()).expect("the exposition parses");
