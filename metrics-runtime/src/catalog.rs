@@ -6,7 +6,7 @@ use std::fmt;
 
 use crate::instrument::CallSite;
 use crate::model::{FieldDescriptor, GroupDescriptor, Location, MetricKind, Shape};
-use crate::text::Writer;
+use crate::text::{Kind, Writer};
 
 /// One declaration, submitted through `inventory` and read when the global registry is built.
 #[derive(Debug)]
@@ -166,29 +166,7 @@ impl FamilySpec {
     /// without `_total`) marked with `#`, and the name of each of its samples. Two families
     /// that share one of them would be read as one by some scraper.
     pub(crate) fn taken_names(&self) -> Vec<String> {
-        let name = self.name;
-        let mut names = Vec::new();
-        match self.shape.kind() {
-            MetricKind::Counter => {
-                let base = name.strip_suffix("_total").unwrap_or(name);
-                names.push(format!("#{base}"));
-                names.push(name.to_owned());
-                names.push(format!("{base}_total"));
-                names.push(format!("{base}_created"));
-            }
-            MetricKind::Gauge => {
-                names.push(format!("#{name}"));
-                names.push(name.to_owned());
-            }
-            MetricKind::Histogram => {
-                names.push(format!("#{name}"));
-                for suffix in ["_bucket", "_sum", "_count", "_created"] {
-                    names.push(format!("{name}{suffix}"));
-                }
-            }
-        }
-        names.dedup();
-        names
+        taken_names(self.name, self.shape.kind().into())
     }
 
     /// The catalog's view of it.
@@ -203,6 +181,41 @@ impl FamilySpec {
             origin: self.origin,
         }
     }
+}
+
+/// The names a family of `kind` named `name` takes in an exposition: its OpenMetrics family
+/// name (a counter's without `_total`) marked with `#`, and the name of each of its samples.
+/// Two families that share one of them would be read as one by some scraper.
+pub(crate) fn taken_names(name: &str, kind: Kind) -> Vec<String> {
+    let family = |name: &str| format!("#{name}");
+    let mut names = match kind {
+        Kind::Counter => {
+            let base = name.strip_suffix("_total").unwrap_or(name);
+            vec![
+                family(base),
+                name.to_owned(),
+                format!("{base}_total"),
+                format!("{base}_created"),
+            ]
+        }
+        Kind::Gauge | Kind::Unknown => vec![family(name), name.to_owned()],
+        Kind::Histogram => vec![
+            family(name),
+            format!("{name}_bucket"),
+            format!("{name}_sum"),
+            format!("{name}_count"),
+            format!("{name}_created"),
+        ],
+        Kind::Summary => vec![
+            family(name),
+            name.to_owned(),
+            format!("{name}_sum"),
+            format!("{name}_count"),
+            format!("{name}_created"),
+        ],
+    };
+    names.dedup();
+    names
 }
 
 fn describe(origin: Origin) -> &'static str {

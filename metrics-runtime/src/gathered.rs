@@ -2,27 +2,108 @@
 //! [`Registry::attach_prometheus`](crate::Registry::attach_prometheus): gathered at each scrape
 //! and written through the same writer as every other family.
 
-use prometheus::proto::{MetricFamily, MetricType};
+use std::collections::{BTreeSet, HashSet};
+
+use prometheus::proto::{LabelPair, MetricFamily, MetricType};
+
+use crate::catalog::taken_names;
 
 use crate::registry::{Registry, Snapshot};
 use crate::text::{Format, Kind, Value, Writer, le_values, render_labels};
 
-/// Writes the families of every registry attached to `registry`, but those named like one of
-/// `registry`'s or like one already written (reported as conflicts).
+/// Writes the families of every registry attached to `registry`, but those that would make
+/// the exposition invalid (reported as conflicts, once each): a family named like one of
+/// `registry`'s or like one already gathered, or one of whose samples another family would
+/// write (`x_count` beside a histogram `x`, a gauge `x_total` beside a counter `x`), and a
+/// family whose series are not valid as they are (see [`series_problem`]).
 pub(crate) fn write_attached(registry: &Registry, snapshot: &Snapshot, writer: &mut Writer<'_>) {
+    // The names the gathered families written so far take.
+    let mut written: HashSet<String> = HashSet::new();
     for attached in snapshot.attached.iter() {
         for family in attached.gather() {
             let name = family.name();
-            let written = writer
-                .series_counts()
+            let taken = taken_names(name, kind(&family));
+            let labels: BTreeSet<&str> = family
+                .get_metric()
                 .iter()
-                .any(|(written, _)| written == name);
-            if written || registry.has_family(name) {
-                registry.report_gathered_duplicate(name);
+                .flat_map(|metric| metric.get_label().iter().map(LabelPair::name))
+                .collect();
+            let labels: Vec<&str> = labels.into_iter().collect();
+            let problem = series_problem(&family)
+                .or_else(|| {
+                    taken.iter().any(|name| written.contains(name)).then(|| {
+                        "named like another gathered family, or one of its series".to_owned()
+                    })
+                })
+                .or_else(|| registry.gathered_refusal(name, &taken, &labels));
+            if let Some(problem) = problem {
+                registry.report_gathered(name, &problem);
             } else {
+                written.extend(taken);
                 gathered_family(&family, registry.constant(), writer);
             }
         }
+    }
+}
+
+/// Why the series of a gathered family cannot be written as they are, if they cannot: a name
+/// or label name Prometheus does not accept, a label twice in one series (tikv accepts a
+/// constant label of the same name as a variable one), `le` on a histogram or `quantile` on a
+/// summary, or the same series twice.
+fn series_problem(family: &MetricFamily) -> Option<String> {
+    let valid = |name: &str, colon: bool| {
+        let mut chars = name.chars();
+        chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || (colon && c == ':'))
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || (colon && c == ':'))
+    };
+    if !valid(family.name(), true) {
+        return Some("its name is not a metric name".to_owned());
+    }
+    let reserved = match kind(family) {
+        Kind::Histogram => Some("le"),
+        Kind::Summary => Some("quantile"),
+        _ => None,
+    };
+    let mut series = HashSet::new();
+    for metric in family.get_metric() {
+        let mut names = HashSet::new();
+        for pair in metric.get_label() {
+            let label = pair.name();
+            if !valid(label, false) {
+                return Some(format!("its label name `{label}` is not a label name"));
+            }
+            if !names.insert(label) {
+                return Some(format!("a series of it has the label `{label}` twice"));
+            }
+            if Some(label) == reserved {
+                return Some(format!(
+                    "a series of it has the label `{label}`, which its type writes"
+                ));
+            }
+        }
+        let mut pairs: Vec<(&str, &str)> = metric
+            .get_label()
+            .iter()
+            .map(|pair| (pair.name(), pair.value()))
+            .collect();
+        pairs.sort_unstable();
+        if !series.insert(pairs) {
+            return Some("it has a series twice".to_owned());
+        }
+    }
+    None
+}
+
+/// The kind a gathered family is written as.
+fn kind(family: &MetricFamily) -> Kind {
+    match family.get_field_type() {
+        MetricType::COUNTER => Kind::Counter,
+        MetricType::GAUGE => Kind::Gauge,
+        MetricType::HISTOGRAM => Kind::Histogram,
+        MetricType::SUMMARY => Kind::Summary,
+        MetricType::UNTYPED => Kind::Unknown,
     }
 }
 
@@ -41,13 +122,7 @@ pub(crate) fn encode_gathered(families: &[MetricFamily], format: Format) -> Stri
 /// Writes a family gathered from a tikv `prometheus::Registry`.
 fn gathered_family(family: &MetricFamily, constant: &str, writer: &mut Writer<'_>) {
     let name = family.name();
-    let kind = match family.get_field_type() {
-        MetricType::COUNTER => Kind::Counter,
-        MetricType::GAUGE => Kind::Gauge,
-        MetricType::HISTOGRAM => Kind::Histogram,
-        MetricType::SUMMARY => Kind::Summary,
-        MetricType::UNTYPED => Kind::Unknown,
-    };
+    let kind = kind(family);
     writer.header(name, family.help(), kind);
     for metric in family.get_metric() {
         let labels = render_labels(
@@ -104,5 +179,54 @@ fn gathered_family(family: &MetricFamily, constant: &str, writer: &mut Writer<'_
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Format, Registry};
+
+    #[test]
+    fn gathered_families_that_would_break_the_exposition_are_left_out() {
+        let registry = Registry::with_constant_labels([("env", "prod")]).unwrap();
+        registry
+            .histogram("wait_seconds", "Waits.", &[])
+            .unwrap()
+            .observe(1.0);
+        let tikv = prometheus::Registry::new();
+        let gauge = |opts: prometheus::Opts| {
+            let gauge = prometheus::Gauge::with_opts(opts.const_label("x", "1")).unwrap();
+            tikv.register(Box::new(gauge)).unwrap();
+        };
+        // A series of the histogram's, the sample of a counter `kept`, a label the registry
+        // adds to every series.
+        gauge(prometheus::Opts::new("wait_seconds_count", "Clash."));
+        gauge(prometheus::Opts::new("kept_total", "Clash with a counter."));
+        gauge(prometheus::Opts::new("tagged", "A constant label.").const_label("env", "dev"));
+        let counter = prometheus::Counter::new("kept", "Kept.").unwrap();
+        tikv.register(Box::new(counter)).unwrap();
+        // tikv accepts a constant label that is also a variable one.
+        let twice = prometheus::GaugeVec::new(
+            prometheus::Opts::new("twice", "A label twice.").const_label("zone", "a"),
+            &["zone"],
+        )
+        .unwrap();
+        twice.with_label_values(&["b"]).set(1.0);
+        tikv.register(Box::new(twice)).unwrap();
+        registry.attach_prometheus(tikv);
+
+        for format in [Format::Text, Format::OpenMetrics] {
+            let text = registry.render_as(format);
+            for left_out in ["wait_seconds_count{x", "tagged", "twice", "kept_total{x"] {
+                assert!(!text.contains(left_out), "{left_out} in {text}");
+            }
+            assert!(text.contains("# TYPE kept counter"), "{text}");
+        }
+        let conflicts = registry.check().unwrap_err().conflicts;
+        let families: Vec<&str> = conflicts.iter().map(|c| c.family.as_str()).collect();
+        assert_eq!(
+            families,
+            ["kept_total", "tagged", "twice", "wait_seconds_count"]
+        );
     }
 }
