@@ -162,9 +162,7 @@ impl FamilySpec {
         None
     }
 
-    /// The names this family takes in an exposition: its OpenMetrics family name (a counter's
-    /// without `_total`) marked with `#`, and the name of each of its samples. Two families
-    /// that share one of them would be read as one by some scraper.
+    /// The names this family takes in an exposition: see [`taken_names`].
     pub(crate) fn taken_names(&self) -> Vec<String> {
         taken_names(self.name, self.shape.kind().into())
     }
@@ -184,35 +182,28 @@ impl FamilySpec {
 }
 
 /// The names a family of `kind` named `name` takes in an exposition: its OpenMetrics family
-/// name (a counter's without `_total`) marked with `#`, and the name of each of its samples.
-/// Two families that share one of them would be read as one by some scraper.
+/// name (a counter's without `_total`) and the name of each of its samples, `_created` included.
+/// OpenMetrics puts them in one namespace: two families that share one of them (a gauge `x`
+/// beside a counter `x_total`, a gauge `x_created` beside it too) make the whole exposition
+/// invalid.
 pub(crate) fn taken_names(name: &str, kind: Kind) -> Vec<String> {
-    let family = |name: &str| format!("#{name}");
     let mut names = match kind {
         Kind::Counter => {
             let base = name.strip_suffix("_total").unwrap_or(name);
             vec![
-                family(base),
+                base.to_owned(),
                 name.to_owned(),
                 format!("{base}_total"),
                 format!("{base}_created"),
             ]
         }
-        Kind::Gauge | Kind::Unknown => vec![family(name), name.to_owned()],
-        Kind::Histogram => vec![
-            family(name),
-            format!("{name}_bucket"),
-            format!("{name}_sum"),
-            format!("{name}_count"),
-            format!("{name}_created"),
-        ],
-        Kind::Summary => vec![
-            family(name),
-            name.to_owned(),
-            format!("{name}_sum"),
-            format!("{name}_count"),
-            format!("{name}_created"),
-        ],
+        Kind::Gauge | Kind::Unknown => vec![name.to_owned()],
+        Kind::Histogram | Kind::Summary => ["", "_bucket", "_sum", "_count", "_created"]
+            .iter()
+            // A summary's quantiles are samples named like the family; it has no buckets.
+            .filter(|suffix| kind == Kind::Histogram || **suffix != "_bucket")
+            .map(|suffix| format!("{name}{suffix}"))
+            .collect(),
     };
     names.dedup();
     names
@@ -300,3 +291,28 @@ impl fmt::Display for CatalogError {
 impl std::error::Error for CatalogError {}
 
 impl std::error::Error for Conflict {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whether families `a` and `b` share a name in an exposition.
+    fn clash(a: (&str, Kind), b: (&str, Kind)) -> bool {
+        let a = taken_names(a.0, a.1);
+        taken_names(b.0, b.1).iter().any(|name| a.contains(name))
+    }
+
+    #[test]
+    fn families_clash_where_openmetrics_reads_one_name_twice() {
+        use Kind::{Counter, Gauge, Histogram, Summary};
+        assert!(clash(("x_total", Counter), ("x", Gauge)));
+        assert!(clash(("x_total", Counter), ("x_created", Histogram)));
+        assert!(clash(("x", Counter), ("x_total", Gauge)));
+        assert!(clash(("x", Histogram), ("x_count", Gauge)));
+        assert!(clash(("x", Histogram), ("x", Summary)));
+        assert!(clash(("x_created", Gauge), ("x", Summary)));
+        assert!(!clash(("x_total", Counter), ("x_seconds", Histogram)));
+        assert!(!clash(("x", Gauge), ("y", Gauge)));
+        assert!(!clash(("x", Summary), ("x_bucket", Gauge)));
+    }
+}

@@ -567,9 +567,9 @@ impl Registry {
 
     /// Why a family gathered from an attached tikv registry, named `name`, taking the names
     /// `taken` in an exposition and carrying the labels `labels`, cannot be written beside this
-    /// registry's families, if it cannot: it is named like one of them, one of its samples (or
-    /// its OpenMetrics family name) would be read as one of theirs, or one of its labels is a
-    /// constant label (its series would carry it twice).
+    /// registry's families, if it cannot: it is named like one of them, it takes a name one of
+    /// them takes (see `catalog::taken_names`), or one of its labels is a constant label (its
+    /// series would carry it twice).
     #[cfg(feature = "prometheus")]
     pub(crate) fn gathered_refusal(
         &self,
@@ -586,8 +586,7 @@ impl Registry {
             .find_map(|taken| state.taken.get(taken.as_str()).map(|first| (taken, first)))
         {
             return Some(format!(
-                "named so that its series `{}` would be read as the family `{first}`'s",
-                shown.trim_start_matches('#')
+                "named so that `{shown}`, its name or the name of one of its series, is also the family `{first}`'s (OpenMetrics reads them as one)"
             ));
         }
         labels
@@ -715,12 +714,11 @@ impl State {
             .iter()
             .find_map(|name| self.taken.get(name).map(|first| (name.clone(), *first)))
         {
-            let shown = name.trim_start_matches('#');
             let first = &self.families[first];
             return Some(Conflict {
                 family: spec.name.to_owned(),
                 problem: format!(
-                    "named so that its series `{shown}` would be read as the family `{}`'s: only the first declaration is exported",
+                    "named so that `{name}`, its name or the name of one of its series, is also the family `{}`'s (OpenMetrics reads them as one): only the first declaration is exported",
                     first.name
                 ),
                 locations: vec![first.location, spec.location],
