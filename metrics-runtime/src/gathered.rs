@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use prometheus::proto::{LabelPair, MetricFamily, MetricType};
+use prometheus::proto::{LabelPair, Metric, MetricFamily, MetricType};
 
 use crate::catalog::taken_names;
 
@@ -49,7 +49,7 @@ pub(crate) fn write_attached(registry: &Registry, snapshot: &Snapshot, writer: &
 /// Why the series of a gathered family cannot be written as they are, if they cannot: a name
 /// or label name Prometheus does not accept, a label twice in one series (tikv accepts a
 /// constant label of the same name as a variable one), `le` on a histogram or `quantile` on a
-/// summary, or the same series twice.
+/// summary, the same series twice, or a series of another type (see [`of_another_type`]).
 fn series_problem(family: &MetricFamily) -> Option<String> {
     let valid = |name: &str, colon: bool| {
         let mut chars = name.chars();
@@ -83,6 +83,12 @@ fn series_problem(family: &MetricFamily) -> Option<String> {
                 ));
             }
         }
+        if of_another_type(metric, kind(family)) {
+            return Some(
+                "a series of it holds a value of another type (tikv gathers the collectors of one name, whatever their type, into one family)"
+                    .to_owned(),
+            );
+        }
         let mut pairs: Vec<(&str, &str)> = metric
             .get_label()
             .iter()
@@ -94,6 +100,29 @@ fn series_problem(family: &MetricFamily) -> Option<String> {
         }
     }
     None
+}
+
+/// Whether `metric` of a family of `kind` holds a value of another type. tikv's `gather`
+/// puts the collectors of one name into one family, typed as the first: a gauge and a
+/// counter of one name and help with different constant label values both register, and the
+/// counter's value would be read as the gauge's (zero). A histogram or summary always has
+/// buckets or quantiles; another type's value shows when it is not zero (a zero is the
+/// same value in the family's type).
+fn of_another_type(metric: &Metric, kind: Kind) -> bool {
+    let histogram = !metric.get_histogram().get_bucket().is_empty();
+    let summary =
+        !metric.get_summary().get_quantile().is_empty() || metric.get_summary().sample_count() != 0;
+    #[allow(deprecated)] // tikv creates no untyped metrics; a hand-written collector may
+    let untyped = metric.get_untyped().get_value() != 0.0;
+    let counter = metric.get_counter().get_value() != 0.0;
+    let gauge = metric.get_gauge().get_value() != 0.0;
+    match kind {
+        Kind::Counter => gauge || untyped || histogram || summary,
+        Kind::Gauge => counter || untyped || histogram || summary,
+        Kind::Unknown => counter || gauge || histogram || summary,
+        Kind::Histogram => !histogram || counter || gauge || untyped || summary,
+        Kind::Summary => counter || gauge || untyped || histogram,
+    }
 }
 
 /// The kind a gathered family is written as.
@@ -228,5 +257,33 @@ mod tests {
             families,
             ["kept_total", "tagged", "twice", "wait_seconds_count"]
         );
+    }
+
+    #[test]
+    fn a_family_gathered_with_series_of_two_types_is_left_out() {
+        let tikv = prometheus::Registry::new();
+        // One name, one help, constant labels of one name: tikv registers both.
+        let opts =
+            |name, region| prometheus::Opts::new(name, "Mixed.").const_label("region", region);
+        let counter = prometheus::Counter::with_opts(opts("mixed", "eu")).unwrap();
+        let gauge = prometheus::Gauge::with_opts(opts("mixed", "us")).unwrap();
+        let histogram = prometheus::Histogram::with_opts(opts("spread", "eu").into()).unwrap();
+        let unobserved = prometheus::IntGauge::with_opts(opts("spread", "us")).unwrap();
+        tikv.register(Box::new(counter.clone())).unwrap();
+        tikv.register(Box::new(gauge.clone())).unwrap();
+        tikv.register(Box::new(histogram)).unwrap();
+        tikv.register(Box::new(unobserved)).unwrap();
+        counter.inc_by(2.0);
+        gauge.set(5.0);
+        let registry = Registry::new();
+        registry.attach_prometheus(tikv);
+        let text = registry.render();
+        assert!(
+            !text.contains("mixed") && !text.contains("spread"),
+            "{text}"
+        );
+        let conflicts = registry.check().unwrap_err().conflicts;
+        let families: Vec<&str> = conflicts.iter().map(|c| c.family.as_str()).collect();
+        assert_eq!(families, ["mixed", "spread"]);
     }
 }
