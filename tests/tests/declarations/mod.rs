@@ -384,26 +384,26 @@ struct Family {
     buckets: Vec<f64>,
 }
 
-/// The names a family of `kind` named `name` takes in an exposition: its OpenMetrics family
-/// name (marked with `#`) and every sample name, in either format.
+/// The names a family of `kind` named `name` takes in an exposition, in one namespace, as
+/// OpenMetrics reads them: its family name (a counter's without `_total`) and every sample
+/// name its type may have, `_created` included.
 pub fn taken_names(kind: Kind, name: &str) -> Vec<String> {
-    match kind {
-        Kind::Counter => {
-            let base = name.strip_suffix("_total").unwrap_or(name);
-            vec![
-                format!("#{base}"),
-                name.to_owned(),
-                format!("{base}_total"),
-                format!("{base}_created"),
-            ]
-        }
-        Kind::Gauge => vec![format!("#{name}"), name.to_owned()],
-        Kind::Histogram => ["_bucket", "_sum", "_count", "_created"]
-            .iter()
-            .map(|suffix| format!("{name}{suffix}"))
-            .chain([format!("#{name}")])
-            .collect(),
-    }
+    let suffixes: &[&str] = match kind {
+        Kind::Counter => &["", "_total", "_created"],
+        Kind::Gauge => &[""],
+        Kind::Histogram => &["", "_bucket", "_sum", "_count", "_created"],
+    };
+    let family = match kind {
+        Kind::Counter => name.strip_suffix("_total").unwrap_or(name),
+        _ => name,
+    };
+    let mut names: Vec<String> = suffixes
+        .iter()
+        .map(|suffix| format!("{family}{suffix}"))
+        .collect();
+    // The text format's sample of a counter not named `..._total`.
+    names.push(name.to_owned());
+    names
 }
 
 /// Whether `name` is one a family of `kind` registered at run time may have: Prometheus'
@@ -444,7 +444,7 @@ pub struct Model {
     fields: HashMap<String, FieldState>,
     /// The tikv registries attached, each with the families tikv accepted, by name (the
     /// order they are gathered in).
-    tikv_attached: Vec<BTreeMap<String, TikvFamily>>,
+    tikv_attached: Vec<BTreeMap<String, Vec<TikvFamily>>>,
     /// Tikv families whose names break the naming practice, or that have a label `le` without
     /// being histograms: promtool may flag them (tikv accepts them, and so does Prometheus).
     pub tikv_off_practice: HashSet<String>,
@@ -894,21 +894,31 @@ fn apply_struct(registry: &Registry, model: &mut Model, which: usize) -> Result<
 
 /// Builds a tikv registry with `families` (those tikv accepts) and attaches it. Which of its
 /// families a scrape writes is decided at the scrape ([`Model::tikv_outcome`]).
+///
+/// tikv registers families of one name that differ only in their constant labels' values,
+/// and gathers them into one. Of one type, that is one family with the series of both; of
+/// two, which type it has depends on tikv's hashing, and the runtime leaves it out once one
+/// of its series has a value (`gathered.rs` tests it): a family of a name already taken by
+/// another type is not registered here.
 fn apply_tikv(registry: &Registry, model: &mut Model, families: &[TikvFamily]) {
     let tikv = prometheus::Registry::new();
-    let mut accepted: BTreeMap<String, TikvFamily> = BTreeMap::new();
+    let mut accepted: BTreeMap<String, Vec<TikvFamily>> = BTreeMap::new();
     for family in families {
+        let kind = family.shape.kind();
+        let same_name = accepted.get(&family.name).and_then(|group| group.first());
+        if same_name.is_some_and(|other| other.shape.kind() != kind) {
+            continue;
+        }
         // tikv gathers no family without a series.
         if register_tikv(&tikv, family).is_ok() && !tikv_series(family).is_empty() {
-            accepted.insert(family.name.clone(), family.clone());
+            if !valid_name(kind, &family.name) || family.labels.contains(&"le") {
+                model.tikv_off_practice.insert(family.name.clone());
+            }
+            let group = accepted.entry(family.name.clone()).or_default();
+            group.push(family.clone());
         }
     }
     registry.attach_prometheus(tikv);
-    for (name, family) in &accepted {
-        if !valid_name(family.shape.kind(), name) || family.labels.contains(&"le") {
-            model.tikv_off_practice.insert(name.clone());
-        }
-    }
     model.tikv_attached.push(accepted);
 }
 
@@ -924,23 +934,28 @@ impl Model {
         let mut exported = BTreeMap::new();
         let mut refused = BTreeSet::new();
         let mut written: HashSet<String> = HashSet::new();
-        for (name, family) in self.tikv_attached.iter().flatten() {
-            let kind = family.shape.kind();
+        for (name, group) in self.tikv_attached.iter().flatten() {
+            let kind = group[0].shape.kind();
             let taken = taken_names(kind, name);
-            let mut labels: Vec<&str> = family.labels.clone();
-            labels.extend(family.constant.as_ref().map(|(label, _)| *label));
+            let labels = group.iter().flat_map(|family| {
+                let constant = family.constant.as_ref().map(|(label, _)| *label);
+                family.labels.iter().copied().chain(constant)
+            });
+            let label_twice = group.iter().any(|family| {
+                (family.constant.as_ref()).is_some_and(|(label, _)| family.labels.contains(label))
+            });
             let clash = self.families.contains_key(name)
                 || taken
                     .iter()
                     .any(|taken| self.taken.contains_key(taken) || written.contains(taken))
-                || labels.iter().any(|label| self.is_constant(label))
-                || (family.constant.as_ref())
-                    .is_some_and(|(label, _)| family.labels.contains(label));
+                || labels.into_iter().any(|label| self.is_constant(label))
+                || label_twice;
             if clash {
                 refused.insert(name.clone());
             } else {
                 written.extend(taken);
-                exported.insert(name.clone(), (kind, tikv_series(family)));
+                let series = group.iter().flat_map(tikv_series).collect();
+                exported.insert(name.clone(), (kind, series));
             }
         }
         (exported, refused)
