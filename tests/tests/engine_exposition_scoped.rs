@@ -66,3 +66,11 @@ fn constant_labels_that_would_repeat_a_label_are_refused() {
         Err(ConfigError::InvalidLabel(_))
     ));
 }
+
+#[test]
+fn values_read_back_from_python_compare_exactly() {
+    // Without serde_json's `float_roundtrip`, this one reads back one ulp off.
+    let text = "190594.65078452486";
+    let read: f64 = serde_json::from_str(text).unwrap();
+    assert_eq!(read.to_bits(), text.parse::<f64>().unwrap().to_bits());
+}
