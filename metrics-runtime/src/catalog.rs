@@ -6,7 +6,7 @@ use std::fmt;
 
 use crate::instrument::CallSite;
 use crate::model::{FieldDescriptor, GroupDescriptor, Location, MetricKind, Shape};
-use crate::text::Writer;
+use crate::text::{Kind, Writer};
 
 /// One declaration, submitted through `inventory` and read when the global registry is built.
 #[derive(Debug)]
@@ -162,33 +162,9 @@ impl FamilySpec {
         None
     }
 
-    /// The names this family takes in an exposition: its OpenMetrics family name (a counter's
-    /// without `_total`) marked with `#`, and the name of each of its samples. Two families
-    /// that share one of them would be read as one by some scraper.
+    /// The names this family takes in an exposition: see [`taken_names`].
     pub(crate) fn taken_names(&self) -> Vec<String> {
-        let name = self.name;
-        let mut names = Vec::new();
-        match self.shape.kind() {
-            MetricKind::Counter => {
-                let base = name.strip_suffix("_total").unwrap_or(name);
-                names.push(format!("#{base}"));
-                names.push(name.to_owned());
-                names.push(format!("{base}_total"));
-                names.push(format!("{base}_created"));
-            }
-            MetricKind::Gauge => {
-                names.push(format!("#{name}"));
-                names.push(name.to_owned());
-            }
-            MetricKind::Histogram => {
-                names.push(format!("#{name}"));
-                for suffix in ["_bucket", "_sum", "_count", "_created"] {
-                    names.push(format!("{name}{suffix}"));
-                }
-            }
-        }
-        names.dedup();
-        names
+        taken_names(self.name, self.shape.kind().into())
     }
 
     /// The catalog's view of it.
@@ -203,6 +179,34 @@ impl FamilySpec {
             origin: self.origin,
         }
     }
+}
+
+/// The names a family of `kind` named `name` takes in an exposition: its OpenMetrics family
+/// name (a counter's without `_total`) and the name of each of its samples, `_created` included.
+/// OpenMetrics puts them in one namespace: two families that share one of them (a gauge `x`
+/// beside a counter `x_total`, a gauge `x_created` beside it too) make the whole exposition
+/// invalid.
+pub(crate) fn taken_names(name: &str, kind: Kind) -> Vec<String> {
+    let mut names = match kind {
+        Kind::Counter => {
+            let base = name.strip_suffix("_total").unwrap_or(name);
+            vec![
+                base.to_owned(),
+                name.to_owned(),
+                format!("{base}_total"),
+                format!("{base}_created"),
+            ]
+        }
+        Kind::Gauge | Kind::Unknown => vec![name.to_owned()],
+        Kind::Histogram | Kind::Summary => ["", "_bucket", "_sum", "_count", "_created"]
+            .iter()
+            // A summary's quantiles are samples named like the family; it has no buckets.
+            .filter(|suffix| kind == Kind::Histogram || **suffix != "_bucket")
+            .map(|suffix| format!("{name}{suffix}"))
+            .collect(),
+    };
+    names.dedup();
+    names
 }
 
 fn describe(origin: Origin) -> &'static str {
@@ -287,3 +291,28 @@ impl fmt::Display for CatalogError {
 impl std::error::Error for CatalogError {}
 
 impl std::error::Error for Conflict {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whether families `a` and `b` share a name in an exposition.
+    fn clash(a: (&str, Kind), b: (&str, Kind)) -> bool {
+        let a = taken_names(a.0, a.1);
+        taken_names(b.0, b.1).iter().any(|name| a.contains(name))
+    }
+
+    #[test]
+    fn families_clash_where_openmetrics_reads_one_name_twice() {
+        use Kind::{Counter, Gauge, Histogram, Summary};
+        assert!(clash(("x_total", Counter), ("x", Gauge)));
+        assert!(clash(("x_total", Counter), ("x_created", Histogram)));
+        assert!(clash(("x", Counter), ("x_total", Gauge)));
+        assert!(clash(("x", Histogram), ("x_count", Gauge)));
+        assert!(clash(("x", Histogram), ("x", Summary)));
+        assert!(clash(("x_created", Gauge), ("x", Summary)));
+        assert!(!clash(("x_total", Counter), ("x_seconds", Histogram)));
+        assert!(!clash(("x", Gauge), ("y", Gauge)));
+        assert!(!clash(("x", Summary), ("x_bucket", Gauge)));
+    }
+}

@@ -58,7 +58,8 @@ impl Registry {
 
     /// Renders this registry in `format`, waiting for its collectors up to `timeout`: a
     /// collector that has not answered by then is left out of this exposition (and counted in
-    /// `metrics_collector_timeouts_total`), so that a scrape never hangs.
+    /// `metrics_collector_timeouts_total`), so that a scrape never hangs. With
+    /// `Duration::MAX` it waits for them as long as they take.
     ///
     /// ```
     /// use std::time::Duration;
@@ -97,7 +98,8 @@ impl Registry {
                 &mut writer,
             );
         }
-        let collected = finish_all(sources, &runs, started + timeout);
+        // A timeout too long to add to an `Instant` (`Duration::MAX`) sets no deadline.
+        let collected = finish_all(sources, &runs, started.checked_add(timeout));
         for (source, collected) in sources.iter().zip(collected) {
             if let Some(Ok(samples)) = collected.as_deref() {
                 write_collected(source, samples, self.constant(), &mut writer);

@@ -581,16 +581,40 @@ impl Registry {
         state.attached = Arc::new(attached);
     }
 
-    /// Whether a family of this name is in the registry (so a gathered one would repeat it).
+    /// Why a family gathered from an attached tikv registry, named `name`, taking the names
+    /// `taken` in an exposition and carrying the labels `labels`, cannot be written beside this
+    /// registry's families, if it cannot: it is named like one of them, it takes a name one of
+    /// them takes (see `catalog::taken_names`), or one of its labels is a constant label (its
+    /// series would carry it twice).
     #[cfg(feature = "prometheus")]
-    pub(crate) fn has_family(&self, name: &str) -> bool {
-        self.inner.state().families.contains_key(name)
+    pub(crate) fn gathered_refusal(
+        &self,
+        name: &str,
+        taken: &[String],
+        labels: &[&str],
+    ) -> Option<String> {
+        let state = self.inner.state();
+        if state.families.contains_key(name) {
+            return Some("named like a family of this registry".to_owned());
+        }
+        if let Some((shown, first)) = taken
+            .iter()
+            .find_map(|taken| state.taken.get(taken.as_str()).map(|first| (taken, first)))
+        {
+            return Some(format!(
+                "named so that `{shown}`, its name or the name of one of its series, is also the family `{first}`'s (OpenMetrics reads them as one)"
+            ));
+        }
+        labels
+            .iter()
+            .find(|label| self.inner.constant.contains(label))
+            .map(|label| format!("labelled `{label}`, which is also a constant label"))
     }
 
-    /// Reports, once per family, a family gathered from an attached tikv registry under a name
-    /// of this registry: this registry's is exported, the gathered one is left out.
+    /// Reports, once per family, a family gathered from an attached tikv registry that is left
+    /// out of the exposition, and why (`problem`).
     #[cfg(feature = "prometheus")]
-    pub(crate) fn report_gathered_duplicate(&self, family: &str) {
+    pub(crate) fn report_gathered(&self, family: &str, problem: &str) {
         let mut state = self.inner.state_mut();
         let known = state
             .conflicts
@@ -599,7 +623,9 @@ impl Registry {
         if !known {
             state.report(Conflict {
                 family: family.to_owned(),
-                problem: "registered in an attached `prometheus::Registry` under the name of a family of this registry; the attached one is left out of the exposition".to_owned(),
+                problem: format!(
+                    "registered in an attached `prometheus::Registry` and {problem}: it is left out of the exposition"
+                ),
                 locations: Vec::new(),
             });
         }
@@ -704,12 +730,11 @@ impl State {
             .iter()
             .find_map(|name| self.taken.get(name).map(|first| (name.clone(), *first)))
         {
-            let shown = name.trim_start_matches('#');
             let first = &self.families[first];
             return Some(Conflict {
                 family: spec.name.to_owned(),
                 problem: format!(
-                    "named so that its series `{shown}` would be read as the family `{}`'s: only the first declaration is exported",
+                    "named so that `{name}`, its name or the name of one of its series, is also the family `{}`'s (OpenMetrics reads them as one): only the first declaration is exported",
                     first.name
                 ),
                 locations: vec![first.location, spec.location],

@@ -92,8 +92,9 @@ impl Source {
         run
     }
 
-    /// The result of run `run` (or a later one), waiting for it until `deadline`.
-    fn wait(&self, run: u64, deadline: Instant) -> Option<Arc<Collected>> {
+    /// The result of run `run` (or a later one), waiting for it until `deadline` (`None`:
+    /// as long as it takes).
+    fn wait(&self, run: u64, deadline: Option<Instant>) -> Option<Arc<Collected>> {
         let mut state = self.state();
         loop {
             if let Some((done, collected)) = &state.last
@@ -101,12 +102,19 @@ impl Source {
             {
                 return Some(Arc::clone(collected));
             }
-            let left = deadline.checked_duration_since(Instant::now())?;
-            state = self
-                .finished
-                .wait_timeout(state, left)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
+            state = match deadline {
+                Some(deadline) => {
+                    let left = deadline.checked_duration_since(Instant::now())?;
+                    self.finished
+                        .wait_timeout(state, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+                None => self
+                    .finished
+                    .wait(state)
+                    .unwrap_or_else(PoisonError::into_inner),
+            };
         }
     }
 }
@@ -117,11 +125,11 @@ pub(crate) fn start_all(sources: &[Arc<Source>]) -> Vec<u64> {
 }
 
 /// Each source's result from `runs` (or later), or `None` for one that did not finish by
-/// `deadline` (counted as a timeout) or failed (counted as an error).
+/// `deadline` (counted as a timeout; `None`: no deadline) or failed (counted as an error).
 pub(crate) fn finish_all(
     sources: &[Arc<Source>],
     runs: &[u64],
-    deadline: Instant,
+    deadline: Option<Instant>,
 ) -> Vec<Option<Arc<Collected>>> {
     sources
         .iter()

@@ -4,8 +4,9 @@
 //! [`capture`] (or [`capture_future`] for async code) records the calls of instrumented
 //! functions made on the current thread (or in the future it polls) while it runs, beside
 //! the registry, which still counts them as usual. A call made on another thread or task, such
-//! as one spawned from the captured code, is not in the capture. When no capture runs, this
-//! costs each call one relaxed load.
+//! as one spawned from the captured code, is not in the capture. Captures nest: a call made in
+//! an inner capture is in the enclosing ones too. When no capture runs, this costs each call
+//! one relaxed load.
 //!
 //! ```
 //! use metrics_runtime::{Outcome, instrument_metric, testing};
@@ -100,12 +101,15 @@ impl Captured {
 }
 
 /// Runs `f` with `calls` as this thread's capture, which gathers the calls it makes; then
-/// restores the enclosing capture (if any), even if `f` panics.
+/// restores the enclosing capture (if any), even if `f` panics, and adds to it the calls made
+/// meanwhile: they were made while it ran too.
 fn run_captured<R>(calls: Vec<CapturedCall>, f: impl FnOnce() -> R) -> (R, Vec<CapturedCall>) {
     /// Restores the enclosing capture (`outer`, `None` when there is none) when dropped.
     struct Scope {
         ended: bool,
         outer: Option<Vec<CapturedCall>>,
+        /// The calls this capture had before `f` (those of earlier polls of a future).
+        before: usize,
     }
 
     impl Scope {
@@ -113,11 +117,18 @@ fn run_captured<R>(calls: Vec<CapturedCall>, f: impl FnOnce() -> R) -> (R, Vec<C
             if std::mem::replace(&mut self.ended, true) {
                 return Vec::new();
             }
-            let outer = self.outer.take();
-            let calls =
-                CAPTURED.with(|captured| std::mem::replace(&mut *captured.borrow_mut(), outer));
+            let mut outer = self.outer.take();
+            let calls = CAPTURED.with(|captured| {
+                let mut captured = captured.borrow_mut();
+                let calls = captured.take().unwrap_or_default();
+                if let Some(outer) = outer.as_mut() {
+                    outer.extend_from_slice(calls.get(self.before..).unwrap_or_default());
+                }
+                *captured = outer;
+                calls
+            });
             CAPTURES.fetch_sub(1, Ordering::Relaxed);
-            calls.unwrap_or_default()
+            calls
         }
     }
 
@@ -128,10 +139,12 @@ fn run_captured<R>(calls: Vec<CapturedCall>, f: impl FnOnce() -> R) -> (R, Vec<C
     }
 
     CAPTURES.fetch_add(1, Ordering::Relaxed);
+    let before = calls.len();
     let outer = CAPTURED.with(|captured| captured.borrow_mut().replace(calls));
     let mut scope = Scope {
         ended: false,
         outer,
+        before,
     };
     let result = f();
     let calls = scope.end();

@@ -354,6 +354,11 @@ impl<'a> Writer<'a> {
 
     /// The bucket, sum and count lines of one histogram series from cumulative bucket counts
     /// (the last is `+Inf`: the count); `le` from [`le_values`].
+    ///
+    /// In OpenMetrics a histogram's sum is a counter: a series with a bucket below zero has no
+    /// sum, nor one whose sum is negative or NaN (a negative or NaN observation), and without
+    /// its sum it has no count either (its `+Inf` bucket is the count). A scraper that follows
+    /// the specification refuses the whole exposition otherwise.
     pub(crate) fn histogram(
         &mut self,
         name: &str,
@@ -366,6 +371,12 @@ impl<'a> Writer<'a> {
         for (bound, count) in le.iter().zip(cumulative) {
             self.start(name, "_bucket", labels, Some(("le", bound)));
             self.value(Value::Unsigned(*count));
+        }
+        let negative_bucket = le.first().is_some_and(|bound| {
+            bound.starts_with('-') && bound.parse().is_ok_and(|b: f64| b < 0.0)
+        });
+        if self.format == Format::OpenMetrics && (negative_bucket || sum.is_nan() || sum < 0.0) {
+            return;
         }
         self.start(name, "_sum", labels, None);
         self.value(Value::Float(sum));
@@ -471,5 +482,28 @@ mod tests {
             "t_seconds_bucket{a=\"x\",le=\"0.5\"} 1\nt_seconds_bucket{a=\"x\",le=\"1\"} 2\nt_seconds_bucket{a=\"x\",le=\"+Inf\"} 3\nt_seconds_sum{a=\"x\"} 1.5\nt_seconds_count{a=\"x\"} 3\n\
              u_seconds_bucket{le=\"0.5\"} 0\nu_seconds_bucket{le=\"1\"} 0\nu_seconds_bucket{le=\"+Inf\"} 0\nu_seconds_sum 0\nu_seconds_count 0\n"
         );
+    }
+
+    #[test]
+    fn openmetrics_histograms_have_no_sum_that_is_not_a_count() {
+        let le = le_values(&[0.5], Format::OpenMetrics);
+        let below_zero = le_values(&[-1.0, 0.5], Format::OpenMetrics);
+        let out = written(Format::OpenMetrics, |w| {
+            w.histogram("a", &[], &le, &[1, 1], -2.0);
+            w.histogram("b", &[], &le, &[0, 1], f64::NAN);
+            w.histogram("c", &[], &below_zero, &[0, 1, 1], 0.25);
+            w.histogram("d", &[], &le, &[1, 1], 0.25);
+        });
+        assert_eq!(
+            out,
+            "a_bucket{le=\"0.5\"} 1\na_bucket{le=\"+Inf\"} 1\n\
+             b_bucket{le=\"0.5\"} 0\nb_bucket{le=\"+Inf\"} 1\n\
+             c_bucket{le=\"-1.0\"} 0\nc_bucket{le=\"0.5\"} 1\nc_bucket{le=\"+Inf\"} 1\n\
+             d_bucket{le=\"0.5\"} 1\nd_bucket{le=\"+Inf\"} 1\nd_sum 0.25\nd_count 1\n"
+        );
+        // The text format has no such rule.
+        let le = le_values(&[0.5], Format::Text);
+        let text = written(Format::Text, |w| w.histogram("a", &[], &le, &[1, 1], -2.0));
+        assert!(text.contains("a_sum -2\na_count 1\n"), "{text}");
     }
 }

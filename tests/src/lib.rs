@@ -95,7 +95,8 @@ impl Exposition {
     /// Checks what must hold of every exposition, whatever was declared or recorded:
     ///
     /// - no series appears twice;
-    /// - each histogram's buckets are cumulative and its `+Inf` bucket equals its `_count`;
+    /// - each histogram's buckets are cumulative and its `+Inf` bucket equals its `_count` (a
+    ///   series has both `_sum` and `_count`, or, in OpenMetrics, neither);
     /// - for every instrumented function (from [`metrics_runtime::catalog`]) and for the HTTP
     ///   layer, the counter rows of one series (by `result`, by `status`) add up to its
     ///   histogram's `_count`, so no outcome is missing and both were read together.
@@ -191,8 +192,14 @@ impl Exposition {
                 .samples
                 .iter()
                 .find(|s| s.name == format!("{family}_count") && s.labels == labels);
+            let sum = self
+                .samples
+                .iter()
+                .any(|s| s.name == format!("{family}_sum") && s.labels == labels);
             match (infinite, count) {
                 (Some(inf), Some(count)) if inf.1 == count.value => {}
+                // OpenMetrics: a series whose sum would be negative or NaN has neither.
+                (Some(_), None) if !sum => {}
                 _ => {
                     return Err(format!(
                         "{family}{labels:?} has no `+Inf` bucket equal to its `_count`"
