@@ -134,7 +134,7 @@ fn write_functions(global: &Global, writer: &mut Writer<'_>) {
 fn write_function_family(family: &FunctionFamily, readings: &Readings, writer: &mut Writer<'_>) {
     let name = family.name;
     let kind = match family.kind {
-        FunctionKind::Calls => MetricKind::Counter,
+        FunctionKind::Calls | FunctionKind::Errors => MetricKind::Counter,
         FunctionKind::Duration => MetricKind::Histogram,
         FunctionKind::InFlight => MetricKind::Gauge,
     };
@@ -147,6 +147,15 @@ fn write_function_family(family: &FunctionFamily, readings: &Readings, writer: &
                     let calls = Value::Unsigned(reading.calls(*outcome));
                     let result = Some(("result", outcome.as_str()));
                     writer.counter(name, &[&series.labels], result, calls);
+                }
+            }
+        }
+        FunctionKind::Errors => {
+            for series in &family.series {
+                let reading = readings.get(series.cells);
+                for (index, kind) in series.kinds.iter().enumerate() {
+                    let errors = Value::Unsigned(reading.kind(index));
+                    writer.counter(name, &[&series.labels], Some(("kind", kind)), errors);
                 }
             }
         }

@@ -90,7 +90,7 @@ pub(crate) struct Route {
 impl Route {
     fn status(&self, code: usize) -> &CallCells {
         let code = code.min(STATUSES - 1);
-        self.statuses[code].get_or_init(|| CallCells::new(DEFAULT_BUCKETS))
+        self.statuses[code].get_or_init(|| CallCells::new(DEFAULT_BUCKETS, 0))
     }
 
     /// Each status seen, with its cells.
@@ -162,7 +162,7 @@ fn shared_route(endpoint: &str, method: usize) -> &'static Route {
         // Routes are bounded by the application's routes and methods: kept for the process.
         Box::leak(Box::new(Route {
             labels: render_labels(labels),
-            in_flight: CallCells::new(&[]),
+            in_flight: CallCells::new(&[], 0),
             statuses: (0..STATUSES).map(|_| OnceLock::new()).collect(),
         }))
     })

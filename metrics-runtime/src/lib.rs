@@ -162,11 +162,14 @@ pub mod __private;
 pub use catalog::{Catalog, CatalogError, Conflict, DeclaredFamily, InstrumentedFunction, Origin};
 pub use config::{ConfigError, set_constant_labels};
 pub use encode::{render, render_as};
-pub use labels::{LabelSet, LabelValue, OptionLabelValue};
+pub use instrument::{recording, set_recording};
+pub use labels::{ErrorKinds, LabelSet, LabelValue, OptionLabelValue};
 pub use metrics::{
     Counter, CounterFamily, Family, Gauge, GaugeFamily, Histogram, HistogramFamily, HistogramTimer,
     IntCounter, IntCounterFamily, IntGauge, IntGaugeFamily, Metric,
 };
+/// Derives [`ErrorKinds`] for an enum of errors: see [`ErrorKinds`].
+pub use metrics_macros::ErrorKinds;
 /// Derives [`LabelSet`] for a struct whose fields are [`LabelValue`] types and name the labels.
 pub use metrics_macros::LabelSet;
 /// Derives [`LabelValue`] (and [`LabelSet`]) for a fieldless enum: see [`LabelValue`].
@@ -379,7 +382,7 @@ pub use metrics_macros::instrument_metric;
 /// assert_eq!(RATIO, "job:sms_success:ratio_rate5m");
 /// ```
 pub use metrics_macros::metric_name;
-pub use model::{DEFAULT_BUCKETS, Location, MetricKind, Outcome, Shape};
+pub use model::{DEFAULT_BUCKETS, Ending, Location, MetricKind, Objective, Outcome, Shape};
 pub use registry::{DEFAULT_COLLECT_TIMEOUT, MetricField, Registry, catalog, check, registry};
 pub use text::{Format, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
 
