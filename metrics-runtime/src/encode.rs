@@ -87,6 +87,9 @@ impl Registry {
                 (builtin.write)(&mut writer);
             }
         }
+        for write in snapshot.writers.iter() {
+            write(&mut writer);
+        }
         for family in snapshot.stored.iter() {
             writer.header(family.spec.name, family.spec.help, family.spec.shape.kind());
             family.storage.write(

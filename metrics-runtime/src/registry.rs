@@ -112,6 +112,9 @@ struct State {
     stored: Arc<Vec<StoredFamily>>,
     /// Collectors, read at each scrape.
     sources: Arc<Vec<Arc<Source>>>,
+    /// Families the crate writes itself from cells of its own, registered at run time (HTTP
+    /// layers).
+    writers: Arc<Vec<WriteFamilies>>,
     /// Registries of tikv `prometheus` attached to this one.
     #[cfg(feature = "prometheus")]
     attached: Arc<Vec<prometheus::Registry>>,
@@ -132,10 +135,14 @@ pub(crate) struct StoredFamily {
     pub(crate) labels: LabelTable,
 }
 
+/// Writes families from cells the registry does not hold (an HTTP layer's).
+pub(crate) type WriteFamilies = Arc<dyn Fn(&mut crate::text::Writer<'_>) + Send + Sync>;
+
 /// What a scrape writes, taken without holding a lock.
 pub(crate) struct Snapshot {
     pub(crate) stored: Arc<Vec<StoredFamily>>,
     pub(crate) sources: Arc<Vec<Arc<Source>>>,
+    pub(crate) writers: Arc<Vec<WriteFamilies>>,
     #[cfg(feature = "prometheus")]
     pub(crate) attached: Arc<Vec<prometheus::Registry>>,
     pub(crate) conflicts: usize,
@@ -306,6 +313,7 @@ impl Registry {
         Snapshot {
             stored: Arc::clone(&state.stored),
             sources: Arc::clone(&state.sources),
+            writers: Arc::clone(&state.writers),
             #[cfg(feature = "prometheus")]
             attached: Arc::clone(&state.attached),
             conflicts: state.conflicts.len(),
@@ -356,6 +364,29 @@ impl Registry {
             functions,
             objectives,
         }
+    }
+
+    /// Declares families that `write` writes at each scrape (an HTTP layer's), all or none:
+    /// the conflict that refuses one is reported and returned.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    pub(crate) fn add_writer(
+        &self,
+        specs: Vec<FamilySpec>,
+        write: WriteFamilies,
+    ) -> Result<(), Conflict> {
+        let mut state = self.inner.state_mut();
+        for spec in &specs {
+            if let Some(problem) = state.refusal(spec, &self.inner.constant) {
+                return Err(state.report(problem));
+            }
+        }
+        for spec in &specs {
+            state.insert(spec);
+        }
+        let mut writers = state.writers.as_ref().clone();
+        writers.push(write);
+        state.writers = Arc::new(writers);
+        Ok(())
     }
 
     /// Declares an objective of families registered at run time (the HTTP layer's): `Ok` when
