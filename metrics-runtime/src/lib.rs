@@ -159,7 +159,10 @@ mod text;
 #[path = "private.rs"]
 pub mod __private;
 
-pub use catalog::{Catalog, CatalogError, Conflict, DeclaredFamily, InstrumentedFunction, Origin};
+pub use catalog::{
+    Catalog, CatalogError, Conflict, DeclaredFamily, DeclaredObjective, InstrumentedFunction,
+    Origin,
+};
 pub use config::{ConfigError, set_constant_labels};
 pub use encode::{render, render_as};
 pub use instrument::{recording, set_recording};
