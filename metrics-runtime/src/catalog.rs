@@ -127,6 +127,8 @@ pub struct DeclaredObjective {
     /// PromQL label matchers selecting the objective's series of both families, such as
     /// `function="send",module="app::sms"`; empty when it covers every series.
     pub selector: String,
+    /// The labels of one series it covers (those `selector` names), for generated tests.
+    pub example: Vec<(&'static str, String)>,
     /// Where it is declared.
     pub location: Location,
 }

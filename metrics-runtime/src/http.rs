@@ -719,6 +719,10 @@ fn register(config: Config) -> (&'static Layer, Option<Conflict>) {
             histogram: layer.names.duration,
             bounds: layer.bounds,
             selector: format!("endpoint!=\"{UNMATCHED_ENDPOINT}\""),
+            example: vec![
+                ("endpoint", "/example".to_owned()),
+                ("method", "GET".to_owned()),
+            ],
             location: Location {
                 file: file!(),
                 line: line!(),

@@ -133,6 +133,8 @@ mod cells;
 pub mod collect;
 mod config;
 mod encode;
+#[cfg(feature = "export")]
+pub mod export;
 mod function_name;
 #[cfg(feature = "prometheus")]
 mod gathered;

@@ -1386,6 +1386,10 @@ fn function_objectives(registry: &Registry, sites: &[&'static CallSite]) -> Vec<
             histogram: histogram_spec.name,
             bounds,
             selector,
+            example: vec![
+                ("function", first.function().to_owned()),
+                ("module", first.descriptor.module.to_owned()),
+            ],
             location: location(&first.descriptor),
         });
     }
