@@ -366,6 +366,36 @@ impl Registry {
         }
     }
 
+    /// Registers a gauge of one series, `labels`, at 1: the shape of `*_build_info`.
+    #[track_caller]
+    pub(crate) fn info(
+        &self,
+        name: &str,
+        help: &str,
+        labels: &[(&str, &str)],
+    ) -> Result<(), Conflict> {
+        let names: Vec<&'static str> = labels.iter().map(|(name, _)| leak(name)).collect();
+        let values: Vec<&[&str]> = labels
+            .iter()
+            .map(|(_, value)| &*Box::leak(Box::new([leak(value)])) as &[&str])
+            .collect();
+        let spec = FamilySpec {
+            name: leak(name),
+            help: leak(help),
+            shape: Shape::IntGauge,
+            labels: names,
+            buckets: &[],
+            location: crate_location(),
+            origin: Origin::Registered,
+        };
+        if let Some(problem) = registration_problem(&spec) {
+            return Err(self.inner.state_mut().report(problem));
+        }
+        let storage = self.stored(&spec, 1, &values)?;
+        <IntGauge as MetricField>::from_storage(&storage).set(1);
+        Ok(())
+    }
+
     /// Declares families that `write` writes at each scrape (an HTTP layer's), all or none:
     /// the conflict that refuses one is reported and returned.
     #[cfg_attr(not(feature = "axum"), allow(dead_code))]
