@@ -393,9 +393,10 @@ pub use text::{Format, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
 
 /// Exports `<package>_build_info{version, revision, rustc} 1`, the build of the program, in the
 /// global registry: `version` is the calling crate's `CARGO_PKG_VERSION`, `revision` the
-/// `GIT_REVISION` environment variable at build time (left out when it is not set; set it in
-/// CI, `GIT_REVISION=$(git rev-parse --short HEAD) cargo build`, and Cargo rebuilds when it
-/// changes), `rustc` the compiler's version. `build_info!("prefix")` names the family
+/// `GIT_REVISION` environment variable at build time (`unknown` when it is not set, so that the
+/// label set does not depend on the build; set it in CI,
+/// `GIT_REVISION=$(git rev-parse --short HEAD) cargo build`, and Cargo rebuilds when it changes),
+/// `rustc` the compiler's version. `build_info!("prefix")` names the family
 /// `prefix_build_info` instead of after the package (its `-` as `_`).
 ///
 /// Join it to any series to label it with the version: `up * on (job, instance)
@@ -430,7 +431,7 @@ macro_rules! build_info {
 }
 
 /// What [`build_info!`] calls: `<prefix>_build_info{version, revision, rustc} 1` in the global
-/// registry, `revision` left out when it is `None`.
+/// registry, `revision` `unknown` when it is `None`.
 ///
 /// # Errors
 ///
@@ -446,12 +447,11 @@ pub fn register_build_info(
     version: &str,
     revision: Option<&str>,
 ) -> Result<(), Conflict> {
-    let mut labels = vec![("version", version)];
-    if let Some(revision) = revision {
-        labels.push(("revision", revision));
-    }
-    labels.push(("rustc", env!("METRICS_RUNTIME_RUSTC_VERSION")));
-    labels.sort_unstable();
+    let labels = [
+        ("revision", revision.unwrap_or("unknown")),
+        ("rustc", env!("METRICS_RUNTIME_RUSTC_VERSION")),
+        ("version", version),
+    ];
     registry().info(
         &format!("{prefix}_build_info"),
         "The program's build: its version, source revision and compiler; always 1.",

@@ -29,9 +29,12 @@ fn calls(exposition: &Exposition) -> u64 {
 
 #[tokio::test]
 async fn nothing_starts_recording_while_it_is_off() {
-    let app = Router::new()
-        .route("/", get(|| async { "hello" }))
-        .layer(HttpMetricsLayer::builder().prefix("switched").build().unwrap());
+    let app = Router::new().route("/", get(|| async { "hello" })).layer(
+        HttpMetricsLayer::builder()
+            .prefix("switched")
+            .build()
+            .unwrap(),
+    );
     let request = || Request::builder().uri("/").body(Body::empty()).unwrap();
     work(|| {});
     app.clone().oneshot(request()).await.unwrap();

@@ -27,7 +27,7 @@ fn export(catalog: &metrics_runtime::Catalog) -> Export<'_> {
             &["user_", "users_", "phone_", "active_sessions"],
         )
         .row("Background tasks", &["task_"])
-        .row("Runtime", &["tokio_"])
+        .row("Runtime", &["tokio_", "personal_assistant_build_info"])
         .row("System", &["system_"])
         .row(
             "Process and health",
