@@ -371,7 +371,7 @@ impl Plan {
         let error_kinds = args
             .error_kinds
             .as_ref()
-            .and_then(|ty| concrete_type(ty, sig, "`error_kinds`", &mut check));
+            .and_then(|ty| concrete_type(ty, sig, "`error_kinds`", "ErrorKinds", &mut check));
         let plan = Plan {
             krate: args
                 .krate
@@ -572,10 +572,19 @@ impl Plan {
     fn ending(&self, value: &syn::Ident, by_reference: bool) -> (TokenStream, bool) {
         let krate = &self.krate;
         let private = quote!(#krate::__private);
+        // The value and its reference are spanned at the argument that uses them, so that a type
+        // error (a predicate of another type, a function that does not return
+        // `Result<_, Type>`) is reported on that argument.
+        let at = |span: Span| {
+            let value = syn::Ident::new(&value.to_string(), Span::mixed_site().located_at(span));
+            let reference = (!by_reference).then(|| quote_spanned!(span=> &));
+            quote!(#reference #value)
+        };
         let reference = (!by_reference).then(|| quote!(&));
         let outcome = match &self.predicate {
             Some((function, ok)) => {
-                let answer = quote_spanned!(function.span()=> (#function)(#reference #value));
+                let argument = at(function.span());
+                let answer = quote_spanned!(function.span()=> (#function)(#argument));
                 if *ok {
                     quote!(#private::Outcome::ok_if(#answer))
                 } else {
@@ -590,12 +599,9 @@ impl Plan {
         match &self.error_kinds {
             None => (outcome, false),
             Some(ty) => {
-                // Spanned on the type, so that a function that does not return
-                // `Result<_, Type>` is reported there.
-                let value =
-                    syn::Ident::new(&value.to_string(), Span::mixed_site().located_at(ty.span()));
+                let argument = at(ty.span());
                 let kind = quote_spanned!(ty.span()=>
-                    #private::error_kind_of::<#ty, _>(#reference #value));
+                    #private::error_kind_of::<#ty, _>(#argument));
                 (quote!(#private::Ending::with_kind(#outcome, #kind)), true)
             }
         }
@@ -834,12 +840,18 @@ fn argument_type(
         derefs += 1;
     }
     let what = format!("the type of label argument `{name}`");
-    concrete_type(ty, sig, &what, check).map(|ty| (ty, derefs))
+    concrete_type(ty, sig, &what, "LabelValue", check).map(|ty| (ty, derefs))
 }
 
 /// `ty` without named lifetimes, if it names no generic parameter, `Self` or `impl`: the call
 /// site's `static` lists the values of the type, so it cannot name them; `what` is reported.
-fn concrete_type(ty: &Type, sig: &Signature, what: &str, check: &mut Check<'_>) -> Option<Type> {
+fn concrete_type(
+    ty: &Type,
+    sig: &Signature,
+    what: &str,
+    trait_name: &str,
+    check: &mut Check<'_>,
+) -> Option<Type> {
     let generics: Vec<String> = sig
         .generics
         .type_params()
@@ -856,7 +868,7 @@ fn concrete_type(ty: &Type, sig: &Signature, what: &str, check: &mut Check<'_>) 
     if let Some(ident) = problem {
         check.fail(
             ty.span(),
-            format!("{what} must be a concrete type, not `{ident}`: all its values are listed at start-up"),
+            format!("{what} must be a concrete `{trait_name}` type, not `{ident}`: all its values are listed at start-up"),
         );
         return None;
     }
