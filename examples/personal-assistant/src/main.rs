@@ -46,7 +46,7 @@ enum CatalogOutput {
     Rules,
     /// The objectives' rules and burn-rate alerts (deploy/rules/objectives.yml).
     Objectives,
-    /// The objectives' promtool tests (deploy/rules/tests/objectives_test.yml).
+    /// The objectives' promtool tests (`deploy/rules/tests/objectives_test.yml`).
     ObjectiveTests,
 }
 
