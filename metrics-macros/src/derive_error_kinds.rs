@@ -85,7 +85,7 @@ fn kind_attr(attrs: &[syn::Attribute], on_enum: bool, errors: &mut Errors) -> Ki
 /// One variant: its own kind, or the kinds of its one field's type.
 enum VariantKind {
     Own(String),
-    Transparent(syn::Type),
+    Transparent(Box<syn::Type>),
 }
 
 fn expand(input: &DeriveInput, errors: &mut Errors) -> TokenStream {
@@ -113,8 +113,15 @@ fn expand(input: &DeriveInput, errors: &mut Errors) -> TokenStream {
     let krate = attr
         .krate
         .map_or_else(|| quote!(::metrics_runtime), |path| path.to_token_stream());
-    let private = quote!(#krate::__private);
+    let kinds = variant_kinds(data, errors);
+    generate(ident, &kinds, &quote!(#krate::__private))
+}
 
+/// Each variant with its kind, checked.
+fn variant_kinds<'a>(
+    data: &'a syn::DataEnum,
+    errors: &mut Errors,
+) -> Vec<(&'a syn::Variant, VariantKind)> {
     let mut kinds = Vec::new();
     for variant in &data.variants {
         let variant_attr = kind_attr(&variant.attrs, false, errors);
@@ -128,19 +135,18 @@ fn expand(input: &DeriveInput, errors: &mut Errors) -> TokenStream {
             }
             (Some(span), None) => {
                 let mut fields = variant.fields.iter();
-                match (fields.next(), fields.next()) {
-                    (Some(field), None) => VariantKind::Transparent(field.ty.clone()),
-                    _ => {
-                        errors.at(
-                            span,
-                            format!(
-                                "a `transparent` variant has exactly one field, whose type lists its kinds; `{}` has {}",
-                                variant.ident,
-                                variant.fields.len()
-                            ),
-                        );
-                        continue;
-                    }
+                if let (Some(field), None) = (fields.next(), fields.next()) {
+                    VariantKind::Transparent(Box::new(field.ty.clone()))
+                } else {
+                    errors.at(
+                        span,
+                        format!(
+                            "a `transparent` variant has exactly one field, whose type lists its kinds; `{}` has {}",
+                            variant.ident,
+                            variant.fields.len()
+                        ),
+                    );
+                    continue;
                 }
             }
             (None, Some(lit)) => {
@@ -156,13 +162,21 @@ fn expand(input: &DeriveInput, errors: &mut Errors) -> TokenStream {
         };
         kinds.push((variant, kind));
     }
+    kinds
+}
 
+/// The `ErrorKinds` impl, with the `const` check that no kind is given twice.
+fn generate(
+    ident: &syn::Ident,
+    kinds: &[(&syn::Variant, VariantKind)],
+    private: &TokenStream,
+) -> TokenStream {
     // Each variant's first kind, as a const expression: transparent variants take as many
     // places as their field's type has kinds.
     let mut offset = quote!(0usize);
     let mut arms = Vec::new();
     let mut fill = Vec::new();
-    for (variant, kind) in &kinds {
+    for (variant, kind) in kinds {
         let variant_ident = &variant.ident;
         let pattern = match &variant.fields {
             Fields::Unit => quote!(Self::#variant_ident),
@@ -180,12 +194,11 @@ fn expand(input: &DeriveInput, errors: &mut Errors) -> TokenStream {
             }
             VariantKind::Transparent(ty) => {
                 let inner = quote_spanned!(ty.span()=> <#ty as #private::ErrorKinds>);
-                let binding = match &variant.fields {
-                    Fields::Named(fields) => {
-                        let name = fields.named.first().and_then(|field| field.ident.as_ref());
-                        quote!(Self::#variant_ident { #name: inner })
-                    }
-                    _ => quote!(Self::#variant_ident(inner)),
+                let binding = if let Fields::Named(fields) = &variant.fields {
+                    let name = fields.named.first().and_then(|field| field.ident.as_ref());
+                    quote!(Self::#variant_ident { #name: inner })
+                } else {
+                    quote!(Self::#variant_ident(inner))
                 };
                 arms.push(quote!(#binding => #offset + #inner::kind_index(inner)));
                 fill.push(quote! {

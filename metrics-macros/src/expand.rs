@@ -446,25 +446,25 @@ impl Plan {
             quote!((#key, #values))
         });
         let buckets = &self.buckets;
-        let error_kinds = match &self.error_kinds {
-            Some(ty) => quote_spanned!(ty.span()=> <#ty as #private::ErrorKinds>::KINDS),
-            None => quote!(&[]),
-        };
+        let error_kinds = self.error_kinds.as_ref().map_or_else(
+            || quote!(&[]),
+            |ty| quote_spanned!(ty.span()=> <#ty as #private::ErrorKinds>::KINDS),
+        );
         let objective = match &self.objective {
             None => quote!(#private::Option::None),
             Some(objective) => {
                 let name = &objective.name;
-                let success = match objective.success {
-                    Some(percent) => quote!(#private::Option::Some(#percent)),
-                    None => quote!(#private::Option::None),
-                };
-                let latency = match &objective.latency {
-                    Some((threshold, percent)) => {
+                let success = objective.success.map_or_else(
+                    || quote!(#private::Option::None),
+                    |percent| quote!(#private::Option::Some(#percent)),
+                );
+                let latency = objective.latency.as_ref().map_or_else(
+                    || quote!(#private::Option::None),
+                    |(threshold, percent)| {
                         let threshold = threshold.value;
                         quote!(#private::Option::Some((#threshold, #percent)))
-                    }
-                    None => quote!(#private::Option::None),
-                };
+                    },
+                );
                 quote!(#private::Option::Some(#private::Objective {
                     name: #name,
                     success: #success,
@@ -581,29 +581,28 @@ impl Plan {
             quote!(#reference #value)
         };
         let reference = (!by_reference).then(|| quote!(&));
-        let outcome = match &self.predicate {
-            Some((function, ok)) => {
-                let argument = at(function.span());
-                let answer = quote_spanned!(function.span()=> (#function)(#argument));
-                if *ok {
-                    quote!(#private::Outcome::ok_if(#answer))
-                } else {
-                    quote!(#private::Outcome::ok_if(!#answer))
-                }
+        let outcome = if let Some((function, ok)) = &self.predicate {
+            let argument = at(function.span());
+            let answer =
+                quote_spanned!(function.span()=> #private::predicate(#function, #argument));
+            if *ok {
+                quote!(#private::Outcome::ok_if(#answer))
+            } else {
+                quote!(#private::Outcome::ok_if(!#answer))
             }
-            None => quote! {{
+        } else {
+            quote! {{
                 use #private::{AnyOutcome as _, ResultOutcome as _, StatusOutcome as _};
                 (&&#private::OutcomeProbe(#reference #value)).metrics_outcome()
-            }},
+            }}
         };
-        match &self.error_kinds {
-            None => (outcome, false),
-            Some(ty) => {
-                let argument = at(ty.span());
-                let kind = quote_spanned!(ty.span()=>
-                    #private::error_kind_of::<#ty, _>(#argument));
-                (quote!(#private::Ending::with_kind(#outcome, #kind)), true)
-            }
+        if let Some(ty) = &self.error_kinds {
+            let argument = at(ty.span());
+            let kind = quote_spanned!(ty.span()=>
+                #private::error_kind_of::<#ty, _>(#argument));
+            (quote!(#private::Ending::with_kind(#outcome, #kind)), true)
+        } else {
+            (outcome, false)
         }
     }
 

@@ -535,7 +535,6 @@ impl HttpMetricsLayer {
     /// assert!(error.to_string().contains("not a bound"));
     /// # Ok::<(), metrics_runtime::axum::HttpLayerError>(())
     /// ```
-    #[must_use]
     pub fn builder() -> HttpMetricsBuilder {
         HttpMetricsBuilder {
             config: Config::default(),
@@ -699,7 +698,7 @@ fn register(config: Config) -> (&'static Layer, Option<Conflict>) {
     drop(layers);
     let registry = crate::registry();
     let write = Arc::new(move |writer: &mut Writer<'_>| layer.write(writer));
-    if let Err(conflict) = registry.add_writer(layer.specs(), write) {
+    if let Err(conflict) = registry.add_writer(&layer.specs(), write) {
         return (layer, Some(conflict));
     }
     for objective in &layer.config.objectives {

@@ -355,6 +355,14 @@ pub fn error_kind_of<K: ErrorKinds, T>(value: &Result<T, K>) -> Option<usize> {
     value.as_ref().err().map(ErrorKinds::kind_index)
 }
 
+/// Calls the `ok_if` or `error_if` predicate on the returned value: the closure's parameter
+/// type comes from this signature, so `ok_if = |found| found.is_some()` needs no annotation.
+#[inline(always)]
+#[allow(clippy::inline_always)]
+pub fn predicate<T: ?Sized, F: FnOnce(&T) -> bool>(predicate: F, value: &T) -> bool {
+    predicate(value)
+}
+
 /// Calls `body`; the explicit `R` gives the closure its return type before its body is checked,
 /// so `?`, `.into()` and `.collect()` in the body infer exactly as in the original function.
 #[inline(always)]

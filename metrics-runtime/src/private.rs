@@ -14,7 +14,7 @@ pub use crate::Metrics;
 pub use crate::catalog::Declaration;
 pub use crate::instrument::{
     AnyOutcome, CallGuard, CallSite, Instrumented, OutcomeProbe, ResultOutcome, StatusOutcome,
-    call, error_kind_of, instrument_future, label_index,
+    call, error_kind_of, instrument_future, label_index, predicate,
 };
 pub use crate::labels::{
     ErrorKinds, LabelSet, LabelValue, OptionLabelValue, distinct_names, series_count,

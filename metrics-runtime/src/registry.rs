@@ -401,16 +401,16 @@ impl Registry {
     #[cfg_attr(not(feature = "axum"), allow(dead_code))]
     pub(crate) fn add_writer(
         &self,
-        specs: Vec<FamilySpec>,
+        specs: &[FamilySpec],
         write: WriteFamilies,
     ) -> Result<(), Conflict> {
         let mut state = self.inner.state_mut();
-        for spec in &specs {
+        for spec in specs {
             if let Some(problem) = state.refusal(spec, &self.inner.constant) {
                 return Err(state.report(problem));
             }
         }
-        for spec in &specs {
+        for spec in specs {
             state.insert(spec);
         }
         let mut writers = state.writers.as_ref().clone();
@@ -1336,15 +1336,15 @@ fn function_objectives(registry: &Registry, sites: &[&'static CallSite]) -> Vec<
         let Some(objective) = site.descriptor.objective else {
             continue;
         };
-        let name = if !objective.name.is_empty() {
-            objective.name.to_owned()
-        } else {
+        let name = if objective.name.is_empty() {
             match site.descriptor.families {
                 Families::Own { counter, .. } => {
                     counter.strip_suffix("_total").unwrap_or(counter).to_owned()
                 }
                 Families::Shared => site.function().to_owned(),
             }
+        } else {
+            objective.name.to_owned()
         };
         by_name.entry(name).or_default().push((site, objective));
     }

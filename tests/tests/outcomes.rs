@@ -27,6 +27,7 @@ fn lookup(key: u32) -> Option<u32> {
     (key % 2 == 0).then_some(key)
 }
 
+#[allow(clippy::trivially_copy_pass_by_ref)] // a predicate takes the value by reference
 fn is_negative(value: &i64) -> bool {
     *value < 0
 }
@@ -38,7 +39,7 @@ async fn legacy(code: i64) -> i64 {
 }
 
 /// A predicate on a future's output, given as a closure.
-#[instrument_metric(name = "future_predicates", ok_if = |n: &usize| *n > 2)]
+#[instrument_metric(name = "future_predicates", ok_if = |n| *n > 2)]
 fn count_later(n: usize) -> impl Future<Output = usize> {
     async move { n }
 }

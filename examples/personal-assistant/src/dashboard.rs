@@ -53,7 +53,7 @@ pub fn objective_rules() -> String {
     export(&metrics_runtime::catalog()).objective_rules()
 }
 
-/// The unit tests of the objectives' alerts (deploy/rules/tests/objectives_test.yml).
+/// The unit tests of the objectives' alerts (`deploy/rules/tests/objectives_test.yml`).
 #[must_use]
 pub fn objective_rule_tests() -> String {
     export(&metrics_runtime::catalog()).objective_rule_tests("../objectives.yml")
