@@ -935,7 +935,7 @@ mod tests {
     fn budgets_are_round() {
         assert_eq!(budget(99.9), 0.001);
         assert_eq!(budget(95.0), 0.05);
-        assert_eq!(number(14.4 * budget(99.9)), "0.0144");
+        assert_eq!(number(round(14.4 * budget(99.9))), "0.0144");
         assert_eq!(number(2.0), "2");
     }
 }

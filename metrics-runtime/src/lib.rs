@@ -204,6 +204,9 @@ pub use metrics_macros::Metrics;
 /// | `long_running` | allows `buckets` that look like milliseconds (every bound at least 1, the largest at least 5000) for work that takes hours |
 /// | `max_series = N` | raises the cap (10,000) on the series the dynamic labels create |
 /// | `in_flight`, `in_flight = "..."` | also a gauge of the calls that have not returned |
+/// | `ok_if = predicate`, `error_if = predicate` | `result` decided by a predicate on the returned value (a path or a closure taking `&T`) |
+/// | `error_kinds = Type` | errors counted by kind in `stem_errors_total{kind}` (`Type` derives [`ErrorKinds`]; the function returns `Result<_, Type>`) |
+/// | `objective(name = "...", success = 99.9, latency = (0.25, 99.0))` | a service level objective; the latency threshold must be a bound of the histogram (checked at compile time) |
 /// | `crate = path` | where this crate is, if the dependency is renamed |
 ///
 /// `help`, `labels`, `buckets`, `max_series` and a named `in_flight` need the function's own
@@ -347,6 +350,94 @@ pub use metrics_macros::Metrics;
 /// let text = metrics_runtime::render();
 /// assert!(text.contains("# TYPE uploads_in_flight gauge"));
 /// assert!(text.contains("# TYPE downloads_running gauge"));
+/// ```
+///
+/// ## `result`: `Result`s, responses, `ok_if` and `error_if`
+///
+/// A `Result` is `error` when it is an `Err`. An HTTP response (`axum::response::Response`, any
+/// `http::Response<B>`) or a `(StatusCode, _)` pair, or a `Result` of either, is `error` when its
+/// status is a server error (5xx); a 4xx is the client's mistake, answered as it should be, so
+/// `ok` (feature `axum`). An `impl IntoResponse` cannot be inspected: it is `ok`, like any
+/// other value; the HTTP layer ([`axum::HttpMetricsLayer`]) sees every status. For anything
+/// else, a predicate on the returned value (the output, for a future) decides:
+///
+/// ```
+/// # use metrics_runtime::instrument_metric;
+/// /// A cache miss is an error of this cache.
+/// #[instrument_metric(name = "cache_lookups", ok_if = Option::is_some)]
+/// fn lookup(key: u32) -> Option<u32> {
+///     (key % 2 == 0).then_some(key)
+/// }
+///
+/// /// A C library's status: negative is an error.
+/// #[instrument_metric(name = "legacy_calls", error_if = |status| *status < 0)]
+/// fn legacy(status: i32) -> i32 {
+///     status
+/// }
+///
+/// lookup(1);
+/// legacy(-2);
+/// let text = metrics_runtime::render();
+/// assert!(text.lines().any(|l| l.starts_with("cache_lookups_total{") && l.ends_with(r#"result="error"} 1"#)));
+/// assert!(text.lines().any(|l| l.starts_with("legacy_calls_total{") && l.ends_with(r#"result="error"} 1"#)));
+/// ```
+///
+/// ## `error_kinds = Type`
+///
+/// Counts the errors of a function returning `Result<_, Type>` by kind, `Type` deriving
+/// [`ErrorKinds`] (an enum, its variants with or without data), in a family of its own beside
+/// the calls: `stem_errors_total` with the function's labels and `kind` (or
+/// `function_calls_errors_total` for the shared families). A separate family keeps every
+/// family's label set fixed: the calls counter has no `kind`, the errors counter no `result`.
+/// Every kind is exported at 0 from start-up; the kinds add up to the `error` calls.
+///
+/// ```
+/// use metrics_runtime::{ErrorKinds, instrument_metric};
+///
+/// #[derive(Debug, ErrorKinds)]
+/// enum SmsError {
+///     Failed { code: u16 },
+///     RateLimited,
+/// }
+///
+/// /// Sends an SMS.
+/// #[instrument_metric(name = "sms_deliver", error_kinds = SmsError)]
+/// fn deliver(code: u16) -> Result<(), SmsError> {
+///     if code == 429 { Err(SmsError::RateLimited) } else { Err(SmsError::Failed { code }) }
+/// }
+///
+/// let _ = deliver(429);
+/// let text = metrics_runtime::render();
+/// assert!(text.lines().any(|l| l.starts_with("sms_deliver_errors_total{") && l.ends_with(r#"kind="rate_limited"} 1"#)));
+/// assert!(text.lines().any(|l| l.starts_with("sms_deliver_errors_total{") && l.ends_with(r#"kind="failed"} 0"#)));
+/// ```
+///
+/// ## `objective(...)`
+///
+/// A service level objective over 30 days: `success = P`, the percent of calls that are not
+/// `error` nor `panic` (`cancelled` ones count neither way), and `latency = (T, P)`, the percent
+/// of calls no longer than `T` seconds, which must be a bound of the histogram: the default
+/// buckets ([`DEFAULT_BUCKETS`]) or the function's `buckets`, checked at compile time. The
+/// name is the family's stem unless `name = "..."` says otherwise; functions of one family that
+/// declare one objective (an `impl` block's attribute) share it. The catalog lists it, and
+/// `metrics_runtime::export` (feature `export`) generates its recording rules, burn-rate alerts,
+/// their promtool tests and a dashboard row.
+///
+/// ```
+/// # use metrics_runtime::instrument_metric;
+/// /// Pays for an order.
+/// #[instrument_metric(name = "orders_pay", objective(success = 99.9, latency = (0.25, 99.0)))]
+/// fn pay() {}
+///
+/// let objective = metrics_runtime::catalog().objectives.into_iter().find(|o| o.name == "orders_pay").unwrap();
+/// assert_eq!(objective.latency, Some((0.25, 99.0)));
+/// ```
+///
+/// ```compile_fail
+/// # use metrics_runtime::instrument_metric;
+/// // error: the latency threshold of an objective must be a bound of the histogram, ...
+/// #[instrument_metric(name = "orders_place", objective(latency = (0.3, 99.0)))]
+/// fn place() {}
 /// ```
 ///
 /// ## On an `impl` block

@@ -1362,10 +1362,6 @@ fn function_objectives(registry: &Registry, sites: &[&'static CallSite]) -> Vec<
                 Some(format!(
                     "declared with the objective `{name}` and other targets than the first function that declares it: give them the same targets, or another name"
                 ))
-            } else if site.descriptor.module != first.descriptor.module {
-                Some(format!(
-                    "declared with the objective `{name}` in two modules: an objective covers its whole family, or functions of one module; name them apart"
-                ))
             } else {
                 None
             };
@@ -1393,6 +1389,22 @@ fn function_objectives(registry: &Registry, sites: &[&'static CallSite]) -> Vec<
             .iter()
             .filter(|site| counter_name(&site.descriptor) == counter)
             .count();
+        if kept.len() < family_size {
+            // Functions of several modules are selected by name within one module only.
+            let (same, other): (Vec<&'static CallSite>, Vec<&'static CallSite>) = kept
+                .iter()
+                .partition(|site| site.descriptor.module == first.descriptor.module);
+            for site in other {
+                registry.inner.state_mut().report(Conflict {
+                    family: counter.to_owned(),
+                    problem: format!(
+                        "declared with the objective `{name}` in two modules without covering its whole family: an objective covers its whole family, or functions of one module; name them apart"
+                    ),
+                    locations: vec![location(&first.descriptor), location(&site.descriptor)],
+                });
+            }
+            kept = same;
+        }
         let selector = if kept.len() == family_size {
             String::new()
         } else {
