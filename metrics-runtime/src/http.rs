@@ -137,6 +137,9 @@ struct Layer {
     body_bounds: Option<&'static [f64]>,
     /// Every route seen, by endpoint and method, for rendering in a stable order.
     routes: RwLock<BTreeMap<(String, usize), &'static Route>>,
+    /// Why its families (or objectives) were refused, if they were: building the same layer
+    /// again gives the same error, never a layer that silently exports nothing.
+    refused: Mutex<Option<Conflict>>,
 }
 
 /// Every layer built, each configuration once.
@@ -678,7 +681,12 @@ fn bounds_problem(bounds: &[f64]) -> Option<&'static str> {
 fn register(config: Config) -> (&'static Layer, Option<Conflict>) {
     let mut layers = LAYERS.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some(layer) = layers.iter().find(|layer| layer.config == config) {
-        return (layer, None);
+        let refused = layer
+            .refused
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        return (layer, refused);
     }
     let names = config.names();
     let bounds: &'static [f64] = Box::leak(config.buckets.clone().into_boxed_slice());
@@ -693,13 +701,23 @@ fn register(config: Config) -> (&'static Layer, Option<Conflict>) {
         bounds,
         body_bounds,
         routes: RwLock::new(BTreeMap::new()),
+        refused: Mutex::new(None),
     }));
     layers.push(layer);
+    // Registered under the lock: a second build of this configuration waits for the verdict.
+    let refused = declare(layer);
+    *layer.refused.lock().unwrap_or_else(PoisonError::into_inner) = refused.clone();
     drop(layers);
+    (layer, refused)
+}
+
+/// Registers the families and objectives of `layer` in the global registry; the conflict that
+/// refuses one, if any.
+fn declare(layer: &'static Layer) -> Option<Conflict> {
     let registry = crate::registry();
     let write = Arc::new(move |writer: &mut Writer<'_>| layer.write(writer));
     if let Err(conflict) = registry.add_writer(&layer.specs(), write) {
-        return (layer, Some(conflict));
+        return Some(conflict);
     }
     for objective in &layer.config.objectives {
         let (bad, ignored) = if layer.config.status_classes {
@@ -729,10 +747,10 @@ fn register(config: Config) -> (&'static Layer, Option<Conflict>) {
             },
         };
         if let Err(conflict) = registry.add_objective(declared) {
-            return (layer, Some(conflict));
+            return Some(conflict);
         }
     }
-    (layer, None)
+    None
 }
 
 /// The `method` label: the standard methods by name, anything else `other`.

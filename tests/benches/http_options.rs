@@ -19,10 +19,7 @@ const REQUESTS: u32 = 20_000;
 const ROUNDS: usize = 9;
 
 fn router() -> Router {
-    Router::new().route(
-        "/echo",
-        post(|body: axum::body::Bytes| async move { body }),
-    )
+    Router::new().route("/echo", post(|body: axum::body::Bytes| async move { body }))
 }
 
 async fn round(app: &Router, payload: &axum::body::Bytes) -> f64 {

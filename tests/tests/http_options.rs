@@ -259,6 +259,12 @@ fn the_same_options_give_the_same_layer() {
         matches!(&error, HttpLayerError::Conflict(conflict) if conflict.family == "twice_http_requests_total"),
         "{error}"
     );
+    // Built again, it is refused again: never a layer that silently exports nothing.
+    let again = HttpMetricsLayer::builder()
+        .prefix("twice")
+        .build()
+        .unwrap_err();
+    assert_eq!(again, error);
 }
 
 #[test]
