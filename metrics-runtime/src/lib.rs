@@ -43,10 +43,13 @@
 //! | `function_calls_total` | counter | `function`, `module`, `result` |
 //! | `function_calls_duration_seconds` | histogram | `function`, `module` |
 //! | `function_calls_in_flight` (with `in_flight`) | gauge | `function`, `module` |
+//! | `function_calls_errors_total` (with `error_kinds`) | counter | `function`, `module`, `kind` |
 //!
 //! `result` is `ok` or `error` for a function returning a `Result` (through any alias), `ok`
 //! for any other return, `panic` when the body panics (the panic goes on), and `cancelled`
-//! when the future of an `async fn` is dropped before it completes. Every outcome a function
+//! when the future of an `async fn` is dropped before it completes; an HTTP response (or a
+//! `(StatusCode, _)`, or a `Result` of either) is `error` for a 5xx status, and `ok_if` /
+//! `error_if` let a predicate decide for any other type. Every outcome a function
 //! can have is exported at 0 from the start. An `async fn` is timed from its first poll.
 //!
 //! ## The `function` label
