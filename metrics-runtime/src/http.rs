@@ -706,7 +706,11 @@ fn register(config: Config) -> (&'static Layer, Option<Conflict>) {
     layers.push(layer);
     // Registered under the lock: a second build of this configuration waits for the verdict.
     let refused = declare(layer);
-    *layer.refused.lock().unwrap_or_else(PoisonError::into_inner) = refused.clone();
+    layer
+        .refused
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone_from(&refused);
     drop(layers);
     (layer, refused)
 }

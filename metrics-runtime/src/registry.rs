@@ -1325,6 +1325,20 @@ fn function_specs(site: &'static CallSite) -> [FamilySpec; 4] {
     ]
 }
 
+/// The name of a function's objective: the one given, or its family's stem (its function label
+/// in the shared families).
+fn objective_name(site: &CallSite, objective: &Objective) -> String {
+    if !objective.name.is_empty() {
+        return objective.name.to_owned();
+    }
+    match site.descriptor.families {
+        Families::Own { counter, .. } => {
+            counter.strip_suffix("_total").unwrap_or(counter).to_owned()
+        }
+        Families::Shared => site.function().to_owned(),
+    }
+}
+
 /// The objectives of instrumented functions: one per name, over the calls of the functions
 /// that declare it (every series of their family, or those of named functions of one module).
 /// Functions that give one name different targets or families, or functions of several modules
@@ -1336,17 +1350,10 @@ fn function_objectives(registry: &Registry, sites: &[&'static CallSite]) -> Vec<
         let Some(objective) = site.descriptor.objective else {
             continue;
         };
-        let name = if objective.name.is_empty() {
-            match site.descriptor.families {
-                Families::Own { counter, .. } => {
-                    counter.strip_suffix("_total").unwrap_or(counter).to_owned()
-                }
-                Families::Shared => site.function().to_owned(),
-            }
-        } else {
-            objective.name.to_owned()
-        };
-        by_name.entry(name).or_default().push((site, objective));
+        by_name
+            .entry(objective_name(site, &objective))
+            .or_default()
+            .push((site, objective));
     }
     let mut objectives = Vec::new();
     for (name, members) in by_name {
