@@ -391,6 +391,26 @@ impl Registry {
         if let Some(problem) = registration_problem(&spec) {
             return Err(self.inner.state_mut().report(problem));
         }
+        // The values are the series: another set of them under one name would not be exported.
+        let table = LabelTable::new(&spec.labels, &values);
+        let existing = self
+            .snapshot()
+            .stored
+            .iter()
+            .find(|family| family.spec.name == spec.name)
+            .map(|family| (family.labels == table, family.spec.location));
+        if let Some((same, first)) = existing {
+            if same {
+                return Ok(());
+            }
+            return Err(self.inner.state_mut().report(Conflict {
+                family: spec.name.to_owned(),
+                problem: format!(
+                    "registered twice with other label values ({labels:?}): only the first is exported"
+                ),
+                locations: vec![first, spec.location],
+            }));
+        }
         let storage = self.stored(&spec, 1, &values)?;
         <IntGauge as MetricField>::from_storage(&storage).set(1);
         Ok(())

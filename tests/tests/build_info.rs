@@ -38,8 +38,12 @@ fn a_prefix_names_it_and_a_taken_name_is_refused() {
     let sample = exposition.series("worker_build_info").next().unwrap();
     assert_eq!(sample.labels["revision"], "abc1234");
     assert_eq!(sample.labels["version"], "3.1.4");
+    // The same build again is the same series; another build under the name would not be
+    // exported, so it is refused.
+    metrics_runtime::register_build_info("worker", "3.1.4", Some("abc1234")).unwrap();
     let refused = metrics_runtime::register_build_info("worker", "9.9.9", None).unwrap_err();
     assert_eq!(refused.family, "worker_build_info");
+    assert!(refused.problem.contains("other label values"), "{refused}");
     let refused = metrics_runtime::register_build_info("9", "1", None).unwrap_err();
     assert!(refused.problem.contains("not a metric name"), "{refused}");
 }
