@@ -9,7 +9,9 @@ use syn::{Expr, ExprArray, ExprLit, ExprUnary, Ident, Lit, LitStr, Token, UnOp};
 const VALID_ARGUMENTS: &str = "`name = \"...\"`, `counter = \"..._total\"`, \
      `histogram = \"..._seconds\"`, `help = \"...\"`, `function = \"...\"`, \
      `labels(key = \"value\", key = argument, ...)`, `buckets = [...]`, `long_running`, \
-     `max_series = N`, `in_flight` (or `in_flight = \"...\"`) and `crate = path`";
+     `max_series = N`, `in_flight` (or `in_flight = \"...\"`), `ok_if = predicate`, \
+     `error_if = predicate`, `error_kinds = Type`, \
+     `objective(name = \"...\", success = 99.9, latency = (0.25, 99.0))` and `crate = path`";
 
 /// Where a label of `labels(...)` takes its value from.
 pub(crate) enum LabelSource {
@@ -50,6 +52,33 @@ pub(crate) struct InFlight {
     pub(crate) name: Option<LitStr>,
 }
 
+/// `ok_if = predicate` or `error_if = predicate`: a function of the returned value.
+pub(crate) struct Predicate {
+    /// The key, for errors.
+    pub(crate) key: Ident,
+    /// A path or a closure, called with a reference to the returned value.
+    pub(crate) function: Expr,
+    /// `true` for `ok_if`.
+    pub(crate) ok: bool,
+}
+
+/// A number literal of `objective(...)`, with its span.
+#[derive(Clone, Copy)]
+pub(crate) struct Number {
+    pub(crate) value: f64,
+    pub(crate) span: Span,
+}
+
+/// `objective(name = "...", success = 99.9, latency = (0.25, 99.0))`.
+pub(crate) struct ObjectiveArg {
+    /// The span of `objective(...)`.
+    pub(crate) span: Span,
+    pub(crate) name: Option<LitStr>,
+    pub(crate) success: Option<Number>,
+    /// The threshold in seconds and the percent of calls at most that long.
+    pub(crate) latency: Option<(Number, Number)>,
+}
+
 /// The parsed attribute arguments. Nothing here is validated yet beyond its syntax.
 #[derive(Default)]
 pub(crate) struct Args {
@@ -65,6 +94,11 @@ pub(crate) struct Args {
     pub(crate) long_running: Option<Ident>,
     /// `max_series = N`: the cap on the series the function's labels create.
     pub(crate) max_series: Option<MaxSeries>,
+    /// `ok_if` or `error_if`.
+    pub(crate) predicate: Option<Predicate>,
+    /// `error_kinds = Type`.
+    pub(crate) error_kinds: Option<syn::Type>,
+    pub(crate) objective: Option<ObjectiveArg>,
     pub(crate) krate: Option<syn::Path>,
 }
 
@@ -213,6 +247,37 @@ impl Args {
                 let path = input.call(syn::Path::parse_mod_style)?;
                 set_once(&mut self.krate, path, key, errors);
             }
+            "ok_if" | "error_if" => {
+                input.parse::<Token![=]>()?;
+                let function: Expr = input.parse()?;
+                let predicate = Predicate {
+                    key: key.clone(),
+                    function,
+                    ok: name == "ok_if",
+                };
+                if let Some(first) = &self.predicate {
+                    errors.at(
+                        key.span(),
+                        format!(
+                            "`{key}` and `{}` both decide the result; keep one",
+                            first.key
+                        ),
+                    );
+                } else {
+                    self.predicate = Some(predicate);
+                }
+            }
+            "error_kinds" => {
+                input.parse::<Token![=]>()?;
+                let ty: syn::Type = input.parse()?;
+                set_once(&mut self.error_kinds, ty, key, errors);
+            }
+            "objective" => {
+                let content;
+                let paren = syn::parenthesized!(content in input);
+                let objective = parse_objective(&content, paren.span.join(), errors)?;
+                set_once(&mut self.objective, objective, key, errors);
+            }
             _ => {
                 errors.at(
                     key.span(),
@@ -223,6 +288,72 @@ impl Args {
         }
         Ok(())
     }
+}
+
+/// Parses the inside of `objective(...)`.
+fn parse_objective(
+    input: ParseStream<'_>,
+    span: Span,
+    errors: &mut Errors,
+) -> syn::Result<ObjectiveArg> {
+    let mut objective = ObjectiveArg {
+        span,
+        name: None,
+        success: None,
+        latency: None,
+    };
+    let number = |input: ParseStream<'_>, example: &str| -> syn::Result<Number> {
+        let expr: Expr = input.parse()?;
+        match bucket_bound(&expr) {
+            Some(value) => Ok(Number {
+                value,
+                span: expr.span(),
+            }),
+            None => Err(syn::Error::new(
+                expr.span(),
+                format!("expected a number literal, such as `{example}`"),
+            )),
+        }
+    };
+    while !input.is_empty() {
+        let key = input.call(Ident::parse_any_key)?;
+        input.parse::<Token![=]>()?;
+        match key.to_string().as_str() {
+            "name" => {
+                let value: LitStr = input.parse()?;
+                set_once(&mut objective.name, value, &key, errors);
+            }
+            "success" => {
+                let value = number(input, "success = 99.9")?;
+                set_once(&mut objective.success, value, &key, errors);
+            }
+            "latency" => {
+                let content;
+                syn::parenthesized!(content in input);
+                let threshold = number(&content, "latency = (0.25, 99.0)")?;
+                content.parse::<Token![,]>()?;
+                let percent = number(&content, "latency = (0.25, 99.0)")?;
+                if !content.is_empty() {
+                    return Err(content.error(
+                        "`latency` is a threshold in seconds and a percent of calls at most that long, such as `latency = (0.25, 99.0)`",
+                    ));
+                }
+                set_once(&mut objective.latency, (threshold, percent), &key, errors);
+            }
+            _ => {
+                errors.at(
+                    key.span(),
+                    format!("unknown argument `{key}` of `objective`; the valid ones are `name = \"...\"`, `success = 99.9` and `latency = (0.25, 99.0)`"),
+                );
+                input.parse::<Expr>()?;
+            }
+        }
+        if input.is_empty() {
+            break;
+        }
+        input.parse::<Token![,]>()?;
+    }
+    Ok(objective)
 }
 
 /// Skips the value of an unknown argument so that parsing can go on to the next one.

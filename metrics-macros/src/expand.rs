@@ -13,9 +13,11 @@ use quote::{ToTokens, TokenStreamExt, quote, quote_spanned};
 use syn::parse::{Parse, ParseStream, Parser};
 use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
-use syn::{Attribute, ImplItem, ItemImpl, Meta, ReturnType, Signature, Token, Type, Visibility};
+use syn::{
+    Attribute, Expr, ImplItem, ItemImpl, Meta, ReturnType, Signature, Token, Type, Visibility,
+};
 
-use crate::attr::{Args, Errors, LabelSource, call_at, doc_help};
+use crate::attr::{Args, Errors, LabelSource, Number, ObjectiveArg, call_at, doc_help};
 use crate::validate::{self, Kind};
 
 /// Labels that every instrumented function carries, set by the macro.
@@ -264,6 +266,16 @@ struct OwnFamilies {
     histogram_help: String,
     in_flight: String,
     in_flight_help: String,
+    errors: String,
+    errors_help: String,
+}
+
+/// A validated `objective(...)`.
+struct PlanObjective {
+    /// Empty for the default name.
+    name: String,
+    success: Option<f64>,
+    latency: Option<(Number, f64)>,
 }
 
 /// Everything the expansion of one function needs, validated.
@@ -280,6 +292,11 @@ struct Plan {
     max_series: usize,
     /// The span of `labels(...)`, where a series cap error points.
     labels_span: Span,
+    /// `ok_if` (`true`) or `error_if` (`false`), with the predicate.
+    predicate: Option<(Expr, bool)>,
+    /// `error_kinds = Type`, without named lifetimes.
+    error_kinds: Option<Type>,
+    objective: Option<PlanObjective>,
 }
 
 /// A label whose value comes from an argument of a `LabelValue` type.
@@ -330,6 +347,31 @@ impl Plan {
             );
         }
         let (labels, dynamic) = labels(args, sig, &mut check);
+        let diverges =
+            matches!(&sig.output, ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)));
+        if diverges {
+            let value_arguments = args
+                .predicate
+                .as_ref()
+                .map(|predicate| predicate.key.span())
+                .into_iter()
+                .chain(args.error_kinds.as_ref().map(Spanned::span));
+            for span in value_arguments {
+                check.fail(
+                    span,
+                    "this function never returns, so there is no value to classify: it can only panic, which counts as `panic`; remove the argument",
+                );
+            }
+        }
+        let buckets = bucket_list(args, &mut check);
+        let objective = args
+            .objective
+            .as_ref()
+            .and_then(|objective| plan_objective(objective, &buckets, &mut check));
+        let error_kinds = args
+            .error_kinds
+            .as_ref()
+            .and_then(|ty| concrete_type(ty, sig, "`error_kinds`", "ErrorKinds", &mut check));
         let plan = Plan {
             krate: args
                 .krate
@@ -340,7 +382,7 @@ impl Plan {
             in_flight: args.in_flight.is_some(),
             labels,
             dynamic,
-            buckets: bucket_list(args, &mut check),
+            buckets,
             max_series: args
                 .max_series
                 .as_ref()
@@ -349,6 +391,12 @@ impl Plan {
                 .labels
                 .as_ref()
                 .map_or_else(Span::call_site, |(span, _)| *span),
+            predicate: args
+                .predicate
+                .as_ref()
+                .map(|predicate| (predicate.function.clone(), predicate.ok)),
+            error_kinds,
+            objective,
         };
         (!check.failed).then_some(plan)
     }
@@ -373,6 +421,8 @@ impl Plan {
                     histogram_help,
                     in_flight,
                     in_flight_help,
+                    errors,
+                    errors_help,
                 } = own;
                 quote!(#private::Families::Own {
                     counter: #counter,
@@ -381,6 +431,8 @@ impl Plan {
                     histogram_help: #histogram_help,
                     in_flight: #in_flight,
                     in_flight_help: #in_flight_help,
+                    errors: #errors,
+                    errors_help: #errors_help,
                 })
             }
         };
@@ -394,6 +446,32 @@ impl Plan {
             quote!((#key, #values))
         });
         let buckets = &self.buckets;
+        let error_kinds = self.error_kinds.as_ref().map_or_else(
+            || quote!(&[]),
+            |ty| quote_spanned!(ty.span()=> <#ty as #private::ErrorKinds>::KINDS),
+        );
+        let objective = match &self.objective {
+            None => quote!(#private::Option::None),
+            Some(objective) => {
+                let name = &objective.name;
+                let success = objective.success.map_or_else(
+                    || quote!(#private::Option::None),
+                    |percent| quote!(#private::Option::Some(#percent)),
+                );
+                let latency = objective.latency.as_ref().map_or_else(
+                    || quote!(#private::Option::None),
+                    |(threshold, percent)| {
+                        let threshold = threshold.value;
+                        quote!(#private::Option::Some((#threshold, #percent)))
+                    },
+                );
+                quote!(#private::Option::Some(#private::Objective {
+                    name: #name,
+                    success: #success,
+                    latency: #latency,
+                }))
+            }
+        };
         // The position of the function name, so that conflict reports point at it (and
         // methods of one instrumented `impl` block at their own lines).
         let start = sig.ident.span().start();
@@ -413,6 +491,8 @@ impl Plan {
                 labels: &[#((#keys, #values)),*],
                 dynamic_labels: &[#(#dynamic),*],
                 buckets: &[#(#buckets),*],
+                error_kinds: #error_kinds,
+                objective: #objective,
                 asynchronous: #asynchronous,
                 #location
             }
@@ -450,6 +530,80 @@ impl Plan {
             };
         }
         index
+    }
+
+    /// A `const` that fails the build when the objective's latency threshold is not a bound of
+    /// the default buckets (explicit buckets are checked by the macro itself); nothing
+    /// otherwise.
+    fn objective_check(&self) -> TokenStream {
+        let Some((threshold, _)) = self
+            .objective
+            .as_ref()
+            .and_then(|objective| objective.latency.as_ref())
+        else {
+            return TokenStream::new();
+        };
+        if !self.buckets.is_empty() {
+            return TokenStream::new();
+        }
+        let krate = &self.krate;
+        let private = quote!(#krate::__private);
+        let value = threshold.value;
+        let message = format!(
+            "the latency threshold of an objective must be a bound of the histogram, which alone tells which calls were faster; `{value}` is not a bound of the default buckets (`metrics_runtime::DEFAULT_BUCKETS`): use one of them, or give `buckets = [...]` that include it"
+        );
+        let fail = call_at(
+            quote!(#private::panic),
+            quote!("{}", #message),
+            (threshold.span, threshold.span),
+        );
+        quote! {
+            const _: () = {
+                if !#private::is_bound(#private::DEFAULT_BUCKETS, #value) {
+                    #fail
+                }
+            };
+        }
+    }
+
+    /// The outcome of the returned value `value` (a reference to it when `by_reference`): the
+    /// predicate's answer, or the probe's (a `Result`'s variant, a response's status), with
+    /// the kind of its error when the function counts kinds.
+    fn ending(&self, value: &syn::Ident, by_reference: bool) -> (TokenStream, bool) {
+        let krate = &self.krate;
+        let private = quote!(#krate::__private);
+        // The value and its reference are spanned at the argument that uses them, so that a type
+        // error (a predicate of another type, a function that does not return
+        // `Result<_, Type>`) is reported on that argument.
+        let at = |span: Span| {
+            let value = syn::Ident::new(&value.to_string(), Span::mixed_site().located_at(span));
+            let reference = (!by_reference).then(|| quote_spanned!(span=> &));
+            quote!(#reference #value)
+        };
+        let reference = (!by_reference).then(|| quote!(&));
+        let outcome = if let Some((function, ok)) = &self.predicate {
+            let argument = at(function.span());
+            let answer =
+                quote_spanned!(function.span()=> #private::predicate(#function, #argument));
+            if *ok {
+                quote!(#private::Outcome::ok_if(#answer))
+            } else {
+                quote!(#private::Outcome::ok_if(!#answer))
+            }
+        } else {
+            quote! {{
+                use #private::{AnyOutcome as _, ResultOutcome as _, StatusOutcome as _};
+                (&&#private::OutcomeProbe(#reference #value)).metrics_outcome()
+            }}
+        };
+        if let Some(ty) = &self.error_kinds {
+            let argument = at(ty.span());
+            let kind = quote_spanned!(ty.span()=>
+                #private::error_kind_of::<#ty, _>(#argument));
+            (quote!(#private::Ending::with_kind(#outcome, #kind)), true)
+        } else {
+            (outcome, false)
+        }
     }
 
     /// A `const` that fails the build when the dynamic labels (times the outcomes) make
@@ -550,7 +704,18 @@ fn own_families(args: &Args, attrs: &[Attribute], check: &mut Check<'_>) -> Opti
     };
     let help = help.unwrap_or_else(|| format!("Calls of the functions instrumented as `{stem}`."));
     let short = help.trim_end_matches('.');
+    let errors = format!("{stem}_errors_total");
+    if let Some(ty) = &args.error_kinds {
+        if let Err(message) = validate::metric_name(&errors, Kind::Counter) {
+            check.fail(
+                ty.span(),
+                format!("the errors family of this function would be `{errors}`: {message}"),
+            );
+        }
+    }
     Some(OwnFamilies {
+        errors,
+        errors_help: format!("{short} (errors by kind)."),
         in_flight: in_flight.unwrap_or_else(|| format!("{stem}_in_flight")),
         counter,
         histogram,
@@ -673,6 +838,19 @@ fn argument_type(
         ty = &reference.elem;
         derefs += 1;
     }
+    let what = format!("the type of label argument `{name}`");
+    concrete_type(ty, sig, &what, "LabelValue", check).map(|ty| (ty, derefs))
+}
+
+/// `ty` without named lifetimes, if it names no generic parameter, `Self` or `impl`: the call
+/// site's `static` lists the values of the type, so it cannot name them; `what` is reported.
+fn concrete_type(
+    ty: &Type,
+    sig: &Signature,
+    what: &str,
+    trait_name: &str,
+    check: &mut Check<'_>,
+) -> Option<Type> {
     let generics: Vec<String> = sig
         .generics
         .type_params()
@@ -689,13 +867,79 @@ fn argument_type(
     if let Some(ident) = problem {
         check.fail(
             ty.span(),
-            format!("the type of label argument `{name}` must be a concrete `LabelValue` type, not `{ident}`: all its values are listed at start-up"),
+            format!("{what} must be a concrete `{trait_name}` type, not `{ident}`: all its values are listed at start-up"),
         );
         return None;
     }
     let mut ty = ty.clone();
     EraseLifetimes.visit_type_mut(&mut ty);
-    Some((ty, derefs))
+    Some(ty)
+}
+
+/// The checked `objective(...)`: targets that are percents strictly between 0 and 100, a
+/// positive threshold, a bound of the buckets when they are given (the default buckets are
+/// checked by a generated `const`, against the runtime's table).
+fn plan_objective(
+    objective: &ObjectiveArg,
+    buckets: &[f64],
+    check: &mut Check<'_>,
+) -> Option<PlanObjective> {
+    let mut valid = true;
+    let mut percent = |number: Number, what: &str| {
+        if !(number.value > 0.0 && number.value < 100.0) {
+            check.fail(
+                number.span,
+                format!(
+                    "the {what} target of an objective is a percent of calls, between 0 and 100 (both excluded), such as 99.9; `{}` is not",
+                    number.value
+                ),
+            );
+            valid = false;
+        }
+        number.value
+    };
+    let success = objective.success.map(|number| percent(number, "success"));
+    let latency = objective
+        .latency
+        .map(|(threshold, target)| (threshold, percent(target, "latency")));
+    if objective.success.is_none() && objective.latency.is_none() {
+        check.fail(
+            objective.span,
+            "an objective needs a target: `success = 99.9` (percent of calls that succeed), `latency = (0.25, 99.0)` (percent of calls at most 0.25 s long), or both",
+        );
+        valid = false;
+    }
+    if let Some((threshold, _)) = &latency {
+        if !buckets.is_empty() && !buckets.contains(&threshold.value) {
+            let bounds: Vec<String> = buckets.iter().map(ToString::to_string).collect();
+            check.fail(
+                threshold.span,
+                format!(
+                    "the latency threshold of an objective must be a bound of the histogram, which alone tells which calls were faster; `{}` is not one of this function's `buckets` [{}]: use one of them, or add it to `buckets`",
+                    threshold.value,
+                    bounds.join(", ")
+                ),
+            );
+            valid = false;
+        }
+    }
+    let name = match &objective.name {
+        Some(lit) if lit.value().trim().is_empty() => {
+            check.fail(
+                lit.span(),
+                "an objective's name must not be empty; leave `name` out to use the family's",
+            );
+            valid = false;
+            String::new()
+        }
+        Some(lit) => lit.value(),
+        None => String::new(),
+    };
+    valid.then_some(PlanObjective {
+        name,
+        success,
+        latency,
+    })
 }
 
 /// Replaces named lifetimes with `'_`: the call site's `static` cannot name the function's.
@@ -896,6 +1140,12 @@ struct CallSiteTokens {
     /// The binding of the body's value.
     value: syn::Ident,
     guard: syn::Ident,
+    /// The parameter of the closure that classifies a future's output.
+    output: syn::Ident,
+    /// The statement that gives the guard the outcome of `value`.
+    finish: TokenStream,
+    /// The `Ending` of the future's output `output` (a reference).
+    classify: TokenStream,
 }
 
 impl CallSiteTokens {
@@ -907,6 +1157,7 @@ impl CallSiteTokens {
         let descriptor = plan.descriptor(sig, &path, future);
         let index = plan.series_index();
         let series_limit = plan.series_limit(sig.asyncness.is_some() || future);
+        let objective_check = plan.objective_check();
         // The function's path is that of a type declared here, in its body, which the
         // registry reads when it is built (a unit struct: no code of its own to build).
         let path_item = plan.function.is_none().then(|| quote!(struct #path;));
@@ -915,14 +1166,33 @@ impl CallSiteTokens {
             static #site: #private::CallSite = #private::CallSite::new(#descriptor);
             #private::inventory::submit! { #private::Declaration::Function(&#site) }
             #series_limit
+            #objective_check
+        };
+        let value = syn::Ident::new("metrics_value", Span::mixed_site());
+        let guard = syn::Ident::new("metrics_guard", Span::mixed_site());
+        let output = syn::Ident::new("metrics_output", Span::mixed_site());
+        let (ending, with_kind) = plan.ending(&value, false);
+        let finish = if with_kind {
+            quote!(#guard.finish_ending(#ending);)
+        } else {
+            quote!(#guard.finish(#ending);)
+        };
+        let (ending, with_kind) = plan.ending(&output, true);
+        let classify = if with_kind {
+            ending
+        } else {
+            quote!(#private::Ending::from(#ending))
         };
         CallSiteTokens {
             private,
             declare,
             site,
             index,
-            value: syn::Ident::new("metrics_value", Span::mixed_site()),
-            guard: syn::Ident::new("metrics_guard", Span::mixed_site()),
+            value,
+            guard,
+            output,
+            finish,
+            classify,
         }
     }
 
@@ -949,12 +1219,7 @@ impl CallSiteTokens {
     /// A sync function's body in a closure, or an `async fn`'s in an `async` block; the guard
     /// records the outcome of the value.
     fn call(&self, sig: &Signature, return_type: &Type, block: &Group) -> TokenStream {
-        let CallSiteTokens {
-            private,
-            value,
-            guard,
-            ..
-        } = self;
+        let CallSiteTokens { private, value, .. } = self;
         let start = self.start(true);
         let run = if sig.asyncness.is_some() {
             // The body's value is bound with the declared type inside the `async` block, so
@@ -973,13 +1238,11 @@ impl CallSiteTokens {
         } else {
             quote!(let #value = #private::call::<#return_type, _>(move || #block);)
         };
+        let finish = &self.finish;
         quote! {
             #start
             #run
-            #guard.finish({
-                use #private::{AnyOutcome as _, ResultOutcome as _};
-                (&#private::OutcomeProbe(&#value)).metrics_outcome()
-            });
+            #finish
             #value
         }
     }
@@ -1002,7 +1265,7 @@ impl CallSiteTokens {
             ..
         } = self;
         let index_value = syn::Ident::new("metrics_index", Span::mixed_site());
-        let output = syn::Ident::new("metrics_output", Span::mixed_site());
+        let output = &self.output;
         let inner = if kind == FutureReturn::IntoFuture {
             quote!(#private::IntoFuture::into_future(#value))
         } else {
@@ -1016,11 +1279,9 @@ impl CallSiteTokens {
         } else {
             quote!(#output)
         };
+        let classify = &self.classify;
         let mut instrumented = quote! {
-            #private::instrument_future(&#site, #index_value, #inner, |#parameter| {
-                use #private::{AnyOutcome as _, ResultOutcome as _};
-                (&#private::OutcomeProbe(#output)).metrics_outcome()
-            })
+            #private::instrument_future(&#site, #index_value, #inner, |#parameter| #classify)
         };
         if kind == FutureReturn::Boxed {
             instrumented = quote!(#private::Box::pin(#instrumented));

@@ -10,6 +10,7 @@
 use proc_macro::TokenStream;
 
 mod attr;
+mod derive_error_kinds;
 mod derive_label_set;
 mod derive_label_value;
 mod derive_metrics;
@@ -32,10 +33,20 @@ mod validate;
 ///   purpose;
 /// - `max_series = N`: the cap (default 10,000) on the series the dynamic labels create;
 /// - `in_flight` or `in_flight = "..."`: a gauge of the calls running;
+/// - `ok_if = path` / `error_if = path`: a predicate on the returned value decides `result`;
+/// - `error_kinds = Type`: errors counted by kind, in `stem_errors_total`;
+/// - `objective(name = "...", success = 99.9, latency = (0.25, 99.0))`: a service level
+///   objective, its latency threshold checked against the histogram's bounds;
 /// - `crate = path`: where `metrics-runtime` is, if the dependency is renamed.
 #[proc_macro_attribute]
 pub fn instrument_metric(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::instrument_metric(attr.into(), item.into()).into()
+}
+
+/// Derives `ErrorKinds` for an enum of errors. Documented in `metrics-runtime`.
+#[proc_macro_derive(ErrorKinds, attributes(error_kind))]
+pub fn derive_error_kinds(input: TokenStream) -> TokenStream {
+    derive_error_kinds::derive(input.into()).into()
 }
 
 /// Derives `LabelValue` and `LabelSet` for a fieldless enum. Documented in `metrics-runtime`.

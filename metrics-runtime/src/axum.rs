@@ -14,7 +14,8 @@ use ::axum::routing::get;
 
 use crate::Registry;
 pub use crate::http::{
-    CLIENT_CLOSED_STATUS, HttpMetricsLayer, HttpMetricsService, ResponseFuture, UNMATCHED_ENDPOINT,
+    BODY_SIZE_BUCKETS, CLIENT_CLOSED_STATUS, HttpLayerError, HttpMetricsBuilder, HttpMetricsLayer,
+    HttpMetricsService, ResponseFuture, UNMATCHED_ENDPOINT,
 };
 use crate::negotiate::{accepts_gzip, negotiate};
 

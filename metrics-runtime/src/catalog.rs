@@ -69,13 +69,68 @@ pub enum Origin {
     Crate,
 }
 
-/// What [`catalog`](crate::catalog()) returns: every declared family and instrumented function.
+/// What [`catalog`](crate::catalog()) returns: every declared family, instrumented function and
+/// objective.
 #[derive(Clone, Debug)]
 pub struct Catalog {
     /// Every declared family, sorted by name.
     pub families: Vec<DeclaredFamily>,
     /// Every instrumented function, sorted by counter name, module and function.
     pub functions: Vec<InstrumentedFunction>,
+    /// Every objective, sorted by name.
+    pub objectives: Vec<DeclaredObjective>,
+}
+
+/// A service level objective in the catalog, with what its rules need to select its calls
+/// (or requests): `metrics_runtime::export` generates its recording rules, burn-rate alerts and
+/// dashboard row from it.
+///
+/// ```standalone_crate
+/// use metrics_runtime::instrument_metric;
+///
+/// /// Places an order.
+/// #[instrument_metric(name = "orders_place", objective(success = 99.9, latency = (0.25, 99.0)))]
+/// fn place() {}
+///
+/// let catalog = metrics_runtime::catalog();
+/// let objective = &catalog.objectives[0];
+/// assert_eq!(objective.name, "orders_place");
+/// assert_eq!(objective.requests, "orders_place_total");
+/// assert_eq!(objective.bad, "error|panic");
+/// assert_eq!(objective.latency, Some((0.25, 99.0)));
+/// assert_eq!(objective.selector, ""); // every series of the family
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct DeclaredObjective {
+    /// Its name: the `objective` label of its rules.
+    pub name: String,
+    /// Percent of calls that must succeed.
+    pub success: Option<f64>,
+    /// Latency threshold (seconds, a bound of `histogram`) and percent of calls at most that
+    /// long.
+    pub latency: Option<(f64, f64)>,
+    /// The counter of calls or requests.
+    pub requests: &'static str,
+    /// The label of `requests` that tells a failure: `result` or `status`.
+    pub outcome_label: &'static str,
+    /// A regular expression matching the values of `outcome_label` of a failure:
+    /// `error|panic`, `5..` or `5xx`.
+    pub bad: &'static str,
+    /// A regular expression matching the values of `outcome_label` of calls that count
+    /// neither way: `cancelled` (the caller gave up), `499` (the client went away).
+    pub ignored: &'static str,
+    /// The histogram of durations.
+    pub histogram: &'static str,
+    /// Its bucket bounds, in seconds.
+    pub bounds: &'static [f64],
+    /// PromQL label matchers selecting the objective's series of both families, such as
+    /// `function="send",module="app::sms"`; empty when it covers every series.
+    pub selector: String,
+    /// The labels of one series it covers (those `selector` names), for generated tests.
+    pub example: Vec<(&'static str, String)>,
+    /// Where it is declared.
+    pub location: Location,
 }
 
 /// A declared metric family.
@@ -111,6 +166,8 @@ pub struct InstrumentedFunction {
     pub histogram: &'static str,
     /// Its in-flight gauge, if it has one.
     pub in_flight: Option<&'static str>,
+    /// Its counter of errors by kind, if its error type lists kinds.
+    pub errors: Option<&'static str>,
     /// Where it is declared.
     pub location: Location,
 }

@@ -59,26 +59,30 @@ pub(crate) struct CallCells {
     mask: usize,
     /// Bucket upper bounds, in nanoseconds (the `+Inf` bucket follows them).
     bounds: Box<[u64]>,
+    /// Kinds of error counted, in slots after the rows of buckets.
+    kinds: usize,
     /// The clock, resolved once rather than on every call.
     pub(crate) clock: &'static quanta::Clock,
 }
 
 impl CallCells {
-    /// Cells for a histogram with `bounds` (in seconds).
-    pub(crate) fn new(bounds_seconds: &[f64]) -> CallCells {
+    /// Cells for a histogram with `bounds` (in seconds) and a counter per kind of error.
+    pub(crate) fn new(bounds_seconds: &[f64], kinds: usize) -> CallCells {
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         // validated positive seconds
         let bounds: Box<[u64]> = bounds_seconds
             .iter()
             .map(|b| (b * 1e9).round().max(0.0) as u64)
             .collect();
-        let stride = (BUCKETS + Outcome::ALL.len() * (bounds.len() + 1)).next_multiple_of(16);
+        let stride =
+            (BUCKETS + Outcome::ALL.len() * (bounds.len() + 1) + kinds).next_multiple_of(16);
         let slots = (0..stride * *STRIPES).map(|_| AtomicU64::new(0)).collect();
         CallCells {
             slots,
             stride,
             mask: *STRIPES - 1,
             bounds,
+            kinds,
             clock: &CLOCK,
         }
     }
@@ -114,6 +118,15 @@ impl CallCells {
         self.slots[stripe + SUM_NANOS].fetch_add(nanos, Ordering::Relaxed);
     }
 
+    /// Counts one error of kind `kind` (an index below the kinds the cells were made with).
+    #[inline]
+    pub(crate) fn count_kind(&self, stripe: usize, kind: usize) {
+        if kind < self.kinds {
+            let slot = BUCKETS + Outcome::ALL.len() * (self.bounds.len() + 1) + kind;
+            self.slots[stripe + slot].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     fn total(&self, slot: usize) -> u64 {
         (0..=self.mask).fold(0u64, |sum, stripe| {
             sum.wrapping_add(self.slots[stripe * self.stride + slot].load(Ordering::Relaxed))
@@ -147,11 +160,13 @@ impl CallCells {
         }
         out.push(self.total(SUM_NANOS));
         out.push(self.total(IN_FLIGHT));
+        let kinds = BUCKETS + Outcome::ALL.len() * buckets;
+        out.extend((0..self.kinds).map(|kind| self.total(kinds + kind)));
     }
 
     /// The number of values [`CallCells::read_into`] appends.
     pub(crate) fn reading_len(&self) -> usize {
-        Outcome::ALL.len() + self.bounds.len() + 1 + 2
+        Outcome::ALL.len() + self.bounds.len() + 1 + 2 + self.kinds
     }
 
     /// Calls in flight now.
@@ -387,8 +402,8 @@ impl HistogramCells {
 #[derive(Default)]
 pub(crate) struct Readings {
     values: Vec<u64>,
-    /// Where each cell's reading starts in `values`, and its number of buckets.
-    offsets: Vec<(usize, usize)>,
+    /// Where each cell's reading starts in `values`, its number of buckets and of kinds.
+    offsets: Vec<(usize, usize, usize)>,
 }
 
 impl Readings {
@@ -404,15 +419,15 @@ impl Readings {
     /// Reads `cells`; its reading is the next index.
     pub(crate) fn push(&mut self, cells: &CallCells) {
         self.offsets
-            .push((self.values.len(), cells.bounds.len() + 1));
+            .push((self.values.len(), cells.bounds.len() + 1, cells.kinds));
         self.values.reserve(cells.reading_len());
         cells.read_into(&mut self.values);
     }
 
     /// The reading of the `index`-th cell read.
     pub(crate) fn get(&self, index: usize) -> Reading<'_> {
-        let (start, buckets) = self.offsets[index];
-        let len = Outcome::ALL.len() + buckets + 2;
+        let (start, buckets, kinds) = self.offsets[index];
+        let len = Outcome::ALL.len() + buckets + 2 + kinds;
         Reading {
             values: &self.values[start..start + len],
             buckets,
@@ -448,6 +463,11 @@ impl Reading<'_> {
         // The stripes hold wrapping increments and decrements; their sum is the count.
         i64::from_ne_bytes(self.values[Outcome::ALL.len() + self.buckets + 1].to_ne_bytes())
     }
+
+    /// Errors of kind `kind`.
+    pub(crate) fn kind(&self, kind: usize) -> u64 {
+        self.values[Outcome::ALL.len() + self.buckets + 2 + kind]
+    }
 }
 
 #[cfg(test)]
@@ -456,7 +476,7 @@ mod tests {
 
     #[test]
     fn buckets_are_cumulative_and_sums_exact() {
-        let cells = CallCells::new(&[0.001, 0.01]);
+        let cells = CallCells::new(&[0.001, 0.01], 0);
         let stripe = cells.stripe();
         cells.record(stripe, Outcome::Ok, 500_000);
         cells.record(stripe, Outcome::Ok, 1_000_000);
@@ -474,7 +494,7 @@ mod tests {
     fn concurrent_records_lose_nothing() {
         const THREADS: u64 = 4;
         const CALLS: u64 = 50_000;
-        let cells = CallCells::new(&[0.000_001, 0.001]);
+        let cells = CallCells::new(&[0.000_001, 0.001], 0);
         std::thread::scope(|scope| {
             for thread in 0..THREADS {
                 let cells = &cells;
@@ -517,8 +537,27 @@ mod tests {
     }
 
     #[test]
+    fn kinds_are_counted_beside_the_buckets() {
+        let cells = CallCells::new(&[0.001], 3);
+        let stripe = cells.stripe();
+        cells.record(stripe, Outcome::Error, 10);
+        cells.count_kind(stripe, 2);
+        cells.count_kind(stripe, 2);
+        cells.count_kind(stripe, 0);
+        cells.count_kind(stripe, 7); // not a kind of these cells: ignored
+        let readings = Readings::take([&cells, &CallCells::new(&[0.5, 1.0], 0)]);
+        let reading = readings.get(0);
+        assert_eq!(
+            [reading.kind(0), reading.kind(1), reading.kind(2)],
+            [1, 0, 2]
+        );
+        assert_eq!(reading.calls(Outcome::Error), 1);
+        assert_eq!(readings.get(1).buckets(), [0, 0, 0]);
+    }
+
+    #[test]
     fn in_flight_sums_across_stripes() {
-        let cells = CallCells::new(&[1.0]);
+        let cells = CallCells::new(&[1.0], 0);
         cells.enter(0);
         cells.enter(0);
         cells.leave(cells.stride);
@@ -528,7 +567,7 @@ mod tests {
 
     #[test]
     fn a_reading_adds_up_while_calls_are_recorded() {
-        let cells = CallCells::new(&[0.000_001, 0.001]);
+        let cells = CallCells::new(&[0.000_001, 0.001], 0);
         std::thread::scope(|scope| {
             let writer = scope.spawn(|| {
                 for call in 0..200_000_u64 {

@@ -88,6 +88,9 @@ impl Registry {
                 (builtin.write)(&mut writer);
             }
         }
+        for write in snapshot.writers.iter() {
+            write(&mut writer);
+        }
         for family in snapshot.stored.iter() {
             writer.header(family.spec.name, family.spec.help, family.spec.shape.kind());
             family.storage.write(
@@ -136,7 +139,7 @@ fn write_functions(global: &Global, writer: &mut Writer<'_>) {
 fn write_function_family(family: &FunctionFamily, readings: &Readings, writer: &mut Writer<'_>) {
     let name = family.name;
     let kind = match family.kind {
-        FunctionKind::Calls => MetricKind::Counter,
+        FunctionKind::Calls | FunctionKind::Errors => MetricKind::Counter,
         FunctionKind::Duration => MetricKind::Histogram,
         FunctionKind::InFlight => MetricKind::Gauge,
     };
@@ -149,6 +152,15 @@ fn write_function_family(family: &FunctionFamily, readings: &Readings, writer: &
                     let calls = Value::Unsigned(reading.calls(*outcome));
                     let result = Some(("result", outcome.as_str()));
                     writer.counter(name, &[&series.labels], result, calls);
+                }
+            }
+        }
+        FunctionKind::Errors => {
+            for series in &family.series {
+                let reading = readings.get(series.cells);
+                for (index, kind) in series.kinds.iter().enumerate() {
+                    let errors = Value::Unsigned(reading.kind(index));
+                    writer.counter(name, &[&series.labels], Some(("kind", kind)), errors);
                 }
             }
         }

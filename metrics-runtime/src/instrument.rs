@@ -5,11 +5,53 @@ use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
 use crate::cells::CallCells;
-use crate::model::{FunctionDescriptor, Outcome};
+use crate::labels::ErrorKinds;
+use crate::model::{Ending, FunctionDescriptor, Outcome};
+
+/// Whether the crate's own instrumentation records: see [`set_recording`].
+static RECORDING: AtomicBool = AtomicBool::new(true);
+
+/// Turns the recording of instrumented functions and of the HTTP layer off (`false`) or back on,
+/// at run time, for the whole process: a kill switch for their cost, or a benchmark's baseline.
+///
+/// While it is off, a call or request that starts is not recorded (one that started before
+/// still is, in full, so in-flight gauges return to zero). Every family is still exported
+/// with the values it had, so counters stay monotonic and series do not vanish: `rate()` reads
+/// 0. Metrics a program updates itself (`counter.inc()`) are not affected.
+///
+/// There is no feature that compiles recording out: Cargo unifies features, so one crate of a
+/// build turning it on would silently turn off every other crate's metrics.
+///
+/// ```
+/// use metrics_runtime::{instrument_metric, set_recording};
+///
+/// #[instrument_metric(name = "switch_example")]
+/// fn work() {}
+///
+/// set_recording(false);
+/// work();
+/// set_recording(true);
+/// work();
+/// let calls = metrics_runtime::render()
+///     .lines()
+///     .filter(|line| line.starts_with("switch_example_total{") && line.contains(r#"result="ok""#))
+///     .map(|line| line.rsplit(' ').next().unwrap().to_owned())
+///     .collect::<Vec<_>>();
+/// assert_eq!(calls, ["1"]);
+/// ```
+pub fn set_recording(on: bool) {
+    RECORDING.store(on, Ordering::Relaxed);
+}
+
+/// Whether instrumented functions and the HTTP layer record: see [`set_recording`].
+#[must_use]
+pub fn recording() -> bool {
+    RECORDING.load(Ordering::Relaxed)
+}
 
 /// The per-function `static` that generated code records through.
 #[derive(Debug)]
@@ -62,7 +104,8 @@ impl CallSite {
         };
         let cells = &cells[index];
         let stripe = cells.stripe();
-        let in_flight = self.descriptor.in_flight;
+        let on = recording();
+        let in_flight = self.descriptor.in_flight && on;
         if in_flight {
             cells.enter(stripe);
         }
@@ -71,8 +114,10 @@ impl CallSite {
             site: self,
             stripe,
             in_flight,
-            started: cells.clock.raw(),
+            on,
+            started: if on { cells.clock.raw() } else { 0 },
             outcome: None,
+            kind: None,
         }
     }
 
@@ -89,7 +134,12 @@ impl CallSite {
         self.handles.get_or_init(|| {
             let combinations = crate::labels::combinations(&self.dynamic_values()).len();
             (0..combinations)
-                .map(|_| CallCells::new(self.descriptor.bucket_bounds()))
+                .map(|_| {
+                    CallCells::new(
+                        self.descriptor.bucket_bounds(),
+                        self.descriptor.error_kinds.len(),
+                    )
+                })
                 .collect()
         })
     }
@@ -122,9 +172,13 @@ pub struct CallGuard {
     site: &'static CallSite,
     stripe: usize,
     in_flight: bool,
+    /// Whether recording was on when the call started ([`set_recording`]).
+    on: bool,
     /// Raw clock reading at the start; scaled to nanoseconds once, at the end.
     started: u64,
     outcome: Option<Outcome>,
+    /// The kind of the error returned, if its type lists kinds.
+    kind: Option<usize>,
 }
 
 impl CallGuard {
@@ -133,11 +187,21 @@ impl CallGuard {
     pub fn finish(&mut self, outcome: Outcome) {
         self.outcome = Some(outcome);
     }
+
+    /// Sets the outcome of the call that returned, and the kind of its error.
+    #[cfg_attr(not(debug_assertions), inline)]
+    pub fn finish_ending(&mut self, ending: Ending) {
+        self.outcome = Some(ending.outcome());
+        self.kind = ending.kind();
+    }
 }
 
 impl Drop for CallGuard {
     #[cfg_attr(not(debug_assertions), inline)]
     fn drop(&mut self) {
+        if !self.on {
+            return;
+        }
         let clock = self.cells.clock;
         let nanos = clock.delta_as_nanos(self.started, clock.raw());
         let outcome = self.outcome.unwrap_or_else(|| {
@@ -148,6 +212,9 @@ impl Drop for CallGuard {
             }
         });
         self.cells.record(self.stripe, outcome, nanos);
+        if let Some(kind) = self.kind {
+            self.cells.count_kind(self.stripe, kind);
+        }
         if self.in_flight {
             self.cells.leave(self.stripe);
         }
@@ -195,24 +262,78 @@ fn captured(site: &'static CallSite, cells: &'static CallCells, outcome: Outcome
     });
 }
 
-/// Wraps a reference to a returned value so that method resolution can tell a `Result` apart
-/// from any other type (autoref specialisation: the `Result` impl is found one step earlier).
+/// Wraps a reference to a returned value so that method resolution tells its kind apart
+/// (autoref specialisation: generated code calls `(&&OutcomeProbe(&value)).metrics_outcome()`,
+/// and an impl on `&OutcomeProbe` is found before one on `&&OutcomeProbe`, which is found before
+/// one on `OutcomeProbe`).
+///
+/// 1. [`StatusOutcome`]: a `Result` of an HTTP response or of `(StatusCode, _)` (feature
+///    `axum`): `error` for an `Err` or a 5xx status;
+/// 2. [`ResultOutcome`]: any `Result` (`error` for an `Err`), an HTTP `Response` or a
+///    `(StatusCode, _)` (`error` for a 5xx status);
+/// 3. [`AnyOutcome`]: anything else is `ok`.
 pub struct OutcomeProbe<'a, T: ?Sized>(pub &'a T);
 
-/// Outcome of a returned `Result`: `ok` or `error`.
+/// The outcome of a `Result` of a response with a status: see [`OutcomeProbe`].
+pub trait StatusOutcome {
+    /// The outcome of the probed value.
+    fn metrics_outcome(&self) -> Outcome;
+}
+
+/// The outcome of a `Result`, or of a response with a status: see [`OutcomeProbe`].
 pub trait ResultOutcome {
     /// The outcome of the probed value.
     fn metrics_outcome(&self) -> Outcome;
 }
 
-impl<T, E> ResultOutcome for OutcomeProbe<'_, Result<T, E>> {
+impl<T, E> ResultOutcome for &&OutcomeProbe<'_, Result<T, E>> {
     #[inline]
     fn metrics_outcome(&self) -> Outcome {
-        if self.0.is_ok() {
-            Outcome::Ok
-        } else {
-            Outcome::Error
-        }
+        Outcome::ok_if(self.0.is_ok())
+    }
+}
+
+/// `error` for a server error (5xx), `ok` for any other status: a 4xx is the client's mistake,
+/// answered as it should be.
+#[cfg(feature = "axum")]
+#[inline]
+fn status_outcome(status: ::axum::http::StatusCode) -> Outcome {
+    Outcome::ok_if(!status.is_server_error())
+}
+
+#[cfg(feature = "axum")]
+impl<B> ResultOutcome for &&OutcomeProbe<'_, ::axum::http::Response<B>> {
+    #[inline]
+    fn metrics_outcome(&self) -> Outcome {
+        status_outcome(self.0.status())
+    }
+}
+
+#[cfg(feature = "axum")]
+impl<T> ResultOutcome for &&OutcomeProbe<'_, (::axum::http::StatusCode, T)> {
+    #[inline]
+    fn metrics_outcome(&self) -> Outcome {
+        status_outcome(self.0.0)
+    }
+}
+
+#[cfg(feature = "axum")]
+impl<B, E> StatusOutcome for &OutcomeProbe<'_, Result<::axum::http::Response<B>, E>> {
+    #[inline]
+    fn metrics_outcome(&self) -> Outcome {
+        self.0
+            .as_ref()
+            .map_or(Outcome::Error, |response| status_outcome(response.status()))
+    }
+}
+
+#[cfg(feature = "axum")]
+impl<T, E> StatusOutcome for &OutcomeProbe<'_, Result<(::axum::http::StatusCode, T), E>> {
+    #[inline]
+    fn metrics_outcome(&self) -> Outcome {
+        self.0
+            .as_ref()
+            .map_or(Outcome::Error, |(status, _)| status_outcome(*status))
     }
 }
 
@@ -225,7 +346,22 @@ pub trait AnyOutcome {
     }
 }
 
-impl<T: ?Sized> AnyOutcome for &OutcomeProbe<'_, T> {}
+impl<T: ?Sized> AnyOutcome for OutcomeProbe<'_, T> {}
+
+/// The index of the kind of the error `value` holds, if it holds one (`error_kinds = K`): the
+/// type check of this call is what requires the function to return `Result<_, K>`.
+#[inline]
+pub fn error_kind_of<K: ErrorKinds, T>(value: &Result<T, K>) -> Option<usize> {
+    value.as_ref().err().map(ErrorKinds::kind_index)
+}
+
+/// Calls the `ok_if` or `error_if` predicate on the returned value: the closure's parameter
+/// type comes from this signature, so `ok_if = |found| found.is_some()` needs no annotation.
+#[inline(always)]
+#[allow(clippy::inline_always)]
+pub fn predicate<T: ?Sized, F: FnOnce(&T) -> bool>(predicate: F, value: &T) -> bool {
+    predicate(value)
+}
 
 /// Calls `body`; the explicit `R` gives the closure its return type before its body is checked,
 /// so `?`, `.into()` and `.collect()` in the body infer exactly as in the original function.
@@ -262,7 +398,7 @@ pub fn instrument_future<F, C>(
 ) -> Instrumented<F, C>
 where
     F: Future,
-    C: FnOnce(&F::Output) -> Outcome,
+    C: FnOnce(&F::Output) -> Ending,
 {
     Instrumented {
         inner,
@@ -276,7 +412,7 @@ where
 impl<F, C> Future for Instrumented<F, C>
 where
     F: Future,
-    C: FnOnce(&F::Output) -> Outcome,
+    C: FnOnce(&F::Output) -> Ending,
 {
     type Output = F::Output;
 
@@ -296,9 +432,12 @@ where
             guard.outcome = None;
             return Poll::Pending;
         };
-        let outcome = this.classify.take().map_or(Outcome::Ok, |c| c(&output));
+        let ending = this
+            .classify
+            .take()
+            .map_or(Ending::from(Outcome::Ok), |c| c(&output));
         if let Some(mut guard) = this.guard.take() {
-            guard.finish(outcome);
+            guard.finish_ending(ending);
         }
         Poll::Ready(output)
     }

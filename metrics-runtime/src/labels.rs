@@ -238,6 +238,73 @@ tuple_label_sets! {
     (A 0, B 1, C 2, D 3, E 4)
 }
 
+/// An error type whose values say which kind of error they are: `#[instrument_metric(...,
+/// error_kinds = Type)]` counts a function's errors by kind, in its family `<stem>_errors_total`
+/// (labelled `kind`, beside the function's own labels), every kind at 0 from start-up.
+///
+/// Derive it on an enum, with or without data in its variants: each variant is a kind, named
+/// in `snake_case` (or `#[error_kind(rename = "...")]`); a variant with one field whose type
+/// derives it too can take that field's kinds instead with `#[error_kind(transparent)]`. Two
+/// variants with one kind are a compile error.
+///
+/// ```
+/// use metrics_runtime::ErrorKinds;
+///
+/// #[derive(Debug, ErrorKinds)]
+/// enum ProviderError { RateLimited, Unavailable }
+///
+/// #[derive(Debug, ErrorKinds)]
+/// enum SyncError {
+///     /// The network failed.
+///     Network(std::io::Error),
+///     #[error_kind(rename = "bad_answer")]
+///     Parse { line: usize },
+///     #[error_kind(transparent)]
+///     Provider(ProviderError),
+/// }
+///
+/// assert_eq!(SyncError::KINDS, ["network", "bad_answer", "rate_limited", "unavailable"]);
+/// assert_eq!(SyncError::Parse { line: 3 }.kind(), "bad_answer");
+/// assert_eq!(SyncError::Provider(ProviderError::Unavailable).kind(), "unavailable");
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not list its kinds of error (`ErrorKinds`)",
+    label = "not an `ErrorKinds` type",
+    note = "`error_kinds = Type` counts errors by kind: derive `ErrorKinds` on the error enum, `#[derive(ErrorKinds)] enum SmsError {{ Failed, RateLimited }}`"
+)]
+pub trait ErrorKinds {
+    /// Every kind, in index order: the values of the `kind` label.
+    const KINDS: &'static [&'static str];
+
+    /// The position of this error's kind in [`ErrorKinds::KINDS`].
+    fn kind_index(&self) -> usize;
+
+    /// This error's kind.
+    fn kind(&self) -> &'static str {
+        Self::KINDS[self.kind_index()]
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: ErrorKinds + ?Sized> ErrorKinds for &T {
+    const KINDS: &'static [&'static str] = T::KINDS;
+
+    #[inline]
+    fn kind_index(&self) -> usize {
+        (**self).kind_index()
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: ErrorKinds + ?Sized> ErrorKinds for Box<T> {
+    const KINDS: &'static [&'static str] = T::KINDS;
+
+    #[inline]
+    fn kind_index(&self) -> usize {
+        (**self).kind_index()
+    }
+}
+
 /// The number of combinations of `values` (one list per label), saturating at `usize::MAX`:
 /// the series of a family, for the compile-time cap generated code checks.
 ///

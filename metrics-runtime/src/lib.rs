@@ -43,10 +43,13 @@
 //! | `function_calls_total` | counter | `function`, `module`, `result` |
 //! | `function_calls_duration_seconds` | histogram | `function`, `module` |
 //! | `function_calls_in_flight` (with `in_flight`) | gauge | `function`, `module` |
+//! | `function_calls_errors_total` (with `error_kinds`) | counter | `function`, `module`, `kind` |
 //!
 //! `result` is `ok` or `error` for a function returning a `Result` (through any alias), `ok`
 //! for any other return, `panic` when the body panics (the panic goes on), and `cancelled`
-//! when the future of an `async fn` is dropped before it completes. Every outcome a function
+//! when the future of an `async fn` is dropped before it completes; an HTTP response (or a
+//! `(StatusCode, _)`, or a `Result` of either) is `error` for a 5xx status, and `ok_if` /
+//! `error_if` let a predicate decide for any other type. Every outcome a function
 //! can have is exported at 0 from the start. An `async fn` is timed from its first poll.
 //!
 //! ## The `function` label
@@ -133,6 +136,8 @@ mod cells;
 pub mod collect;
 mod config;
 mod encode;
+#[cfg(feature = "export")]
+pub mod export;
 mod function_name;
 #[cfg(feature = "prometheus")]
 mod gathered;
@@ -164,14 +169,20 @@ mod text;
 #[path = "private.rs"]
 pub mod __private;
 
-pub use catalog::{Catalog, CatalogError, Conflict, DeclaredFamily, InstrumentedFunction, Origin};
+pub use catalog::{
+    Catalog, CatalogError, Conflict, DeclaredFamily, DeclaredObjective, InstrumentedFunction,
+    Origin,
+};
 pub use config::{ConfigError, set_constant_labels};
 pub use encode::{render, render_as};
-pub use labels::{LabelSet, LabelValue, OptionLabelValue};
+pub use instrument::{recording, set_recording};
+pub use labels::{ErrorKinds, LabelSet, LabelValue, OptionLabelValue};
 pub use metrics::{
     Counter, CounterFamily, Family, Gauge, GaugeFamily, Histogram, HistogramFamily, HistogramTimer,
     IntCounter, IntCounterFamily, IntGauge, IntGaugeFamily, Metric,
 };
+/// Derives [`ErrorKinds`] for an enum of errors: see [`ErrorKinds`].
+pub use metrics_macros::ErrorKinds;
 /// Derives [`LabelSet`] for a struct whose fields are [`LabelValue`] types and name the labels.
 pub use metrics_macros::LabelSet;
 /// Derives [`LabelValue`] (and [`LabelSet`]) for a fieldless enum: see [`LabelValue`].
@@ -201,6 +212,9 @@ pub use metrics_macros::Metrics;
 /// | `long_running` | allows `buckets` that look like milliseconds (every bound at least 1, the largest at least 5000) for work that takes hours |
 /// | `max_series = N` | raises the cap (10,000) on the series the dynamic labels create |
 /// | `in_flight`, `in_flight = "..."` | also a gauge of the calls that have not returned |
+/// | `ok_if = predicate`, `error_if = predicate` | `result` decided by a predicate on the returned value (a path or a closure taking `&T`) |
+/// | `error_kinds = Type` | errors counted by kind in `stem_errors_total{kind}` (`Type` derives [`ErrorKinds`]; the function returns `Result<_, Type>`) |
+/// | `objective(name = "...", success = 99.9, latency = (0.25, 99.0))` | a service level objective; the latency threshold must be a bound of the histogram (checked at compile time) |
 /// | `crate = path` | where this crate is, if the dependency is renamed |
 ///
 /// `help`, `labels`, `buckets`, `max_series` and a named `in_flight` need the function's own
@@ -346,6 +360,94 @@ pub use metrics_macros::Metrics;
 /// assert!(text.contains("# TYPE downloads_running gauge"));
 /// ```
 ///
+/// ## `result`: `Result`s, responses, `ok_if` and `error_if`
+///
+/// A `Result` is `error` when it is an `Err`. An HTTP response (`axum::response::Response`, any
+/// `http::Response<B>`) or a `(StatusCode, _)` pair, or a `Result` of either, is `error` when its
+/// status is a server error (5xx); a 4xx is the client's mistake, answered as it should be, so
+/// `ok` (feature `axum`). An `impl IntoResponse` cannot be inspected: it is `ok`, like any
+/// other value; the HTTP layer ([`axum::HttpMetricsLayer`]) sees every status. For anything
+/// else, a predicate on the returned value (the output, for a future) decides:
+///
+/// ```
+/// # use metrics_runtime::instrument_metric;
+/// /// A cache miss is an error of this cache.
+/// #[instrument_metric(name = "cache_lookups", ok_if = Option::is_some)]
+/// fn lookup(key: u32) -> Option<u32> {
+///     (key % 2 == 0).then_some(key)
+/// }
+///
+/// /// A C library's status: negative is an error.
+/// #[instrument_metric(name = "legacy_calls", error_if = |status| *status < 0)]
+/// fn legacy(status: i32) -> i32 {
+///     status
+/// }
+///
+/// lookup(1);
+/// legacy(-2);
+/// let text = metrics_runtime::render();
+/// assert!(text.lines().any(|l| l.starts_with("cache_lookups_total{") && l.ends_with(r#"result="error"} 1"#)));
+/// assert!(text.lines().any(|l| l.starts_with("legacy_calls_total{") && l.ends_with(r#"result="error"} 1"#)));
+/// ```
+///
+/// ## `error_kinds = Type`
+///
+/// Counts the errors of a function returning `Result<_, Type>` by kind, `Type` deriving
+/// [`ErrorKinds`] (an enum, its variants with or without data), in a family of its own beside
+/// the calls: `stem_errors_total` with the function's labels and `kind` (or
+/// `function_calls_errors_total` for the shared families). A separate family keeps every
+/// family's label set fixed: the calls counter has no `kind`, the errors counter no `result`.
+/// Every kind is exported at 0 from start-up; the kinds add up to the `error` calls.
+///
+/// ```
+/// use metrics_runtime::{ErrorKinds, instrument_metric};
+///
+/// #[derive(Debug, ErrorKinds)]
+/// enum SmsError {
+///     Failed { code: u16 },
+///     RateLimited,
+/// }
+///
+/// /// Sends an SMS.
+/// #[instrument_metric(name = "sms_deliver", error_kinds = SmsError)]
+/// fn deliver(code: u16) -> Result<(), SmsError> {
+///     if code == 429 { Err(SmsError::RateLimited) } else { Err(SmsError::Failed { code }) }
+/// }
+///
+/// let _ = deliver(429);
+/// let text = metrics_runtime::render();
+/// assert!(text.lines().any(|l| l.starts_with("sms_deliver_errors_total{") && l.ends_with(r#"kind="rate_limited"} 1"#)));
+/// assert!(text.lines().any(|l| l.starts_with("sms_deliver_errors_total{") && l.ends_with(r#"kind="failed"} 0"#)));
+/// ```
+///
+/// ## `objective(...)`
+///
+/// A service level objective over 30 days: `success = P`, the percent of calls that are not
+/// `error` nor `panic` (`cancelled` ones count neither way), and `latency = (T, P)`, the percent
+/// of calls no longer than `T` seconds, which must be a bound of the histogram: the default
+/// buckets ([`DEFAULT_BUCKETS`]) or the function's `buckets`, checked at compile time. The
+/// name is the family's stem unless `name = "..."` says otherwise; functions of one family that
+/// declare one objective (an `impl` block's attribute) share it. The catalog lists it, and
+/// `metrics_runtime::export` (feature `export`) generates its recording rules, burn-rate alerts,
+/// their promtool tests and a dashboard row.
+///
+/// ```
+/// # use metrics_runtime::instrument_metric;
+/// /// Pays for an order.
+/// #[instrument_metric(name = "orders_pay", objective(success = 99.9, latency = (0.25, 99.0)))]
+/// fn pay() {}
+///
+/// let objective = metrics_runtime::catalog().objectives.into_iter().find(|o| o.name == "orders_pay").unwrap();
+/// assert_eq!(objective.latency, Some((0.25, 99.0)));
+/// ```
+///
+/// ```compile_fail
+/// # use metrics_runtime::instrument_metric;
+/// // error: the latency threshold of an objective must be a bound of the histogram, ...
+/// #[instrument_metric(name = "orders_place", objective(latency = (0.3, 99.0)))]
+/// fn place() {}
+/// ```
+///
 /// ## On an `impl` block
 ///
 /// The attribute on an `impl` block instruments every method with a body except `const fn`s,
@@ -384,9 +486,77 @@ pub use metrics_macros::instrument_metric;
 /// assert_eq!(RATIO, "job:sms_success:ratio_rate5m");
 /// ```
 pub use metrics_macros::metric_name;
-pub use model::{DEFAULT_BUCKETS, Location, MetricKind, Outcome, Shape};
+pub use model::{DEFAULT_BUCKETS, Ending, Location, MetricKind, Objective, Outcome, Shape};
 pub use registry::{DEFAULT_COLLECT_TIMEOUT, MetricField, Registry, catalog, check, registry};
 pub use text::{Format, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
+
+/// Exports `<package>_build_info{version, revision, rustc} 1`, the build of the program, in the
+/// global registry: `version` is the calling crate's `CARGO_PKG_VERSION`, `revision` the
+/// `GIT_REVISION` environment variable at build time (`unknown` when it is not set, so that the
+/// label set does not depend on the build; set it in CI,
+/// `GIT_REVISION=$(git rev-parse --short HEAD) cargo build`, and Cargo rebuilds when it changes),
+/// `rustc` the compiler's version. `build_info!("prefix")` names the family
+/// `prefix_build_info` instead of after the package (its `-` as `_`).
+///
+/// Join it to any series to label it with the version: `up * on (job, instance)
+/// group_left (version) personal_assistant_build_info`.
+///
+/// ```
+/// metrics_runtime::build_info!("shop").unwrap();
+/// let text = metrics_runtime::render();
+/// let line = text.lines().find(|line| line.starts_with("shop_build_info{")).unwrap();
+/// assert!(line.contains(r#"version="0.1.0""#) && line.ends_with("} 1"));
+/// ```
+///
+/// # Errors
+///
+/// A [`Conflict`] when the name is taken, or is not a metric name.
+#[macro_export]
+macro_rules! build_info {
+    () => {
+        $crate::register_build_info(
+            &::core::env!("CARGO_PKG_NAME").replace('-', "_"),
+            ::core::env!("CARGO_PKG_VERSION"),
+            ::core::option_env!("GIT_REVISION"),
+        )
+    };
+    ($prefix:expr) => {
+        $crate::register_build_info(
+            $prefix,
+            ::core::env!("CARGO_PKG_VERSION"),
+            ::core::option_env!("GIT_REVISION"),
+        )
+    };
+}
+
+/// What [`build_info!`] calls: `<prefix>_build_info{version, revision, rustc} 1` in the global
+/// registry, `revision` `unknown` when it is `None`.
+///
+/// # Errors
+///
+/// A [`Conflict`] when the name is taken, or is not a metric name.
+///
+/// ```
+/// metrics_runtime::register_build_info("billing", "2.3.1", Some("4f2a9c1")).unwrap();
+/// assert!(metrics_runtime::render().contains(r#"billing_build_info{revision="4f2a9c1",rustc="#));
+/// ```
+#[track_caller]
+pub fn register_build_info(
+    prefix: &str,
+    version: &str,
+    revision: Option<&str>,
+) -> Result<(), Conflict> {
+    let labels = [
+        ("revision", revision.unwrap_or("unknown")),
+        ("rustc", env!("METRICS_RUNTIME_RUSTC_VERSION")),
+        ("version", version),
+    ];
+    registry().info(
+        &format!("{prefix}_build_info"),
+        "The program's build: its version, source revision and compiler; always 1.",
+        &labels,
+    )
+}
 
 /// A struct of metrics, registered at start-up, with one process-wide instance.
 ///

@@ -105,7 +105,7 @@ impl Storage {
 /// The label text of a family whose labels are bounded: for each label, the rendered
 /// `name="value"` of each of its values, so that a series' labels are assembled from its index
 /// without a string per series.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct LabelTable {
     values: Vec<Vec<String>>,
 }

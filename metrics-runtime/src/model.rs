@@ -18,6 +18,10 @@ pub(crate) const SHARED_HISTOGRAM: &str = "function_calls_duration_seconds";
 /// Help text of [`SHARED_HISTOGRAM`].
 pub(crate) const SHARED_HISTOGRAM_HELP: &str =
     "Duration of calls of instrumented functions, in seconds.";
+/// Name of the counter of errors by kind shared by functions without their own metrics.
+pub(crate) const SHARED_ERRORS: &str = "function_calls_errors_total";
+/// Help text of [`SHARED_ERRORS`].
+pub(crate) const SHARED_ERRORS_HELP: &str = "Errors returned by instrumented functions, by kind.";
 /// Name of the in-flight gauge shared by functions without their own metrics.
 pub(crate) const SHARED_IN_FLIGHT: &str = "function_calls_in_flight";
 /// Help text of [`SHARED_IN_FLIGHT`].
@@ -67,6 +71,74 @@ impl Outcome {
     pub(crate) const fn index(self) -> usize {
         self as usize
     }
+
+    /// `ok` when `ok` is true, `error` otherwise: the outcome an `ok_if = predicate` gives.
+    ///
+    /// ```
+    /// use metrics_runtime::Outcome;
+    ///
+    /// assert_eq!(Outcome::ok_if(true), Outcome::Ok);
+    /// assert_eq!(Outcome::ok_if(false), Outcome::Error);
+    /// ```
+    #[must_use]
+    #[inline]
+    pub const fn ok_if(ok: bool) -> Outcome {
+        if ok { Outcome::Ok } else { Outcome::Error }
+    }
+}
+
+/// How a call ended: its outcome and, for an error whose type lists its kinds
+/// ([`ErrorKinds`](crate::ErrorKinds)), the index of its kind.
+///
+/// ```
+/// use metrics_runtime::{Ending, Outcome};
+///
+/// assert_eq!(Ending::from(Outcome::Ok).outcome(), Outcome::Ok);
+/// assert_eq!(Ending::with_kind(Outcome::Error, Some(2)).kind(), Some(2));
+/// // A kind counts only for an error.
+/// assert_eq!(Ending::with_kind(Outcome::Ok, Some(2)).kind(), None);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ending {
+    outcome: Outcome,
+    kind: Option<usize>,
+}
+
+impl Ending {
+    /// An ending with the kind of its error, if it is an error.
+    #[must_use]
+    #[inline]
+    pub const fn with_kind(outcome: Outcome, kind: Option<usize>) -> Ending {
+        match outcome {
+            Outcome::Error => Ending { outcome, kind },
+            _ => Ending {
+                outcome,
+                kind: None,
+            },
+        }
+    }
+
+    /// The outcome.
+    #[must_use]
+    pub const fn outcome(self) -> Outcome {
+        self.outcome
+    }
+
+    /// The index of the error's kind among its type's [`ErrorKinds::KINDS`](crate::ErrorKinds::KINDS).
+    #[must_use]
+    pub const fn kind(self) -> Option<usize> {
+        self.kind
+    }
+}
+
+impl From<Outcome> for Ending {
+    #[inline]
+    fn from(outcome: Outcome) -> Ending {
+        Ending {
+            outcome,
+            kind: None,
+        }
+    }
 }
 
 /// Which metric families a function records into.
@@ -76,6 +148,10 @@ pub enum Families {
     Shared,
     /// The function's own families, named by its attribute.
     Own {
+        /// Counter of errors by kind (used when the descriptor lists error kinds).
+        errors: &'static str,
+        /// Its help.
+        errors_help: &'static str,
         /// Counter name, ends in `_total`.
         counter: &'static str,
         /// Counter help.
@@ -120,6 +196,11 @@ pub struct FunctionDescriptor {
     pub dynamic_labels: &'static [(&'static str, &'static [&'static str])],
     /// Histogram bucket bounds; empty means the default buckets.
     pub buckets: &'static [f64],
+    /// The kinds of error the function's error type lists (`error_kinds = Type`), each a
+    /// series of the errors family; empty without.
+    pub error_kinds: &'static [&'static str],
+    /// Its objective, if the attribute declares one.
+    pub objective: Option<Objective>,
     /// Whether a call is a future (an `async fn`, or a function returning one): only then can
     /// a call be cancelled.
     pub asynchronous: bool,
@@ -149,6 +230,108 @@ impl FunctionDescriptor {
             &Outcome::ALL[..3]
         }
     }
+}
+
+/// A service level objective: the share of calls that must succeed, and the share that must
+/// be faster than a threshold, over 30 days. Declared with `objective(...)` on
+/// `#[instrument_metric]` or given to the HTTP layer's builder; `metrics_runtime::export`
+/// generates its recording rules, burn-rate alerts and dashboard row.
+///
+/// ```
+/// use metrics_runtime::Objective;
+///
+/// let objective = Objective::new("checkout").success(99.9).latency(0.25, 99.0);
+/// assert_eq!(objective.name, "checkout");
+/// assert_eq!(objective.success, Some(99.9));
+/// assert_eq!(objective.latency, Some((0.25, 99.0)));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Objective {
+    /// Its name, in rule labels (`objective="checkout"`); empty for the default name (an
+    /// instrumented function's family stem).
+    pub name: &'static str,
+    /// Percent of calls that must succeed (not `error` nor `panic`; `cancelled` calls do not
+    /// count), such as `99.9`.
+    pub success: Option<f64>,
+    /// A latency threshold in seconds (a bound of the histogram) and the percent of calls that
+    /// must take no longer, such as `(0.25, 99.0)`.
+    pub latency: Option<(f64, f64)>,
+}
+
+impl Objective {
+    /// An objective named `name`, with no target yet.
+    #[must_use]
+    pub const fn new(name: &'static str) -> Objective {
+        Objective {
+            name,
+            success: None,
+            latency: None,
+        }
+    }
+
+    /// With a success target, in percent.
+    #[must_use]
+    pub const fn success(mut self, percent: f64) -> Objective {
+        self.success = Some(percent);
+        self
+    }
+
+    /// With a latency target: `percent` of calls take at most `threshold` seconds.
+    #[must_use]
+    pub const fn latency(mut self, threshold: f64, percent: f64) -> Objective {
+        self.latency = Some((threshold, percent));
+        self
+    }
+
+    /// Why this objective cannot be met by a histogram with `bounds`, if it cannot: a target
+    /// that is not a percent strictly between 0 and 100, or a threshold that is not a bound.
+    pub(crate) fn problem(&self, bounds: &[f64]) -> Option<String> {
+        let percent = |value: f64| value > 0.0 && value < 100.0;
+        if self.success.is_none() && self.latency.is_none() {
+            return Some("has neither a success nor a latency target".to_owned());
+        }
+        if let Some(success) = self.success.filter(|value| !percent(*value)) {
+            return Some(format!(
+                "has the success target {success}, not a percent between 0 and 100 (both excluded)"
+            ));
+        }
+        if let Some((threshold, target)) = self.latency {
+            if !percent(target) {
+                return Some(format!(
+                    "has the latency target {target}, not a percent between 0 and 100 (both excluded)"
+                ));
+            }
+            if !is_bound(bounds, threshold) {
+                return Some(format!(
+                    "has the latency threshold {threshold} s, which is not a bound of the histogram ({bounds:?}): only a bound tells which calls were faster; use one of them, or add it to the buckets"
+                ));
+            }
+        }
+        None
+    }
+}
+
+/// Whether `threshold` is one of `bounds`: generated code checks an objective's latency
+/// threshold against a histogram's bounds at compile time with it.
+///
+/// ```
+/// use metrics_runtime::DEFAULT_BUCKETS;
+/// use metrics_runtime::__private::is_bound;
+///
+/// assert!(is_bound(DEFAULT_BUCKETS, 0.25));
+/// assert!(!is_bound(DEFAULT_BUCKETS, 0.3));
+/// ```
+#[must_use]
+#[allow(clippy::float_cmp)] // a bound is the very literal written, so equality is exact
+pub const fn is_bound(bounds: &[f64], threshold: f64) -> bool {
+    let mut i = 0;
+    while i < bounds.len() {
+        if bounds[i] == threshold {
+            return true;
+        }
+        i += 1;
+    }
+    false
 }
 
 /// A struct deriving `Metrics`: its fields are the metric families it declares.

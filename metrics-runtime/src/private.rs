@@ -2,6 +2,7 @@
 
 pub use core::any::type_name;
 pub use core::future::IntoFuture;
+pub use core::option::Option;
 pub use core::{file, module_path, panic};
 pub use std::boxed::Box;
 
@@ -12,13 +13,15 @@ pub use std::sync::OnceLock;
 pub use crate::Metrics;
 pub use crate::catalog::Declaration;
 pub use crate::instrument::{
-    AnyOutcome, CallGuard, CallSite, Instrumented, OutcomeProbe, ResultOutcome, call,
-    instrument_future, label_index,
+    AnyOutcome, CallGuard, CallSite, Instrumented, OutcomeProbe, ResultOutcome, StatusOutcome,
+    call, error_kind_of, instrument_future, label_index, predicate,
 };
-pub use crate::labels::{LabelSet, LabelValue, OptionLabelValue, distinct_names, series_count};
+pub use crate::labels::{
+    ErrorKinds, LabelSet, LabelValue, OptionLabelValue, distinct_names, series_count,
+};
 pub use crate::model::{
-    Families, FieldDescriptor, FunctionDescriptor, FunctionName, GroupDescriptor, Outcome, Shape,
-    for_kind,
+    DEFAULT_BUCKETS, Ending, Families, FieldDescriptor, FunctionDescriptor, FunctionName,
+    GroupDescriptor, Objective, Outcome, Shape, for_kind, is_bound,
 };
 pub use crate::registry::MetricField;
 pub use crate::registry::{Registry, registry};

@@ -14,7 +14,8 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 use std::time::Duration;
 
 use crate::catalog::{
-    Builtin, Catalog, CatalogError, Conflict, Declaration, FamilySpec, InstrumentedFunction, Origin,
+    Builtin, Catalog, CatalogError, Conflict, Declaration, DeclaredObjective, FamilySpec,
+    InstrumentedFunction, Origin,
 };
 use crate::cells::CallCells;
 use crate::config::{self, ConstantLabels};
@@ -24,8 +25,9 @@ use crate::labels::combinations;
 use crate::metrics::{Histogram, IntGauge, LabelTable, Metric, Storage};
 use crate::model::{
     DEFAULT_BUCKETS, Families, FieldDescriptor, FunctionDescriptor, FunctionName, Location,
-    MetricKind, Outcome, SHARED_COUNTER, SHARED_COUNTER_HELP, SHARED_HISTOGRAM,
-    SHARED_HISTOGRAM_HELP, SHARED_IN_FLIGHT, SHARED_IN_FLIGHT_HELP, Shape, metric_name_problem,
+    MetricKind, Objective, Outcome, SHARED_COUNTER, SHARED_COUNTER_HELP, SHARED_ERRORS,
+    SHARED_ERRORS_HELP, SHARED_HISTOGRAM, SHARED_HISTOGRAM_HELP, SHARED_IN_FLIGHT,
+    SHARED_IN_FLIGHT_HELP, Shape, metric_name_problem,
 };
 use crate::runner::{Read, Samples, Source};
 use crate::text::render_labels;
@@ -93,6 +95,8 @@ pub(crate) struct Global {
     pub(crate) cells: Vec<&'static CallCells>,
     /// The instrumented functions, for the catalog.
     instrumented: Vec<InstrumentedFunction>,
+    /// The objectives of instrumented functions, for the catalog.
+    objectives: Vec<DeclaredObjective>,
     /// Families the crate writes itself.
     pub(crate) builtins: Vec<&'static Builtin>,
     /// Durations of scrapes.
@@ -108,6 +112,9 @@ struct State {
     stored: Arc<Vec<StoredFamily>>,
     /// Collectors, read at each scrape.
     sources: Arc<Vec<Arc<Source>>>,
+    /// Families the crate writes itself from cells of its own, registered at run time (HTTP
+    /// layers).
+    writers: Arc<Vec<WriteFamilies>>,
     /// Registries of tikv `prometheus` attached to this one.
     #[cfg(feature = "prometheus")]
     attached: Arc<Vec<prometheus::Registry>>,
@@ -115,6 +122,8 @@ struct State {
     families: HashMap<&'static str, FamilySpec>,
     /// Every name a family takes in an exposition, with the family that takes it.
     taken: HashMap<String, &'static str>,
+    /// Objectives registered at run time (the HTTP layer's).
+    objectives: Vec<DeclaredObjective>,
     conflicts: Vec<Conflict>,
 }
 
@@ -129,10 +138,14 @@ pub(crate) struct StoredFamily {
     values: Vec<Vec<&'static str>>,
 }
 
+/// Writes families from cells the registry does not hold (an HTTP layer's).
+pub(crate) type WriteFamilies = Arc<dyn Fn(&mut crate::text::Writer<'_>) + Send + Sync>;
+
 /// What a scrape writes, taken without holding a lock.
 pub(crate) struct Snapshot {
     pub(crate) stored: Arc<Vec<StoredFamily>>,
     pub(crate) sources: Arc<Vec<Arc<Source>>>,
+    pub(crate) writers: Arc<Vec<WriteFamilies>>,
     #[cfg(feature = "prometheus")]
     pub(crate) attached: Arc<Vec<prometheus::Registry>>,
     pub(crate) conflicts: usize,
@@ -157,6 +170,8 @@ pub(crate) struct FunctionSeries {
     pub(crate) cells: usize,
     /// The outcomes its function can have; each is a `result` row of the counter.
     pub(crate) outcomes: &'static [Outcome],
+    /// The kinds of error its function counts; each is a `kind` row of the errors family.
+    pub(crate) kinds: &'static [&'static str],
 }
 
 /// What a function family exports from the cells.
@@ -168,6 +183,8 @@ pub(crate) enum FunctionKind {
     Duration,
     /// The in-flight gauge.
     InFlight,
+    /// Errors by kind.
+    Errors,
 }
 
 /// The gauge of the number of conflicts, exported by every scrape of the global registry.
@@ -299,6 +316,7 @@ impl Registry {
         Snapshot {
             stored: Arc::clone(&state.stored),
             sources: Arc::clone(&state.sources),
+            writers: Arc::clone(&state.writers),
             #[cfg(feature = "prometheus")]
             attached: Arc::clone(&state.attached),
             conflicts: state.conflicts.len(),
@@ -338,9 +356,117 @@ impl Registry {
             .map(|global| global.instrumented.clone())
             .unwrap_or_default();
         functions.sort_by_key(|function| (function.counter, function.module, function.function));
+        let mut objectives = self
+            .global()
+            .map(|global| global.objectives.clone())
+            .unwrap_or_default();
+        objectives.extend(self.inner.state().objectives.iter().cloned());
+        objectives.sort_by(|a, b| a.name.cmp(&b.name));
         Catalog {
             families,
             functions,
+            objectives,
+        }
+    }
+
+    /// Registers a gauge of one series, `labels`, at 1: the shape of `*_build_info`.
+    #[track_caller]
+    pub(crate) fn info(
+        &self,
+        name: &str,
+        help: &str,
+        labels: &[(&str, &str)],
+    ) -> Result<(), Conflict> {
+        let names: Vec<&'static str> = labels.iter().map(|(name, _)| leak(name)).collect();
+        let values: Vec<&[&str]> = labels
+            .iter()
+            .map(|(_, value)| &*Box::leak(Box::new([leak(value)])) as &[&str])
+            .collect();
+        let spec = FamilySpec {
+            name: leak(name),
+            help: leak(help),
+            shape: Shape::IntGauge,
+            labels: names,
+            buckets: &[],
+            location: crate_location(),
+            origin: Origin::Registered,
+        };
+        if let Some(problem) = registration_problem(&spec) {
+            return Err(self.inner.state_mut().report(problem));
+        }
+        // The values are the series: another set of them under one name would not be exported.
+        let table = LabelTable::new(&spec.labels, &values);
+        let existing = self
+            .snapshot()
+            .stored
+            .iter()
+            .find(|family| family.spec.name == spec.name)
+            .map(|family| (family.labels == table, family.spec.location));
+        if let Some((same, first)) = existing {
+            if same {
+                return Ok(());
+            }
+            return Err(self.inner.state_mut().report(Conflict {
+                family: spec.name.to_owned(),
+                problem: format!(
+                    "registered twice with other label values ({labels:?}): only the first is exported"
+                ),
+                locations: vec![first, spec.location],
+            }));
+        }
+        let storage = self.stored(&spec, 1, &values)?;
+        <IntGauge as MetricField>::from_storage(&storage).set(1);
+        Ok(())
+    }
+
+    /// Declares families that `write` writes at each scrape (an HTTP layer's), all or none:
+    /// the conflict that refuses one is reported and returned.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    pub(crate) fn add_writer(
+        &self,
+        specs: &[FamilySpec],
+        write: WriteFamilies,
+    ) -> Result<(), Conflict> {
+        let mut state = self.inner.state_mut();
+        for spec in specs {
+            if let Some(problem) = state.refusal(spec, &self.inner.constant) {
+                return Err(state.report(problem));
+            }
+        }
+        for spec in specs {
+            state.insert(spec);
+        }
+        let mut writers = state.writers.as_ref().clone();
+        writers.push(write);
+        state.writers = Arc::new(writers);
+        Ok(())
+    }
+
+    /// Declares an objective of families registered at run time (the HTTP layer's): `Ok` when
+    /// its name is free, the conflict (reported) otherwise.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    pub(crate) fn add_objective(&self, objective: DeclaredObjective) -> Result<(), Conflict> {
+        let taken = self
+            .global()
+            .into_iter()
+            .flat_map(|global| global.objectives.iter())
+            .chain(self.inner.state().objectives.iter())
+            .find(|other| other.name == objective.name)
+            .map(|other| (other.location, other == &objective));
+        match taken {
+            Some((_, true)) => Ok(()),
+            Some((first, false)) => Err(self.inner.state_mut().report(Conflict {
+                family: objective.requests.to_owned(),
+                problem: format!(
+                    "declared with the objective `{}`, a name another objective has: only the first is kept; rename one",
+                    objective.name
+                ),
+                locations: vec![first, objective.location],
+            })),
+            None => {
+                self.inner.state_mut().objectives.push(objective);
+                Ok(())
+            }
         }
     }
 
@@ -645,6 +771,7 @@ impl Registry {
                         FunctionKind::Calls => one.outcomes.len(),
                         FunctionKind::Duration => family.bounds.len() + 3,
                         FunctionKind::InFlight => 1,
+                        FunctionKind::Errors => one.kinds.len(),
                     };
                 }
             }
@@ -976,10 +1103,12 @@ fn build_global() -> Registry {
         }
     }
     let (functions, cells, instrumented) = function_families(&registry, &sites);
+    let objectives = function_objectives(&registry, &sites);
     let global = Global {
         functions,
         cells,
         instrumented,
+        objectives,
         builtins,
         // The crate's own names never conflict, so these exist.
         scrape_duration: scrape_duration.unwrap_or_else(|_| {
@@ -1026,6 +1155,7 @@ fn function_families(
             counter: specs[0].name,
             histogram: specs[1].name,
             in_flight: site.descriptor.in_flight.then_some(specs[2].name),
+            errors: (!site.descriptor.error_kinds.is_empty()).then_some(specs[3].name),
             location: location(&site.descriptor),
         });
         let accepted = accept_families(registry, &specs, site, &mut accepted_families);
@@ -1036,6 +1166,7 @@ fn function_families(
             FunctionKind::Calls,
             FunctionKind::Duration,
             FunctionKind::InFlight,
+            FunctionKind::Errors,
         ];
         for (combination, dynamic) in combinations(&site.dynamic_values()).into_iter().enumerate() {
             let mut pairs = static_labels(site);
@@ -1086,6 +1217,7 @@ fn function_families(
                     labels: labels.clone(),
                     cells: first + combination,
                     outcomes: site.descriptor.outcomes(),
+                    kinds: site.descriptor.error_kinds,
                 });
             }
         }
@@ -1093,16 +1225,22 @@ fn function_families(
     (families.into_values().collect(), cells_list, instrumented)
 }
 
-/// Which of a function's three families it records into: each one it has (the in-flight
-/// gauge only with `in_flight`), unless an earlier declaration of the family disagrees.
-/// Functions share a family when they agree on it: the first declares it.
+/// Which of a function's four families it records into: each one it has (the in-flight
+/// gauge only with `in_flight`, the errors family only with error kinds), unless an earlier
+/// declaration of the family disagrees. Functions share a family when they agree on it: the
+/// first declares it.
 fn accept_families(
     registry: &Registry,
-    specs: &[FamilySpec; 3],
+    specs: &[FamilySpec; 4],
     site: &CallSite,
     accepted_families: &mut HashMap<&'static str, FamilySpec>,
 ) -> Vec<bool> {
-    let wanted = [true, true, site.descriptor.in_flight];
+    let wanted = [
+        true,
+        true,
+        site.descriptor.in_flight,
+        !site.descriptor.error_kinds.is_empty(),
+    ];
     specs
         .iter()
         .zip(wanted)
@@ -1177,35 +1315,37 @@ fn location(descriptor: &FunctionDescriptor) -> Location {
     }
 }
 
-/// The three family specs of a function: counter, histogram, in-flight gauge.
-fn function_specs(site: &'static CallSite) -> [FamilySpec; 3] {
+/// The four family specs of a function: counter, histogram, in-flight gauge, errors by kind.
+fn function_specs(site: &'static CallSite) -> [FamilySpec; 4] {
     let descriptor = &site.descriptor;
-    let (counter, counter_help, histogram, histogram_help, gauge, gauge_help) =
-        match descriptor.families {
-            Families::Shared => (
-                SHARED_COUNTER,
-                SHARED_COUNTER_HELP,
-                SHARED_HISTOGRAM,
-                SHARED_HISTOGRAM_HELP,
-                SHARED_IN_FLIGHT,
-                SHARED_IN_FLIGHT_HELP,
-            ),
-            Families::Own {
-                counter,
-                counter_help,
-                histogram,
-                histogram_help,
-                in_flight,
-                in_flight_help,
-            } => (
-                counter,
-                counter_help,
-                histogram,
-                histogram_help,
-                in_flight,
-                in_flight_help,
-            ),
-        };
+    let [
+        (counter, counter_help),
+        (histogram, histogram_help),
+        (gauge, gauge_help),
+        (errors, errors_help),
+    ] = match descriptor.families {
+        Families::Shared => [
+            (SHARED_COUNTER, SHARED_COUNTER_HELP),
+            (SHARED_HISTOGRAM, SHARED_HISTOGRAM_HELP),
+            (SHARED_IN_FLIGHT, SHARED_IN_FLIGHT_HELP),
+            (SHARED_ERRORS, SHARED_ERRORS_HELP),
+        ],
+        Families::Own {
+            counter,
+            counter_help,
+            histogram,
+            histogram_help,
+            in_flight,
+            in_flight_help,
+            errors,
+            errors_help,
+        } => [
+            (counter, counter_help),
+            (histogram, histogram_help),
+            (in_flight, in_flight_help),
+            (errors, errors_help),
+        ],
+    };
     let mut labels: Vec<&'static str> = static_labels(site)
         .into_iter()
         .map(|(name, _)| name)
@@ -1214,6 +1354,8 @@ fn function_specs(site: &'static CallSite) -> [FamilySpec; 3] {
     labels.sort_unstable();
     let mut counter_labels = labels.clone();
     counter_labels.push("result");
+    let mut errors_labels = labels.clone();
+    errors_labels.push("kind");
     let location = location(descriptor);
     let spec = |name, help, shape, labels, buckets| FamilySpec {
         name,
@@ -1240,7 +1382,128 @@ fn function_specs(site: &'static CallSite) -> [FamilySpec; 3] {
             descriptor.buckets,
         ),
         spec(gauge, gauge_help, Shape::IntGauge, labels, &[]),
+        spec(errors, errors_help, Shape::IntCounter, errors_labels, &[]),
     ]
+}
+
+/// The name of a function's objective: the one given, or its family's stem (its function label
+/// in the shared families).
+fn objective_name(site: &CallSite, objective: &Objective) -> String {
+    if !objective.name.is_empty() {
+        return objective.name.to_owned();
+    }
+    match site.descriptor.families {
+        Families::Own { counter, .. } => {
+            counter.strip_suffix("_total").unwrap_or(counter).to_owned()
+        }
+        Families::Shared => site.function().to_owned(),
+    }
+}
+
+/// The objectives of instrumented functions: one per name, over the calls of the functions
+/// that declare it (every series of their family, or those of named functions of one module).
+/// Functions that give one name different targets or families, or functions of several modules
+/// that share a name without covering their whole family, are reported; the first is kept.
+fn function_objectives(registry: &Registry, sites: &[&'static CallSite]) -> Vec<DeclaredObjective> {
+    let mut by_name: std::collections::BTreeMap<String, Vec<(&'static CallSite, Objective)>> =
+        std::collections::BTreeMap::new();
+    for site in sites {
+        let Some(objective) = site.descriptor.objective else {
+            continue;
+        };
+        by_name
+            .entry(objective_name(site, &objective))
+            .or_default()
+            .push((site, objective));
+    }
+    let mut objectives = Vec::new();
+    for (name, members) in by_name {
+        let (first, objective) = members[0];
+        let counter = counter_name(&first.descriptor);
+        let mut kept = vec![first];
+        for (site, other) in &members[1..] {
+            let problem = if counter_name(&site.descriptor) != counter {
+                Some(format!(
+                    "declared with the objective `{name}`, which functions of the family `{counter}` declare too: one objective covers one family; rename one"
+                ))
+            } else if (other.success, other.latency) != (objective.success, objective.latency) {
+                Some(format!(
+                    "declared with the objective `{name}` and other targets than the first function that declares it: give them the same targets, or another name"
+                ))
+            } else {
+                None
+            };
+            match problem {
+                Some(problem) => {
+                    registry.inner.state_mut().report(Conflict {
+                        family: counter_name(&site.descriptor).to_owned(),
+                        problem,
+                        locations: vec![location(&first.descriptor), location(&site.descriptor)],
+                    });
+                }
+                None => kept.push(site),
+            }
+        }
+        let bounds = first.descriptor.bucket_bounds();
+        if let Some(problem) = objective.problem(bounds) {
+            registry.inner.state_mut().report(Conflict {
+                family: counter.to_owned(),
+                problem: format!("declared with the objective `{name}`, which {problem}"),
+                locations: vec![location(&first.descriptor)],
+            });
+            continue;
+        }
+        let family_size = sites
+            .iter()
+            .filter(|site| counter_name(&site.descriptor) == counter)
+            .count();
+        if kept.len() < family_size {
+            // Functions of several modules are selected by name within one module only.
+            let (same, other): (Vec<&'static CallSite>, Vec<&'static CallSite>) = kept
+                .iter()
+                .partition(|site| site.descriptor.module == first.descriptor.module);
+            for site in other {
+                registry.inner.state_mut().report(Conflict {
+                    family: counter.to_owned(),
+                    problem: format!(
+                        "declared with the objective `{name}` in two modules without covering its whole family: an objective covers its whole family, or functions of one module; name them apart"
+                    ),
+                    locations: vec![location(&first.descriptor), location(&site.descriptor)],
+                });
+            }
+            kept = same;
+        }
+        let selector = if kept.len() == family_size {
+            String::new()
+        } else {
+            let functions: Vec<String> = kept
+                .iter()
+                .map(|site| crate::text::regex_escape(site.function()))
+                .collect();
+            let module = crate::text::promql_string(first.descriptor.module);
+            let function = crate::text::promql_string(&functions.join("|"));
+            format!("function=~{function},module={module}")
+        };
+        let [counter_spec, histogram_spec, ..] = function_specs(first);
+        objectives.push(DeclaredObjective {
+            name,
+            success: objective.success,
+            latency: objective.latency,
+            requests: counter_spec.name,
+            outcome_label: "result",
+            bad: "error|panic",
+            ignored: "cancelled",
+            histogram: histogram_spec.name,
+            bounds,
+            selector,
+            example: vec![
+                ("function", first.function().to_owned()),
+                ("module", first.descriptor.module.to_owned()),
+            ],
+            location: location(&first.descriptor),
+        });
+    }
+    objectives
 }
 
 /// `function`, `module` and the static labels of a function.

@@ -1,20 +1,20 @@
 //! Process and system metrics, read at each scrape by collectors of the global registry (or of
 //! a registry of your own, with the `*_in` functions).
 
-#[cfg(any(feature = "process", feature = "system"))]
+#[cfg(any(feature = "process", feature = "system", feature = "tokio-runtime"))]
 use std::borrow::Cow;
 
-#[cfg(any(feature = "process", feature = "system"))]
+#[cfg(any(feature = "process", feature = "system", feature = "tokio-runtime"))]
 use crate::collect::CollectorError;
-#[cfg(any(feature = "process", feature = "system"))]
+#[cfg(any(feature = "process", feature = "system", feature = "tokio-runtime"))]
 use crate::model::Shape;
-#[cfg(any(feature = "process", feature = "system"))]
+#[cfg(any(feature = "process", feature = "system", feature = "tokio-runtime"))]
 use crate::registry::Registry;
-#[cfg(any(feature = "process", feature = "system"))]
+#[cfg(any(feature = "process", feature = "system", feature = "tokio-runtime"))]
 use crate::runner::Samples;
 
 /// One series without labels.
-#[cfg(any(feature = "process", feature = "system"))]
+#[cfg(any(feature = "process", feature = "system", feature = "tokio-runtime"))]
 fn single(value: f64) -> Samples {
     Samples {
         series: vec![(Vec::new(), value)],
@@ -279,4 +279,108 @@ impl State {
             network,
         ]
     }
+}
+
+/// Registers the metrics of a tokio runtime in the global registry, read from
+/// `handle.metrics()` at each scrape, on the collectors' own thread (so a runtime whose workers
+/// are all stuck still reports it). Only what tokio's API has stable:
+///
+/// | metric | type | labels |
+/// |---|---|---|
+/// | `tokio_workers` | gauge: worker threads | |
+/// | `tokio_alive_tasks` | gauge: tasks spawned and not finished | |
+/// | `tokio_global_queue_depth` | gauge: tasks waiting in the shared queue | |
+/// | `tokio_worker_busy_seconds_total` | counter: time each worker spent running tasks | `worker` |
+/// | `tokio_worker_parks_total` | counter: times each worker went idle | `worker` |
+///
+/// A runtime whose busy time grows as fast as the time itself, with a global queue that keeps
+/// growing, is saturated: `rate(tokio_worker_busy_seconds_total[1m])` near 1 on every worker.
+/// The metrics of a second runtime need a registry of their own
+/// ([`register_tokio_metrics_in`]): their names would repeat.
+///
+/// # Errors
+///
+/// When they are already registered.
+///
+/// ```
+/// let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
+/// metrics_runtime::system::register_tokio_metrics(runtime.handle()).unwrap();
+/// let text = metrics_runtime::render();
+/// assert!(text.contains("\ntokio_workers 2\n"));
+/// assert!(text.contains(r#"tokio_worker_busy_seconds_total{worker="1"}"#));
+/// ```
+#[cfg(feature = "tokio-runtime")]
+#[track_caller]
+pub fn register_tokio_metrics(handle: &tokio::runtime::Handle) -> Result<(), CollectorError> {
+    register_tokio_metrics_in(crate::registry(), handle)
+}
+
+/// Registers the metrics of a tokio runtime in `registry`; see [`register_tokio_metrics`].
+///
+/// # Errors
+///
+/// When they are already registered there.
+#[cfg(feature = "tokio-runtime")]
+#[track_caller]
+pub fn register_tokio_metrics_in(
+    registry: &Registry,
+    handle: &tokio::runtime::Handle,
+) -> Result<(), CollectorError> {
+    let family = |name: &str, help: &str, shape, labels: &[&'static str]| {
+        (name.to_owned(), help.to_owned(), shape, labels.to_vec())
+    };
+    let metrics = handle.metrics();
+    registry.add_source(
+        "tokio",
+        vec![
+            family(
+                "tokio_workers",
+                "Worker threads of the tokio runtime.",
+                Shape::Gauge,
+                &[],
+            ),
+            family(
+                "tokio_alive_tasks",
+                "Tasks of the tokio runtime spawned and not finished.",
+                Shape::Gauge,
+                &[],
+            ),
+            family(
+                "tokio_global_queue_depth",
+                "Tasks waiting in the tokio runtime's shared queue.",
+                Shape::Gauge,
+                &[],
+            ),
+            family(
+                "tokio_worker_busy_seconds_total",
+                "Time each worker of the tokio runtime spent running tasks, in seconds.",
+                Shape::Counter,
+                &["worker"],
+            ),
+            family(
+                "tokio_worker_parks_total",
+                "Times each worker of the tokio runtime went idle.",
+                Shape::Counter,
+                &["worker"],
+            ),
+        ],
+        Box::new(move || {
+            let workers = metrics.num_workers();
+            #[allow(clippy::cast_precision_loss)] // counts far below 2^53
+            let per_worker = |read: &dyn Fn(usize) -> f64| Samples {
+                series: (0..workers)
+                    .map(|worker| (vec![Cow::Owned(worker.to_string())], read(worker)))
+                    .collect(),
+            };
+            #[allow(clippy::cast_precision_loss)] // counts far below 2^53
+            Ok(vec![
+                single(workers as f64),
+                single(metrics.num_alive_tasks() as f64),
+                single(metrics.global_queue_depth() as f64),
+                per_worker(&|worker| metrics.worker_total_busy_duration(worker).as_secs_f64()),
+                per_worker(&|worker| metrics.worker_park_count(worker) as f64),
+            ])
+        }),
+    )?;
+    Ok(())
 }

@@ -152,6 +152,35 @@ pub(crate) fn bound_text(bound: f64, format: Format) -> String {
     }
 }
 
+/// `text` as a PromQL string literal, quoted and escaped.
+pub(crate) fn promql_string(text: &str) -> String {
+    let mut quoted = String::with_capacity(text.len() + 2);
+    quoted.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => quoted.push_str("\\\""),
+            '\\' => quoted.push_str("\\\\"),
+            '\n' => quoted.push_str("\\n"),
+            c => quoted.push(c),
+        }
+    }
+    quoted.push('"');
+    quoted
+}
+
+/// `text` with the characters a regular expression (RE2, as PromQL's `=~`) gives a meaning
+/// escaped, so that it matches itself only.
+pub(crate) fn regex_escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
 /// The `le` label values of `bounds` in `format`, `+Inf` last.
 pub(crate) fn le_values(bounds: &[f64], format: Format) -> Vec<String> {
     bounds

@@ -67,6 +67,10 @@ enum CatalogOutput {
     Dashboard,
     /// Function-level recording rules (deploy/rules/generated-functions.yml).
     Rules,
+    /// The objectives' rules and burn-rate alerts (deploy/rules/objectives.yml).
+    Objectives,
+    /// The objectives' promtool tests (`deploy/rules/tests/objectives_test.yml`).
+    ObjectiveTests,
 }
 
 fn constant_label(text: &str) -> Result<(String, String), String> {
@@ -128,6 +132,12 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
                 }
                 CatalogOutput::Rules => {
                     print!("{}", personal_assistant::dashboard::function_rules());
+                }
+                CatalogOutput::Objectives => {
+                    print!("{}", personal_assistant::dashboard::objective_rules());
+                }
+                CatalogOutput::ObjectiveTests => {
+                    print!("{}", personal_assistant::dashboard::objective_rule_tests());
                 }
             }
         }

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use metrics_runtime::{
-    CounterFamily, GaugeFamily, Histogram, IntCounter, IntCounterFamily, IntGauge, LabelSet,
-    LabelValue, Metrics, collect,
+    CounterFamily, ErrorKinds, GaugeFamily, Histogram, IntCounter, IntCounterFamily, IntGauge,
+    LabelSet, LabelValue, Metrics, collect,
 };
 use serde::{Deserialize, Serialize};
 
@@ -91,8 +91,9 @@ impl OAuthProvider {
     }
 }
 
-/// Why an OAuth operation failed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, LabelValue)]
+/// Why an OAuth provider refused: a label of `oauth_errors_total`, and the kinds of
+/// `oauth_operations_errors_total` that come from the provider.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, LabelValue, ErrorKinds)]
 #[label(name = "type")]
 pub enum OAuthErrorType {
     /// The grant was revoked or is unknown.
@@ -207,6 +208,7 @@ pub fn register_collectors(state: &Arc<AppState>) -> anyhow::Result<()> {
         collect::gauge(name, help, move || read(&state))?;
     }
     metrics_runtime::system::register_process_metrics()?;
+    metrics_runtime::system::register_tokio_metrics(&tokio::runtime::Handle::current())?;
     metrics_runtime::system::register_system_metrics()?;
     metrics_runtime::sqlx::register_pool(state.db.pool())?;
     Ok(())

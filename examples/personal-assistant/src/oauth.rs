@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use metrics_runtime::{LabelValue as _, instrument_metric};
+use metrics_runtime::{ErrorKinds, LabelValue as _, instrument_metric};
 
 use crate::db::{Database, DbError, now};
 use crate::metrics::{OAuthErrorType, OAuthMetrics, OAuthProvider, RefreshResult};
@@ -11,10 +11,13 @@ use crate::metrics::{OAuthErrorType, OAuthMetrics, OAuthProvider, RefreshResult}
 /// Lifetime of an access token, in seconds.
 pub const TOKEN_LIFETIME_SECONDS: i64 = 60;
 
-/// Why an OAuth operation failed.
-#[derive(Debug)]
+/// Why an OAuth operation failed: counted by kind in `oauth_operations_errors_total`
+/// (`invalid_grant`, `expired_token`, `provider_unavailable`, `rate_limited`, `not_connected`,
+/// `database`).
+#[derive(Debug, ErrorKinds)]
 pub enum OAuthError {
     /// The provider said no (or did not answer).
+    #[error_kind(transparent)]
     Provider(OAuthErrorType),
     /// The user has no integration with this provider.
     NotConnected,
@@ -89,7 +92,8 @@ pub struct OAuth;
     histogram = "oauth_operation_duration_seconds",
     help = "OAuth operations, by provider.",
     labels(provider = provider),
-    buckets = [0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.5]
+    buckets = [0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.5],
+    error_kinds = OAuthError
 )]
 impl OAuth {
     /// Connects a user's account: the authorization-code exchange.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use metrics_runtime::{LabelValue as _, instrument_metric};
+use metrics_runtime::{ErrorKinds, LabelValue as _, instrument_metric};
 use tokio::sync::mpsc;
 
 use crate::AppState;
@@ -31,8 +31,8 @@ pub struct Delivery {
     pub cost_microdollars: u64,
 }
 
-/// Why a provider did not send a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Why a provider did not send a message: counted by kind in `sms_send_attempts_errors_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ErrorKinds)]
 pub enum SmsError {
     /// The provider failed.
     Failed,
@@ -87,7 +87,11 @@ fn price_microdollars(provider: SmsProvider) -> u64 {
     histogram = "sms_processing_duration_seconds",
     help = "SMS send attempts, by provider.",
     labels(provider = provider),
-    buckets = [0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1.0]
+    buckets = [0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1.0],
+    error_kinds = SmsError,
+    // Providers fail now and then (4%) and rate limit (2%): 90% of attempts succeed; 99% are
+    // answered within 250 ms.
+    objective(name = "sms_delivery", success = 90.0, latency = (0.25, 99.0))
 )]
 pub async fn deliver(
     provider: SmsProvider,

@@ -1,5 +1,7 @@
-//! The checked-in dashboard and function rules are exactly what the metric catalog generates:
-//! run `personal-assistant catalog dashboard|rules` to refresh them after changing a metric.
+//! The checked-in dashboard, function rules, objective rules and their promtool tests are
+//! exactly what the metric catalog generates (through `metrics_runtime::export`): run
+//! `personal-assistant catalog dashboard|rules|objectives|objective-tests` to refresh them after
+//! changing a metric.
 
 use std::path::Path;
 
@@ -45,6 +47,32 @@ fn the_function_rules_are_generated_from_the_catalog() {
 }
 
 #[test]
+fn the_objective_rules_are_generated_from_the_catalog() {
+    declared();
+    assert_eq!(
+        checked_in("deploy/rules/objectives.yml"),
+        personal_assistant::dashboard::objective_rules(),
+        "deploy/rules/objectives.yml is stale: run `cargo run -p personal-assistant -- catalog objectives > examples/personal-assistant/deploy/rules/objectives.yml`"
+    );
+    assert_eq!(
+        checked_in("deploy/rules/tests/objectives_test.yml"),
+        personal_assistant::dashboard::objective_rule_tests(),
+        "deploy/rules/tests/objectives_test.yml is stale: run `cargo run -p personal-assistant -- catalog objective-tests > examples/personal-assistant/deploy/rules/tests/objectives_test.yml`"
+    );
+}
+
+#[test]
+fn the_objectives_are_the_api_and_sms_delivery() {
+    declared();
+    let names: Vec<String> = metrics_runtime::catalog()
+        .objectives
+        .into_iter()
+        .map(|objective| objective.name)
+        .collect();
+    assert_eq!(names, ["api", "sms_delivery"]);
+}
+
+#[test]
 fn the_dashboard_covers_every_category_and_metric() {
     declared();
     let dashboard: serde_json::Value =
@@ -63,7 +91,10 @@ fn the_dashboard_covers_every_category_and_metric() {
         "Database",
         "Users and sessions",
         "Background tasks",
+        "Runtime",
         "System",
+        "Objective api",
+        "Objective sms_delivery",
     ] {
         assert!(rows.contains(&category), "no {category} row in {rows:?}");
     }

@@ -1,0 +1,18 @@
+use metrics_runtime::ErrorKinds;
+
+#[derive(Debug, ErrorKinds)]
+enum ProviderError {
+    RateLimited,
+}
+
+#[derive(Debug, ErrorKinds)]
+enum SmsError {
+    RateLimited,
+    #[error_kind(transparent)]
+    Provider(ProviderError),
+}
+
+fn main() {
+    let _ = SmsError::Provider(ProviderError::RateLimited);
+    let _ = SmsError::RateLimited;
+}
