@@ -9,7 +9,8 @@ use syn::{Expr, ExprArray, ExprLit, ExprUnary, Ident, Lit, LitStr, Token, UnOp};
 const VALID_ARGUMENTS: &str = "`name = \"...\"`, `counter = \"..._total\"`, \
      `histogram = \"..._seconds\"`, `help = \"...\"`, `function = \"...\"`, \
      `labels(key = \"value\", key = argument, ...)`, `buckets = [...]`, `long_running`, \
-     `max_series = N`, `in_flight` (or `in_flight = \"...\"`) and `crate = path`";
+     `max_series = N`, `in_flight` (or `in_flight = \"...\"`), `native_histogram` and \
+     `crate = path`";
 
 /// Where a label of `labels(...)` takes its value from.
 pub(crate) enum LabelSource {
@@ -65,6 +66,8 @@ pub(crate) struct Args {
     pub(crate) long_running: Option<Ident>,
     /// `max_series = N`: the cap on the series the function's labels create.
     pub(crate) max_series: Option<MaxSeries>,
+    /// `native_histogram`: the duration histogram is native too.
+    pub(crate) native_histogram: Option<Ident>,
     pub(crate) krate: Option<syn::Path>,
 }
 
@@ -202,6 +205,7 @@ impl Args {
                 set_once(&mut self.in_flight, InFlight { name }, key, errors);
             }
             "long_running" => set_once(&mut self.long_running, key.clone(), key, errors),
+            "native_histogram" => set_once(&mut self.native_histogram, key.clone(), key, errors),
             "max_series" => {
                 input.parse::<Token![=]>()?;
                 if let Some(cap) = MaxSeries::parse(input, errors)? {

@@ -276,6 +276,8 @@ struct Plan {
     labels: Vec<(String, String)>,
     dynamic: Vec<DynamicLabel>,
     buckets: Vec<f64>,
+    /// `native_histogram`: the duration histogram is native too.
+    native_histogram: bool,
     /// The most series the dynamic labels may create, and how the user raises it.
     max_series: usize,
     /// The span of `labels(...)`, where a series cap error points.
@@ -341,6 +343,7 @@ impl Plan {
             labels,
             dynamic,
             buckets: bucket_list(args, &mut check),
+            native_histogram: args.native_histogram.is_some(),
             max_series: args
                 .max_series
                 .as_ref()
@@ -394,6 +397,7 @@ impl Plan {
             quote!((#key, #values))
         });
         let buckets = &self.buckets;
+        let native_histogram = self.native_histogram;
         // The position of the function name, so that conflict reports point at it (and
         // methods of one instrumented `impl` block at their own lines).
         let start = sig.ident.span().start();
@@ -413,6 +417,7 @@ impl Plan {
                 labels: &[#((#keys, #values)),*],
                 dynamic_labels: &[#(#dynamic),*],
                 buckets: &[#(#buckets),*],
+                native_histogram: #native_histogram,
                 asynchronous: #asynchronous,
                 #location
             }
@@ -591,6 +596,12 @@ fn refuse_shared(args: &Args, has_counter: bool, has_histogram: bool, check: &mu
         check.fail(
             buckets.span,
             format!("`buckets` change the bucket list, but {SHARED_HINT}"),
+        );
+    }
+    if let Some(flag) = &args.native_histogram {
+        check.fail(
+            flag.span(),
+            format!("`native_histogram` makes a function's own histogram native (for every histogram: `metrics_runtime::set_native_histograms`), but {SHARED_HINT}"),
         );
     }
     if let Some(name) = args.in_flight.as_ref().and_then(|flag| flag.name.as_ref()) {

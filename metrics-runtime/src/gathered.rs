@@ -4,12 +4,17 @@
 
 use prometheus::proto::{MetricFamily, MetricType};
 
+use crate::exposition::{Exposition, HistogramReading, Kind, Value};
 use crate::registry::{Registry, Snapshot};
-use crate::text::{Format, Kind, Value, Writer, le_values, render_labels};
+use crate::text::{Format, Writer, render_labels};
 
 /// Writes the families of every registry attached to `registry`, but those named like one of
 /// `registry`'s or like one already written (reported as conflicts).
-pub(crate) fn write_attached(registry: &Registry, snapshot: &Snapshot, writer: &mut Writer<'_>) {
+pub(crate) fn write_attached(
+    registry: &Registry,
+    snapshot: &Snapshot,
+    writer: &mut dyn Exposition,
+) {
     for attached in snapshot.attached.iter() {
         for family in attached.gather() {
             let name = family.name();
@@ -39,7 +44,7 @@ pub(crate) fn encode_gathered(families: &[MetricFamily], format: Format) -> Stri
 }
 
 /// Writes a family gathered from a tikv `prometheus::Registry`.
-fn gathered_family(family: &MetricFamily, constant: &str, writer: &mut Writer<'_>) {
+fn gathered_family(family: &MetricFamily, constant: &str, writer: &mut dyn Exposition) {
     let name = family.name();
     let kind = match family.get_field_type() {
         MetricType::COUNTER => Kind::Counter,
@@ -60,7 +65,7 @@ fn gathered_family(family: &MetricFamily, constant: &str, writer: &mut Writer<'_
         match kind {
             Kind::Counter => {
                 let value = Value::Float(metric.get_counter().get_value());
-                writer.counter(name, &labels, None, value);
+                writer.counter(name, &labels, None, value, None, None);
             }
             Kind::Gauge => {
                 let value = Value::Float(metric.get_gauge().get_value());
@@ -85,8 +90,12 @@ fn gathered_family(family: &MetricFamily, constant: &str, writer: &mut Writer<'_
                     .map(|bucket| bucket.cumulative_count())
                     .collect();
                 cumulative.push(histogram.get_sample_count());
-                let le = le_values(&bounds, writer.format());
-                writer.histogram(name, &labels, &le, &cumulative, histogram.get_sample_sum());
+                let buckets = writer.buckets(&bounds);
+                let reading = HistogramReading::Classic {
+                    cumulative: &cumulative,
+                    sum: histogram.get_sample_sum(),
+                };
+                writer.histogram(name, &labels, &buckets, reading, None, &[]);
             }
             Kind::Summary => {
                 let summary = metric.get_summary();
@@ -101,6 +110,7 @@ fn gathered_family(family: &MetricFamily, constant: &str, writer: &mut Writer<'_
                     &quantiles,
                     summary.sample_sum(),
                     summary.sample_count(),
+                    None,
                 );
             }
         }

@@ -22,8 +22,11 @@ use ::axum::http::{Method, Request, Response};
 
 use crate::catalog::{Builtin, Declaration};
 use crate::cells::{CallCells, Readings};
+use crate::exemplar::{Exemplar, current_trace};
+use crate::exposition::{Exposition, HistogramReading, Value};
 use crate::model::{DEFAULT_BUCKETS, MetricKind, Outcome, Shape};
-use crate::text::{Value, Writer, le_values, render_labels};
+use crate::native_histogram::NativeHistogram;
+use crate::text::render_labels;
 
 /// `endpoint` of a request that matched no route.
 pub const UNMATCHED_ENDPOINT: &str = "unmatched";
@@ -85,12 +88,15 @@ pub(crate) struct Route {
     in_flight: CallCells,
     /// Requests and durations by status, created on first use.
     statuses: Box<[OnceLock<CallCells>]>,
+    /// The durations of every status in a native histogram, when the layer that first served
+    /// the route asked for one (or every histogram is native).
+    native: Option<NativeHistogram>,
 }
 
 impl Route {
     fn status(&self, code: usize) -> &CallCells {
         let code = code.min(STATUSES - 1);
-        self.statuses[code].get_or_init(|| CallCells::new(DEFAULT_BUCKETS))
+        self.statuses[code].get_or_init(|| CallCells::new(DEFAULT_BUCKETS, None))
     }
 
     /// Each status seen, with its cells.
@@ -120,12 +126,12 @@ thread_local! {
         RefCell::new(HashMap::with_hasher(RouteHasher::default()));
 }
 
-fn route(endpoint: &str, method: usize) -> &'static Route {
+fn route(endpoint: &str, method: usize, native: bool) -> &'static Route {
     let cached = CACHE.with(|cache| cache.borrow().get(endpoint).and_then(|slots| slots[method]));
     if let Some(route) = cached {
         return route;
     }
-    let route = shared_route(endpoint, method);
+    let route = shared_route(endpoint, method, native);
     CACHE.with(|cache| {
         cache
             .borrow_mut()
@@ -136,7 +142,7 @@ fn route(endpoint: &str, method: usize) -> &'static Route {
 }
 
 #[cold]
-fn shared_route(endpoint: &str, method: usize) -> &'static Route {
+fn shared_route(endpoint: &str, method: usize, native: bool) -> &'static Route {
     let key = (endpoint.to_owned(), method);
     if let Some(route) = ROUTES
         .read()
@@ -160,10 +166,13 @@ fn shared_route(endpoint: &str, method: usize) -> &'static Route {
         );
         labels.sort_by_key(|(name, _)| *name);
         // Routes are bounded by the application's routes and methods: kept for the process.
+        let native = crate::config::native_config(native)
+            .and_then(|config| NativeHistogram::new(&config, DEFAULT_BUCKETS).ok());
         Box::leak(Box::new(Route {
             labels: render_labels(labels),
-            in_flight: CallCells::new(&[]),
+            in_flight: CallCells::new(&[], None),
             statuses: (0..STATUSES).map(|_| OnceLock::new()).collect(),
+            native,
         }))
     })
 }
@@ -211,7 +220,7 @@ fn method_index(method: &Method) -> usize {
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct HttpMetricsLayer {
-    _private: (),
+    native: bool,
 }
 
 impl HttpMetricsLayer {
@@ -220,13 +229,35 @@ impl HttpMetricsLayer {
     pub fn new() -> Self {
         HttpMetricsLayer::default()
     }
+
+    /// Makes `http_request_duration_seconds` a native histogram (with the configuration of
+    /// [`set_native_histograms`](crate::set_native_histograms), or the defaults), beside its
+    /// classic buckets: the protobuf exposition carries both, the text formats the classic
+    /// ones. A route's histogram is native when the layer that first serves the route says so.
+    ///
+    /// ```
+    /// use axum::{Router, routing::get};
+    /// use metrics_runtime::axum::HttpMetricsLayer;
+    ///
+    /// let app: Router = Router::new()
+    ///     .route("/", get(|| async { "hello" }))
+    ///     .layer(HttpMetricsLayer::new().native_histograms());
+    /// ```
+    #[must_use]
+    pub fn native_histograms(mut self) -> Self {
+        self.native = true;
+        self
+    }
 }
 
 impl<S> tower_layer::Layer<S> for HttpMetricsLayer {
     type Service = HttpMetricsService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        HttpMetricsService { inner }
+        HttpMetricsService {
+            inner,
+            native: self.native,
+        }
     }
 }
 
@@ -234,6 +265,7 @@ impl<S> tower_layer::Layer<S> for HttpMetricsLayer {
 #[derive(Clone, Debug)]
 pub struct HttpMetricsService<S> {
     inner: S,
+    native: bool,
 }
 
 impl<S, B, R> tower_service::Service<Request<B>> for HttpMetricsService<S>
@@ -250,7 +282,8 @@ where
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let method = method_index(request.method());
-        let record = Record::start(method, request.extensions().get::<MatchedPath>());
+        let matched = request.extensions().get::<MatchedPath>();
+        let record = Record::start(method, matched, self.native);
         ResponseFuture {
             inner: self.inner.call(request),
             record: Some(record),
@@ -267,10 +300,11 @@ struct Record {
 }
 
 impl Record {
-    fn start(method: usize, endpoint: Option<&MatchedPath>) -> Record {
+    fn start(method: usize, endpoint: Option<&MatchedPath>, native: bool) -> Record {
         let route = route(
             endpoint.map_or(UNMATCHED_ENDPOINT, MatchedPath::as_str),
             method,
+            native,
         );
         let stripe = route.in_flight.stripe();
         route.in_flight.enter(stripe);
@@ -292,6 +326,13 @@ impl Record {
         self.route.in_flight.leave(self.stripe);
         let cells = self.route.status(status);
         cells.record(cells.stripe(), Outcome::Ok, nanos);
+        if let Some(native) = &self.route.native {
+            #[allow(clippy::cast_precision_loss)] // exact below 2^53 ns (104 days)
+            native.observe(nanos as f64 / 1e9);
+        }
+        if let Some(trace) = current_trace() {
+            cells.exemplar(trace, Outcome::Ok, nanos);
+        }
     }
 }
 
@@ -332,7 +373,7 @@ where
 
 /// Writes the layer's families from one reading of its cells; nothing before the first
 /// request.
-pub(crate) fn write_families(writer: &mut Writer<'_>) {
+pub(crate) fn write_families(writer: &mut dyn Exposition) {
     let routes = routes();
     if routes.is_empty() {
         return;
@@ -340,12 +381,12 @@ pub(crate) fn write_families(writer: &mut Writer<'_>) {
     // One reading of every status of every route, so that the requests by status add up to
     // the histogram's count.
     let mut readings = Readings::default();
-    let mut statuses: Vec<Vec<(usize, usize)>> = Vec::with_capacity(routes.len());
+    let mut statuses: Vec<Vec<(usize, usize, &CallCells)>> = Vec::with_capacity(routes.len());
     let mut next = 0;
     for route in &routes {
         let mut seen = Vec::new();
         for (status, cells) in route.by_status() {
-            seen.push((status, next));
+            seen.push((status, next, cells));
             next += 1;
             readings.push(cells);
         }
@@ -353,22 +394,48 @@ pub(crate) fn write_families(writer: &mut Writer<'_>) {
     }
     let mut integers = itoa::Buffer::new();
     let [requests, durations, in_flight] = FAMILIES;
-    writer.header(requests, REQUESTS_HELP, MetricKind::Counter);
+    writer.header(requests, REQUESTS_HELP, MetricKind::Counter.into());
     for (route, seen) in routes.iter().zip(&statuses) {
-        for (status, reading) in seen {
+        for (status, reading, cells) in seen {
             let count = Value::Unsigned(readings.get(*reading).calls(Outcome::Ok));
-            let status = integers.format(*status);
-            writer.counter(requests, &[&route.labels], Some(("status", status)), count);
+            let status = Some(("status", integers.format(*status)));
+            let exemplar = cells.outcome_exemplar(Outcome::Ok);
+            let (labels, created) = (&[route.labels.as_str()], Some(cells.created));
+            writer.counter(requests, labels, status, count, created, exemplar.as_ref());
         }
     }
-    writer.header(durations, DURATION_HELP, MetricKind::Histogram);
-    let le = le_values(DEFAULT_BUCKETS, writer.format());
+    writer.header(durations, DURATION_HELP, MetricKind::Histogram.into());
+    let buckets = writer.buckets(DEFAULT_BUCKETS);
     let mut total = Vec::new();
+    let (mut exemplars, mut latest) = (Vec::new(), Vec::new());
     for (route, seen) in routes.iter().zip(&statuses) {
+        // Each bucket's latest exemplar, whatever the status.
+        latest.clear();
+        latest.resize(DEFAULT_BUCKETS.len() + 1, None::<Exemplar>);
+        for (_, _, cells) in seen {
+            cells.bucket_exemplars(&mut exemplars);
+            for (kept, found) in latest.iter_mut().zip(&exemplars) {
+                if let Some(found) = found
+                    && kept.is_none_or(|kept| kept.time <= found.time)
+                {
+                    *kept = Some(*found);
+                }
+            }
+        }
+        let labels = &[route.labels.as_str()];
+        if writer.native_histograms()
+            && let Some(native) = &route.native
+        {
+            let reading = native.read();
+            let created = Some(reading.created);
+            let reading = HistogramReading::Native(&reading);
+            writer.histogram(durations, labels, &buckets, reading, created, &latest);
+            continue;
+        }
         total.clear();
-        total.resize(le.len(), 0_u64);
+        total.resize(DEFAULT_BUCKETS.len() + 1, 0_u64);
         let mut sum_nanos = 0_u64;
-        for (_, reading) in seen {
+        for (_, reading, _) in seen {
             let reading = readings.get(*reading);
             sum_nanos += reading.sum_nanos();
             for (sum, count) in total.iter_mut().zip(reading.buckets()) {
@@ -377,9 +444,14 @@ pub(crate) fn write_families(writer: &mut Writer<'_>) {
         }
         #[allow(clippy::cast_precision_loss)] // nanosecond sums stay exact past a year
         let sum = sum_nanos as f64 / 1e9;
-        writer.histogram(durations, &[&route.labels], &le, &total, sum);
+        let reading = HistogramReading::Classic {
+            cumulative: &total,
+            sum,
+        };
+        let created = Some(route.in_flight.created);
+        writer.histogram(durations, labels, &buckets, reading, created, &latest);
     }
-    writer.header(in_flight, IN_FLIGHT_HELP, MetricKind::Gauge);
+    writer.header(in_flight, IN_FLIGHT_HELP, MetricKind::Gauge.into());
     for route in &routes {
         let value = Value::Signed(route.in_flight());
         writer.gauge(in_flight, &[&route.labels], None, value);

@@ -88,8 +88,9 @@ impl CallSite {
     pub(crate) fn cells(&self) -> &[CallCells] {
         self.handles.get_or_init(|| {
             let combinations = crate::labels::combinations(&self.dynamic_values()).len();
+            let native = crate::config::native_config(self.descriptor.native_histogram);
             (0..combinations)
-                .map(|_| CallCells::new(self.descriptor.bucket_bounds()))
+                .map(|_| CallCells::new(self.descriptor.bucket_bounds(), native.as_ref()))
                 .collect()
         })
     }
@@ -148,6 +149,10 @@ impl Drop for CallGuard {
             }
         });
         self.cells.record(self.stripe, outcome, nanos);
+        // Without the `exemplars` feature, nothing; with it, a thread-local read outside spans.
+        if let Some(trace) = crate::exemplar::current_trace() {
+            self.cells.exemplar(trace, outcome, nanos);
+        }
         if self.in_flight {
             self.cells.leave(self.stripe);
         }

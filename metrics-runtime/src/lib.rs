@@ -133,6 +133,8 @@ mod cells;
 pub mod collect;
 mod config;
 mod encode;
+mod exemplar;
+mod exposition;
 mod function_name;
 #[cfg(feature = "prometheus")]
 mod gathered;
@@ -144,11 +146,9 @@ mod instrument;
 mod labels;
 mod metrics;
 mod model;
-#[doc(hidden)] // public for the tests and benchmarks until the engine wires it in
 pub mod native_histogram;
 mod negotiate;
 #[cfg(feature = "protobuf")]
-#[doc(hidden)] // public for the tests and benchmarks until the engine wires it in
 pub mod proto;
 #[cfg(feature = "push")]
 pub mod push;
@@ -165,7 +165,7 @@ mod text;
 pub mod __private;
 
 pub use catalog::{Catalog, CatalogError, Conflict, DeclaredFamily, InstrumentedFunction, Origin};
-pub use config::{ConfigError, set_constant_labels};
+pub use config::{ConfigError, set_constant_labels, set_native_histograms};
 pub use encode::{render, render_as};
 pub use labels::{LabelSet, LabelValue, OptionLabelValue};
 pub use metrics::{

@@ -120,6 +120,8 @@ pub struct FunctionDescriptor {
     pub dynamic_labels: &'static [(&'static str, &'static [&'static str])],
     /// Histogram bucket bounds; empty means the default buckets.
     pub buckets: &'static [f64],
+    /// Whether the histogram is native too (`native_histogram`).
+    pub native_histogram: bool,
     /// Whether a call is a future (an `async fn`, or a function returning one): only then can
     /// a call be cancelled.
     pub asynchronous: bool,
@@ -175,6 +177,8 @@ pub struct FieldDescriptor {
     pub label_values: &'static [&'static [&'static str]],
     /// Histogram bucket bounds; empty means the default buckets.
     pub buckets: &'static [f64],
+    /// Whether the histogram is native too (`#[metric(native_histogram)]`).
+    pub native_histogram: bool,
     /// Source file of the field.
     pub file: &'static str,
     /// Line of the field name.

@@ -1343,7 +1343,7 @@ pub mod bench {
         /// A series with these bucket bounds.
         #[must_use]
         pub fn new(bounds: &[f64]) -> Self {
-            ClassicHistogram(crate::cells::HistogramCells::new(1, bounds))
+            ClassicHistogram(crate::cells::HistogramCells::new(1, bounds, None))
         }
 
         /// Records one observation.
