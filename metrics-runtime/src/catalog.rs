@@ -4,9 +4,9 @@
 
 use std::fmt;
 
+use crate::exposition::Exposition;
 use crate::instrument::CallSite;
 use crate::model::{FieldDescriptor, GroupDescriptor, Location, MetricKind, Shape};
-use crate::exposition::Exposition;
 
 /// One declaration, submitted through `inventory` and read when the global registry is built.
 #[derive(Debug)]

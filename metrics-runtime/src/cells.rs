@@ -238,7 +238,9 @@ fn time_of(nanos: u64) -> Option<SystemTime> {
 fn now_nanos() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(1, |since| u64::try_from(since.as_nanos()).unwrap_or(u64::MAX))
+        .map_or(1, |since| {
+            u64::try_from(since.as_nanos()).unwrap_or(u64::MAX)
+        })
 }
 
 /// How many stripes a storage of `slots` slots per stripe gets: striped where it pays (a few
@@ -388,7 +390,8 @@ impl ValueCells {
 
     /// Bytes these cells take.
     pub(crate) fn size(&self) -> usize {
-        std::mem::size_of::<Self>() + (self.slots.len() + self.created.len()) * 8
+        std::mem::size_of::<Self>()
+            + (self.slots.len() + self.created.len()) * 8
             + self.exemplars.size()
             - std::mem::size_of::<Exemplars>()
     }
@@ -416,7 +419,11 @@ pub(crate) struct HistogramCells {
 
 impl HistogramCells {
     /// Cells for `series` histograms with `bounds`, native with `native`.
-    pub(crate) fn new(series: usize, bounds: &[f64], native: Option<&NativeConfig>) -> HistogramCells {
+    pub(crate) fn new(
+        series: usize,
+        bounds: &[f64],
+        native: Option<&NativeConfig>,
+    ) -> HistogramCells {
         let width = bounds.len() + 2;
         // A configuration is checked when it is set, the bounds when they are declared.
         let native: Option<Box<[NativeHistogram]>> = native.and_then(|config| {

@@ -111,9 +111,9 @@ impl Slot {
             return;
         }
         fence(Ordering::Release);
-        let nanos = time
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |since| u64::try_from(since.as_nanos()).unwrap_or(u64::MAX));
+        let nanos = time.duration_since(UNIX_EPOCH).map_or(0, |since| {
+            u64::try_from(since.as_nanos()).unwrap_or(u64::MAX)
+        });
         #[allow(clippy::cast_possible_truncation)] // the two halves of the id
         {
             self.trace_high

@@ -14,6 +14,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::Ordering;
 use std::sync::{OnceLock, RwLock};
 use std::task::{Context, Poll};
 
@@ -24,6 +25,7 @@ use crate::catalog::{Builtin, Declaration};
 use crate::cells::{CallCells, Readings};
 use crate::exemplar::{Exemplar, current_trace};
 use crate::exposition::{Exposition, HistogramReading, Value};
+use crate::instrument::{CAPTURES, CapturedRequest, captured_request};
 use crate::model::{DEFAULT_BUCKETS, MetricKind, Outcome, Shape};
 use crate::native_histogram::NativeHistogram;
 use crate::text::render_labels;
@@ -84,6 +86,9 @@ const STATUSES: usize = 1000;
 pub(crate) struct Route {
     /// `endpoint="...",method="..."` and the constant labels, sorted by name.
     pub(crate) labels: String,
+    /// The `endpoint` label value, for a capture (`metrics_runtime::testing`).
+    endpoint: Box<str>,
+    method: usize,
     /// Its in-flight count (only the in-flight slots are used).
     in_flight: CallCells,
     /// Requests and durations by status, created on first use.
@@ -170,6 +175,8 @@ fn shared_route(endpoint: &str, method: usize, native: bool) -> &'static Route {
             .and_then(|config| NativeHistogram::new(&config, DEFAULT_BUCKETS).ok());
         Box::leak(Box::new(Route {
             labels: render_labels(labels),
+            endpoint: endpoint.into(),
+            method,
             in_flight: CallCells::new(&[], None),
             statuses: (0..STATUSES).map(|_| OnceLock::new()).collect(),
             native,
@@ -332,6 +339,15 @@ impl Record {
         }
         if let Some(trace) = current_trace() {
             cells.exemplar(trace, Outcome::Ok, nanos);
+        }
+        // One relaxed load when no test captures anything.
+        if CAPTURES.load(Ordering::Relaxed) != 0 {
+            captured_request(CapturedRequest {
+                endpoint: &self.route.endpoint,
+                method: METHODS[self.route.method],
+                status,
+                nanos,
+            });
         }
     }
 }

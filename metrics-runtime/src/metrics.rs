@@ -34,7 +34,12 @@ impl Storage {
     }
 
     /// Cells as [`Storage::new`]; a histogram is native when `native` too.
-    pub(crate) fn with_native(shape: Shape, series: usize, buckets: &[f64], native: bool) -> Storage {
+    pub(crate) fn with_native(
+        shape: Shape,
+        series: usize,
+        buckets: &[f64],
+        native: bool,
+    ) -> Storage {
         match shape {
             Shape::Counter | Shape::IntCounter => {
                 Storage::Values(Arc::new(ValueCells::new(series, true)))
@@ -49,7 +54,11 @@ impl Storage {
                     buckets
                 };
                 let native = crate::config::native_config(native);
-                Storage::Histograms(Arc::new(HistogramCells::new(series, bounds, native.as_ref())))
+                Storage::Histograms(Arc::new(HistogramCells::new(
+                    series,
+                    bounds,
+                    native.as_ref(),
+                )))
             }
         }
     }

@@ -1331,7 +1331,6 @@ fn spans_and_deltas(mut buckets: Vec<(i32, u64)>) -> (Vec<Span>, Vec<i64>) {
     (spans, deltas)
 }
 
-
 #[cfg(test)]
 #[allow(clippy::float_cmp)] // sums and bounds compared are exact
 mod tests {

@@ -473,7 +473,8 @@ impl Exposition for Writer<'_> {
         created: Option<SystemTime>,
     ) {
         Writer::summary(self, name, labels, quantiles, sum, count);
-        if let Some(created) = created.filter(|_| self.format == Format::OpenMetrics && self.created)
+        if let Some(created) =
+            created.filter(|_| self.format == Format::OpenMetrics && self.created)
         {
             self.created_sample(name, labels, None, created);
         }
@@ -563,7 +564,15 @@ mod tests {
     fn counters_are_named_without_total_in_openmetrics() {
         let out = written(Format::OpenMetrics, |w| {
             w.header("jobs_total", "Jobs.", MetricKind::Counter);
-            Exposition::counter(w, "jobs_total", &["kind=\"a\""], None, Value::Unsigned(2), None, None);
+            Exposition::counter(
+                w,
+                "jobs_total",
+                &["kind=\"a\""],
+                None,
+                Value::Unsigned(2),
+                None,
+                None,
+            );
             w.finish();
         });
         assert_eq!(
@@ -576,7 +585,15 @@ mod tests {
     fn histogram_lines() {
         let le = le_values(&[0.5, 1.0], Format::Text);
         let out = written(Format::Text, |w| {
-            w.histogram_series("t_seconds", &["", "a=\"x\""], &le, &[1, 2, 3], 1.5, None, &[]);
+            w.histogram_series(
+                "t_seconds",
+                &["", "a=\"x\""],
+                &le,
+                &[1, 2, 3],
+                1.5,
+                None,
+                &[],
+            );
             w.histogram_series("u_seconds", &[], &le, &[0, 0, 0], 0.0, None, &[]);
         });
         assert_eq!(
