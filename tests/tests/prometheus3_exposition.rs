@@ -362,6 +362,7 @@ fn exemplar_of<'a>(
 }
 
 #[tokio::test]
+#[cfg(feature = "exemplars")]
 async fn exemplars_carry_the_trace_of_the_current_span() {
     let invoices = InvoiceMetrics::global();
     // Outside any span: no exemplar.

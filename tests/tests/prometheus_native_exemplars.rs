@@ -197,6 +197,7 @@ async fn prometheus_stores_the_http_and_function_histograms_as_native_histograms
     );
 }
 
+#[cfg(feature = "exemplars")]
 /// Installs a `tracing` subscriber whose spans are OpenTelemetry spans (an SDK tracer that
 /// exports nowhere: the trace ids are what the test needs).
 fn tracing_to_opentelemetry() {
@@ -211,6 +212,7 @@ fn tracing_to_opentelemetry() {
 }
 
 #[tokio::test]
+#[cfg(feature = "exemplars")]
 async fn prometheus_keeps_exemplars_with_the_trace_ids_of_the_requests() {
     tracing_to_opentelemetry();
     let server = endpoint();

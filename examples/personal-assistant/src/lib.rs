@@ -16,6 +16,7 @@ pub mod rollup;
 pub mod simulate;
 pub mod sms;
 pub mod tasks;
+pub mod trace;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -138,9 +139,11 @@ pub async fn declare_metrics() -> anyhow::Result<()> {
     .map(drop)
 }
 
-/// The service's routes, instrumented, behind the HTTP metrics layer: the service as it runs.
+/// The service's routes, instrumented, behind the HTTP metrics layer (whose duration histogram
+/// is native too, in the protobuf exposition): the service as it runs, but for the request spans
+/// of [`trace::traced`].
 pub fn router(state: Arc<AppState>) -> Router {
-    routes(state).layer(metrics_runtime::axum::HttpMetricsLayer::default())
+    routes(state).layer(metrics_runtime::axum::HttpMetricsLayer::new().native_histograms())
 }
 
 /// What a start-up failure to open `url` means, and how to fix it.
@@ -362,7 +365,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         );
         simulate::spawn(addr, Arc::clone(&state), config.simulate_rate);
     }
-    axum::serve(listener, router(state))
+    // OpenMetrics scrapes get `_created` samples: rates start right after a restart.
+    metrics_runtime::registry().set_created_samples(true);
+    axum::serve(listener, trace::traced(router(state)))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
