@@ -91,8 +91,30 @@
 //! [`instrument_metric`] lists every argument with an example: own family names (`name`,
 //! `counter`, `histogram`, `help`), `function`, static and dynamic labels
 //! (`labels(key = "value", key = argument)`), `buckets` (and `long_running`), `max_series`,
-//! `in_flight` and `crate`. Each is checked at compile time, with an error on the offending
-//! token.
+//! `in_flight`, `native_histogram` and `crate`. Each is checked at compile time, with an error
+//! on the offending token.
+//!
+//! # Native histograms, exemplars, created timestamps
+//!
+//! With the `protobuf` feature, `/metrics` answers a scraper that asks for the protobuf
+//! exposition (Prometheus with native histograms on) with it, for every family; it carries:
+//!
+//! - **native histograms** (sparse exponential buckets: [`native_histogram`]), for the
+//!   histograms that ask for one: `native_histogram` in [`instrument_metric`] or in a
+//!   [`Metrics`] field's `#[metric(...)]`,
+//!   [`HttpMetricsLayer::native_histograms`](crate::axum::HttpMetricsLayer::native_histograms),
+//!   or every histogram with [`set_native_histograms`]. Each keeps its classic buckets beside
+//!   the native ones, from the same observations, and the text formats show those: classic
+//!   queries, rules and dashboards keep working;
+//! - **created timestamps** of counters and histograms, always. OpenMetrics has them as
+//!   `_created` samples with [`Registry::set_created_samples`] (off by default: Prometheus 2
+//!   stores each as a series);
+//! - **exemplars**, with the `exemplars` feature, in OpenMetrics too: a call, request,
+//!   observation or increment made while an OpenTelemetry span is current (a `tracing` span
+//!   under `tracing-opentelemetry`, whose layer activates its context) keeps its trace id and
+//!   span id on its histogram bucket and its counter, the latest per bucket. Put
+//!   `#[instrument_metric]` above `#[tracing::instrument]` (so that the span is entered when the
+//!   call is recorded), and the HTTP layer inside the layer that opens the request's span.
 //!
 //! # Registries
 //!
@@ -201,9 +223,10 @@ pub use metrics_macros::Metrics;
 /// | `long_running` | allows `buckets` that look like milliseconds (every bound at least 1, the largest at least 5000) for work that takes hours |
 /// | `max_series = N` | raises the cap (10,000) on the series the dynamic labels create |
 /// | `in_flight`, `in_flight = "..."` | also a gauge of the calls that have not returned |
+/// | `native_histogram` | the duration histogram is native too (sparse exponential buckets, in the protobuf exposition), beside its classic buckets; see [`native_histogram`](crate::native_histogram) |
 /// | `crate = path` | where this crate is, if the dependency is renamed |
 ///
-/// `help`, `labels`, `buckets`, `max_series` and a named `in_flight` need the function's own
+/// `help`, `labels`, `buckets`, `max_series`, `native_histogram` and a named `in_flight` need the function's own
 /// families: the shared `function_calls_*` families have one label set and bucket list for
 /// every function.
 ///
@@ -407,7 +430,9 @@ pub use text::{Format, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
 /// - `long_running`: those bounds are seconds on purpose (work that takes hours);
 /// - `unitless`: a histogram of counts of things (items per batch), whose name has no unit;
 /// - `max_series = N`: a family may have up to N series (the product of the number of values of
-///   its label types), instead of 10,000; more is a compile error.
+///   its label types), instead of 10,000; more is a compile error;
+/// - `native_histogram`: the histogram is native too (sparse exponential buckets, in the
+///   protobuf exposition), beside its classic buckets.
 ///
 /// Two labels of one name in a family (a tuple of one `LabelValue` type twice) are refused at
 /// compile time.

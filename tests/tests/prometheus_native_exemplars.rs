@@ -48,6 +48,14 @@ async fn wait_traced(micros: u64) -> Result<(), String> {
     Ok(())
 }
 
+/// Checks an address, in a span of its own: `#[instrument_metric]` above `#[tracing::instrument]`
+/// records the call inside the span.
+#[instrument_metric(name = "address_check")]
+#[tracing::instrument]
+fn check_address(address: &str) -> bool {
+    address.contains('@')
+}
+
 fn app() -> Router {
     Router::new()
         .route(
@@ -268,4 +276,21 @@ async fn prometheus_keeps_exemplars_with_the_trace_ids_of_the_requests() {
             prometheus.log()
         );
     }
+}
+
+#[test]
+#[cfg(feature = "exemplars")]
+fn a_function_in_its_own_tracing_span_has_the_spans_trace() {
+    tracing_to_opentelemetry();
+    assert!(check_address("a@b"));
+    let openmetrics = metrics_runtime::render_as(metrics_runtime::Format::OpenMetrics);
+    let line = openmetrics
+        .lines()
+        .find(|line| line.starts_with("address_check_total{") && line.contains("result=\"ok\""))
+        .unwrap();
+    let (_, exemplar) = line
+        .split_once(" # {trace_id=\"")
+        .unwrap_or_else(|| panic!("no exemplar: {line}"));
+    let trace_id = &exemplar[..32];
+    assert!(trace_id.bytes().all(|b| b.is_ascii_hexdigit()) && trace_id != "0".repeat(32));
 }
