@@ -202,12 +202,12 @@ fn write_function_family(
         FunctionKind::Calls => {
             for series in &family.series {
                 let reading = readings.get(series.cells);
-                let cells = global.cells[series.cells];
+                let recorded = global.cells[series.cells];
                 for outcome in series.outcomes {
                     let calls = Value::Unsigned(reading.calls(*outcome));
                     let result = Some(("result", outcome.as_str()));
-                    let exemplar = cells.outcome_exemplar(*outcome);
-                    let (labels, created) = (&[series.labels.as_str()], Some(cells.created));
+                    let exemplar = recorded.outcome_exemplar(*outcome);
+                    let (labels, created) = (&[series.labels.as_str()], Some(recorded.created));
                     writer.counter(name, labels, result, calls, created, exemplar.as_ref());
                 }
             }

@@ -223,7 +223,7 @@ pub use metrics_macros::Metrics;
 /// | `long_running` | allows `buckets` that look like milliseconds (every bound at least 1, the largest at least 5000) for work that takes hours |
 /// | `max_series = N` | raises the cap (10,000) on the series the dynamic labels create |
 /// | `in_flight`, `in_flight = "..."` | also a gauge of the calls that have not returned |
-/// | `native_histogram` | the duration histogram is native too (sparse exponential buckets, in the protobuf exposition), beside its classic buckets; see [`native_histogram`](crate::native_histogram) |
+/// | `native_histogram` | the duration histogram is native too (sparse exponential buckets, in the protobuf exposition), beside its classic buckets; see [`native_histogram`] |
 /// | `crate = path` | where this crate is, if the dependency is renamed |
 ///
 /// `help`, `labels`, `buckets`, `max_series`, `native_histogram` and a named `in_flight` need the function's own

@@ -2,7 +2,7 @@
 //! preceded by its length as a varint (`encoding=delimited`), the format that carries native
 //! histograms and created timestamps.
 //!
-//! The messages are those of prometheus/client_model's `io/prometheus/client/metrics.proto`
+//! The messages are those of `prometheus/client_model`'s `io/prometheus/client/metrics.proto`
 //! (proto2), declared here with `prost`'s derive, field numbers and types as there, so that
 //! no `protoc` runs at build time; `Timestamp` is `google.protobuf.Timestamp`. Repeated
 //! numbers are written unpacked, as proto2 declares them (parsers read both).

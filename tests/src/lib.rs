@@ -1009,7 +1009,7 @@ pub type ExemplarSample = (
 /// When python3 or `prometheus_client` is missing (scripts/test installs it).
 pub fn python_parse_exemplars(text: &str) -> Result<Vec<ExemplarSample>, String> {
     use std::process::Command;
-    const SCRIPT: &str = r#"
+    const SCRIPT: &str = r"
 import json, sys
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 samples = []
@@ -1018,7 +1018,7 @@ for family in text_string_to_metric_families(sys.stdin.read()):
         exemplar = [s.exemplar.labels, s.exemplar.value] if s.exemplar else None
         samples.append([s.name, s.labels, s.value, exemplar])
 print(json.dumps(samples))
-"#;
+";
     let output = run_with_input(Command::new("python3").args(["-c", SCRIPT]), text);
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);

@@ -116,6 +116,10 @@ impl Prometheus {
 
     /// The exemplars of the series `promql` selects, over the last hour: each series' labels
     /// with its exemplars (labels, value).
+    ///
+    /// # Panics
+    ///
+    /// When the clock is before the Unix epoch.
     #[must_use]
     pub fn exemplars(&self, promql: &str) -> Vec<Value> {
         let now = std::time::SystemTime::now()

@@ -171,7 +171,12 @@ fn parses_as_declared(content_type: &str, body: &[u8]) {
                     .metric
                     .iter()
                     .find(|metric| metric.label.iter().any(|pair| pair.value() == "sms"))
-                    .and_then(|metric| metric.counter.as_ref().map(|counter| counter.value()));
+                    .and_then(|metric| {
+                        metric
+                            .counter
+                            .as_ref()
+                            .map(metrics_runtime::proto::Counter::value)
+                    });
             }
         }
         assert_eq!(sms, Some(3.0));

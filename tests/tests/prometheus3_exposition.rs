@@ -25,25 +25,27 @@ use prost::Message;
 use tower::ServiceExt;
 
 #[derive(Metrics)]
+#[metrics(prefix = "upload")]
 struct UploadMetrics {
     /// Uploads stored.
-    upload_stored_total: IntCounter,
+    stored_total: IntCounter,
     /// Sizes of uploads.
     #[metric(native_histogram, buckets = [1024.0, 1048576.0])]
-    upload_size_bytes: Histogram,
+    size_bytes: Histogram,
     /// Time to scan an upload.
-    upload_scan_duration_seconds: Histogram,
+    scan_duration_seconds: Histogram,
 }
 
 #[derive(Metrics)]
+#[metrics(prefix = "invoice")]
 struct InvoiceMetrics {
     /// Invoice lines written.
-    invoice_lines_total: IntCounter,
+    lines_total: IntCounter,
     /// Sizes of invoices.
     #[metric(native_histogram, buckets = [1000.0, 10000.0])]
-    invoice_size_bytes: Histogram,
+    size_bytes: Histogram,
     /// Time to render an invoice.
-    invoice_render_duration_seconds: Histogram,
+    render_duration_seconds: Histogram,
 }
 
 /// Resizes an image: spins for `rounds`.
@@ -177,10 +179,10 @@ async fn protobuf_has_every_family_native_where_asked_and_agrees_with_the_text()
     })
     .await;
     for size in [10.0, 2048.0, 5e6, 0.0] {
-        uploads.upload_size_bytes.observe(size);
+        uploads.size_bytes.observe(size);
     }
-    uploads.upload_scan_duration_seconds.observe(0.2);
-    uploads.upload_stored_total.inc_by(3);
+    uploads.scan_duration_seconds.observe(0.2);
+    uploads.stored_total.inc_by(3);
 
     let (content_type, body) = send(&app, "GET", "/metrics", PROTOBUF_ACCEPT).await;
     assert_eq!(content_type, PROTOBUF_CONTENT_TYPE);
@@ -288,11 +290,11 @@ async fn protobuf_has_every_family_native_where_asked_and_agrees_with_the_text()
     assert_eq!(bounds, [(1024.0, 2), (1_048_576.0, 3)]);
     assert_eq!(text.count("upload_size_bytes_count", &[]), 4);
     assert_eq!(text.value("upload_size_bytes_sum", &[]), 5_002_058.0);
-    let scans = series(&families, "upload_scan_duration_seconds", &[])
+    let scanned = series(&families, "upload_scan_duration_seconds", &[])
         .histogram
         .as_ref()
         .unwrap();
-    assert_eq!((scans.schema, scans.sample_count()), (None, 1));
+    assert_eq!((scanned.schema, scanned.sample_count()), (None, 1));
     let stored = series(&families, "upload_stored_total", &[])
         .counter
         .as_ref()
@@ -367,7 +369,7 @@ async fn exemplars_carry_the_trace_of_the_current_span() {
     let invoices = InvoiceMetrics::global();
     // Outside any span: no exemplar.
     send_invoice();
-    invoices.invoice_lines_total.inc_by(2);
+    invoices.lines_total.inc_by(2);
     let openmetrics = metrics_runtime::render_as(Format::OpenMetrics);
     let samples = python_parse_exemplars(&openmetrics).unwrap();
     let bucket = [("function", "send_invoice"), ("le", "0.005")];
@@ -385,8 +387,8 @@ async fn exemplars_carry_the_trace_of_the_current_span() {
     ] {
         let _entered = trace(trace_id, span_id).attach();
         send_invoice();
-        invoices.invoice_lines_total.inc_by(5);
-        invoices.invoice_size_bytes.observe(4_000.0);
+        invoices.lines_total.inc_by(5);
+        invoices.size_bytes.observe(4_000.0);
     }
     let trace_id = format!("{second:032x}");
     let span_id = "00b7ad6b71692033";
@@ -475,7 +477,7 @@ fn created_samples_follow_their_series_in_openmetrics() {
     let registry = metrics_runtime::registry();
     rotate();
     InvoiceMetrics::global()
-        .invoice_render_duration_seconds
+        .render_duration_seconds
         .observe(1.5);
     registry.set_created_samples(true);
     let openmetrics = metrics_runtime::render_as(Format::OpenMetrics);

@@ -10,6 +10,8 @@
 //!   `/api/v1/query_exemplars` answers the trace ids of the `tracing` spans (under
 //!   `tracing-opentelemetry`) the test's requests were served in, and no other.
 
+#![allow(clippy::float_cmp)] // counts are whole numbers, compared exactly
+
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! with `--enable-feature=exemplar-storage` keeps exemplars with the trace ids the test sent,
 //! on the HTTP layer's buckets and counters and on the API handlers' histogram; a server with
 //! `--enable-feature=native-histograms` stores the HTTP and function histograms as native
-//! histograms. (The deploy Prometheus scrapes classic histograms: prometheus_e2e.)
+//! histograms. (The deploy Prometheus scrapes classic histograms: `prometheus_e2e`.)
 
 mod support;
 
