@@ -602,4 +602,69 @@ mod tests {
              u_seconds_bucket{le=\"0.5\"} 0\nu_seconds_bucket{le=\"1\"} 0\nu_seconds_bucket{le=\"+Inf\"} 0\nu_seconds_sum 0\nu_seconds_count 0\n"
         );
     }
+
+    #[test]
+    fn exemplars_and_created_samples_in_openmetrics_only() {
+        use crate::exemplar::Trace;
+        let time = |seconds: u64| UNIX_EPOCH + std::time::Duration::from_millis(seconds);
+        let exemplar = Exemplar {
+            trace: Trace {
+                trace_id: 0xabc,
+                span_id: 0x12,
+            },
+            value: 0.25,
+            time: time(1_700_000_000_500),
+        };
+        let write = |format: Format| {
+            let mut out = String::new();
+            let mut writer = Writer::new(&mut out, format).with_created(true);
+            let w: &mut dyn Exposition = &mut writer;
+            w.header("jobs_total", "Jobs.", Kind::Counter);
+            let created = Some(time(1_600_000_000_000));
+            let ok = Some(("result", "ok"));
+            w.counter(
+                "jobs_total",
+                &["a=\"x\""],
+                ok,
+                Value::Unsigned(2),
+                created,
+                Some(&exemplar),
+            );
+            w.header("t_seconds", "T.", Kind::Histogram);
+            let buckets = w.buckets(&[0.5]);
+            let reading = HistogramReading::Classic {
+                cumulative: &[1, 3],
+                sum: 2.0,
+            };
+            w.histogram(
+                "t_seconds",
+                &[],
+                &buckets,
+                reading,
+                created,
+                &[Some(exemplar), None],
+            );
+            writer.finish();
+            out
+        };
+        let exemplar_text = "# {trace_id=\"00000000000000000000000000000abc\",span_id=\"0000000000000012\"} 0.25 1700000000.5";
+        assert_eq!(
+            write(Format::OpenMetrics),
+            format!(
+                "# HELP jobs Jobs.\n# TYPE jobs counter\n\
+                 jobs_total{{a=\"x\",result=\"ok\"}} 2 {exemplar_text}\n\
+                 jobs_created{{a=\"x\",result=\"ok\"}} 1600000000.0\n\
+                 # HELP t_seconds T.\n# TYPE t_seconds histogram\n# UNIT t_seconds seconds\n\
+                 t_seconds_bucket{{le=\"0.5\"}} 1 {exemplar_text}\n\
+                 t_seconds_bucket{{le=\"+Inf\"}} 3\nt_seconds_sum 2.0\nt_seconds_count 3\n\
+                 t_seconds_created 1600000000.0\n# EOF\n"
+            )
+        );
+        assert_eq!(
+            write(Format::Text),
+            "# HELP jobs_total Jobs.\n# TYPE jobs_total counter\njobs_total{a=\"x\",result=\"ok\"} 2\n\
+             # HELP t_seconds T.\n# TYPE t_seconds histogram\n\
+             t_seconds_bucket{le=\"0.5\"} 1\nt_seconds_bucket{le=\"+Inf\"} 3\nt_seconds_sum 2\nt_seconds_count 3\n"
+        );
+    }
 }
