@@ -116,6 +116,12 @@ impl Format {
     /// 5. When nothing is acceptable, the answer is the text format 0.0.4 anyway, never
     ///    `406 Not Acceptable`, as Prometheus' own client libraries answer.
     ///
+    /// With the `protobuf` feature, `/metrics` also serves the protobuf exposition to a scraper
+    /// that names it (`application/vnd.google.protobuf` with
+    /// `proto=io.prometheus.client.MetricFamily` and `encoding=delimited`, or no parameter),
+    /// by the same rules; this function names the text format such a scraper would get
+    /// otherwise.
+    ///
     /// Every metric and label name this crate exposes is a legacy Prometheus name, the same under
     /// every UTF-8 escaping scheme; when the matching element names one (`escaping=allow-utf-8`,
     /// as Prometheus 3 asks), the answer's `Content-Type` repeats it, and names `underscores` for
