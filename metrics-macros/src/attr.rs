@@ -9,7 +9,7 @@ use syn::{Expr, ExprArray, ExprLit, ExprUnary, Ident, Lit, LitStr, Token, UnOp};
 const VALID_ARGUMENTS: &str = "`name = \"...\"`, `counter = \"..._total\"`, \
      `histogram = \"..._seconds\"`, `help = \"...\"`, `function = \"...\"`, \
      `labels(key = \"value\", key = argument, ...)`, `buckets = [...]`, `long_running`, \
-     `max_series = N`, `in_flight` (or `in_flight = \"...\"`), `ok_if = predicate`, \
+     `max_series = N`, `in_flight` (or `in_flight = \"...\"`), `native_histogram`, `ok_if = predicate`, \
      `error_if = predicate`, `error_kinds = Type`, \
      `objective(name = \"...\", success = 99.9, latency = (0.25, 99.0))` and `crate = path`";
 
@@ -99,6 +99,8 @@ pub(crate) struct Args {
     /// `error_kinds = Type`.
     pub(crate) error_kinds: Option<syn::Type>,
     pub(crate) objective: Option<ObjectiveArg>,
+    /// `native_histogram`: the duration histogram is native too.
+    pub(crate) native_histogram: Option<Ident>,
     pub(crate) krate: Option<syn::Path>,
 }
 
@@ -236,6 +238,7 @@ impl Args {
                 set_once(&mut self.in_flight, InFlight { name }, key, errors);
             }
             "long_running" => set_once(&mut self.long_running, key.clone(), key, errors),
+            "native_histogram" => set_once(&mut self.native_histogram, key.clone(), key, errors),
             "max_series" => {
                 input.parse::<Token![=]>()?;
                 if let Some(cap) = MaxSeries::parse(input, errors)? {

@@ -10,7 +10,7 @@ use crate::attr::{Buckets, Errors, MaxSeries, buckets_from, call_at, doc_help, s
 use crate::validate::{self, Kind};
 
 const VALID_FIELD_ARGUMENTS: &str = "`name = \"...\"`, `help = \"...\"`, `buckets = [...]`, \
-     `long_running`, `unitless` and `max_series = N`";
+     `long_running`, `unitless`, `native_histogram` and `max_series = N`";
 const VALID_STRUCT_ARGUMENTS: &str = "`prefix = \"...\"`, `scoped` and `crate = path`";
 
 /// Entry point of the derive.
@@ -48,6 +48,8 @@ struct FieldArgs {
     long_running: Option<Span>,
     /// A histogram of counts of things, whose name carries no unit.
     unitless: Option<Span>,
+    /// A histogram that is native too.
+    native_histogram: Option<Span>,
     max_series: Option<MaxSeries>,
 }
 
@@ -123,6 +125,10 @@ fn field_args(field: &Field, errors: &mut Errors) -> FieldArgs {
                 if args.unitless.replace(span).is_some() {
                     duplicate(span, "unitless", errors);
                 }
+            } else if meta.path.is_ident("native_histogram") {
+                if args.native_histogram.replace(span).is_some() {
+                    duplicate(span, "native_histogram", errors);
+                }
             } else if meta.path.is_ident("max_series") {
                 if let Some(cap) = MaxSeries::parse(meta.value()?, errors)?
                     && args.max_series.replace(cap).is_some()
@@ -160,6 +166,7 @@ struct Declared<'a> {
     name: String,
     help: String,
     buckets: Vec<f64>,
+    native_histogram: bool,
     kind_rules: Vec<KindRule>,
     max_series: usize,
 }
@@ -271,6 +278,7 @@ fn declare<'a>(
         name,
         help,
         buckets,
+        native_histogram: args.native_histogram.is_some(),
         kind_rules,
         max_series: args
             .max_series
@@ -279,7 +287,8 @@ fn declare<'a>(
     })
 }
 
-/// Checks the arguments that only a histogram takes (`buckets`, `long_running`, `unitless`):
+/// Checks the arguments that only a histogram takes (`buckets`, `long_running`, `unitless`,
+/// `native_histogram`):
 /// their values here, their kind through `kind_rules`. Returns the bucket bounds.
 fn histogram_arguments(
     args: &FieldArgs,
@@ -296,6 +305,9 @@ fn histogram_arguments(
     };
     if let Some(span) = args.unitless {
         only_histograms(span, "`unitless` and the units it waives");
+    }
+    if let Some(span) = args.native_histogram {
+        only_histograms(span, "`native_histogram` and the native buckets it adds");
     }
     if let Some(span) = args.long_running {
         if args.buckets.is_none() {
@@ -383,6 +395,7 @@ fn generate(
             name,
             help,
             buckets,
+            native_histogram,
             ..
         } = field;
         let ty = &field.field.ty;
@@ -398,6 +411,7 @@ fn generate(
                 label_names: #as_field::LABEL_NAMES,
                 label_values: #as_field::LABEL_VALUES,
                 buckets: &[#(#buckets),*],
+                native_histogram: #native_histogram,
                 file: #private::file!(),
                 line: #line,
                 column: #column,

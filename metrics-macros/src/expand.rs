@@ -288,6 +288,8 @@ struct Plan {
     labels: Vec<(String, String)>,
     dynamic: Vec<DynamicLabel>,
     buckets: Vec<f64>,
+    /// `native_histogram`: the duration histogram is native too.
+    native_histogram: bool,
     /// The most series the dynamic labels may create, and how the user raises it.
     max_series: usize,
     /// The span of `labels(...)`, where a series cap error points.
@@ -383,6 +385,7 @@ impl Plan {
             labels,
             dynamic,
             buckets,
+            native_histogram: args.native_histogram.is_some(),
             max_series: args
                 .max_series
                 .as_ref()
@@ -472,6 +475,7 @@ impl Plan {
                 }))
             }
         };
+        let native_histogram = self.native_histogram;
         // The position of the function name, so that conflict reports point at it (and
         // methods of one instrumented `impl` block at their own lines).
         let start = sig.ident.span().start();
@@ -493,6 +497,7 @@ impl Plan {
                 buckets: &[#(#buckets),*],
                 error_kinds: #error_kinds,
                 objective: #objective,
+                native_histogram: #native_histogram,
                 asynchronous: #asynchronous,
                 #location
             }
@@ -756,6 +761,12 @@ fn refuse_shared(args: &Args, has_counter: bool, has_histogram: bool, check: &mu
         check.fail(
             buckets.span,
             format!("`buckets` change the bucket list, but {SHARED_HINT}"),
+        );
+    }
+    if let Some(flag) = &args.native_histogram {
+        check.fail(
+            flag.span(),
+            format!("`native_histogram` makes a function's own histogram native (for every histogram: `metrics_runtime::set_native_histograms`), but {SHARED_HINT}"),
         );
     }
     if let Some(name) = args.in_flight.as_ref().and_then(|flag| flag.name.as_ref()) {

@@ -17,7 +17,7 @@ pub use crate::http::{
     BODY_SIZE_BUCKETS, CLIENT_CLOSED_STATUS, HttpLayerError, HttpMetricsBuilder, HttpMetricsLayer,
     HttpMetricsService, ResponseFuture, UNMATCHED_ENDPOINT,
 };
-use crate::negotiate::{accepts_gzip, negotiate};
+use crate::negotiate::{Answer, accepts_gzip, negotiate};
 
 /// A router serving `GET /metrics` with the default [`Endpoint`]; merge it into your app.
 ///
@@ -46,8 +46,9 @@ pub async fn metrics(headers: HeaderMap) -> Response {
     Endpoint::new().respond_off_runtime(headers).await
 }
 
-/// How `/metrics` answers: content negotiation (Prometheus text by default, OpenMetrics when
-/// the scraper's `Accept` asks for it), gzip when `Accept-Encoding` allows it, and an optional
+/// How `/metrics` answers: content negotiation (Prometheus text by default, OpenMetrics or,
+/// with the `protobuf` feature, the protobuf exposition when the scraper's `Accept` asks for
+/// it), gzip when `Accept-Encoding` allows it, and an optional
 /// bearer token.
 ///
 /// ```
@@ -240,7 +241,19 @@ impl Endpoint {
                 || registry.collect_timeout(),
                 |seconds| std::time::Duration::from_secs_f64((seconds * 0.9).min(3600.0)),
             );
-        let body = registry.render_within(negotiated.format, timeout);
+        let body = match negotiated.format {
+            Answer::Text(format) => registry.render_within(format, timeout).into_bytes(),
+            #[cfg(feature = "protobuf")]
+            Answer::Protobuf => match registry.encode_protobuf_within(timeout) {
+                Ok(body) => body,
+                Err(error) => {
+                    // A bug: an answer with a series missing would go unnoticed.
+                    log::error!("the protobuf exposition failed: {error}");
+                    let message = format!("the protobuf exposition failed: {error}\n");
+                    return (StatusCode::INTERNAL_SERVER_ERROR, message).into_response();
+                }
+            },
+        };
         let content_type = match negotiated.content_type() {
             Cow::Borrowed(content_type) => HeaderValue::from_static(content_type),
             Cow::Owned(content_type) => HeaderValue::try_from(content_type)
@@ -249,7 +262,7 @@ impl Endpoint {
         let content_type = [(CONTENT_TYPE, content_type)];
         let vary = [(VARY, HeaderValue::from_static("Accept, Accept-Encoding"))];
         if accepts_gzip(header_values(headers, &ACCEPT_ENCODING))
-            && let Some(compressed) = gzip(body.as_bytes())
+            && let Some(compressed) = gzip(&body)
         {
             let encoding = [(CONTENT_ENCODING, HeaderValue::from_static("gzip"))];
             return (content_type, vary, encoding, compressed).into_response();

@@ -4,9 +4,9 @@
 
 use std::fmt;
 
+use crate::exposition::{Exposition, Kind};
 use crate::instrument::CallSite;
 use crate::model::{FieldDescriptor, GroupDescriptor, Location, MetricKind, Shape};
-use crate::text::{Kind, Writer};
 
 /// One declaration, submitted through `inventory` and read when the global registry is built.
 #[derive(Debug)]
@@ -25,7 +25,7 @@ pub struct Builtin {
     /// Each family: name, help, kind and label names.
     pub(crate) families: &'static [(&'static str, &'static str, Shape, &'static [&'static str])],
     /// Writes every one of them (from one reading of their cells).
-    pub(crate) write: fn(&mut Writer<'_>),
+    pub(crate) write: fn(&mut dyn Exposition),
 }
 
 impl fmt::Debug for Builtin {
@@ -44,6 +44,7 @@ impl FieldDescriptor {
             shape: self.shape,
             labels: self.label_names.to_vec(),
             buckets: self.buckets,
+            native: self.native_histogram,
             location: self.location(),
             origin: Origin::Field,
         }
@@ -147,6 +148,10 @@ pub struct DeclaredFamily {
     pub labels: Vec<&'static str>,
     /// Histogram bucket bounds; empty for the default buckets or another kind.
     pub buckets: &'static [f64],
+    /// Whether the declaration asks for a native histogram (`native_histogram`); every
+    /// histogram is native when [`set_native_histograms`](crate::set_native_histograms) was
+    /// called.
+    pub native_histogram: bool,
     /// Its first declaration.
     pub location: Location,
     /// What declared it.
@@ -180,6 +185,8 @@ pub(crate) struct FamilySpec {
     pub(crate) shape: Shape,
     pub(crate) labels: Vec<&'static str>,
     pub(crate) buckets: &'static [f64],
+    /// Whether the declaration asks for a native histogram.
+    pub(crate) native: bool,
     pub(crate) location: Location,
     pub(crate) origin: Origin,
 }
@@ -216,6 +223,14 @@ impl FamilySpec {
                 self.buckets, other.buckets
             ));
         }
+        if self.native != other.native {
+            let with = |native| if native { "with" } else { "without" };
+            return Some(format!(
+                "declared {} and {} `native_histogram`",
+                with(self.native),
+                with(other.native)
+            ));
+        }
         None
     }
 
@@ -232,6 +247,7 @@ impl FamilySpec {
             kind: self.shape.kind(),
             labels: self.labels.clone(),
             buckets: self.buckets,
+            native_histogram: self.native,
             location: self.location,
             origin: self.origin,
         }

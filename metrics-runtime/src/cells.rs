@@ -8,8 +8,11 @@
 use std::cell::Cell;
 use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::exemplar::{Exemplar, Exemplars, Trace};
 use crate::model::Outcome;
+use crate::native_histogram::{NativeConfig, NativeHistogram, NativeReading};
 
 /// The clock of every call: a calibrated TSC read when the CPU has a stable one.
 pub(crate) static CLOCK: LazyLock<quanta::Clock> = LazyLock::new(quanta::Clock::new);
@@ -63,11 +66,23 @@ pub(crate) struct CallCells {
     kinds: usize,
     /// The clock, resolved once rather than on every call.
     pub(crate) clock: &'static quanta::Clock,
+    /// When the cells were created: every count starts from 0 there.
+    pub(crate) created: SystemTime,
+    /// The same durations in a native histogram (with the same classic buckets), when the
+    /// histogram is native.
+    native: Option<Box<NativeHistogram>>,
+    /// The exemplar of each bucket (`+Inf` last), then of each outcome's count.
+    exemplars: Exemplars,
 }
 
 impl CallCells {
-    /// Cells for a histogram with `bounds` (in seconds) and a counter per kind of error.
-    pub(crate) fn new(bounds_seconds: &[f64], kinds: usize) -> CallCells {
+    /// Cells for a histogram with `bounds` (in seconds), a counter per kind of error, native
+    /// too with `native`.
+    pub(crate) fn new(
+        bounds_seconds: &[f64],
+        kinds: usize,
+        native: Option<&NativeConfig>,
+    ) -> CallCells {
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         // validated positive seconds
         let bounds: Box<[u64]> = bounds_seconds
@@ -81,9 +96,17 @@ impl CallCells {
             slots,
             stride,
             mask: *STRIPES - 1,
+            exemplars: Exemplars::new(bounds.len() + 1 + Outcome::ALL.len()),
             bounds,
             kinds,
             clock: &CLOCK,
+            created: SystemTime::now(),
+            // A configuration is checked when it is set, the bounds by the macro.
+            native: native.and_then(|config| {
+                NativeHistogram::new(config, bounds_seconds)
+                    .ok()
+                    .map(Box::new)
+            }),
         }
     }
 
@@ -116,6 +139,39 @@ impl CallCells {
         let row = outcome.index() * (self.bounds.len() + 1);
         self.slots[stripe + BUCKETS + row + bucket].fetch_add(1, Ordering::Relaxed);
         self.slots[stripe + SUM_NANOS].fetch_add(nanos, Ordering::Relaxed);
+        if let Some(native) = &self.native {
+            native.observe(seconds(nanos));
+        }
+    }
+
+    /// Keeps the exemplar of a call made in `trace`: on its duration's bucket, and on its
+    /// outcome's count.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn exemplar(&self, trace: Trace, outcome: Outcome, nanos: u64) {
+        let bucket = self
+            .bounds
+            .iter()
+            .position(|bound| nanos <= *bound)
+            .unwrap_or(self.bounds.len());
+        self.exemplars.store(bucket, trace, seconds(nanos));
+        let outcomes = self.bounds.len() + 1;
+        self.exemplars.store(outcomes + outcome.index(), trace, 1.0);
+    }
+
+    /// The exemplars of the buckets, `+Inf` last (none when none was kept).
+    pub(crate) fn bucket_exemplars(&self, out: &mut Vec<Option<Exemplar>>) {
+        self.exemplars.read(0..self.bounds.len() + 1, out);
+    }
+
+    /// The exemplar of the count of `outcome`.
+    pub(crate) fn outcome_exemplar(&self, outcome: Outcome) -> Option<Exemplar> {
+        self.exemplars.get(self.bounds.len() + 1 + outcome.index())
+    }
+
+    /// A reading of the native histogram, if the histogram is native.
+    pub(crate) fn native(&self) -> Option<NativeReading> {
+        self.native.as_deref().map(NativeHistogram::read)
     }
 
     /// Counts one error of kind `kind` (an index below the kinds the cells were made with).
@@ -178,8 +234,33 @@ impl CallCells {
 
     /// Bytes these cells take.
     pub(crate) fn size(&self) -> usize {
-        std::mem::size_of::<Self>() + self.slots.len() * 8 + self.bounds.len() * 8
+        std::mem::size_of::<Self>()
+            + self.slots.len() * 8
+            + self.bounds.len() * 8
+            + self.native.as_ref().map_or(0, |native| native.size())
+            + self.exemplars.size()
+            - std::mem::size_of::<Exemplars>()
     }
+}
+
+/// Nanoseconds as seconds.
+#[allow(clippy::cast_precision_loss)] // exact below 2^53 ns (104 days)
+fn seconds(nanos: u64) -> f64 {
+    nanos as f64 / 1e9
+}
+
+/// The time `nanos` after the Unix epoch; `None` for 0 (unknown).
+fn time_of(nanos: u64) -> Option<SystemTime> {
+    (nanos != 0).then(|| UNIX_EPOCH + Duration::from_nanos(nanos))
+}
+
+/// Nanoseconds since the Unix epoch, now.
+fn now_nanos() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(1, |since| {
+            u64::try_from(since.as_nanos()).unwrap_or(u64::MAX)
+        })
 }
 
 /// How many stripes a storage of `slots` slots per stripe gets: striped where it pays (a few
@@ -207,23 +288,49 @@ pub(crate) struct ValueCells {
     /// `stripes - 1`.
     mask: usize,
     series: usize,
+    /// Counters: when each series started from 0 (nanoseconds since the Unix epoch); gauges:
+    /// none.
+    created: Box<[AtomicU64]>,
+    /// Counters: the exemplar of each series' last increment made in a trace.
+    exemplars: Exemplars,
 }
 
 impl ValueCells {
-    /// Cells for `series` counters (striped when few) or gauges (never striped).
-    pub(crate) fn new(series: usize, striped: bool) -> ValueCells {
-        let count = if striped { stripes_for(series) } else { 1 };
+    /// Cells for `series` counters (`counters`: striped when few) or gauges (never striped).
+    pub(crate) fn new(series: usize, counters: bool) -> ValueCells {
+        let count = if counters { stripes_for(series) } else { 1 };
         let stride = if count > 1 {
             series.next_multiple_of(16)
         } else {
             series
         };
+        let now = now_nanos();
         ValueCells {
             slots: (0..stride * count).map(|_| AtomicU64::new(0)).collect(),
             stride,
             mask: count - 1,
             series,
+            created: (0..if counters { series } else { 0 })
+                .map(|_| AtomicU64::new(now))
+                .collect(),
+            exemplars: Exemplars::new(if counters { series } else { 0 }),
         }
+    }
+
+    /// When counter `index` started from 0 (its creation or last reset); `None` for a gauge.
+    pub(crate) fn created(&self, index: usize) -> Option<SystemTime> {
+        time_of(self.created.get(index)?.load(Ordering::Relaxed))
+    }
+
+    /// Keeps the exemplar of an increment of counter `index` by `amount`, made in `trace`.
+    #[inline]
+    pub(crate) fn exemplar(&self, index: usize, trace: Trace, amount: f64) {
+        self.exemplars.store(index, trace, amount);
+    }
+
+    /// The exemplar of counter `index`'s last increment made in a trace.
+    pub(crate) fn exemplar_of(&self, index: usize) -> Option<Exemplar> {
+        self.exemplars.get(index)
     }
 
     /// The number of series.
@@ -275,6 +382,9 @@ impl ValueCells {
         for stripe in 0..=self.mask {
             self.slots[stripe * self.stride + index].store(0, Ordering::Relaxed);
         }
+        if let Some(created) = self.created.get(index) {
+            created.store(now_nanos(), Ordering::Relaxed);
+        }
     }
 
     /// The sum of an integer counter's stripes.
@@ -300,12 +410,16 @@ impl ValueCells {
 
     /// Bytes these cells take.
     pub(crate) fn size(&self) -> usize {
-        std::mem::size_of::<Self>() + self.slots.len() * 8
+        std::mem::size_of::<Self>()
+            + (self.slots.len() + self.created.len()) * 8
+            + self.exemplars.size()
+            - std::mem::size_of::<Exemplars>()
     }
 }
 
 /// The histograms of one histogram family: for each series, a count per bucket and the sum
-/// of the observations, striped when the family is small.
+/// of the observations, striped when the family is small; or, for a native histogram family,
+/// a native histogram per series (which has the classic buckets too).
 #[derive(Debug)]
 pub(crate) struct HistogramCells {
     slots: Box<[AtomicU64]>,
@@ -316,16 +430,33 @@ pub(crate) struct HistogramCells {
     stride: usize,
     mask: usize,
     series: usize,
+    /// Native histograms, one per series, instead of the slots.
+    native: Option<Box<[NativeHistogram]>>,
+    pub(crate) created: SystemTime,
+    /// The exemplar of each bucket of each series.
+    exemplars: Exemplars,
 }
 
 impl HistogramCells {
-    pub(crate) fn new(series: usize, bounds: &[f64]) -> HistogramCells {
+    /// Cells for `series` histograms with `bounds`, native with `native`.
+    pub(crate) fn new(
+        series: usize,
+        bounds: &[f64],
+        native: Option<&NativeConfig>,
+    ) -> HistogramCells {
         let width = bounds.len() + 2;
-        let count = stripes_for(series * width);
+        // A configuration is checked when it is set, the bounds when they are declared.
+        let native: Option<Box<[NativeHistogram]>> = native.and_then(|config| {
+            (0..series)
+                .map(|_| NativeHistogram::new(config, bounds).ok())
+                .collect()
+        });
+        let striped = if native.is_some() { 0 } else { series };
+        let count = stripes_for(striped * width);
         let stride = if count > 1 {
-            (series * width).next_multiple_of(16)
+            (striped * width).next_multiple_of(16)
         } else {
-            series * width
+            striped * width
         };
         HistogramCells {
             slots: (0..stride * count).map(|_| AtomicU64::new(0)).collect(),
@@ -334,6 +465,9 @@ impl HistogramCells {
             stride,
             mask: count - 1,
             series,
+            native,
+            created: SystemTime::now(),
+            exemplars: Exemplars::new(series * (bounds.len() + 1)),
         }
     }
 
@@ -351,6 +485,18 @@ impl HistogramCells {
     /// bucket only, as in Prometheus' own clients.
     #[inline]
     pub(crate) fn observe(&self, index: usize, value: f64) {
+        if let Some(native) = &self.native {
+            native[index].observe(value);
+        } else {
+            self.observe_classic(index, value);
+        }
+        if let Some(trace) = crate::exemplar::current_trace() {
+            self.exemplar(index, trace, value);
+        }
+    }
+
+    #[inline]
+    fn observe_classic(&self, index: usize, value: f64) {
         let bucket = self
             .bounds
             .iter()
@@ -369,9 +515,39 @@ impl HistogramCells {
         }
     }
 
+    #[cold]
+    #[inline(never)]
+    fn exemplar(&self, index: usize, trace: Trace, value: f64) {
+        let bucket = self
+            .bounds
+            .iter()
+            .position(|bound| value <= *bound)
+            .unwrap_or(self.bounds.len());
+        self.exemplars
+            .store(index * (self.bounds.len() + 1) + bucket, trace, value);
+    }
+
+    /// The exemplars of the buckets of series `index`, `+Inf` last (none when none was kept).
+    pub(crate) fn exemplars(&self, index: usize, out: &mut Vec<Option<Exemplar>>) {
+        let buckets = self.bounds.len() + 1;
+        self.exemplars
+            .read(index * buckets..(index + 1) * buckets, out);
+    }
+
+    /// A reading of series `index`'s native histogram, if the family is native.
+    pub(crate) fn read_native(&self, index: usize) -> Option<NativeReading> {
+        Some(self.native.as_ref()?[index].read())
+    }
+
     /// Reads series `index` once: fills `cumulative` with its cumulative bucket counts (the
     /// last is the count) and returns its sum.
     pub(crate) fn read(&self, index: usize, cumulative: &mut Vec<u64>) -> f64 {
+        if let Some(native) = &self.native {
+            let reading = native[index].read();
+            cumulative.clear();
+            cumulative.extend_from_slice(&reading.classic);
+            return reading.sum;
+        }
         cumulative.clear();
         cumulative.resize(self.bounds.len() + 1, 0);
         let mut sum = 0.0;
@@ -393,7 +569,17 @@ impl HistogramCells {
 
     /// Bytes these cells take.
     pub(crate) fn size(&self) -> usize {
-        std::mem::size_of::<Self>() + self.slots.len() * 8 + self.bounds.len() * 8
+        std::mem::size_of::<Self>()
+            + self.slots.len() * 8
+            + self.bounds.len() * 8
+            + self
+                .native
+                .iter()
+                .flat_map(|native| native.iter())
+                .map(NativeHistogram::size)
+                .sum::<usize>()
+            + self.exemplars.size()
+            - std::mem::size_of::<Exemplars>()
     }
 }
 
@@ -476,7 +662,7 @@ mod tests {
 
     #[test]
     fn buckets_are_cumulative_and_sums_exact() {
-        let cells = CallCells::new(&[0.001, 0.01], 0);
+        let cells = CallCells::new(&[0.001, 0.01], 0, None);
         let stripe = cells.stripe();
         cells.record(stripe, Outcome::Ok, 500_000);
         cells.record(stripe, Outcome::Ok, 1_000_000);
@@ -494,7 +680,7 @@ mod tests {
     fn concurrent_records_lose_nothing() {
         const THREADS: u64 = 4;
         const CALLS: u64 = 50_000;
-        let cells = CallCells::new(&[0.000_001, 0.001], 0);
+        let cells = CallCells::new(&[0.000_001, 0.001], 0, None);
         std::thread::scope(|scope| {
             for thread in 0..THREADS {
                 let cells = &cells;
@@ -538,14 +724,14 @@ mod tests {
 
     #[test]
     fn kinds_are_counted_beside_the_buckets() {
-        let cells = CallCells::new(&[0.001], 3);
+        let cells = CallCells::new(&[0.001], 3, None);
         let stripe = cells.stripe();
         cells.record(stripe, Outcome::Error, 10);
         cells.count_kind(stripe, 2);
         cells.count_kind(stripe, 2);
         cells.count_kind(stripe, 0);
         cells.count_kind(stripe, 7); // not a kind of these cells: ignored
-        let readings = Readings::take([&cells, &CallCells::new(&[0.5, 1.0], 0)]);
+        let readings = Readings::take([&cells, &CallCells::new(&[0.5, 1.0], 0, None)]);
         let reading = readings.get(0);
         assert_eq!(
             [reading.kind(0), reading.kind(1), reading.kind(2)],
@@ -557,7 +743,7 @@ mod tests {
 
     #[test]
     fn in_flight_sums_across_stripes() {
-        let cells = CallCells::new(&[1.0], 0);
+        let cells = CallCells::new(&[1.0], 0, None);
         cells.enter(0);
         cells.enter(0);
         cells.leave(cells.stride);
@@ -567,7 +753,7 @@ mod tests {
 
     #[test]
     fn a_reading_adds_up_while_calls_are_recorded() {
-        let cells = CallCells::new(&[0.000_001, 0.001], 0);
+        let cells = CallCells::new(&[0.000_001, 0.001], 0, None);
         std::thread::scope(|scope| {
             let writer = scope.spawn(|| {
                 for call in 0..200_000_u64 {

@@ -1,10 +1,11 @@
-//! Constant labels of the global registry: set once, first thing in `main`, and frozen when the
-//! registry is built.
+//! Constant labels of the global registry, and the process' native histogram default: set once,
+//! first thing in `main`, and frozen when first read.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::model::label_name_problem;
+use crate::native_histogram::{NativeConfig, NativeConfigError, NativeHistogram};
 use crate::text::render_labels;
 
 /// Labels the crate's own families carry, with the family that carries each: a constant label
@@ -31,7 +32,7 @@ pub(crate) const CRATE_LABELS: &[(&str, &str)] = &[
 ];
 
 /// Why [`set_constant_labels`] refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum ConfigError {
     /// The registry was already built (something recorded or rendered first), or constant
@@ -48,6 +49,11 @@ pub enum ConfigError {
         /// Who uses it.
         by: &'static str,
     },
+    /// Native histograms were turned on after a histogram was created (something recorded or
+    /// rendered first), or twice.
+    NativeHistogramsTooLate,
+    /// The native histogram configuration is not valid.
+    NativeHistogram(NativeConfigError),
 }
 
 impl std::fmt::Display for ConfigError {
@@ -61,6 +67,10 @@ impl std::fmt::Display for ConfigError {
                 f,
                 "`{name}` cannot be a constant label: it is a label of {by}; choose another name"
             ),
+            ConfigError::NativeHistogramsTooLate => f.write_str(
+                "native histograms must be turned on once, before any histogram is created (first thing in main)",
+            ),
+            ConfigError::NativeHistogram(error) => error.fmt(f),
         }
     }
 }
@@ -119,6 +129,50 @@ where
     CONSTANT_LABELS
         .set(labels)
         .map_err(|_| ConfigError::TooLate)
+}
+
+/// The native histogram configuration of every histogram; `None` until set, and frozen by the
+/// first histogram created.
+static NATIVE_DEFAULT: OnceLock<Option<NativeConfig>> = OnceLock::new();
+
+/// Makes every histogram native (sparse exponential buckets, in the protobuf exposition), with
+/// `config`: those of instrumented functions, of `Metrics` structs, of the HTTP layer and those
+/// registered by hand, in every registry. Each keeps its classic buckets beside the native
+/// ones, which the text formats show, so that classic queries, rules and dashboards keep
+/// working. Call it once, first thing in `main`, before anything records or renders.
+///
+/// Without it, a histogram is native when its declaration asks (`native_histogram` in
+/// `#[instrument_metric]` or `#[metric(...)]`, [`HttpMetricsLayer::native_histograms`]), with
+/// [`NativeConfig::new`]'s defaults; with it, those take `config` too.
+///
+/// [`HttpMetricsLayer::native_histograms`]: crate::axum::HttpMetricsLayer::native_histograms
+///
+/// # Errors
+///
+/// [`ConfigError::NativeHistogram`] for a configuration a native histogram cannot have,
+/// [`ConfigError::NativeHistogramsTooLate`] once a histogram exists or when called twice.
+///
+/// ```standalone_crate
+/// use metrics_runtime::native_histogram::NativeConfig;
+///
+/// let config = NativeConfig::new().bucket_factor(1.05).max_buckets(100);
+/// metrics_runtime::set_native_histograms(config).unwrap();
+/// assert!(metrics_runtime::set_native_histograms(config).is_err());
+/// ```
+pub fn set_native_histograms(config: NativeConfig) -> Result<(), ConfigError> {
+    NativeHistogram::new(&config, &[]).map_err(ConfigError::NativeHistogram)?;
+    NATIVE_DEFAULT
+        .set(Some(config))
+        .map_err(|_| ConfigError::NativeHistogramsTooLate)
+}
+
+/// The native configuration of a histogram that asks for one (`opted_in`) or not: the
+/// process' default if set, else the defaults for one that asks, else none. Freezes the
+/// default.
+pub(crate) fn native_config(opted_in: bool) -> Option<NativeConfig> {
+    NATIVE_DEFAULT
+        .get_or_init(|| None)
+        .or_else(|| opted_in.then(NativeConfig::new))
 }
 
 /// `labels`, when each is a valid constant label name that no family of the crate uses.

@@ -1,11 +1,12 @@
-//! Rendering a registry: every family, whatever declared it, written through one
-//! [`Writer`](crate::text::Writer) in the format asked for, collectors included (each waited
-//! for until the scrape's deadline at most).
+//! Rendering a registry: every family, whatever declared it, written through one writer
+//! ([`Exposition`]) in the format asked for, collectors included (each waited for until the
+//! scrape's deadline at most).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::cells::Readings;
+use crate::exposition::{Exposition, HistogramReading, Value};
 use crate::model::MetricKind;
 use crate::registry::{
     COLLECTOR_ERRORS_FAMILY, COLLECTOR_TIMEOUTS_FAMILY, CONFLICTS_FAMILY, EXPORTER_FAMILIES,
@@ -13,7 +14,7 @@ use crate::registry::{
     valid_samples,
 };
 use crate::runner::{Source, finish_all, start_all};
-use crate::text::{Format, Value, Writer, le_values, render_labels};
+use crate::text::{Format, Writer, render_labels};
 
 /// Renders the global registry in the Prometheus text exposition format 0.0.4.
 ///
@@ -76,82 +77,143 @@ impl Registry {
     #[must_use]
     pub fn render_within(&self, format: Format, timeout: Duration) -> String {
         let started = Instant::now();
+        let mut out = String::with_capacity(LAST_SIZE.load(Ordering::Relaxed) + 4096);
+        let mut writer = Writer::new(&mut out, format).with_created(self.created_samples());
+        self.write_all(&mut writer, started, timeout);
+        writer.finish();
+        LAST_SIZE.store(out.len(), Ordering::Relaxed);
+        self.scraped(started, out.len());
+        out
+    }
+
+    /// Encodes this registry in the Prometheus protobuf exposition
+    /// ([`PROTOBUF_CONTENT_TYPE`](crate::proto::PROTOBUF_CONTENT_TYPE): length-delimited
+    /// `io.prometheus.client.MetricFamily` messages), waiting for its collectors up to
+    /// `timeout` as [`Registry::render_within`] does. Native histograms have their native
+    /// buckets and their classic ones; counters, summaries and histograms their created
+    /// timestamps; with the `exemplars` feature, buckets and counters their exemplars.
+    ///
+    /// # Errors
+    ///
+    /// A series the protobuf writer refused (see [`ProtoError`](crate::proto::ProtoError)):
+    /// a bug, reported rather than an exposition with a series missing.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use metrics_runtime::Registry;
+    /// use metrics_runtime::proto::MetricFamily;
+    /// use prost::Message;
+    ///
+    /// let registry = Registry::new();
+    /// registry.int_counter("jobs_total", "Jobs.").unwrap().inc_by(3);
+    /// let bytes = registry.encode_protobuf_within(Duration::from_secs(1)).unwrap();
+    /// let family = MetricFamily::decode_length_delimited(bytes.as_slice()).unwrap();
+    /// assert_eq!(family.name(), "jobs_total");
+    /// assert_eq!(family.metric[0].counter.as_ref().unwrap().value(), 3.0);
+    /// ```
+    #[cfg(feature = "protobuf")]
+    pub fn encode_protobuf_within(
+        &self,
+        timeout: Duration,
+    ) -> Result<Vec<u8>, crate::proto::ProtoError> {
+        let started = Instant::now();
+        let mut out = Vec::with_capacity(LAST_SIZE.load(Ordering::Relaxed) + 4096);
+        let mut writer = crate::proto::ProtoWriter::new(&mut out);
+        self.write_all(&mut writer, started, timeout);
+        let finished = writer.finish();
+        self.scraped(started, out.len());
+        finished.map(|()| out)
+    }
+
+    /// Writes every family, collectors included (waited for until `started + timeout`).
+    fn write_all(&self, writer: &mut dyn Exposition, started: Instant, timeout: Duration) {
         let snapshot = self.snapshot();
         // Collectors run on threads of their own while the cells are written.
         let sources = snapshot.sources.as_slice();
         let runs = start_all(sources);
-        let mut out = String::with_capacity(LAST_SIZE.load(Ordering::Relaxed) + 4096);
-        let mut writer = Writer::new(&mut out, format);
         if let Some(global) = self.global() {
-            write_functions(global, &mut writer);
+            write_functions(global, writer);
             for builtin in &global.builtins {
-                (builtin.write)(&mut writer);
+                (builtin.write)(writer);
             }
         }
         for write in snapshot.writers.iter() {
-            write(&mut writer);
+            write(writer);
         }
         for family in snapshot.stored.iter() {
-            writer.header(family.spec.name, family.spec.help, family.spec.shape.kind());
+            writer.header(
+                family.spec.name,
+                family.spec.help,
+                family.spec.shape.kind().into(),
+            );
             family.storage.write(
                 family.spec.name,
                 family.spec.shape,
                 &family.labels,
                 self.constant(),
-                &mut writer,
+                writer,
             );
         }
         // A timeout too long to add to an `Instant` (`Duration::MAX`) sets no deadline.
         let collected = finish_all(sources, &runs, started.checked_add(timeout));
         for (source, collected) in sources.iter().zip(collected) {
             if let Some(Ok(samples)) = collected.as_deref() {
-                write_collected(source, samples, self.constant(), &mut writer);
+                write_collected(source, samples, self.constant(), writer);
             }
         }
         #[cfg(feature = "prometheus")]
-        crate::gathered::write_attached(self, &snapshot, &mut writer);
+        crate::gathered::write_attached(self, &snapshot, writer);
         if self.global().is_some() {
-            write_exporter(&snapshot, self.constant(), &mut writer);
+            write_exporter(&snapshot, self.constant(), writer);
         }
-        writer.finish();
-        LAST_SIZE.store(out.len(), Ordering::Relaxed);
+    }
+
+    /// Records a scrape that took since `started` and wrote `size` bytes.
+    fn scraped(&self, started: Instant, size: usize) {
         if let Some(global) = self.global() {
             global
                 .scrape_duration
                 .observe(started.elapsed().as_secs_f64());
             global
                 .scrape_size
-                .set(i64::try_from(out.len()).unwrap_or(i64::MAX));
+                .set(i64::try_from(size).unwrap_or(i64::MAX));
         }
-        out
     }
 }
 
 /// The families of instrumented functions, from one reading of their cells: a function's
 /// counter rows and its histogram agree even while calls are recorded.
-fn write_functions(global: &Global, writer: &mut Writer<'_>) {
+fn write_functions(global: &Global, writer: &mut dyn Exposition) {
     let readings = Readings::take(global.cells.iter().copied());
     for family in &global.functions {
-        write_function_family(family, &readings, writer);
+        write_function_family(family, global, &readings, writer);
     }
 }
 
-fn write_function_family(family: &FunctionFamily, readings: &Readings, writer: &mut Writer<'_>) {
+fn write_function_family(
+    family: &FunctionFamily,
+    global: &Global,
+    readings: &Readings,
+    writer: &mut dyn Exposition,
+) {
     let name = family.name;
     let kind = match family.kind {
         FunctionKind::Calls | FunctionKind::Errors => MetricKind::Counter,
         FunctionKind::Duration => MetricKind::Histogram,
         FunctionKind::InFlight => MetricKind::Gauge,
     };
-    writer.header(name, family.help, kind);
+    writer.header(name, family.help, kind.into());
     match family.kind {
         FunctionKind::Calls => {
             for series in &family.series {
                 let reading = readings.get(series.cells);
+                let recorded = global.cells[series.cells];
                 for outcome in series.outcomes {
                     let calls = Value::Unsigned(reading.calls(*outcome));
                     let result = Some(("result", outcome.as_str()));
-                    writer.counter(name, &[&series.labels], result, calls);
+                    let exemplar = recorded.outcome_exemplar(*outcome);
+                    let (labels, created) = (&[series.labels.as_str()], Some(recorded.created));
+                    writer.counter(name, labels, result, calls, created, exemplar.as_ref());
                 }
             }
         }
@@ -160,7 +222,9 @@ fn write_function_family(family: &FunctionFamily, readings: &Readings, writer: &
                 let reading = readings.get(series.cells);
                 for (index, kind) in series.kinds.iter().enumerate() {
                     let errors = Value::Unsigned(reading.kind(index));
-                    writer.counter(name, &[&series.labels], Some(("kind", kind)), errors);
+                    let created = Some(global.cells[series.cells].created);
+                    let (labels, kind) = (&[series.labels.as_str()], Some(("kind", *kind)));
+                    writer.counter(name, labels, kind, errors, created, None);
                 }
             }
         }
@@ -171,12 +235,31 @@ fn write_function_family(family: &FunctionFamily, readings: &Readings, writer: &
             }
         }
         FunctionKind::Duration => {
-            let le = le_values(family.bounds, writer.format());
+            let buckets = writer.buckets(family.bounds);
+            let mut exemplars = Vec::new();
             for series in &family.series {
+                let cells = global.cells[series.cells];
+                cells.bucket_exemplars(&mut exemplars);
+                let labels = &[series.labels.as_str()];
+                // The protobuf writer takes the native histogram, the text formats the classic
+                // buckets read with the counter rows (so that they add up to its count).
+                if writer.native_histograms()
+                    && let Some(native) = cells.native()
+                {
+                    let reading = HistogramReading::Native(&native);
+                    let created = Some(native.created);
+                    writer.histogram(name, labels, &buckets, reading, created, &exemplars);
+                    continue;
+                }
                 let reading = readings.get(series.cells);
                 #[allow(clippy::cast_precision_loss)] // nanosecond sums stay exact past a year
                 let sum = reading.sum_nanos() as f64 / 1e9;
-                writer.histogram(name, &[&series.labels], &le, reading.buckets(), sum);
+                let reading = HistogramReading::Classic {
+                    cumulative: reading.buckets(),
+                    sum,
+                };
+                let created = Some(cells.created);
+                writer.histogram(name, labels, &buckets, reading, created, &exemplars);
             }
         }
     }
@@ -189,7 +272,7 @@ fn write_collected(
     source: &Source,
     samples: &[crate::runner::Samples],
     constant: &str,
-    writer: &mut Writer<'_>,
+    writer: &mut dyn Exposition,
 ) {
     if samples.len() != source.families.len()
         || !source
@@ -202,7 +285,7 @@ fn write_collected(
         return;
     }
     for (spec, samples) in source.families.iter().zip(samples) {
-        writer.header(spec.name, spec.help, spec.shape.kind());
+        writer.header(spec.name, spec.help, spec.shape.kind().into());
         for (values, value) in &samples.series {
             let labels = render_labels(
                 spec.labels
@@ -212,7 +295,7 @@ fn write_collected(
             );
             let value = Value::Float(*value);
             if spec.shape.kind() == MetricKind::Counter {
-                writer.counter(spec.name, &[&labels, constant], None, value);
+                writer.counter(spec.name, &[&labels, constant], None, value, None, None);
             } else {
                 writer.gauge(spec.name, &[&labels, constant], None, value);
             }
@@ -222,14 +305,18 @@ fn write_collected(
 
 /// The exporter's own families: conflicts, series per family of this exposition, collector
 /// errors and timeouts. (Its scrape duration and size are ordinary families, written above.)
-fn write_exporter(snapshot: &Snapshot, constant: &str, writer: &mut Writer<'_>) {
+fn write_exporter(snapshot: &Snapshot, constant: &str, writer: &mut dyn Exposition) {
     let help = |name: &str| {
         EXPORTER_FAMILIES
             .iter()
             .find(|(family, ..)| *family == name)
             .map_or("", |(_, help, ..)| *help)
     };
-    writer.header(CONFLICTS_FAMILY, help(CONFLICTS_FAMILY), MetricKind::Gauge);
+    writer.header(
+        CONFLICTS_FAMILY,
+        help(CONFLICTS_FAMILY),
+        MetricKind::Gauge.into(),
+    );
     let conflicts = u64::try_from(snapshot.conflicts).unwrap_or(u64::MAX);
     writer.gauge(
         CONFLICTS_FAMILY,
@@ -239,7 +326,7 @@ fn write_exporter(snapshot: &Snapshot, constant: &str, writer: &mut Writer<'_>) 
     );
 
     let counted = writer.series_counts();
-    writer.header(SERIES_FAMILY, help(SERIES_FAMILY), MetricKind::Gauge);
+    writer.header(SERIES_FAMILY, help(SERIES_FAMILY), MetricKind::Gauge.into());
     for (family, series) in counted {
         let label = render_labels([("family", family.as_str())]);
         writer.gauge(
@@ -253,7 +340,7 @@ fn write_exporter(snapshot: &Snapshot, constant: &str, writer: &mut Writer<'_>) 
         (COLLECTOR_ERRORS_FAMILY, true),
         (COLLECTOR_TIMEOUTS_FAMILY, false),
     ] {
-        writer.header(name, help(name), MetricKind::Counter);
+        writer.header(name, help(name), MetricKind::Counter.into());
         for source in snapshot.sources.iter() {
             let label = render_labels([("collector", source.name)]);
             let count = if errors {
@@ -262,7 +349,7 @@ fn write_exporter(snapshot: &Snapshot, constant: &str, writer: &mut Writer<'_>) 
                 &source.timeouts
             };
             let value = Value::Unsigned(count.load(Ordering::Relaxed));
-            writer.counter(name, &[&label, constant], None, value);
+            writer.counter(name, &[&label, constant], None, value, None, None);
         }
     }
 }

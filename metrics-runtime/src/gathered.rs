@@ -8,15 +8,20 @@ use prometheus::proto::{LabelPair, Metric, MetricFamily, MetricType};
 
 use crate::catalog::taken_names;
 
+use crate::exposition::{Exposition, HistogramReading, Kind, Value};
 use crate::registry::{Registry, Snapshot};
-use crate::text::{Format, Kind, Value, Writer, le_values, render_labels};
+use crate::text::{Format, Writer, render_labels};
 
 /// Writes the families of every registry attached to `registry`, but those that would make
 /// the exposition invalid (reported as conflicts, once each): a family named like one of
 /// `registry`'s or like one already gathered, or one of whose samples another family would
 /// write (`x_count` beside a histogram `x`, a gauge `x_total` beside a counter `x`), and a
 /// family whose series are not valid as they are (see [`series_problem`]).
-pub(crate) fn write_attached(registry: &Registry, snapshot: &Snapshot, writer: &mut Writer<'_>) {
+pub(crate) fn write_attached(
+    registry: &Registry,
+    snapshot: &Snapshot,
+    writer: &mut dyn Exposition,
+) {
     // The names the gathered families written so far take.
     let mut written: HashSet<String> = HashSet::new();
     for attached in snapshot.attached.iter() {
@@ -149,7 +154,7 @@ pub(crate) fn encode_gathered(families: &[MetricFamily], format: Format) -> Stri
 }
 
 /// Writes a family gathered from a tikv `prometheus::Registry`.
-fn gathered_family(family: &MetricFamily, constant: &str, writer: &mut Writer<'_>) {
+fn gathered_family(family: &MetricFamily, constant: &str, writer: &mut dyn Exposition) {
     let name = family.name();
     let kind = kind(family);
     writer.header(name, family.help(), kind);
@@ -164,7 +169,7 @@ fn gathered_family(family: &MetricFamily, constant: &str, writer: &mut Writer<'_
         match kind {
             Kind::Counter => {
                 let value = Value::Float(metric.get_counter().get_value());
-                writer.counter(name, &labels, None, value);
+                writer.counter(name, &labels, None, value, None, None);
             }
             Kind::Gauge => {
                 let value = Value::Float(metric.get_gauge().get_value());
@@ -189,8 +194,12 @@ fn gathered_family(family: &MetricFamily, constant: &str, writer: &mut Writer<'_
                     .map(|bucket| bucket.cumulative_count())
                     .collect();
                 cumulative.push(histogram.get_sample_count());
-                let le = le_values(&bounds, writer.format());
-                writer.histogram(name, &labels, &le, &cumulative, histogram.get_sample_sum());
+                let buckets = writer.buckets(&bounds);
+                let reading = HistogramReading::Classic {
+                    cumulative: &cumulative,
+                    sum: histogram.get_sample_sum(),
+                };
+                writer.histogram(name, &labels, &buckets, reading, None, &[]);
             }
             Kind::Summary => {
                 let summary = metric.get_summary();
@@ -205,6 +214,7 @@ fn gathered_family(family: &MetricFamily, constant: &str, writer: &mut Writer<'_
                     &quantiles,
                     summary.sample_sum(),
                     summary.sample_count(),
+                    None,
                 );
             }
         }

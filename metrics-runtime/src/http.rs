@@ -15,6 +15,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 use std::task::{Context, Poll};
 
@@ -25,8 +26,12 @@ use http_body::{Frame, SizeHint};
 
 use crate::catalog::{Conflict, DeclaredObjective, FamilySpec, Origin};
 use crate::cells::{CallCells, HistogramCells, Readings};
+use crate::exemplar::{Exemplar, current_trace};
+use crate::exposition::{Exposition, HistogramReading, Value};
+use crate::instrument::{CAPTURES, CapturedRequest, captured_request};
 use crate::model::{DEFAULT_BUCKETS, Location, MetricKind, Objective, Outcome, Shape};
-use crate::text::{Value, Writer, le_values, render_labels};
+use crate::native_histogram::NativeHistogram;
+use crate::text::render_labels;
 
 /// `endpoint` of a request that matched no route.
 pub const UNMATCHED_ENDPOINT: &str = "unmatched";
@@ -149,6 +154,9 @@ static LAYERS: Mutex<Vec<&'static Layer>> = Mutex::new(Vec::new());
 struct Route {
     /// `endpoint="...",method="..."` and the constant labels, sorted by name.
     labels: String,
+    /// The `endpoint` label value, for a capture (`metrics_runtime::testing`).
+    endpoint: Box<str>,
+    method: usize,
     /// Its in-flight count (only the in-flight slots are used).
     in_flight: CallCells,
     /// Requests and durations by status (or status class), created on first use.
@@ -156,12 +164,15 @@ struct Route {
     /// Body sizes, with `body_sizes`: one series each.
     request_sizes: Option<HistogramCells>,
     response_sizes: Option<HistogramCells>,
+    /// The durations of every status in a native histogram, when the layer that first served
+    /// the route asked for one (or every histogram is native).
+    native: Option<NativeHistogram>,
 }
 
 impl Route {
     fn status(&self, slot: usize, bounds: &[f64]) -> &CallCells {
         let slot = slot.min(self.statuses.len() - 1);
-        self.statuses[slot].get_or_init(|| CallCells::new(bounds, 0))
+        self.statuses[slot].get_or_init(|| CallCells::new(bounds, 0, None))
     }
 
     /// Each status (or class) seen, with its cells.
@@ -192,8 +203,9 @@ thread_local! {
 }
 
 impl Layer {
-    /// The route of `endpoint` and `method`, or `Excluded`.
-    fn route(&'static self, endpoint: &str, method: usize) -> Cached {
+    /// The route of `endpoint` and `method`, or `Excluded`; its durations are native too when
+    /// `native` says so and the route is new.
+    fn route(&'static self, endpoint: &str, method: usize, native: bool) -> Cached {
         let cached = CACHE.with(|cache| {
             cache
                 .borrow()
@@ -207,7 +219,7 @@ impl Layer {
         let resolved = if endpoint != UNMATCHED_ENDPOINT && self.config.excluded(endpoint) {
             Cached::Excluded
         } else {
-            Cached::Recorded(self.shared_route(endpoint, method))
+            Cached::Recorded(self.shared_route(endpoint, method, native))
         };
         CACHE.with(|cache| {
             let mut cache = cache.borrow_mut();
@@ -222,7 +234,7 @@ impl Layer {
     }
 
     #[cold]
-    fn shared_route(&self, endpoint: &str, method: usize) -> &'static Route {
+    fn shared_route(&self, endpoint: &str, method: usize, native: bool) -> &'static Route {
         let key = (endpoint.to_owned(), method);
         if let Some(route) = self
             .routes
@@ -251,15 +263,21 @@ impl Layer {
             };
             let sizes = || {
                 self.body_bounds
-                    .map(|bounds| HistogramCells::new(1, bounds))
+                    .map(|bounds| HistogramCells::new(1, bounds, None))
             };
+            // A configuration is checked when it is set, the bounds when the layer is built.
+            let native = crate::config::native_config(native)
+                .and_then(|config| NativeHistogram::new(&config, self.bounds).ok());
             // Routes are bounded by the application's routes and methods: kept for the process.
             Box::leak(Box::new(Route {
                 labels: render_labels(labels),
-                in_flight: CallCells::new(&[], 0),
+                endpoint: endpoint.into(),
+                method,
+                in_flight: CallCells::new(&[], 0, None),
                 statuses: (0..slots).map(|_| OnceLock::new()).collect(),
                 request_sizes: sizes(),
                 response_sizes: sizes(),
+                native,
             }))
         })
     }
@@ -288,6 +306,8 @@ impl Layer {
             buckets,
             location: here,
             origin: Origin::Crate,
+            // A route's duration histogram is native when its layer asks (not a declaration).
+            native: false,
         };
         let route = &["endpoint", "method"];
         let default_buckets: &'static [f64] = if self.bounds == DEFAULT_BUCKETS {
@@ -339,7 +359,7 @@ impl Layer {
 
     /// Writes the layer's families from one reading of its cells; nothing before the first
     /// request.
-    fn write(&self, writer: &mut Writer<'_>) {
+    fn write(&self, writer: &mut dyn Exposition) {
         let routes: Vec<&'static Route> = self
             .routes
             .read()
@@ -353,12 +373,12 @@ impl Layer {
         // One reading of every status of every route, so that the requests by status add up
         // to the histogram's count.
         let mut readings = Readings::default();
-        let mut statuses: Vec<Vec<(usize, usize)>> = Vec::with_capacity(routes.len());
+        let mut statuses: Vec<Vec<(usize, usize, &CallCells)>> = Vec::with_capacity(routes.len());
         let mut next = 0;
         for route in &routes {
             let mut seen = Vec::new();
             for (status, cells) in route.by_status() {
-                seen.push((status, next));
+                seen.push((status, next, cells));
                 next += 1;
                 readings.push(cells);
             }
@@ -366,9 +386,9 @@ impl Layer {
         }
         let mut integers = itoa::Buffer::new();
         let names = &self.names;
-        writer.header(names.requests, REQUESTS_HELP, MetricKind::Counter);
+        writer.header(names.requests, REQUESTS_HELP, MetricKind::Counter.into());
         for (route, seen) in routes.iter().zip(&statuses) {
-            for (status, reading) in seen {
+            for (status, reading, cells) in seen {
                 let count = Value::Unsigned(readings.get(*reading).calls(Outcome::Ok));
                 let class;
                 let status = if self.config.status_classes {
@@ -377,18 +397,51 @@ impl Layer {
                 } else {
                     integers.format(*status)
                 };
-                let labels = [route.labels.as_str()];
-                writer.counter(names.requests, &labels, Some(("status", status)), count);
+                let exemplar = cells.outcome_exemplar(Outcome::Ok);
+                let (labels, created) = (&[route.labels.as_str()], Some(cells.created));
+                let status = Some(("status", status));
+                writer.counter(
+                    names.requests,
+                    labels,
+                    status,
+                    count,
+                    created,
+                    exemplar.as_ref(),
+                );
             }
         }
-        writer.header(names.duration, DURATION_HELP, MetricKind::Histogram);
-        let le = le_values(self.bounds, writer.format());
+        writer.header(names.duration, DURATION_HELP, MetricKind::Histogram.into());
+        let buckets = writer.buckets(self.bounds);
         let mut total = Vec::new();
+        let (mut exemplars, mut latest) = (Vec::new(), Vec::new());
         for (route, seen) in routes.iter().zip(&statuses) {
+            // Each bucket's latest exemplar, whatever the status.
+            latest.clear();
+            latest.resize(self.bounds.len() + 1, None::<Exemplar>);
+            for (_, _, cells) in seen {
+                cells.bucket_exemplars(&mut exemplars);
+                for (kept, found) in latest.iter_mut().zip(&exemplars) {
+                    if let Some(found) = found
+                        && kept.is_none_or(|kept| kept.time <= found.time)
+                    {
+                        *kept = Some(*found);
+                    }
+                }
+            }
+            let labels = &[route.labels.as_str()];
+            if writer.native_histograms()
+                && let Some(native) = &route.native
+            {
+                let reading = native.read();
+                let created = Some(reading.created);
+                let reading = HistogramReading::Native(&reading);
+                writer.histogram(names.duration, labels, &buckets, reading, created, &latest);
+                continue;
+            }
             total.clear();
-            total.resize(le.len(), 0_u64);
+            total.resize(self.bounds.len() + 1, 0_u64);
             let mut sum_nanos = 0_u64;
-            for (_, reading) in seen {
+            for (_, reading, _) in seen {
                 let reading = readings.get(*reading);
                 sum_nanos += reading.sum_nanos();
                 for (sum, count) in total.iter_mut().zip(reading.buckets()) {
@@ -397,21 +450,26 @@ impl Layer {
             }
             #[allow(clippy::cast_precision_loss)] // nanosecond sums stay exact past a year
             let sum = sum_nanos as f64 / 1e9;
-            writer.histogram(names.duration, &[&route.labels], &le, &total, sum);
+            let reading = HistogramReading::Classic {
+                cumulative: &total,
+                sum,
+            };
+            let created = Some(route.in_flight.created);
+            writer.histogram(names.duration, labels, &buckets, reading, created, &latest);
         }
-        writer.header(names.in_flight, IN_FLIGHT_HELP, MetricKind::Gauge);
+        writer.header(names.in_flight, IN_FLIGHT_HELP, MetricKind::Gauge.into());
         for route in &routes {
             let value = Value::Signed(route.in_flight.in_flight());
             writer.gauge(names.in_flight, &[&route.labels], None, value);
         }
         if let Some(bounds) = self.body_bounds {
-            let le = le_values(bounds, writer.format());
+            let buckets = writer.buckets(bounds);
             let mut cumulative = Vec::new();
             for (name, help, request) in [
                 (names.request_size, REQUEST_SIZE_HELP, true),
                 (names.response_size, RESPONSE_SIZE_HELP, false),
             ] {
-                writer.header(name, help, MetricKind::Histogram);
+                writer.header(name, help, MetricKind::Histogram.into());
                 for route in &routes {
                     let cells = if request {
                         &route.request_sizes
@@ -420,7 +478,13 @@ impl Layer {
                     };
                     if let Some(cells) = cells {
                         let sum = cells.read(0, &mut cumulative);
-                        writer.histogram(name, &[&route.labels], &le, &cumulative, sum);
+                        let reading = HistogramReading::Classic {
+                            cumulative: &cumulative,
+                            sum,
+                        };
+                        let created = Some(route.in_flight.created);
+                        let labels = &[route.labels.as_str()];
+                        writer.histogram(name, labels, &buckets, reading, created, &[]);
                     }
                 }
             }
@@ -478,12 +542,15 @@ impl std::error::Error for HttpLayerError {}
 #[derive(Clone, Copy)]
 pub struct HttpMetricsLayer {
     layer: &'static Layer,
+    /// Whether the routes this layer serves first have native duration histograms.
+    native: bool,
 }
 
 impl std::fmt::Debug for HttpMetricsLayer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HttpMetricsLayer")
             .field("config", &self.layer.config)
+            .field("native", &self.native)
             .finish()
     }
 }
@@ -496,7 +563,10 @@ impl Default for HttpMetricsLayer {
         static DEFAULT: OnceLock<HttpMetricsLayer> = OnceLock::new();
         *DEFAULT.get_or_init(|| {
             let (layer, _conflict) = register(Config::default());
-            HttpMetricsLayer { layer }
+            HttpMetricsLayer {
+                layer,
+                native: false,
+            }
         })
     }
 }
@@ -541,8 +611,28 @@ impl HttpMetricsLayer {
     pub fn builder() -> HttpMetricsBuilder {
         HttpMetricsBuilder {
             config: Config::default(),
+            native: false,
             problems: Vec::new(),
         }
+    }
+
+    /// Makes the duration histogram a native histogram (with the configuration of
+    /// [`set_native_histograms`](crate::set_native_histograms), or the defaults), beside its
+    /// classic buckets: the protobuf exposition carries both, the text formats the classic
+    /// ones. A route's histogram is native when the layer that first serves the route says so.
+    ///
+    /// ```
+    /// use axum::{Router, routing::get};
+    /// use metrics_runtime::axum::HttpMetricsLayer;
+    ///
+    /// let app: Router = Router::new()
+    ///     .route("/", get(|| async { "hello" }))
+    ///     .layer(HttpMetricsLayer::new().native_histograms());
+    /// ```
+    #[must_use]
+    pub fn native_histograms(mut self) -> Self {
+        self.native = true;
+        self
     }
 }
 
@@ -551,6 +641,8 @@ impl HttpMetricsLayer {
 #[must_use]
 pub struct HttpMetricsBuilder {
     config: Config,
+    /// `native_histograms`.
+    native: bool,
     /// Problems found as the options were given, reported by `build`.
     problems: Vec<HttpLayerError>,
 }
@@ -596,6 +688,12 @@ impl HttpMetricsBuilder {
     /// (PERFORMANCE.md has the figures).
     pub fn body_sizes(mut self, bounds: &[f64]) -> Self {
         self.config.body_sizes = Some(bounds.to_vec());
+        self
+    }
+
+    /// Makes the duration histogram native too; see [`HttpMetricsLayer::native_histograms`].
+    pub fn native_histograms(mut self) -> Self {
+        self.native = true;
         self
     }
 
@@ -657,7 +755,10 @@ impl HttpMetricsBuilder {
             }
         }
         match register(config) {
-            (layer, None) => Ok(HttpMetricsLayer { layer }),
+            (layer, None) => Ok(HttpMetricsLayer {
+                layer,
+                native: self.native,
+            }),
             (_, Some(conflict)) => Err(HttpLayerError::Conflict(conflict)),
         }
     }
@@ -719,7 +820,7 @@ fn register(config: Config) -> (&'static Layer, Option<Conflict>) {
 /// refuses one, if any.
 fn declare(layer: &'static Layer) -> Option<Conflict> {
     let registry = crate::registry();
-    let write = Arc::new(move |writer: &mut Writer<'_>| layer.write(writer));
+    let write = Arc::new(move |writer: &mut dyn Exposition| layer.write(writer));
     if let Err(conflict) = registry.add_writer(&layer.specs(), write) {
         return Some(conflict);
     }
@@ -780,6 +881,7 @@ impl<S> tower_layer::Layer<S> for HttpMetricsLayer {
         HttpMetricsService {
             inner,
             layer: self.layer,
+            native: self.native,
         }
     }
 }
@@ -789,6 +891,7 @@ impl<S> tower_layer::Layer<S> for HttpMetricsLayer {
 pub struct HttpMetricsService<S> {
     inner: S,
     layer: &'static Layer,
+    native: bool,
 }
 
 impl<S: std::fmt::Debug> std::fmt::Debug for HttpMetricsService<S> {
@@ -821,7 +924,10 @@ where
                 .extensions()
                 .get::<MatchedPath>()
                 .map_or(UNMATCHED_ENDPOINT, MatchedPath::as_str);
-            match self.layer.route(endpoint, method_index(request.method())) {
+            match self
+                .layer
+                .route(endpoint, method_index(request.method()), self.native)
+            {
                 Cached::Excluded => None,
                 Cached::Recorded(route) => Some(Record::start(self.layer, route)),
             }
@@ -877,6 +983,22 @@ impl Record {
             .route
             .status(self.layer.status_slot(status), self.layer.bounds);
         cells.record(cells.stripe(), Outcome::Ok, nanos);
+        if let Some(native) = &self.route.native {
+            #[allow(clippy::cast_precision_loss)] // exact below 2^53 ns (104 days)
+            native.observe(nanos as f64 / 1e9);
+        }
+        if let Some(trace) = current_trace() {
+            cells.exemplar(trace, Outcome::Ok, nanos);
+        }
+        // One relaxed load when no test captures anything.
+        if CAPTURES.load(Ordering::Relaxed) != 0 {
+            captured_request(CapturedRequest {
+                endpoint: &self.route.endpoint,
+                method: METHODS[self.route.method],
+                status: usize::from(status),
+                nanos,
+            });
+        }
     }
 }
 

@@ -133,11 +133,13 @@ impl CallSite {
     pub(crate) fn cells(&self) -> &[CallCells] {
         self.handles.get_or_init(|| {
             let combinations = crate::labels::combinations(&self.dynamic_values()).len();
+            let native = crate::config::native_config(self.descriptor.native_histogram);
             (0..combinations)
                 .map(|_| {
                     CallCells::new(
                         self.descriptor.bucket_bounds(),
                         self.descriptor.error_kinds.len(),
+                        native.as_ref(),
                     )
                 })
                 .collect()
@@ -215,6 +217,10 @@ impl Drop for CallGuard {
         if let Some(kind) = self.kind {
             self.cells.count_kind(self.stripe, kind);
         }
+        // Without the `exemplars` feature, nothing; with it, a thread-local read outside spans.
+        if let Some(trace) = crate::exemplar::current_trace() {
+            self.cells.exemplar(trace, outcome, nanos);
+        }
         if self.in_flight {
             self.cells.leave(self.stripe);
         }
@@ -238,9 +244,40 @@ pub(crate) struct CapturedCall {
     pub(crate) nanos: u64,
 }
 
+/// One HTTP request seen by a capture (`metrics_runtime::testing`), as the HTTP layer recorded
+/// it.
+#[derive(Clone, Debug)]
+#[cfg_attr(not(feature = "axum"), allow(dead_code))]
+pub(crate) struct CapturedRequest {
+    /// Its `endpoint` label value.
+    pub(crate) endpoint: &'static str,
+    /// Its `method` label value.
+    pub(crate) method: &'static str,
+    pub(crate) status: usize,
+    pub(crate) nanos: u64,
+}
+
+/// What a capture gathers.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Capture {
+    pub(crate) calls: Vec<CapturedCall>,
+    pub(crate) requests: Vec<CapturedRequest>,
+}
+
 thread_local! {
-    /// The calls of the capture in progress on this thread (or in the task it polls).
-    pub(crate) static CAPTURED: RefCell<Option<Vec<CapturedCall>>> = const { RefCell::new(None) };
+    /// The capture in progress on this thread (or in the task it polls).
+    pub(crate) static CAPTURED: RefCell<Option<Capture>> = const { RefCell::new(None) };
+}
+
+/// Adds a request the HTTP layer recorded to this thread's capture, if one is in progress.
+#[cfg(feature = "axum")]
+#[cold]
+pub(crate) fn captured_request(request: CapturedRequest) {
+    CAPTURED.with(|captured| {
+        if let Some(capture) = captured.borrow_mut().as_mut() {
+            capture.requests.push(request);
+        }
+    });
 }
 
 #[cold]
@@ -251,8 +288,8 @@ fn captured(site: &'static CallSite, cells: &'static CallCells, outcome: Outcome
         .and_then(|all| all.iter().position(|one| std::ptr::eq(one, cells)))
         .unwrap_or(0);
     CAPTURED.with(|captured| {
-        if let Some(calls) = captured.borrow_mut().as_mut() {
-            calls.push(CapturedCall {
+        if let Some(capture) = captured.borrow_mut().as_mut() {
+            capture.calls.push(CapturedCall {
                 site,
                 combination,
                 outcome,

@@ -94,8 +94,30 @@
 //! [`instrument_metric`] lists every argument with an example: own family names (`name`,
 //! `counter`, `histogram`, `help`), `function`, static and dynamic labels
 //! (`labels(key = "value", key = argument)`), `buckets` (and `long_running`), `max_series`,
-//! `in_flight` and `crate`. Each is checked at compile time, with an error on the offending
-//! token.
+//! `in_flight`, `native_histogram` and `crate`. Each is checked at compile time, with an error
+//! on the offending token.
+//!
+//! # Native histograms, exemplars, created timestamps
+//!
+//! With the `protobuf` feature, `/metrics` answers a scraper that asks for the protobuf
+//! exposition (Prometheus with native histograms on) with it, for every family; it carries:
+//!
+//! - **native histograms** (sparse exponential buckets: [`native_histogram`]), for the
+//!   histograms that ask for one: `native_histogram` in [`instrument_metric`] or in a
+//!   [`Metrics`] field's `#[metric(...)]`,
+//!   [`HttpMetricsLayer::native_histograms`](crate::axum::HttpMetricsLayer::native_histograms),
+//!   or every histogram with [`set_native_histograms`]. Each keeps its classic buckets beside
+//!   the native ones, from the same observations, and the text formats show those: classic
+//!   queries, rules and dashboards keep working;
+//! - **created timestamps** of counters and histograms, always. OpenMetrics has them as
+//!   `_created` samples with [`Registry::set_created_samples`] (off by default: Prometheus 2
+//!   stores each as a series);
+//! - **exemplars**, with the `exemplars` feature, in OpenMetrics too: a call, request,
+//!   observation or increment made while an OpenTelemetry span is current (a `tracing` span
+//!   under `tracing-opentelemetry`, whose layer activates its context) keeps its trace id and
+//!   span id on its histogram bucket and its counter, the latest per bucket. Put
+//!   `#[instrument_metric]` above `#[tracing::instrument]` (so that the span is entered when the
+//!   call is recorded), and the HTTP layer inside the layer that opens the request's span.
 //!
 //! # Registries
 //!
@@ -136,8 +158,10 @@ mod cells;
 pub mod collect;
 mod config;
 mod encode;
+mod exemplar;
 #[cfg(feature = "export")]
 pub mod export;
+mod exposition;
 mod function_name;
 #[cfg(feature = "prometheus")]
 mod gathered;
@@ -149,11 +173,9 @@ mod instrument;
 mod labels;
 mod metrics;
 mod model;
-#[doc(hidden)] // public for the tests and benchmarks until the engine wires it in
 pub mod native_histogram;
 mod negotiate;
 #[cfg(feature = "protobuf")]
-#[doc(hidden)] // public for the tests and benchmarks until the engine wires it in
 pub mod proto;
 #[cfg(feature = "push")]
 pub mod push;
@@ -173,7 +195,7 @@ pub use catalog::{
     Catalog, CatalogError, Conflict, DeclaredFamily, DeclaredObjective, InstrumentedFunction,
     Origin,
 };
-pub use config::{ConfigError, set_constant_labels};
+pub use config::{ConfigError, set_constant_labels, set_native_histograms};
 pub use encode::{render, render_as};
 pub use instrument::{recording, set_recording};
 pub use labels::{ErrorKinds, LabelSet, LabelValue, OptionLabelValue};
@@ -215,9 +237,10 @@ pub use metrics_macros::Metrics;
 /// | `ok_if = predicate`, `error_if = predicate` | `result` decided by a predicate on the returned value (a path or a closure taking `&T`) |
 /// | `error_kinds = Type` | errors counted by kind in `stem_errors_total{kind}` (`Type` derives [`ErrorKinds`]; the function returns `Result<_, Type>`) |
 /// | `objective(name = "...", success = 99.9, latency = (0.25, 99.0))` | a service level objective; the latency threshold must be a bound of the histogram (checked at compile time) |
+/// | `native_histogram` | the duration histogram is native too (sparse exponential buckets, in the protobuf exposition), beside its classic buckets; see [`native_histogram`] |
 /// | `crate = path` | where this crate is, if the dependency is renamed |
 ///
-/// `help`, `labels`, `buckets`, `max_series` and a named `in_flight` need the function's own
+/// `help`, `labels`, `buckets`, `max_series`, `native_histogram` and a named `in_flight` need the function's own
 /// families: the shared `function_calls_*` families have one label set and bucket list for
 /// every function.
 ///
@@ -577,7 +600,9 @@ pub fn register_build_info(
 /// - `long_running`: those bounds are seconds on purpose (work that takes hours);
 /// - `unitless`: a histogram of counts of things (items per batch), whose name has no unit;
 /// - `max_series = N`: a family may have up to N series (the product of the number of values of
-///   its label types), instead of 10,000; more is a compile error.
+///   its label types), instead of 10,000; more is a compile error;
+/// - `native_histogram`: the histogram is native too (sparse exponential buckets, in the
+///   protobuf exposition), beside its classic buckets.
 ///
 /// Two labels of one name in a family (a tuple of one `LabelValue` type twice) are refused at
 /// compile time.

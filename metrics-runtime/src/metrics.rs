@@ -11,9 +11,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::cells::{HistogramCells, ValueCells};
+use crate::exemplar::current_trace;
+use crate::exposition::{Exposition, HistogramReading, Value};
 use crate::labels::LabelSet;
 use crate::model::{DEFAULT_BUCKETS, Shape};
-use crate::text::{Value, Writer, le_values, render_labels};
+use crate::text::render_labels;
 
 /// The cells of one family, shared by its handles and by the registry that writes it.
 #[derive(Clone, Debug)]
@@ -25,8 +27,19 @@ pub(crate) enum Storage {
 }
 
 impl Storage {
-    /// Cells for `series` series of `shape`; `buckets` (empty for the default) for a histogram.
+    /// Cells for `series` series of `shape`; `buckets` (empty for the default) for a histogram,
+    /// native when the process' default says so.
     pub(crate) fn new(shape: Shape, series: usize, buckets: &[f64]) -> Storage {
+        Storage::with_native(shape, series, buckets, false)
+    }
+
+    /// Cells as [`Storage::new`]; a histogram is native when `native` too.
+    pub(crate) fn with_native(
+        shape: Shape,
+        series: usize,
+        buckets: &[f64],
+        native: bool,
+    ) -> Storage {
         match shape {
             Shape::Counter | Shape::IntCounter => {
                 Storage::Values(Arc::new(ValueCells::new(series, true)))
@@ -40,7 +53,12 @@ impl Storage {
                 } else {
                     buckets
                 };
-                Storage::Histograms(Arc::new(HistogramCells::new(series, bounds)))
+                let native = crate::config::native_config(native);
+                Storage::Histograms(Arc::new(HistogramCells::new(
+                    series,
+                    bounds,
+                    native.as_ref(),
+                )))
             }
         }
     }
@@ -61,24 +79,24 @@ impl Storage {
         shape: Shape,
         labels: &LabelTable,
         constant: &str,
-        writer: &mut Writer<'_>,
+        writer: &mut dyn Exposition,
     ) {
         let mut parts: Vec<&str> = Vec::with_capacity(labels.values.len() + 1);
         match self {
             Storage::Values(cells) => {
                 for index in 0..cells.series() {
                     labels.parts(index, constant, &mut parts);
+                    let counter = |value| (value, cells.created(index), cells.exemplar_of(index));
                     match shape {
                         Shape::IntCounter => {
-                            writer.counter(
-                                name,
-                                &parts,
-                                None,
-                                Value::Unsigned(cells.get_u64(index)),
-                            );
+                            let (value, created, exemplar) =
+                                counter(Value::Unsigned(cells.get_u64(index)));
+                            writer.counter(name, &parts, None, value, created, exemplar.as_ref());
                         }
                         Shape::Counter => {
-                            writer.counter(name, &parts, None, Value::Float(cells.get_f64(index)));
+                            let (value, created, exemplar) =
+                                counter(Value::Float(cells.get_f64(index)));
+                            writer.counter(name, &parts, None, value, created, exemplar.as_ref());
                         }
                         Shape::IntGauge => {
                             writer.gauge(name, &parts, None, Value::Signed(cells.get_i64(index)));
@@ -90,12 +108,26 @@ impl Storage {
                 }
             }
             Storage::Histograms(cells) => {
-                let le = le_values(cells.bounds(), writer.format());
-                let mut cumulative = Vec::with_capacity(le.len());
+                let buckets = writer.buckets(cells.bounds());
+                let mut cumulative = Vec::with_capacity(buckets.bounds.len() + 1);
+                let mut exemplars = Vec::new();
                 for index in 0..cells.series() {
                     labels.parts(index, constant, &mut parts);
-                    let sum = cells.read(index, &mut cumulative);
-                    writer.histogram(name, &parts, &le, &cumulative, sum);
+                    cells.exemplars(index, &mut exemplars);
+                    if let Some(native) = cells.read_native(index) {
+                        // A native histogram restarts from 0 when it is reset.
+                        let created = Some(native.created);
+                        let reading = HistogramReading::Native(&native);
+                        writer.histogram(name, &parts, &buckets, reading, created, &exemplars);
+                    } else {
+                        let created = Some(cells.created);
+                        let sum = cells.read(index, &mut cumulative);
+                        let reading = HistogramReading::Classic {
+                            cumulative: &cumulative,
+                            sum,
+                        };
+                        writer.histogram(name, &parts, &buckets, reading, created, &exemplars);
+                    }
                 }
             }
         }
@@ -237,6 +269,9 @@ impl Counter {
     pub fn inc_by(&self, amount: f64) {
         if amount >= 0.0 {
             self.cells.add_f64(self.index, amount);
+            if let Some(trace) = current_trace() {
+                self.cells.exemplar(self.index, trace, amount);
+            }
         }
     }
 
@@ -279,13 +314,17 @@ impl IntCounter {
     /// Adds 1.
     #[inline]
     pub fn inc(&self) {
-        self.cells.add_u64(self.index, 1);
+        self.inc_by(1);
     }
 
     /// Adds `amount`.
     #[inline]
     pub fn inc_by(&self, amount: u64) {
         self.cells.add_u64(self.index, amount);
+        if let Some(trace) = current_trace() {
+            #[allow(clippy::cast_precision_loss)] // an increment, as the formats' doubles
+            self.cells.exemplar(self.index, trace, amount as f64);
+        }
     }
 
     /// The total.
@@ -464,7 +503,7 @@ impl sealed::Sealed for Histogram {
             },
             // The registry gives each type storage of its own shape.
             Storage::Values(_) => Histogram {
-                cells: Arc::new(HistogramCells::new(1, DEFAULT_BUCKETS)),
+                cells: Arc::new(HistogramCells::new(1, DEFAULT_BUCKETS, None)),
                 index: 0,
             },
         }

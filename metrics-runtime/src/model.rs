@@ -201,6 +201,8 @@ pub struct FunctionDescriptor {
     pub error_kinds: &'static [&'static str],
     /// Its objective, if the attribute declares one.
     pub objective: Option<Objective>,
+    /// Whether the histogram is native too (`native_histogram`).
+    pub native_histogram: bool,
     /// Whether a call is a future (an `async fn`, or a function returning one): only then can
     /// a call be cancelled.
     pub asynchronous: bool,
@@ -358,6 +360,8 @@ pub struct FieldDescriptor {
     pub label_values: &'static [&'static [&'static str]],
     /// Histogram bucket bounds; empty means the default buckets.
     pub buckets: &'static [f64],
+    /// Whether the histogram is native too (`#[metric(native_histogram)]`).
+    pub native_histogram: bool,
     /// Source file of the field.
     pub file: &'static str,
     /// Line of the field name.

@@ -1331,43 +1331,6 @@ fn spans_and_deltas(mut buckets: Vec<(i32, u64)>) -> (Vec<Span>, Vec<i64>) {
     (spans, deltas)
 }
 
-#[doc(hidden)]
-/// The crate's classic histogram cells, for the observation benchmark only, until the engine
-/// makes them public through the metric types.
-pub mod bench {
-    /// One classic histogram series.
-    #[derive(Debug)]
-    pub struct ClassicHistogram(crate::cells::HistogramCells);
-
-    impl ClassicHistogram {
-        /// A series with these bucket bounds.
-        #[must_use]
-        pub fn new(bounds: &[f64]) -> Self {
-            ClassicHistogram(crate::cells::HistogramCells::new(1, bounds))
-        }
-
-        /// Records one observation.
-        #[inline]
-        pub fn observe(&self, value: f64) {
-            self.0.observe(0, value);
-        }
-
-        /// The cumulative bucket counts (`+Inf` last) and the sum.
-        #[must_use]
-        pub fn read(&self) -> (Vec<u64>, f64) {
-            let mut cumulative = Vec::new();
-            let sum = self.0.read(0, &mut cumulative);
-            (cumulative, sum)
-        }
-
-        /// Bytes these cells take.
-        #[must_use]
-        pub fn size(&self) -> usize {
-            self.0.size()
-        }
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::float_cmp)] // sums and bounds compared are exact
 mod tests {

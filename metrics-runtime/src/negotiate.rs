@@ -4,13 +4,34 @@
 //!
 //! The rules are those of [`Format::from_accept`]'s documentation.
 //!
-//! A further format (protobuf) is one more entry of [`OFFERS`] and one more [`Format`].
+//! With the `protobuf` feature, the protobuf exposition is one more entry of [`OFFERS`]: a
+//! scraper gets it by naming it (Prometheus does when native histograms are on).
 
 use crate::text::Format;
 
+/// What `/metrics` answers with: a text format, or the protobuf exposition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Answer {
+    Text(Format),
+    #[cfg(feature = "protobuf")]
+    Protobuf,
+}
+
+impl Answer {
+    /// Its `Content-Type`.
+    #[cfg(feature = "axum")]
+    pub(crate) const fn content_type(self) -> &'static str {
+        match self {
+            Answer::Text(format) => format.content_type(),
+            #[cfg(feature = "protobuf")]
+            Answer::Protobuf => crate::proto::PROTOBUF_CONTENT_TYPE,
+        }
+    }
+}
+
 /// A format `/metrics` can answer with, and the requests it answers.
 struct Offer {
-    format: Format,
+    format: Answer,
     /// `type/subtype`, lowercase.
     media_type: &'static str,
     /// Parameters a request may name, each with the only value this format answers to.
@@ -22,15 +43,25 @@ struct Offer {
 /// The formats `/metrics` serves; the first is the default.
 const OFFERS: &[Offer] = &[
     Offer {
-        format: Format::Text,
+        format: Answer::Text(Format::Text),
         media_type: "text/plain",
         params: &[("version", "0.0.4"), ("charset", "utf-8")],
         wildcard: true,
     },
     Offer {
-        format: Format::OpenMetrics,
+        format: Answer::Text(Format::OpenMetrics),
         media_type: "application/openmetrics-text",
         params: &[("version", "1.0.0"), ("charset", "utf-8")],
+        wildcard: false,
+    },
+    #[cfg(feature = "protobuf")]
+    Offer {
+        format: Answer::Protobuf,
+        media_type: "application/vnd.google.protobuf",
+        params: &[
+            ("proto", "io.prometheus.client.MetricFamily"),
+            ("encoding", "delimited"),
+        ],
         wildcard: false,
     },
 ];
@@ -41,7 +72,7 @@ const ESCAPING_SCHEMES: &[&str] = &["allow-utf-8", "underscores", "dots", "value
 /// What a scrape gets: a format, and the escaping scheme its `Content-Type` names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Negotiated {
-    pub(crate) format: Format,
+    pub(crate) format: Answer,
     /// Named when the matching `Accept` element named one.
     pub(crate) escaping: Option<&'static str>,
 }
@@ -85,6 +116,12 @@ impl Format {
     /// 5. When nothing is acceptable, the answer is the text format 0.0.4 anyway, never
     ///    `406 Not Acceptable`, as Prometheus' own client libraries answer.
     ///
+    /// With the `protobuf` feature, `/metrics` also serves the protobuf exposition to a scraper
+    /// that names it (`application/vnd.google.protobuf` with
+    /// `proto=io.prometheus.client.MetricFamily` and `encoding=delimited`, or no parameter),
+    /// by the same rules; this function names the text format such a scraper would get
+    /// otherwise.
+    ///
     /// Every metric and label name this crate exposes is a legacy Prometheus name, the same under
     /// every UTF-8 escaping scheme; when the matching element names one (`escaping=allow-utf-8`,
     /// as Prometheus 3 asks), the answer's `Content-Type` repeats it, and names `underscores` for
@@ -108,15 +145,29 @@ impl Format {
     /// ```
     #[must_use]
     pub fn from_accept(accept: &str) -> Format {
-        negotiate(&[accept]).format
+        match negotiate_among(&[accept], true).format {
+            Answer::Text(format) => format,
+            #[cfg(feature = "protobuf")]
+            Answer::Protobuf => Format::Text,
+        }
     }
 }
 
-/// The format (and escaping) for the values of the `Accept` headers, in header order.
+/// The format (and escaping) for the values of the `Accept` headers, in header order: the
+/// protobuf exposition (with the `protobuf` feature) by the same rules as the text formats.
+#[cfg(feature = "axum")]
 pub(crate) fn negotiate(accept: &[&str]) -> Negotiated {
+    negotiate_among(accept, false)
+}
+
+/// The format (and escaping) for `accept`, among the text formats only with `text_only`.
+fn negotiate_among(accept: &[&str], text_only: bool) -> Negotiated {
     // (weight, specificity, -position): higher is better.
     let mut best: Option<((u16, u8, isize), Negotiated)> = None;
     for offer in OFFERS {
+        if text_only && !matches!(offer.format, Answer::Text(_)) {
+            continue;
+        }
         let Some(found) = best_match(offer, accept) else {
             continue;
         };
@@ -481,6 +532,42 @@ mod tests {
         assert_eq!(
             format(",, ;, application/openmetrics-text ;; ,"),
             Format::OpenMetrics
+        );
+    }
+
+    #[test]
+    #[cfg(all(feature = "axum", feature = "protobuf"))]
+    fn protobuf_when_named() {
+        // Prometheus 2.42 with native histograms on; Prometheus 3 with a protobuf scrape
+        // protocol first.
+        let prometheus_2 = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
+        let prometheus_3 = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.5,application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.4,application/openmetrics-text;version=0.0.1;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1";
+        for accept in [prometheus_2, prometheus_3] {
+            assert_eq!(negotiate(&[accept]).format, Answer::Protobuf, "{accept}");
+        }
+        // `Format::from_accept` names the text format it would take.
+        assert_eq!(Format::from_accept(prometheus_2), Format::Text);
+        assert_eq!(Format::from_accept(prometheus_3), Format::OpenMetrics);
+        assert_eq!(
+            negotiate(&[prometheus_2]).content_type(),
+            crate::proto::PROTOBUF_CONTENT_TYPE
+        );
+        // Another encoding or message, or a wildcard: not protobuf.
+        for not in [
+            "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text",
+            "application/vnd.google.protobuf;proto=other.Message;encoding=delimited",
+            "application/*",
+            "*/*",
+        ] {
+            assert_eq!(
+                negotiate(&[not]).format,
+                Answer::Text(Format::Text),
+                "{not}"
+            );
+        }
+        assert_eq!(
+            negotiate(&["application/vnd.google.protobuf"]).format,
+            Answer::Protobuf
         );
     }
 

@@ -55,3 +55,39 @@ pub fn encode_families(
 pub fn render_labels(labels: &[(&str, &str)]) -> String {
     crate::text::render_labels(labels.iter().copied())
 }
+
+/// The crate's classic histogram cells alone (no handle, no registry), for the native
+/// histogram benchmark's comparison.
+pub mod bench {
+    /// One classic histogram series.
+    #[derive(Debug)]
+    pub struct ClassicHistogram(crate::cells::HistogramCells);
+
+    impl ClassicHistogram {
+        /// A series with these bucket bounds.
+        #[must_use]
+        pub fn new(bounds: &[f64]) -> Self {
+            ClassicHistogram(crate::cells::HistogramCells::new(1, bounds, None))
+        }
+
+        /// Records one observation.
+        #[inline]
+        pub fn observe(&self, value: f64) {
+            self.0.observe(0, value);
+        }
+
+        /// The cumulative bucket counts (`+Inf` last) and the sum.
+        #[must_use]
+        pub fn read(&self) -> (Vec<u64>, f64) {
+            let mut cumulative = Vec::new();
+            let sum = self.0.read(0, &mut cumulative);
+            (cumulative, sum)
+        }
+
+        /// Bytes these cells take.
+        #[must_use]
+        pub fn size(&self) -> usize {
+            self.0.size()
+        }
+    }
+}

@@ -2,7 +2,7 @@
 //! preceded by its length as a varint (`encoding=delimited`), the format that carries native
 //! histograms and created timestamps.
 //!
-//! The messages are those of prometheus/client_model's `io/prometheus/client/metrics.proto`
+//! The messages are those of `prometheus/client_model`'s `io/prometheus/client/metrics.proto`
 //! (proto2), declared here with `prost`'s derive, field numbers and types as there, so that
 //! no `protoc` runs at build time; `Timestamp` is `google.protobuf.Timestamp`. Repeated
 //! numbers are written unpacked, as proto2 declares them (parsers read both).
@@ -35,9 +35,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use prost::Message;
 
+use crate::exemplar::Exemplar as Sample;
+use crate::exposition::{Buckets, Exposition, HistogramReading, Kind, Value};
 use crate::model::MetricKind;
 use crate::native_histogram::{NativeReading, Span};
-use crate::text::{Kind, Value};
 
 /// The `Content-Type` of the protobuf exposition.
 ///
@@ -349,17 +350,6 @@ impl From<MetricKind> for MetricType {
     }
 }
 
-impl From<Value> for f64 {
-    #[allow(clippy::cast_precision_loss)] // the format's numbers are doubles
-    fn from(value: Value) -> f64 {
-        match value {
-            Value::Unsigned(value) => value as f64,
-            Value::Signed(value) => value as f64,
-            Value::Float(value) => value,
-        }
-    }
-}
-
 /// A rendered label list that does not read back: a bug in the code that rendered it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LabelListError {
@@ -604,6 +594,8 @@ pub struct ProtoWriter<'a> {
     /// The series being written (its label vector kept between series).
     metric: Metric,
     written: HashSet<String>,
+    /// Each family written, with its number of series.
+    families: Vec<(String, u64)>,
     error: Option<ProtoError>,
 }
 
@@ -627,6 +619,7 @@ impl<'a> ProtoWriter<'a> {
             series: Vec::new(),
             metric: Metric::default(),
             written: HashSet::new(),
+            families: Vec::new(),
             error: None,
         }
     }
@@ -651,6 +644,7 @@ impl<'a> ProtoWriter<'a> {
             });
             return;
         }
+        self.families.push((name.to_owned(), 0));
         self.family = Some(MetricFamily {
             name: Some(name.to_owned()),
             help: Some(help.to_owned()),
@@ -687,10 +681,22 @@ impl<'a> ProtoWriter<'a> {
         value: impl Into<f64>,
         created: Option<SystemTime>,
     ) {
+        self.counter_series(name, labels, extra, value.into(), created, None);
+    }
+
+    fn counter_series(
+        &mut self,
+        name: &str,
+        labels: &[&str],
+        extra: Option<(&str, &str)>,
+        value: f64,
+        created: Option<SystemTime>,
+        exemplar: Option<&Sample>,
+    ) {
         if self.start(name, labels, extra, MetricType::Counter) {
             self.metric.counter = Some(Counter {
-                value: Some(value.into()),
-                exemplar: None,
+                value: Some(value),
+                exemplar: exemplar.map(Exemplar::from),
                 created_timestamp: created.map(Timestamp::from),
             });
             self.push();
@@ -803,12 +809,27 @@ impl<'a> ProtoWriter<'a> {
         sum: f64,
         created: Option<SystemTime>,
     ) {
+        self.classic_series(name, labels, bounds, cumulative, sum, created, &[]);
+    }
+
+    #[allow(clippy::too_many_arguments)] // one series: what the trait's method takes, spelt out
+    fn classic_series(
+        &mut self,
+        name: &str,
+        labels: &[&str],
+        bounds: &[f64],
+        cumulative: &[u64],
+        sum: f64,
+        created: Option<SystemTime>,
+        exemplars: &[Option<Sample>],
+    ) {
         if !self.start(name, labels, None, MetricType::Histogram) {
             return;
         }
-        let Some(buckets) = self.classic_buckets(bounds, cumulative) else {
+        let Some(mut buckets) = self.classic_buckets(bounds, cumulative) else {
             return;
         };
+        with_exemplars(&mut buckets, cumulative, exemplars);
         self.metric.histogram = Some(Histogram {
             sample_count: cumulative.last().copied(),
             sample_sum: Some(sum),
@@ -852,15 +873,27 @@ impl<'a> ProtoWriter<'a> {
         bounds: &[f64],
         reading: &NativeReading,
     ) {
+        self.native_series(name, labels, bounds, reading, &[]);
+    }
+
+    fn native_series(
+        &mut self,
+        name: &str,
+        labels: &[&str],
+        bounds: &[f64],
+        reading: &NativeReading,
+        exemplars: &[Option<Sample>],
+    ) {
         if !self.start(name, labels, None, MetricType::Histogram) {
             return;
         }
         let buckets = if reading.classic.is_empty() && bounds.is_empty() {
             Vec::new()
         } else {
-            let Some(buckets) = self.classic_buckets(bounds, &reading.classic) else {
+            let Some(mut buckets) = self.classic_buckets(bounds, &reading.classic) else {
                 return;
             };
+            with_exemplars(&mut buckets, &reading.classic, exemplars);
             buckets
         };
         let spans = |spans: &[Span]| {
@@ -884,6 +917,8 @@ impl<'a> ProtoWriter<'a> {
             negative_delta: reading.negative_deltas.clone(),
             positive_span: spans(&reading.positive_spans),
             positive_delta: reading.positive_deltas.clone(),
+            // Prometheus 3 reads a native histogram's exemplars here (each with its time).
+            exemplars: exemplars.iter().flatten().map(Exemplar::from).collect(),
             ..Histogram::default()
         });
         self.push();
@@ -1011,6 +1046,9 @@ impl<'a> ProtoWriter<'a> {
 
     /// Adds the series being written to the family's.
     fn push(&mut self) {
+        if let Some((_, series)) = self.families.last_mut() {
+            *series += 1;
+        }
         self.series.push(METRIC_FIELD_KEY);
         // A `Vec` grows as needed: encoding into one cannot run out of room.
         let _ = self.metric.encode_length_delimited(&mut self.series);
@@ -1028,6 +1066,113 @@ impl<'a> ProtoWriter<'a> {
         let _ = prost::encode_length_delimiter(length, self.out);
         let _ = family.encode(self.out);
         self.out.append(&mut self.series);
+    }
+}
+
+/// Puts each classic bucket's exemplar on it; an exemplar of the `+Inf` bucket, which the
+/// count otherwise stands for, on a `+Inf` bucket of its own.
+fn with_exemplars(buckets: &mut Vec<Bucket>, cumulative: &[u64], exemplars: &[Option<Sample>]) {
+    for (bucket, exemplar) in buckets.iter_mut().zip(exemplars) {
+        bucket.exemplar = exemplar.as_ref().map(Exemplar::from);
+    }
+    if let Some(Some(last)) = exemplars.get(buckets.len()) {
+        buckets.push(Bucket {
+            cumulative_count: cumulative.last().copied(),
+            upper_bound: Some(f64::INFINITY),
+            exemplar: Some(last.into()),
+            ..Bucket::default()
+        });
+    }
+}
+
+impl From<&Sample> for Exemplar {
+    fn from(sample: &Sample) -> Exemplar {
+        let label = |name: &str, value: String| LabelPair {
+            name: Some(name.to_owned()),
+            value: Some(value),
+        };
+        Exemplar {
+            label: vec![
+                label("trace_id", sample.trace_id()),
+                label("span_id", sample.span_id()),
+            ],
+            value: Some(sample.value),
+            timestamp: Some(sample.time.into()),
+        }
+    }
+}
+
+impl Exposition for ProtoWriter<'_> {
+    fn buckets<'b>(&self, bounds: &'b [f64]) -> Buckets<'b> {
+        Buckets {
+            bounds,
+            le: Vec::new(),
+        }
+    }
+
+    fn native_histograms(&self) -> bool {
+        true
+    }
+
+    fn header(&mut self, name: &str, help: &str, kind: Kind) {
+        ProtoWriter::header(self, name, help, kind);
+    }
+
+    fn counter(
+        &mut self,
+        name: &str,
+        labels: &[&str],
+        extra: Option<(&str, &str)>,
+        value: Value,
+        created: Option<SystemTime>,
+        exemplar: Option<&Sample>,
+    ) {
+        self.counter_series(name, labels, extra, value.into(), created, exemplar);
+    }
+
+    fn gauge(&mut self, name: &str, labels: &[&str], extra: Option<(&str, &str)>, value: Value) {
+        ProtoWriter::gauge(self, name, labels, extra, value);
+    }
+
+    fn unknown(&mut self, name: &str, labels: &[&str], value: Value) {
+        ProtoWriter::unknown(self, name, labels, value);
+    }
+
+    fn summary(
+        &mut self,
+        name: &str,
+        labels: &[&str],
+        quantiles: &[(f64, f64)],
+        sum: f64,
+        count: u64,
+        created: Option<SystemTime>,
+    ) {
+        ProtoWriter::summary(self, name, labels, quantiles, sum, count, created);
+    }
+
+    fn histogram(
+        &mut self,
+        name: &str,
+        labels: &[&str],
+        buckets: &Buckets<'_>,
+        reading: HistogramReading<'_>,
+        created: Option<SystemTime>,
+        exemplars: &[Option<Sample>],
+    ) {
+        match reading {
+            HistogramReading::Classic { cumulative, sum } => {
+                let bounds = buckets.bounds;
+                self.classic_series(name, labels, bounds, cumulative, sum, created, exemplars);
+            }
+            // The reading knows when its series started (a reset restarts it).
+            HistogramReading::Native(reading) => {
+                self.native_series(name, labels, buckets.bounds, reading, exemplars);
+            }
+        }
+    }
+
+    fn series_counts(&self) -> Vec<(String, u64)> {
+        self.families.clone()
     }
 }
 

@@ -10,6 +10,7 @@
 //! by `metrics_catalog_conflicts`, and its values go to cells exported nowhere.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 use std::time::Duration;
 
@@ -83,6 +84,8 @@ struct Inner {
     state: RwLock<State>,
     constant: ConstantLabels,
     collect_timeout: Mutex<Duration>,
+    /// Whether OpenMetrics expositions have `_created` samples.
+    created_samples: AtomicBool,
     /// What only the global registry has.
     global: Option<Global>,
 }
@@ -139,7 +142,7 @@ pub(crate) struct StoredFamily {
 }
 
 /// Writes families from cells the registry does not hold (an HTTP layer's).
-pub(crate) type WriteFamilies = Arc<dyn Fn(&mut crate::text::Writer<'_>) + Send + Sync>;
+pub(crate) type WriteFamilies = Arc<dyn Fn(&mut dyn crate::exposition::Exposition) + Send + Sync>;
 
 /// What a scrape writes, taken without holding a lock.
 pub(crate) struct Snapshot {
@@ -276,6 +279,7 @@ impl Registry {
                 state: RwLock::new(state),
                 constant,
                 collect_timeout: Mutex::new(DEFAULT_COLLECT_TIMEOUT),
+                created_samples: AtomicBool::new(false),
                 global,
             }),
         }
@@ -299,6 +303,33 @@ impl Registry {
             .collect_timeout
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = timeout;
+    }
+
+    /// Writes a `_created` sample in OpenMetrics expositions after each counter's `_total`
+    /// (`x_created`, Unix seconds) and after each histogram's `_sum` and `_count`: when the
+    /// series started from 0, so that a rate over a restart is right from the first sample.
+    /// Off by default, because Prometheus 2 stores each as a series of its own. The protobuf
+    /// exposition always carries created timestamps; the text format 0.0.4 never.
+    ///
+    /// ```
+    /// use metrics_runtime::{Format, Registry};
+    ///
+    /// let registry = Registry::new();
+    /// registry.int_counter("jobs_total", "Jobs.").unwrap().inc();
+    /// registry.set_created_samples(true);
+    /// let text = registry.render_as(Format::OpenMetrics);
+    /// assert!(text.lines().any(|line| line.starts_with("jobs_created ")));
+    /// assert!(!registry.render().contains("_created"));
+    /// ```
+    pub fn set_created_samples(&self, on: bool) {
+        self.inner.created_samples.store(on, Ordering::Relaxed);
+    }
+
+    /// Whether OpenMetrics expositions have `_created` samples
+    /// ([`Registry::set_created_samples`]).
+    #[must_use]
+    pub fn created_samples(&self) -> bool {
+        self.inner.created_samples.load(Ordering::Relaxed)
     }
 
     /// The constant labels, rendered.
@@ -390,6 +421,7 @@ impl Registry {
             buckets: &[],
             location: crate_location(),
             origin: Origin::Registered,
+            native: false,
         };
         if let Some(problem) = registration_problem(&spec) {
             return Err(self.inner.state_mut().report(problem));
@@ -492,7 +524,7 @@ impl Registry {
             .map(|values| values.len())
             .product();
         self.stored(&spec, series, field.label_values)
-            .unwrap_or_else(|_| Storage::new(spec.shape, series, spec.buckets))
+            .unwrap_or_else(|_| Storage::with_native(spec.shape, series, spec.buckets, spec.native))
     }
 
     /// Registers (or finds, for an identical declaration) a family with cells of its own.
@@ -526,7 +558,7 @@ impl Registry {
         if let Some(problem) = state.refusal(spec, &self.inner.constant) {
             return Err(state.report(problem));
         }
-        let storage = Storage::new(spec.shape, series, spec.buckets);
+        let storage = Storage::with_native(spec.shape, series, spec.buckets, spec.native);
         let family = StoredFamily {
             spec: spec.clone(),
             storage: storage.clone(),
@@ -552,6 +584,7 @@ impl Registry {
             shape: M::SHAPE,
             labels: Vec::new(),
             buckets: leak_bounds(buckets),
+            native: false,
             location,
             origin: Origin::Registered,
         };
@@ -657,6 +690,7 @@ impl Registry {
                 shape,
                 labels,
                 buckets: &[],
+                native: false,
                 location,
                 origin: Origin::Collector,
             })
@@ -1064,6 +1098,7 @@ fn build_global() -> Registry {
         shape,
         labels: labels.to_vec(),
         buckets: &[],
+        native: false,
         location: here,
         origin: Origin::Crate,
     };
@@ -1363,6 +1398,7 @@ fn function_specs(site: &'static CallSite) -> [FamilySpec; 4] {
         shape,
         labels,
         buckets,
+        native: shape == Shape::Histogram && descriptor.native_histogram,
         location,
         origin: Origin::Function,
     };

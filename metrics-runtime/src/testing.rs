@@ -31,13 +31,15 @@ use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use crate::instrument::{CAPTURED, CAPTURES, CapturedCall};
+use crate::instrument::{CAPTURED, CAPTURES, Capture, CapturedCall};
 use crate::model::Outcome;
 
 /// The calls recorded during a capture.
 #[derive(Clone, Debug, Default)]
 pub struct Captured {
     calls: Vec<CapturedCall>,
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    requests: Vec<crate::instrument::CapturedRequest>,
 }
 
 impl Captured {
@@ -96,39 +98,81 @@ impl Captured {
     /// Every captured call: none at all.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.calls.is_empty()
+        self.calls.is_empty() && self.requests.is_empty()
+    }
+
+    /// The duration of each HTTP request the [`HttpMetricsLayer`](crate::axum::HttpMetricsLayer)
+    /// recorded for route `endpoint` (its `endpoint` label: the route template), as its
+    /// histogram observed it, in order, with its method and status. A request is in the
+    /// capture when its response future completes in the captured code, as with
+    /// `tower::ServiceExt::oneshot` on the router.
+    ///
+    /// ```
+    /// use axum::{Router, body::Body, http::Request, routing::get};
+    /// use metrics_runtime::{axum::HttpMetricsLayer, testing};
+    /// use tower::ServiceExt;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let app: Router = Router::new()
+    ///     .route("/users/{id}", get(|| async { "user" }))
+    ///     .layer(HttpMetricsLayer::new());
+    /// let request = Request::get("/users/7").body(Body::empty()).unwrap();
+    /// let (response, captured) = testing::capture_future(app.oneshot(request)).await;
+    /// assert_eq!(response.unwrap().status(), 200);
+    /// let requests = captured.requests("/users/{id}");
+    /// assert_eq!(requests.len(), 1);
+    /// assert_eq!((requests[0].0, requests[0].1), ("GET", 200));
+    /// # }
+    /// ```
+    #[cfg(feature = "axum")]
+    #[must_use]
+    pub fn requests(&self, endpoint: &str) -> Vec<(&'static str, u16, Duration)> {
+        self.requests
+            .iter()
+            .filter(|request| request.endpoint == endpoint)
+            .map(|request| {
+                let status = u16::try_from(request.status).unwrap_or(u16::MAX);
+                (request.method, status, Duration::from_nanos(request.nanos))
+            })
+            .collect()
     }
 }
 
 /// Runs `f` with `calls` as this thread's capture, which gathers the calls it makes; then
-/// restores the enclosing capture (if any), even if `f` panics, and adds to it the calls made
-/// meanwhile: they were made while it ran too.
-fn run_captured<R>(calls: Vec<CapturedCall>, f: impl FnOnce() -> R) -> (R, Vec<CapturedCall>) {
+/// restores the enclosing capture (if any), even if `f` panics, and adds to it what was
+/// captured meanwhile: it happened while the enclosing capture ran too.
+fn run_captured<R>(capture: Capture, f: impl FnOnce() -> R) -> (R, Capture) {
     /// Restores the enclosing capture (`outer`, `None` when there is none) when dropped.
     struct Scope {
         ended: bool,
-        outer: Option<Vec<CapturedCall>>,
-        /// The calls this capture had before `f` (those of earlier polls of a future).
-        before: usize,
+        outer: Option<Capture>,
+        /// The calls and requests this capture had before `f` (those of earlier polls of a
+        /// future).
+        before: (usize, usize),
     }
 
     impl Scope {
-        fn end(&mut self) -> Vec<CapturedCall> {
+        fn end(&mut self) -> Capture {
             if std::mem::replace(&mut self.ended, true) {
-                return Vec::new();
+                return Capture::default();
             }
             let mut outer = self.outer.take();
-            let calls = CAPTURED.with(|captured| {
+            let (calls, requests) = self.before;
+            let capture = CAPTURED.with(|captured| {
                 let mut captured = captured.borrow_mut();
-                let calls = captured.take().unwrap_or_default();
+                let capture = captured.take().unwrap_or_default();
                 if let Some(outer) = outer.as_mut() {
-                    outer.extend_from_slice(calls.get(self.before..).unwrap_or_default());
+                    let new_calls = capture.calls.get(calls..).unwrap_or_default();
+                    outer.calls.extend_from_slice(new_calls);
+                    let new_requests = capture.requests.get(requests..).unwrap_or_default();
+                    outer.requests.extend_from_slice(new_requests);
                 }
                 *captured = outer;
-                calls
+                capture
             });
             CAPTURES.fetch_sub(1, Ordering::Relaxed);
-            calls
+            capture
         }
     }
 
@@ -139,22 +183,31 @@ fn run_captured<R>(calls: Vec<CapturedCall>, f: impl FnOnce() -> R) -> (R, Vec<C
     }
 
     CAPTURES.fetch_add(1, Ordering::Relaxed);
-    let before = calls.len();
-    let outer = CAPTURED.with(|captured| captured.borrow_mut().replace(calls));
+    let before = (capture.calls.len(), capture.requests.len());
+    let outer = CAPTURED.with(|captured| captured.borrow_mut().replace(capture));
     let mut scope = Scope {
         ended: false,
         outer,
         before,
     };
     let result = f();
-    let calls = scope.end();
-    (result, calls)
+    let capture = scope.end();
+    (result, capture)
 }
 
 /// Runs `f` and captures the calls of instrumented functions it makes on this thread.
 pub fn capture<R>(f: impl FnOnce() -> R) -> (R, Captured) {
-    let (result, calls) = run_captured(Vec::new(), f);
-    (result, Captured { calls })
+    let (result, capture) = run_captured(Capture::default(), f);
+    (result, capture.into())
+}
+
+impl From<Capture> for Captured {
+    fn from(capture: Capture) -> Captured {
+        Captured {
+            calls: capture.calls,
+            requests: capture.requests,
+        }
+    }
 }
 
 /// A future that captures the calls of instrumented functions made while it is polled;
@@ -178,7 +231,7 @@ pub fn capture<R>(f: impl FnOnce() -> R) -> (R, Captured) {
 pub fn capture_future<F: Future>(future: F) -> CaptureFuture<F> {
     CaptureFuture {
         inner: future,
-        calls: Vec::new(),
+        calls: Capture::default(),
     }
 }
 
@@ -188,7 +241,7 @@ pin_project_lite::pin_project! {
     pub struct CaptureFuture<F> {
         #[pin]
         inner: F,
-        calls: Vec<CapturedCall>,
+        calls: Capture,
     }
 }
 
@@ -200,12 +253,7 @@ impl<F: Future> Future for CaptureFuture<F> {
         let (polled, calls) = run_captured(std::mem::take(this.calls), || this.inner.poll(cx));
         *this.calls = calls;
         match polled {
-            Poll::Ready(output) => Poll::Ready((
-                output,
-                Captured {
-                    calls: std::mem::take(this.calls),
-                },
-            )),
+            Poll::Ready(output) => Poll::Ready((output, std::mem::take(this.calls).into())),
             Poll::Pending => Poll::Pending,
         }
     }

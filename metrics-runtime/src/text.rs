@@ -15,30 +15,10 @@
 //! counter is named without `_total`, a family whose name ends in a unit has a `# UNIT` line,
 //! and the exposition ends with `# EOF`. Metadata comes in one order in both: HELP, TYPE, UNIT.
 
-use crate::model::MetricKind;
+use std::time::{SystemTime, UNIX_EPOCH};
 
-/// The type of a family as the formats write it: Prometheus' three, and the two that families
-/// gathered from a tikv `prometheus::Registry` may have.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(not(feature = "prometheus"), allow(dead_code))]
-pub(crate) enum Kind {
-    Counter,
-    Gauge,
-    Histogram,
-    Summary,
-    /// `untyped` in the text format, `unknown` in OpenMetrics.
-    Unknown,
-}
-
-impl From<MetricKind> for Kind {
-    fn from(kind: MetricKind) -> Kind {
-        match kind {
-            MetricKind::Counter => Kind::Counter,
-            MetricKind::Gauge => Kind::Gauge,
-            MetricKind::Histogram => Kind::Histogram,
-        }
-    }
-}
+use crate::exemplar::Exemplar;
+use crate::exposition::{Buckets, Exposition, HistogramReading, Kind, Value};
 
 /// The content type of the Prometheus text format 0.0.4.
 ///
@@ -190,17 +170,6 @@ pub(crate) fn le_values(bounds: &[f64], format: Format) -> Vec<String> {
         .collect()
 }
 
-/// A sample value.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Value {
-    /// A count.
-    Unsigned(u64),
-    /// A gauge that is an integer.
-    Signed(i64),
-    /// Any other value.
-    Float(f64),
-}
-
 /// Writes families, line by line, in one format. Families call it; it knows no registry.
 pub(crate) struct Writer<'a> {
     out: &'a mut String,
@@ -208,6 +177,8 @@ pub(crate) struct Writer<'a> {
     integers: itoa::Buffer,
     /// Each family written, with its number of series.
     families: Vec<(String, u64)>,
+    /// Whether OpenMetrics gets `_created` samples.
+    created: bool,
 }
 
 impl<'a> Writer<'a> {
@@ -217,11 +188,16 @@ impl<'a> Writer<'a> {
             format,
             integers: itoa::Buffer::new(),
             families: Vec::new(),
+            created: false,
         }
     }
 
-    pub(crate) fn format(&self) -> Format {
-        self.format
+    /// Writes, in OpenMetrics, a `_created` sample (Unix seconds) after each counter's
+    /// `_total` and each histogram's `_sum` and `_count` whose start is known: Prometheus 2
+    /// stores them as series of their own, hence not by default.
+    pub(crate) fn with_created(mut self, created: bool) -> Self {
+        self.created = created;
+        self
     }
 
     /// The `# HELP`, `# TYPE` and (OpenMetrics, for a name ending in a unit) `# UNIT` lines.
@@ -294,25 +270,37 @@ impl<'a> Writer<'a> {
     /// ([`render_labels`], joined with commas, empty ones skipped); `extra` is one more label
     /// whose value needs no escaping (`result="ok"`, `status="200"`). The sample is named
     /// `name` in the text format, and the family's name with `_total` in OpenMetrics (the same
-    /// for a name ending in `_total`).
-    pub(crate) fn counter(
+    /// for a name ending in `_total`), where the exemplar follows the value and `_created`
+    /// the sample (when asked for).
+    fn counter_series(
         &mut self,
         name: &str,
         labels: &[&str],
         extra: Option<(&str, &str)>,
         value: Value,
+        created: Option<SystemTime>,
+        exemplar: Option<&Exemplar>,
     ) {
         self.count_series();
-        let suffix = if self.format == Format::OpenMetrics && !name.ends_with("_total") {
+        let openmetrics = self.format == Format::OpenMetrics;
+        let suffix = if openmetrics && !name.ends_with("_total") {
             "_total"
         } else {
             ""
         };
         self.start(name, suffix, labels, extra);
-        self.value(value);
+        self.number(value);
+        if openmetrics && let Some(exemplar) = exemplar {
+            self.exemplar(exemplar);
+        }
+        self.out.push('\n');
+        if let Some(created) = created.filter(|_| openmetrics && self.created) {
+            let family = name.strip_suffix("_total").unwrap_or(name);
+            self.created_sample(family, labels, extra, created);
+        }
     }
 
-    /// One series of a gauge family (see [`Writer::counter`] for `labels` and `extra`).
+    /// One series of a gauge family (see [`Writer::counter_series`] for `labels` and `extra`).
     pub(crate) fn gauge(
         &mut self,
         name: &str,
@@ -354,11 +342,38 @@ impl<'a> Writer<'a> {
     }
 
     fn value(&mut self, value: Value) {
+        self.number(value);
+        self.out.push('\n');
+    }
+
+    fn number(&mut self, value: Value) {
         match value {
             Value::Unsigned(value) => self.out.push_str(self.integers.format(value)),
             Value::Signed(value) => self.out.push_str(self.integers.format(value)),
             Value::Float(value) => self.float(value),
         }
+    }
+
+    /// ` # {trace_id="...",span_id="..."} value timestamp`, after an OpenMetrics sample.
+    fn exemplar(&mut self, exemplar: &Exemplar) {
+        self.out.push_str(" # {");
+        exemplar.labels(self.out);
+        self.out.push_str("} ");
+        openmetrics_number(exemplar.value, self.out);
+        self.out.push(' ');
+        openmetrics_number(unix_seconds(exemplar.time), self.out);
+    }
+
+    /// `family_created{labels} seconds`.
+    fn created_sample(
+        &mut self,
+        family: &str,
+        labels: &[&str],
+        extra: Option<(&str, &str)>,
+        created: SystemTime,
+    ) {
+        self.start(family, "_created", labels, extra);
+        openmetrics_number(unix_seconds(created), self.out);
         self.out.push('\n');
     }
 
@@ -382,24 +397,33 @@ impl<'a> Writer<'a> {
     }
 
     /// The bucket, sum and count lines of one histogram series from cumulative bucket counts
-    /// (the last is `+Inf`: the count); `le` from [`le_values`].
+    /// (the last is `+Inf`: the count; `le` from [`le_values`]), with each bucket's exemplar in
+    /// OpenMetrics, then `_created` (when asked for).
     ///
     /// In OpenMetrics a histogram's sum is a counter: a series with a bucket below zero has no
     /// sum, nor one whose sum is negative or NaN (a negative or NaN observation), and without
     /// its sum it has no count either (its `+Inf` bucket is the count). A scraper that follows
     /// the specification refuses the whole exposition otherwise.
-    pub(crate) fn histogram(
+    #[allow(clippy::too_many_arguments)] // one series: what the trait's method takes, spelt out
+    fn histogram_series(
         &mut self,
         name: &str,
         labels: &[&str],
         le: &[String],
         cumulative: &[u64],
         sum: f64,
+        created: Option<SystemTime>,
+        exemplars: &[Option<Exemplar>],
     ) {
         self.count_series();
-        for (bound, count) in le.iter().zip(cumulative) {
+        let openmetrics = self.format == Format::OpenMetrics;
+        for (bucket, (bound, count)) in le.iter().zip(cumulative).enumerate() {
             self.start(name, "_bucket", labels, Some(("le", bound)));
-            self.value(Value::Unsigned(*count));
+            self.number(Value::Unsigned(*count));
+            if openmetrics && let Some(Some(exemplar)) = exemplars.get(bucket) {
+                self.exemplar(exemplar);
+            }
+            self.out.push('\n');
         }
         let negative_bucket = le.first().is_some_and(|bound| {
             bound.starts_with('-') && bound.parse().is_ok_and(|b: f64| b < 0.0)
@@ -411,6 +435,9 @@ impl<'a> Writer<'a> {
         self.value(Value::Float(sum));
         self.start(name, "_count", labels, None);
         self.value(Value::Unsigned(cumulative.last().copied().unwrap_or(0)));
+        if let Some(created) = created.filter(|_| openmetrics && self.created) {
+            self.created_sample(name, labels, None, created);
+        }
     }
 
     fn count_series(&mut self) {
@@ -432,9 +459,96 @@ impl<'a> Writer<'a> {
     }
 }
 
+/// Seconds since the Unix epoch (negative before it).
+fn unix_seconds(time: SystemTime) -> f64 {
+    match time.duration_since(UNIX_EPOCH) {
+        Ok(after) => after.as_secs_f64(),
+        Err(before) => -before.duration().as_secs_f64(),
+    }
+}
+
+impl Exposition for Writer<'_> {
+    fn buckets<'b>(&self, bounds: &'b [f64]) -> Buckets<'b> {
+        Buckets {
+            bounds,
+            le: le_values(bounds, self.format),
+        }
+    }
+
+    fn native_histograms(&self) -> bool {
+        false
+    }
+
+    fn header(&mut self, name: &str, help: &str, kind: Kind) {
+        Writer::header(self, name, help, kind);
+    }
+
+    fn counter(
+        &mut self,
+        name: &str,
+        labels: &[&str],
+        extra: Option<(&str, &str)>,
+        value: Value,
+        created: Option<SystemTime>,
+        exemplar: Option<&Exemplar>,
+    ) {
+        self.counter_series(name, labels, extra, value, created, exemplar);
+    }
+
+    fn gauge(&mut self, name: &str, labels: &[&str], extra: Option<(&str, &str)>, value: Value) {
+        Writer::gauge(self, name, labels, extra, value);
+    }
+
+    fn unknown(&mut self, name: &str, labels: &[&str], value: Value) {
+        Writer::unknown(self, name, labels, value);
+    }
+
+    fn summary(
+        &mut self,
+        name: &str,
+        labels: &[&str],
+        quantiles: &[(f64, f64)],
+        sum: f64,
+        count: u64,
+        created: Option<SystemTime>,
+    ) {
+        Writer::summary(self, name, labels, quantiles, sum, count);
+        if let Some(created) =
+            created.filter(|_| self.format == Format::OpenMetrics && self.created)
+        {
+            self.created_sample(name, labels, None, created);
+        }
+    }
+
+    fn histogram(
+        &mut self,
+        name: &str,
+        labels: &[&str],
+        buckets: &Buckets<'_>,
+        reading: HistogramReading<'_>,
+        created: Option<SystemTime>,
+        exemplars: &[Option<Exemplar>],
+    ) {
+        self.histogram_series(
+            name,
+            labels,
+            &buckets.le,
+            reading.cumulative(),
+            reading.sum(),
+            created,
+            exemplars,
+        );
+    }
+
+    fn series_counts(&self) -> Vec<(String, u64)> {
+        Writer::series_counts(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::MetricKind;
 
     fn written(format: Format, write: impl FnOnce(&mut Writer<'_>)) -> String {
         let mut out = String::new();
@@ -490,7 +604,15 @@ mod tests {
     fn counters_are_named_without_total_in_openmetrics() {
         let out = written(Format::OpenMetrics, |w| {
             w.header("jobs_total", "Jobs.", MetricKind::Counter);
-            w.counter("jobs_total", &["kind=\"a\""], None, Value::Unsigned(2));
+            Exposition::counter(
+                w,
+                "jobs_total",
+                &["kind=\"a\""],
+                None,
+                Value::Unsigned(2),
+                None,
+                None,
+            );
             w.finish();
         });
         assert_eq!(
@@ -503,8 +625,16 @@ mod tests {
     fn histogram_lines() {
         let le = le_values(&[0.5, 1.0], Format::Text);
         let out = written(Format::Text, |w| {
-            w.histogram("t_seconds", &["", "a=\"x\""], &le, &[1, 2, 3], 1.5);
-            w.histogram("u_seconds", &[], &le, &[0, 0, 0], 0.0);
+            w.histogram_series(
+                "t_seconds",
+                &["", "a=\"x\""],
+                &le,
+                &[1, 2, 3],
+                1.5,
+                None,
+                &[],
+            );
+            w.histogram_series("u_seconds", &[], &le, &[0, 0, 0], 0.0, None, &[]);
         });
         assert_eq!(
             out,
@@ -518,10 +648,10 @@ mod tests {
         let le = le_values(&[0.5], Format::OpenMetrics);
         let below_zero = le_values(&[-1.0, 0.5], Format::OpenMetrics);
         let out = written(Format::OpenMetrics, |w| {
-            w.histogram("a", &[], &le, &[1, 1], -2.0);
-            w.histogram("b", &[], &le, &[0, 1], f64::NAN);
-            w.histogram("c", &[], &below_zero, &[0, 1, 1], 0.25);
-            w.histogram("d", &[], &le, &[1, 1], 0.25);
+            w.histogram_series("a", &[], &le, &[1, 1], -2.0, None, &[]);
+            w.histogram_series("b", &[], &le, &[0, 1], f64::NAN, None, &[]);
+            w.histogram_series("c", &[], &below_zero, &[0, 1, 1], 0.25, None, &[]);
+            w.histogram_series("d", &[], &le, &[1, 1], 0.25, None, &[]);
         });
         assert_eq!(
             out,
@@ -532,7 +662,74 @@ mod tests {
         );
         // The text format has no such rule.
         let le = le_values(&[0.5], Format::Text);
-        let text = written(Format::Text, |w| w.histogram("a", &[], &le, &[1, 1], -2.0));
+        let text = written(Format::Text, |w| {
+            w.histogram_series("a", &[], &le, &[1, 1], -2.0, None, &[])
+        });
         assert!(text.contains("a_sum -2\na_count 1\n"), "{text}");
+    }
+
+    #[test]
+    fn exemplars_and_created_samples_in_openmetrics_only() {
+        use crate::exemplar::Trace;
+        let time = |seconds: u64| UNIX_EPOCH + std::time::Duration::from_millis(seconds);
+        let exemplar = Exemplar {
+            trace: Trace {
+                trace_id: 0xabc,
+                span_id: 0x12,
+            },
+            value: 0.25,
+            time: time(1_700_000_000_500),
+        };
+        let write = |format: Format| {
+            let mut out = String::new();
+            let mut writer = Writer::new(&mut out, format).with_created(true);
+            let w: &mut dyn Exposition = &mut writer;
+            w.header("jobs_total", "Jobs.", Kind::Counter);
+            let created = Some(time(1_600_000_000_000));
+            let ok = Some(("result", "ok"));
+            w.counter(
+                "jobs_total",
+                &["a=\"x\""],
+                ok,
+                Value::Unsigned(2),
+                created,
+                Some(&exemplar),
+            );
+            w.header("t_seconds", "T.", Kind::Histogram);
+            let buckets = w.buckets(&[0.5]);
+            let reading = HistogramReading::Classic {
+                cumulative: &[1, 3],
+                sum: 2.0,
+            };
+            w.histogram(
+                "t_seconds",
+                &[],
+                &buckets,
+                reading,
+                created,
+                &[Some(exemplar), None],
+            );
+            writer.finish();
+            out
+        };
+        let exemplar_text = "# {trace_id=\"00000000000000000000000000000abc\",span_id=\"0000000000000012\"} 0.25 1700000000.5";
+        assert_eq!(
+            write(Format::OpenMetrics),
+            format!(
+                "# HELP jobs Jobs.\n# TYPE jobs counter\n\
+                 jobs_total{{a=\"x\",result=\"ok\"}} 2 {exemplar_text}\n\
+                 jobs_created{{a=\"x\",result=\"ok\"}} 1600000000.0\n\
+                 # HELP t_seconds T.\n# TYPE t_seconds histogram\n# UNIT t_seconds seconds\n\
+                 t_seconds_bucket{{le=\"0.5\"}} 1 {exemplar_text}\n\
+                 t_seconds_bucket{{le=\"+Inf\"}} 3\nt_seconds_sum 2.0\nt_seconds_count 3\n\
+                 t_seconds_created 1600000000.0\n# EOF\n"
+            )
+        );
+        assert_eq!(
+            write(Format::Text),
+            "# HELP jobs_total Jobs.\n# TYPE jobs_total counter\njobs_total{a=\"x\",result=\"ok\"} 2\n\
+             # HELP t_seconds T.\n# TYPE t_seconds histogram\n\
+             t_seconds_bucket{le=\"0.5\"} 1\nt_seconds_bucket{le=\"+Inf\"} 3\nt_seconds_sum 2\nt_seconds_count 3\n"
+        );
     }
 }

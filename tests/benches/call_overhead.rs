@@ -1,10 +1,13 @@
 //! Cost of one call: a bare function, the same function with `#[instrument_metric]` (without
 //! and with two `LabelValue` labels), and the same counter + duration histogram written by hand
 //! with tikv `prometheus` static child handles; then the same with two threads calling one
-//! function; then an `async fn` and an `#[async_trait]` method, bare and instrumented. Prints
-//! every figure and ratio at the end.
+//! function; then an `async fn` and an `#[async_trait]` method, bare and instrumented; a function
+//! whose histogram is native too; with the `exemplars` feature (on by default in this crate), a
+//! call made in an OpenTelemetry span, which stores its exemplar. Prints every figure and ratio
+//! at the end.
 //!
-//! Run: `cargo bench -p integration-tests --bench call_overhead`
+//! Run: `cargo bench -p integration-tests --bench call_overhead`, and with
+//! `--no-default-features` for the cost of a call without the `exemplars` feature.
 
 #![allow(clippy::unused_async)] // the futures measured complete at once, on purpose
 
@@ -47,6 +50,14 @@ enum Tier {
 #[instrument_metric(name = "bench_labelled", labels(region = region, tier = tier))]
 fn labelled(x: u64, region: Region, tier: Tier) -> Result<u64, u64> {
     black_box((region, tier));
+    let x = black_box(x);
+    if x == u64::MAX { Err(x) } else { Ok(x) }
+}
+
+/// The same function with a native histogram beside its classic one.
+#[inline(never)]
+#[instrument_metric(name = "bench_native", native_histogram)]
+fn native(x: u64) -> Result<u64, u64> {
     let x = black_box(x);
     if x == u64::MAX { Err(x) } else { Ok(x) }
 }
@@ -184,6 +195,25 @@ fn calls(c: &mut Criterion) {
     group.bench_function("instrument_metric_two_labels", |b| {
         b.iter(|| labelled(black_box(1), black_box(Region::Us), black_box(Tier::Paid)));
     });
+    group.bench_function("instrument_metric_native_histogram", |b| {
+        b.iter(|| native(black_box(1)));
+    });
+    // In a span: the exemplar is stored (trace id, span id, value, time) on every call.
+    #[cfg(feature = "exemplars")]
+    group.bench_function("instrument_metric_in_a_span", |b| {
+        use opentelemetry::trace::{SpanContext, TraceContextExt as _, TraceFlags, TraceState};
+        let span = SpanContext::new(
+            0x0af7_6519_16cd_43dd_8448_eb21_1c80_319c_u128.into(),
+            0x00f0_67aa_0ba9_02b7_u64.into(),
+            TraceFlags::SAMPLED,
+            true,
+            TraceState::default(),
+        );
+        let _entered = opentelemetry::Context::new()
+            .with_remote_span_context(span)
+            .attach();
+        b.iter(|| instrumented(black_box(1)));
+    });
     group.finish();
 
     // Two threads calling the same function: time per call of each thread.
@@ -284,6 +314,8 @@ fn main() {
     let tikv = mean("call/hand_written_tikv");
     let labelled = mean("call/instrument_metric_two_labels");
     let same_args = mean("call/instrument_metric_same_args_no_labels");
+    let native = mean("call/instrument_metric_native_histogram");
+    let in_span = mean("call/instrument_metric_in_a_span");
     let ours2 = mean("call_2_threads/instrument_metric");
     let tikv2 = mean("call_2_threads/hand_written_tikv");
     println!(
@@ -307,6 +339,24 @@ fn main() {
         ours - bare,
         tikv - bare
     );
+    println!(
+        "native histogram beside the classic one: {native:.1} ns per call, {:.3} of hand-written tikv (+{:.1} ns over a classic call)",
+        native / tikv,
+        native - ours
+    );
+    if cfg!(feature = "exemplars") {
+        println!(
+            "exemplars feature on: a call outside any span is the #[instrument_metric] figure above ({:.3} of tikv; compare with a run built with --no-default-features); in a span {in_span:.1} ns, {:.3} of tikv (+{:.1} ns: the exemplar stored)",
+            ours / tikv,
+            in_span / tikv,
+            in_span - ours
+        );
+    } else {
+        println!(
+            "exemplars feature off (--no-default-features): #[instrument_metric] / tikv = {:.3}",
+            ours / tikv
+        );
+    }
     let bare_async = mean("async_call/bare_async_fn");
     let ours_async = mean("async_call/instrumented_async_fn");
     let bare_trait = mean("async_call/bare_async_trait");

@@ -15,8 +15,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group};
+use metrics_runtime::__private::bench::ClassicHistogram;
 use metrics_runtime::DEFAULT_BUCKETS;
-use metrics_runtime::native_histogram::bench::ClassicHistogram;
 use metrics_runtime::native_histogram::{NativeConfig, NativeHistogram};
 use prometheus_client::metrics::histogram::{Histogram as ClientHistogram, NativeHistogramConfig};
 

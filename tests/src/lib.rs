@@ -603,6 +603,7 @@ mod tests {
 }
 
 pub mod load;
+pub mod prometheus;
 
 /// Label values for benchmarks: 50 shards x 50 tenants = 2,500 combinations, which with the
 /// four outcomes of an async function make 10,000 counter series.
@@ -991,4 +992,45 @@ impl XorShift {
     pub fn below(&mut self, n: usize) -> usize {
         usize::try_from(self.next_u64() % u64::try_from(n).unwrap_or(u64::MAX)).unwrap_or(0)
     }
+}
+
+/// A sample with its exemplar, as Python's OpenMetrics parser reads them: name, labels, value,
+/// and the exemplar's labels and value, if the sample has one.
+pub type ExemplarSample = (
+    String,
+    BTreeMap<String, String>,
+    f64,
+    Option<(BTreeMap<String, String>, f64)>,
+);
+
+/// Parses OpenMetrics text with Python's `prometheus_client` OpenMetrics parser (the reference
+/// parser, which checks exemplars: their place, label set size, value) and returns every sample
+/// with its exemplar.
+///
+/// # Errors
+///
+/// What the parser reported when it refused the text.
+///
+/// # Panics
+///
+/// When python3 or `prometheus_client` is missing (scripts/test installs it).
+pub fn python_parse_exemplars(text: &str) -> Result<Vec<ExemplarSample>, String> {
+    use std::process::Command;
+    const SCRIPT: &str = r"
+import json, sys
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
+samples = []
+for family in text_string_to_metric_families(sys.stdin.read()):
+    for s in family.samples:
+        exemplar = [s.exemplar.labels, s.exemplar.value] if s.exemplar else None
+        samples.append([s.name, s.labels, s.value, exemplar])
+print(json.dumps(samples))
+";
+    let output = run_with_input(Command::new("python3").args(["-c", SCRIPT]), text);
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!stderr.contains("No module named"), "{stderr}");
+        return Err(stderr.into_owned());
+    }
+    serde_json::from_slice(&output.stdout).map_err(|error| error.to_string())
 }

@@ -133,7 +133,7 @@ async fn openmetrics_when_the_scraper_asks_and_both_formats_parse_to_the_same_va
 }
 
 /// `Accept` as Prometheus 2.42 sends it with `--enable-feature=native-histograms`: protobuf
-/// first, which `/metrics` does not serve.
+/// first, which `/metrics` serves with the `protobuf` feature.
 const PROMETHEUS_NATIVE_HISTOGRAMS_ACCEPT: &str = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 
 /// `Accept` as Prometheus 3 builds it by default (`acceptHeader` in `scrape/scrape.go`: the
@@ -154,10 +154,35 @@ const TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 const OPENMETRICS_UTF8: &str =
     "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=allow-utf-8";
+const PROTOBUF: &str = metrics_runtime::proto::PROTOBUF_CONTENT_TYPE;
 
 /// Checks that `body` is what `content_type` declares: the reference parser of that format
 /// accepts it (and promtool, for the text format), with the recorded values.
-fn parses_as_declared(content_type: &str, body: &str) {
+fn parses_as_declared(content_type: &str, body: &[u8]) {
+    if content_type == PROTOBUF {
+        use prost::Message;
+        let mut bytes = body;
+        let mut sms = None;
+        while !bytes.is_empty() {
+            let family = metrics_runtime::proto::MetricFamily::decode_length_delimited(&mut bytes)
+                .unwrap_or_else(|error| panic!("not delimited MetricFamily messages: {error}"));
+            if family.name() == "notify_sent_total" {
+                sms = family
+                    .metric
+                    .iter()
+                    .find(|metric| metric.label.iter().any(|pair| pair.value() == "sms"))
+                    .and_then(|metric| {
+                        metric
+                            .counter
+                            .as_ref()
+                            .map(metrics_runtime::proto::Counter::value)
+                    });
+            }
+        }
+        assert_eq!(sms, Some(3.0));
+        return;
+    }
+    let body = std::str::from_utf8(body).unwrap();
     let openmetrics = content_type.starts_with("application/openmetrics-text");
     let samples = python_parse(body, openmetrics)
         .unwrap_or_else(|error| panic!("{content_type}: the reference parser refused it: {error}"));
@@ -182,14 +207,14 @@ async fn the_headers_scrapers_send_get_the_format_they_prefer() {
         (
             "Prometheus 2.42, native histograms",
             PROMETHEUS_NATIVE_HISTOGRAMS_ACCEPT,
-            OPENMETRICS,
+            PROTOBUF,
         ),
         ("Prometheus 3", PROMETHEUS_3_ACCEPT, OPENMETRICS_UTF8),
         ("Prometheus 3.0", PROMETHEUS_3_0_ACCEPT, OPENMETRICS_UTF8),
         (
             "Prometheus 3, native histograms",
             PROMETHEUS_3_PROTO_FIRST_ACCEPT,
-            OPENMETRICS_UTF8,
+            PROTOBUF,
         ),
         (
             "Prometheus 3, text formats only",
@@ -221,11 +246,11 @@ async fn the_headers_scrapers_send_get_the_format_they_prefer() {
             "gzip",
             "{scraper}"
         );
-        let mut text = String::new();
+        let mut decoded = Vec::new();
         flate2::read::GzDecoder::new(body.as_slice())
-            .read_to_string(&mut text)
+            .read_to_end(&mut decoded)
             .unwrap();
-        parses_as_declared(expected, &text);
+        parses_as_declared(expected, &decoded);
     }
 }
 
@@ -282,7 +307,7 @@ async fn malformed_or_unsatisfiable_accept_headers_get_the_text_format() {
         let (status, headers, body) = get(app.clone(), &[("accept", accept)]).await;
         assert_eq!(status, StatusCode::OK, "{accept}");
         assert_eq!(headers[header::CONTENT_TYPE], *expected, "{accept}");
-        parses_as_declared(expected, &String::from_utf8(body).unwrap());
+        parses_as_declared(expected, &body);
     }
 
     // A value that is not visible ASCII, and a very long list: the text format.

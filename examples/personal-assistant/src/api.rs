@@ -147,6 +147,7 @@ pub struct Api;
 #[instrument_metric(
     counter = "api_requests_total",
     histogram = "api_response_time_seconds",
+    native_histogram,
     help = "API requests handled, by handler.",
     buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5]
 )]

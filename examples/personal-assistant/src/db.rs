@@ -330,6 +330,7 @@ async fn migrate(pool: &AnyPool) -> Result<(), sqlx::Error> {
 #[instrument_metric(
     counter = "database_pings_total",
     histogram = "database_response_time_seconds",
+    native_histogram,
     help = "Database health pings.",
     buckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0]
 )]
@@ -373,6 +374,7 @@ pub async fn ping(db: &Database) -> Result<(), DbError> {
 #[instrument_metric(
     counter = "database_queries_total",
     histogram = "database_query_duration_seconds",
+    native_histogram,
     help = "Database queries.",
     buckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0]
 )]

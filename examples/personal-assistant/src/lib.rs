@@ -16,6 +16,7 @@ pub mod rollup;
 pub mod simulate;
 pub mod sms;
 pub mod tasks;
+pub mod trace;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -143,13 +144,16 @@ pub async fn declare_metrics() -> anyhow::Result<()> {
     .map(drop)
 }
 
-/// The service's routes, instrumented, behind the HTTP metrics layer: the service as it runs.
+/// The service's routes, instrumented, behind the HTTP metrics layer (whose duration histogram
+/// is native too, in the protobuf exposition): the service as it runs, but for the request spans
+/// of [`trace::traced`].
 pub fn router(state: Arc<AppState>) -> Router {
     let layer = state.http_layer;
     routes(state).layer(layer)
 }
 
-/// The HTTP metrics layer, the families of `HttpMetricsLayer::default()` with the API's
+/// The HTTP metrics layer, the families of `HttpMetricsLayer::default()` (the duration
+/// histogram native too, in the protobuf exposition) with the API's
 /// objective: 99.9% of requests are not answered with a 5xx status (the layer classifies each
 /// handler's answer by its status), and 99% are answered within 250 ms, over 30 days.
 ///
@@ -159,6 +163,7 @@ pub fn router(state: Arc<AppState>) -> Router {
 pub fn http_layer() -> anyhow::Result<metrics_runtime::axum::HttpMetricsLayer> {
     use metrics_runtime::Objective;
     Ok(metrics_runtime::axum::HttpMetricsLayer::builder()
+        .native_histograms()
         .objective(Objective::new("api").success(99.9).latency(0.25, 99.0))
         .build()?)
 }
@@ -382,7 +387,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         );
         simulate::spawn(addr, Arc::clone(&state), config.simulate_rate);
     }
-    axum::serve(listener, router(state))
+    // OpenMetrics scrapes get `_created` samples: rates start right after a restart.
+    metrics_runtime::registry().set_created_samples(true);
+    axum::serve(listener, trace::traced(router(state)))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

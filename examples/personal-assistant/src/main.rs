@@ -148,6 +148,8 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
                     anyhow::anyhow!("invalid --constant-label: {error}; use NAME=VALUE with a label name like env or replica")
                 })?;
             }
+            // Requests are traced, so that exemplars carry their trace ids.
+            personal_assistant::trace::install()?;
             personal_assistant::run(personal_assistant::Config {
                 addr: cli.addr,
                 database_url: cli.database_url,

@@ -90,6 +90,7 @@ pub struct OAuth;
 #[instrument_metric(
     counter = "oauth_operations_total",
     histogram = "oauth_operation_duration_seconds",
+    native_histogram,
     help = "OAuth operations, by provider.",
     labels(provider = provider),
     buckets = [0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.5],

@@ -85,6 +85,7 @@ fn price_microdollars(provider: SmsProvider) -> u64 {
 #[instrument_metric(
     counter = "sms_send_attempts_total",
     histogram = "sms_processing_duration_seconds",
+    native_histogram,
     help = "SMS send attempts, by provider.",
     labels(provider = provider),
     buckets = [0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1.0],

@@ -109,6 +109,7 @@ pub fn start(state: &Arc<AppState>, receiver: mpsc::Receiver<TaskKind>, workers:
 #[instrument_metric(
     counter = "task_executions_total",
     histogram = "task_execution_duration_seconds",
+    native_histogram,
     help = "Background task executions, by task.",
     labels(task = kind),
     buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]

@@ -405,7 +405,8 @@ impl PromApi {
     }
 }
 
-fn url_encode(text: &str) -> String {
+/// `text` as a URL query value.
+pub fn url_encode(text: &str) -> String {
     text.bytes().fold(String::new(), |mut out, b| {
         if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
             out.push(char::from(b));
@@ -450,7 +451,9 @@ pub async fn start_service(dir: &Path, rate: u32) -> (Arc<AppState>, SocketAddr)
     let state: Arc<AppState> = personal_assistant::start(&config).await.unwrap();
     let listener = tokio::net::TcpListener::bind(config.addr).await.unwrap();
     let service = listener.local_addr().unwrap();
-    let app = personal_assistant::router(Arc::clone(&state));
+    // As `personal_assistant::run` serves it: requests in spans, `_created` in OpenMetrics.
+    metrics_runtime::registry().set_created_samples(true);
+    let app = personal_assistant::trace::traced(personal_assistant::router(Arc::clone(&state)));
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     personal_assistant::simulate::spawn(service, Arc::clone(&state), config.simulate_rate);
     (state, service)

@@ -1,0 +1,192 @@
+//! The Prometheus 3 exposition: rendering 2,500 histogram series (50 shards x 50 tenants, a
+//! hundred latencies each, and a counter beside each) in the text format, in OpenMetrics with
+//! exemplars and `_created` samples, and in protobuf, classic and native; the bytes each
+//! native series takes; and what an exemplar costs a `Metrics` histogram and counter, outside
+//! any span and in one.
+//!
+//! Run: `cargo bench -p integration-tests --bench exposition` (with the `exemplars` feature,
+//! on by default in this crate).
+#![allow(clippy::cast_precision_loss)] // reported figures, far below 2^53
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group};
+use integration_tests::bench_labels::{SHARDS, Shard, TENANTS, Tenant};
+use metrics_runtime::{Format, HistogramFamily, IntCounterFamily, Metrics, Registry};
+use opentelemetry::trace::{SpanContext, TraceContextExt as _, TraceFlags, TraceState};
+
+#[derive(Metrics)]
+#[metrics(scoped, prefix = "classic")]
+struct ClassicMetrics {
+    /// Requests, by shard and tenant.
+    requests_total: IntCounterFamily<(Shard, Tenant)>,
+    /// Request latency, by shard and tenant.
+    latency_seconds: HistogramFamily<(Shard, Tenant)>,
+}
+
+#[derive(Metrics)]
+#[metrics(scoped, prefix = "native")]
+struct NativeMetrics {
+    /// Requests, by shard and tenant.
+    requests_total: IntCounterFamily<(Shard, Tenant)>,
+    /// Request latency, by shard and tenant.
+    #[metric(native_histogram)]
+    latency_seconds: HistogramFamily<(Shard, Tenant)>,
+}
+
+/// Latencies from 1 ms to 2 s, spread over 11 powers of two.
+fn latencies() -> impl Iterator<Item = f64> {
+    (0..100).map(|i| 0.001 * 2000f64.powf(f64::from(i) / 99.0))
+}
+
+/// An OpenTelemetry context with a span, as a request's would be.
+fn in_a_span() -> opentelemetry::Context {
+    opentelemetry::Context::new().with_remote_span_context(SpanContext::new(
+        0x0af7_6519_16cd_43dd_8448_eb21_1c80_319c_u128.into(),
+        0x00f0_67aa_0ba9_02b7_u64.into(),
+        TraceFlags::SAMPLED,
+        true,
+        TraceState::default(),
+    ))
+}
+
+fn registries() -> (Registry, Registry) {
+    let classic = Registry::new();
+    let native = Registry::new();
+    let c = ClassicMetrics::register_in(&classic);
+    let n = NativeMetrics::register_in(&native);
+    // Half of the observations in spans, so that the exposition has exemplars.
+    for (i, shard) in SHARDS.iter().enumerate() {
+        for tenant in &TENANTS {
+            let _entered = (i % 2 == 0).then(|| in_a_span().attach());
+            for latency in latencies() {
+                c.latency_seconds.with((*shard, *tenant)).observe(latency);
+                n.latency_seconds.with((*shard, *tenant)).observe(latency);
+            }
+            c.requests_total.with((*shard, *tenant)).inc_by(100);
+            n.requests_total.with((*shard, *tenant)).inc_by(100);
+        }
+    }
+    native.set_created_samples(true);
+    classic.set_created_samples(true);
+    (classic, native)
+}
+
+fn render(c: &mut Criterion) {
+    let (classic, native) = registries();
+    let timeout = Duration::from_secs(1);
+    let mut group = c.benchmark_group("render_2500_histograms");
+    for (name, registry) in [("classic", &classic), ("native", &native)] {
+        group.bench_function(format!("{name}_text"), |b| {
+            b.iter(|| black_box(registry.render_within(Format::Text, timeout)));
+        });
+        group.bench_function(format!("{name}_openmetrics"), |b| {
+            b.iter(|| black_box(registry.render_within(Format::OpenMetrics, timeout)));
+        });
+        group.bench_function(format!("{name}_protobuf"), |b| {
+            b.iter(|| black_box(registry.encode_protobuf_within(timeout).unwrap()));
+        });
+    }
+    group.finish();
+}
+
+fn observe(c: &mut Criterion) {
+    let registry = Registry::new();
+    let metrics = ClassicMetrics::register_in(&registry);
+    let native = NativeMetrics::register_in(&Registry::new());
+    let histogram = metrics
+        .latency_seconds
+        .with((Shard::A07, Tenant::B13))
+        .clone();
+    let native_histogram = native
+        .latency_seconds
+        .with((Shard::A07, Tenant::B13))
+        .clone();
+    let counter = metrics
+        .requests_total
+        .with((Shard::A07, Tenant::B13))
+        .clone();
+    let mut group = c.benchmark_group("metrics_field");
+    group.bench_function("histogram_observe", |b| {
+        b.iter(|| histogram.observe(black_box(0.042)));
+    });
+    group.bench_function("native_histogram_observe", |b| {
+        b.iter(|| native_histogram.observe(black_box(0.042)));
+    });
+    group.bench_function("counter_inc", |b| b.iter(|| counter.inc()));
+    {
+        let _entered = in_a_span().attach();
+        group.bench_function("histogram_observe_in_a_span", |b| {
+            b.iter(|| histogram.observe(black_box(0.042)));
+        });
+        group.bench_function("counter_inc_in_a_span", |b| b.iter(|| counter.inc()));
+    }
+    group.finish();
+}
+
+criterion_group!(benches, render, observe);
+
+/// The mean of one benchmark, in nanoseconds, from criterion's saved estimates.
+fn mean_ns(id: &str) -> f64 {
+    let dir = std::env::var("CARGO_TARGET_DIR")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../target").to_owned());
+    let path = format!("{dir}/criterion/{id}/new/estimates.json");
+    let Ok(json) = std::fs::read_to_string(path) else {
+        return f64::NAN;
+    };
+    let parse = || {
+        let mean = &json[json.find("\"mean\"")?..];
+        let estimate = &mean[mean.find("\"point_estimate\":")? + "\"point_estimate\":".len()..];
+        let end = estimate.find([',', '}'])?;
+        estimate[..end].trim().parse().ok()
+    };
+    parse().unwrap_or(f64::NAN)
+}
+
+fn main() {
+    let (classic, native) = registries();
+    let sizes: Vec<(&str, usize, usize, usize)> = [("classic", &classic), ("native", &native)]
+        .into_iter()
+        .map(|(name, registry)| {
+            let (bytes, _) = metrics_runtime::__private::memory_of(registry);
+            let text = registry
+                .render_within(Format::Text, Duration::from_secs(1))
+                .len();
+            let protobuf = registry
+                .encode_protobuf_within(Duration::from_secs(1))
+                .unwrap()
+                .len();
+            (name, bytes, text, protobuf)
+        })
+        .collect();
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    let group = "render_2500_histograms";
+    println!(
+        "\nrendering 2,500 histogram series and 2,500 counters (mean), exemplars on half of them:"
+    );
+    let text = mean_ns(&format!("{group}/classic_text"));
+    for (name, bytes, text_size, protobuf_size) in &sizes {
+        let ms = |format: &str| mean_ns(&format!("{group}/{name}_{format}")) / 1e6;
+        println!(
+            "  {name:<7}: text {:.2} ms ({text_size} bytes), OpenMetrics {:.2} ms, protobuf {:.2} ms ({protobuf_size} bytes), {:.2}x the classic text render; cells {:.0} bytes per histogram series",
+            ms("text"),
+            ms("openmetrics"),
+            ms("protobuf"),
+            ms("protobuf") * 1e6 / text,
+            *bytes as f64 / 2_500.0,
+        );
+    }
+    let field = |id: &str| mean_ns(&format!("metrics_field/{id}"));
+    println!(
+        "a Metrics field (mean): histogram observe {:.1} ns, native {:.1} ns; in a span {:.1} ns (+{:.1} ns: the exemplar); counter inc {:.1} ns, in a span {:.1} ns (+{:.1} ns)",
+        field("histogram_observe"),
+        field("native_histogram_observe"),
+        field("histogram_observe_in_a_span"),
+        field("histogram_observe_in_a_span") - field("histogram_observe"),
+        field("counter_inc"),
+        field("counter_inc_in_a_span"),
+        field("counter_inc_in_a_span") - field("counter_inc"),
+    );
+}

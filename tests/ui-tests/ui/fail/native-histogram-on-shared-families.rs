@@ -1,0 +1,8 @@
+use metrics_runtime::instrument_metric;
+
+#[instrument_metric(native_histogram)]
+fn send() {}
+
+fn main() {
+    send();
+}
