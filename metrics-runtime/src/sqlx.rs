@@ -20,9 +20,14 @@ use crate::collect::{CollectorError, gauge};
 ///
 /// When the gauges are already registered.
 ///
-/// ```ignore
-/// let pool = sqlx::SqlitePool::connect("sqlite::memory:").await?;
-/// metrics_runtime::sqlx::register_pool(&pool)?;
+/// ```
+/// # use sqlx_core as sqlx;
+/// // `sqlx::Pool<DB>`: a `SqlitePool`, a `PgPool`, ... once, at start-up.
+/// fn start_up<DB: sqlx::database::Database>(
+///     pool: &sqlx::pool::Pool<DB>,
+/// ) -> Result<(), metrics_runtime::collect::CollectorError> {
+///     metrics_runtime::sqlx::register_pool(pool)
+/// }
 /// ```
 pub fn register_pool<DB: Database>(pool: &Pool<DB>) -> Result<(), CollectorError> {
     let in_use = |pool: &Pool<DB>| {
