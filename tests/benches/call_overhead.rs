@@ -4,15 +4,21 @@
 //! function; then an `async fn` and an `#[async_trait]` method, bare and instrumented. Prints
 //! every figure and ratio at the end.
 //!
-//! Run: `cargo bench -p integration-tests --bench call_overhead`
+//! Run: `cargo bench -p integration-tests --bench call_overhead`; with `BENCH_CLOCK=cpu` in
+//! the environment, every figure is the CPU time of the measuring threads instead of wall time
+//! (see `common`: a shared machine's other processes then add no waiting time).
 
 #![allow(clippy::unused_async)] // the futures measured complete at once, on purpose
 
+mod common;
+
 use std::hint::black_box;
 use std::sync::LazyLock;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use criterion::{Criterion, criterion_group};
+use common::{Clock, ThreadCpu, mean_ns};
+use criterion::Criterion;
+use criterion::measurement::Measurement;
 use metrics_runtime::{LabelValue, instrument_metric};
 use prometheus::{
     Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry,
@@ -110,7 +116,7 @@ fn ready<F: std::future::Future>(future: F) -> F::Output {
     }
 }
 
-fn async_calls(c: &mut Criterion) {
+fn async_calls<M: Measurement>(c: &mut Criterion<M>) {
     let mut group = c.benchmark_group("async_call");
     group.bench_function("bare_async_fn", |b| {
         b.iter(|| ready(bare_async(black_box(1))));
@@ -169,7 +175,7 @@ fn hand_written(x: u64) -> Result<u64, u64> {
     result
 }
 
-fn calls(c: &mut Criterion) {
+fn calls<M: Measurement<Value = Duration>>(c: &mut Criterion<M>, clock: Clock) {
     let mut group = c.benchmark_group("call");
     group.bench_function("bare", |b| b.iter(|| bare(black_box(1))));
     group.bench_function("instrument_metric", |b| {
@@ -189,27 +195,28 @@ fn calls(c: &mut Criterion) {
     // Two threads calling the same function: time per call of each thread.
     let mut group = c.benchmark_group("call_2_threads");
     group.bench_function("instrument_metric", |b| {
-        b.iter_custom(|iters| on_two_threads(iters, instrumented));
+        b.iter_custom(|iters| on_two_threads(iters, clock, instrumented));
     });
     group.bench_function("hand_written_tikv", |b| {
-        b.iter_custom(|iters| on_two_threads(iters, hand_written));
+        b.iter_custom(|iters| on_two_threads(iters, clock, hand_written));
     });
     group.finish();
 }
 
-/// Runs `iters` calls on each of two threads at once; the time the slower thread took.
-fn on_two_threads(iters: u64, call: fn(u64) -> Result<u64, u64>) -> std::time::Duration {
+/// Runs `iters` calls on each of two threads at once; the time the slower thread took, by
+/// `clock`.
+fn on_two_threads(iters: u64, clock: Clock, call: fn(u64) -> Result<u64, u64>) -> Duration {
     let barrier = std::sync::Barrier::new(2);
     std::thread::scope(|scope| {
         let threads: Vec<_> = (0..2)
             .map(|_| {
                 scope.spawn(|| {
                     barrier.wait();
-                    let started = Instant::now();
+                    let started = clock.now();
                     for i in 0..iters {
                         let _ = call(black_box(i));
                     }
-                    started.elapsed()
+                    clock.now().saturating_sub(started)
                 })
             })
             .collect();
@@ -227,7 +234,7 @@ async fn hello() -> &'static str {
 
 /// One request through an axum router in process (no socket), without and with the HTTP
 /// metrics layer: the layer's own cost per request, free of network noise.
-fn http_requests(c: &mut Criterion) {
+fn http_requests<M: Measurement>(c: &mut Criterion<M>) {
     use axum::Router;
     use axum::body::Body;
     use axum::http::Request;
@@ -261,24 +268,26 @@ fn http_requests(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, calls, async_calls, http_requests);
-
-/// The mean of one benchmark, in nanoseconds, from criterion's saved estimates.
-fn mean_ns(id: &str) -> Option<f64> {
-    let dir = std::env::var("CARGO_TARGET_DIR")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../target").to_owned());
-    let path = format!("{dir}/criterion/{id}/new/estimates.json");
-    let json = std::fs::read_to_string(path).ok()?;
-    let mean = &json[json.find("\"mean\"")?..];
-    let estimate = &mean[mean.find("\"point_estimate\":")? + "\"point_estimate\":".len()..];
-    let end = estimate.find([',', '}'])?;
-    estimate[..end].trim().parse().ok()
+fn run<M: Measurement<Value = Duration>>(mut criterion: Criterion<M>, clock: Clock) {
+    calls(&mut criterion, clock);
+    async_calls(&mut criterion);
+    http_requests(&mut criterion);
+    criterion.final_summary();
 }
 
 fn main() {
-    benches();
-    Criterion::default().configure_from_args().final_summary();
-    let mean = |id: &str| mean_ns(id).unwrap_or(f64::NAN);
+    let clock = Clock::from_env();
+    match clock {
+        Clock::Wall => run(Criterion::default().configure_from_args(), clock),
+        Clock::Cpu => run(
+            Criterion::default()
+                .with_measurement(ThreadCpu)
+                .configure_from_args(),
+            clock,
+        ),
+    }
+    let mean = mean_ns;
+    println!("\nclock: {}", clock.name());
     let bare = mean("call/bare");
     let ours = mean("call/instrument_metric");
     let tikv = mean("call/hand_written_tikv");
@@ -287,7 +296,7 @@ fn main() {
     let ours2 = mean("call_2_threads/instrument_metric");
     let tikv2 = mean("call_2_threads/hand_written_tikv");
     println!(
-        "\nper call (mean): bare {bare:.1} ns, #[instrument_metric] {ours:.1} ns, hand-written tikv {tikv:.1} ns"
+        "per call (mean): bare {bare:.1} ns, #[instrument_metric] {ours:.1} ns, hand-written tikv {tikv:.1} ns"
     );
     println!(
         "target 1: #[instrument_metric] / hand-written tikv = {:.3} (target <= 0.7)",
