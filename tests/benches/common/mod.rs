@@ -1,0 +1,114 @@
+//! What the benchmarks share: a thread's CPU time as a clock, and the means criterion saved.
+//!
+//! The machine is shared: while other processes keep both cores busy, a benchmark's thread
+//! waits for a core and wall time counts the wait. A thread's CPU time does not; it still
+//! counts what the code itself costs, cache misses and contended cache lines included.
+
+// Each benchmark uses part of this module.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use criterion::measurement::{Measurement, ValueFormatter, WallTime};
+
+/// Which clock a benchmark reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Clock {
+    /// Elapsed time.
+    Wall,
+    /// The CPU time of the measuring thread (`CLOCK_THREAD_CPUTIME_ID`).
+    Cpu,
+}
+
+impl Clock {
+    /// `BENCH_CLOCK=cpu` for CPU time; wall time otherwise.
+    pub fn from_env() -> Clock {
+        match std::env::var("BENCH_CLOCK").as_deref() {
+            Ok("cpu") => Clock::Cpu,
+            _ => Clock::Wall,
+        }
+    }
+
+    /// A reading of this clock, in the current thread.
+    pub fn now(self) -> Duration {
+        match self {
+            Clock::Wall => {
+                // The monotonic clock, as `Instant` reads it.
+                let now = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+                timespec(now)
+            }
+            Clock::Cpu => thread_cpu_time(),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Clock::Wall => "wall time",
+            Clock::Cpu => "CPU time of the measuring thread",
+        }
+    }
+}
+
+fn timespec(now: rustix::time::Timespec) -> Duration {
+    Duration::new(
+        u64::try_from(now.tv_sec).unwrap_or(0),
+        u32::try_from(now.tv_nsec).unwrap_or(0),
+    )
+}
+
+/// The CPU time the current thread has used.
+pub fn thread_cpu_time() -> Duration {
+    timespec(rustix::time::clock_gettime(
+        rustix::time::ClockId::ThreadCPUTime,
+    ))
+}
+
+/// Criterion's measurement of a thread's CPU time: `Criterion::default().with_measurement(ThreadCpu)`.
+pub struct ThreadCpu;
+
+static WALL: WallTime = WallTime;
+
+impl Measurement for ThreadCpu {
+    type Intermediate = Duration;
+    type Value = Duration;
+
+    fn start(&self) -> Duration {
+        thread_cpu_time()
+    }
+
+    fn end(&self, started: Duration) -> Duration {
+        thread_cpu_time().saturating_sub(started)
+    }
+
+    fn add(&self, v1: &Duration, v2: &Duration) -> Duration {
+        *v1 + *v2
+    }
+
+    fn zero(&self) -> Duration {
+        Duration::ZERO
+    }
+
+    fn to_f64(&self, value: &Duration) -> f64 {
+        value.as_secs_f64() * 1e9
+    }
+
+    fn formatter(&self) -> &dyn ValueFormatter {
+        // Nanoseconds, as wall time is shown.
+        WALL.formatter()
+    }
+}
+
+/// The mean of one benchmark, in nanoseconds, from criterion's saved estimates.
+pub fn mean_ns(id: &str) -> f64 {
+    let dir = std::env::var("CARGO_TARGET_DIR")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../target").to_owned());
+    let read = || -> Option<f64> {
+        let json =
+            std::fs::read_to_string(format!("{dir}/criterion/{id}/new/estimates.json")).ok()?;
+        let mean = &json[json.find("\"mean\"")?..];
+        let key = "\"point_estimate\":";
+        let value = &mean[mean.find(key)? + key.len()..];
+        value[..value.find([',', '}'])?].trim().parse().ok()
+    };
+    read().unwrap_or(f64::NAN)
+}
