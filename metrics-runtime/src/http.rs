@@ -410,11 +410,29 @@ impl Layer {
                 );
             }
         }
+        self.write_durations(writer, &routes, &statuses, &readings);
+        writer.header(names.in_flight, IN_FLIGHT_HELP, MetricKind::Gauge.into());
+        for route in &routes {
+            let value = Value::Signed(route.in_flight.in_flight());
+            writer.gauge(names.in_flight, &[&route.labels], None, value);
+        }
+        self.write_sizes(writer, &routes);
+    }
+
+    /// The duration histogram of every route, its statuses summed from `readings`.
+    fn write_durations(
+        &self,
+        writer: &mut dyn Exposition,
+        routes: &[&'static Route],
+        statuses: &[Vec<(usize, usize, &CallCells)>],
+        readings: &Readings,
+    ) {
+        let names = &self.names;
         writer.header(names.duration, DURATION_HELP, MetricKind::Histogram.into());
         let buckets = writer.buckets(self.bounds);
         let mut total = Vec::new();
         let (mut exemplars, mut latest) = (Vec::new(), Vec::new());
-        for (route, seen) in routes.iter().zip(&statuses) {
+        for (route, seen) in routes.iter().zip(statuses) {
             // Each bucket's latest exemplar, whatever the status.
             latest.clear();
             latest.resize(self.bounds.len() + 1, None::<Exemplar>);
@@ -457,11 +475,11 @@ impl Layer {
             let created = Some(route.in_flight.created);
             writer.histogram(names.duration, labels, &buckets, reading, created, &latest);
         }
-        writer.header(names.in_flight, IN_FLIGHT_HELP, MetricKind::Gauge.into());
-        for route in &routes {
-            let value = Value::Signed(route.in_flight.in_flight());
-            writer.gauge(names.in_flight, &[&route.labels], None, value);
-        }
+    }
+
+    /// The body size histograms of every route, with `body_sizes`.
+    fn write_sizes(&self, writer: &mut dyn Exposition, routes: &[&'static Route]) {
+        let names = &self.names;
         if let Some(bounds) = self.body_bounds {
             let buckets = writer.buckets(bounds);
             let mut cumulative = Vec::new();
@@ -470,7 +488,7 @@ impl Layer {
                 (names.response_size, RESPONSE_SIZE_HELP, false),
             ] {
                 writer.header(name, help, MetricKind::Histogram.into());
-                for route in &routes {
+                for route in routes {
                     let cells = if request {
                         &route.request_sizes
                     } else {

@@ -663,7 +663,7 @@ mod tests {
         // The text format has no such rule.
         let le = le_values(&[0.5], Format::Text);
         let text = written(Format::Text, |w| {
-            w.histogram_series("a", &[], &le, &[1, 1], -2.0, None, &[])
+            w.histogram_series("a", &[], &le, &[1, 1], -2.0, None, &[]);
         });
         assert!(text.contains("a_sum -2\na_count 1\n"), "{text}");
     }
