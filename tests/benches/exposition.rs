@@ -2,7 +2,9 @@
 //! hundred latencies each, and a counter beside each) in the text format, in OpenMetrics with
 //! exemplars and `_created` samples, and in protobuf, classic and native; the bytes each
 //! native series takes; and what an exemplar costs a `Metrics` histogram and counter, outside
-//! any span and in one.
+//! any span and in one, beside prometheus-client 0.26's `HistogramWithExemplars` and
+//! `CounterWithExemplar` given the same trace (its caller reads the span's ids, writes them as
+//! labels and passes the time, which ours does itself).
 //!
 //! Run: `cargo bench -p integration-tests --bench exposition` (with the `exemplars` feature,
 //! on by default in this crate).
@@ -125,7 +127,54 @@ fn observe(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, render, observe);
+/// The exemplar labels a prometheus-client user writes: the span's ids in hex.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+struct TraceLabels {
+    trace_id: String,
+    span_id: String,
+}
+
+/// What a prometheus-client user does for each observation: the current span's ids as labels.
+fn client_exemplar() -> Option<TraceLabels> {
+    use opentelemetry::trace::TraceContextExt as _;
+    opentelemetry::Context::map_current(|cx| {
+        let span = cx.span();
+        let context = span.span_context();
+        context.is_valid().then(|| TraceLabels {
+            trace_id: context.trace_id().to_string(),
+            span_id: context.span_id().to_string(),
+        })
+    })
+}
+
+fn peer_observe(c: &mut Criterion) {
+    use prometheus_client::metrics::exemplar::{CounterWithExemplar, HistogramWithExemplars};
+    let histogram = HistogramWithExemplars::<TraceLabels>::new(
+        metrics_runtime::DEFAULT_BUCKETS.iter().copied(),
+    );
+    let counter = CounterWithExemplar::<TraceLabels>::default();
+    let mut group = c.benchmark_group("prometheus_client");
+    let observe = || {
+        let exemplar = client_exemplar();
+        let time = exemplar.as_ref().map(|_| std::time::SystemTime::now());
+        histogram.observe(black_box(0.042), exemplar, time);
+    };
+    let inc = || {
+        let exemplar = client_exemplar();
+        let time = exemplar.as_ref().map(|_| std::time::SystemTime::now());
+        counter.inc_by(1, exemplar, time);
+    };
+    group.bench_function("histogram_observe", |b| b.iter(observe));
+    group.bench_function("counter_inc", |b| b.iter(inc));
+    {
+        let _entered = in_a_span().attach();
+        group.bench_function("histogram_observe_in_a_span", |b| b.iter(observe));
+        group.bench_function("counter_inc_in_a_span", |b| b.iter(inc));
+    }
+    group.finish();
+}
+
+criterion_group!(benches, render, observe, peer_observe);
 
 /// The mean of one benchmark, in nanoseconds, from criterion's saved estimates.
 fn mean_ns(id: &str) -> f64 {
@@ -188,5 +237,17 @@ fn main() {
         field("counter_inc"),
         field("counter_inc_in_a_span"),
         field("counter_inc_in_a_span") - field("counter_inc"),
+    );
+    let peer = |id: &str| mean_ns(&format!("prometheus_client/{id}"));
+    println!(
+        "prometheus-client with exemplars (mean): histogram observe {:.1} ns, in a span {:.1} ns; counter inc {:.1} ns, in a span {:.1} ns; ours / theirs: {:.2}, {:.2}, {:.2}, {:.2}",
+        peer("histogram_observe"),
+        peer("histogram_observe_in_a_span"),
+        peer("counter_inc"),
+        peer("counter_inc_in_a_span"),
+        field("histogram_observe") / peer("histogram_observe"),
+        field("histogram_observe_in_a_span") / peer("histogram_observe_in_a_span"),
+        field("counter_inc") / peer("counter_inc"),
+        field("counter_inc_in_a_span") / peer("counter_inc_in_a_span"),
     );
 }
