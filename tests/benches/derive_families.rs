@@ -24,7 +24,7 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::{Clock, ThreadCpu, mean_ns};
+use common::{Clock, ThreadCpu, mean_ns, resident_bytes};
 use criterion::Criterion;
 use criterion::measurement::Measurement;
 use integration_tests::Exposition;
@@ -404,17 +404,6 @@ const LIBRARIES: [&str; 4] = [
 ];
 
 const MEMORY_CASE: &str = "DERIVE_FAMILIES_MEMORY_CASE";
-
-/// Resident memory, in bytes, from `/proc/self/statm`.
-fn resident_bytes() -> usize {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|pages| pages.parse::<usize>().ok())
-        .unwrap_or(0)
-        * 4096
-}
 
 /// Creates what every library needs once per process (lazily initialised state), so that the
 /// measured creation holds only the family.

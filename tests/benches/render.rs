@@ -12,7 +12,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::{Clock, ThreadCpu, mean_ns};
+use common::{Clock, ThreadCpu, mean_ns, resident_bytes};
 use criterion::Criterion;
 use criterion::measurement::Measurement;
 use integration_tests::bench_labels::{SHARDS, Shard, TENANTS, Tenant};
@@ -204,17 +204,6 @@ fn renders<M: Measurement>(c: &mut Criterion<M>) {
         b.iter(|| black_box(prometheus_client_render(&client)));
     });
     group.finish();
-}
-
-/// Resident memory, in bytes, from `/proc/self/statm`.
-fn resident_bytes() -> usize {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|pages| pages.parse::<usize>().ok())
-        .unwrap_or(0)
-        * 4096
 }
 
 fn main() {

@@ -7,18 +7,16 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use integration_tests::{XorShift, http};
+use integration_tests::XorShift;
+use integration_tests::prometheus::{Prometheus, eventually, number};
 use metrics_runtime::DEFAULT_BUCKETS;
 use metrics_runtime::native_histogram::{NativeConfig, NativeHistogram, NativeReading};
 use metrics_runtime::proto::{MetricType, PROTOBUF_CONTENT_TYPE, ProtoWriter};
-use serde_json::Value;
 
 /// How long the whole test may wait for Prometheus.
 const PATIENCE: Duration = Duration::from_secs(45);
@@ -97,126 +95,6 @@ fn answer(stream: &TcpStream, body: &[u8], accepts: &Mutex<Vec<String>>) -> std:
     writer.flush()
 }
 
-/// Prometheus, killed and its data removed when dropped.
-struct Prometheus {
-    child: Child,
-    addr: SocketAddr,
-    dir: PathBuf,
-}
-
-impl Prometheus {
-    fn start(target: SocketAddr) -> Prometheus {
-        let binary = ["/usr/bin/prometheus", "/usr/local/bin/prometheus"]
-            .into_iter()
-            .find(|path| Path::new(path).exists())
-            .expect(
-                "Prometheus is installed: apt-get install -y prometheus (scripts/test does it)",
-            );
-        let dir = std::env::temp_dir().join(format!("protobuf-prometheus-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let config = dir.join("prometheus.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n\
-                 scrape_configs:\n  - job_name: protobuf\n    static_configs:\n      \
-                 - targets: ['{target}']\n"
-            ),
-        )
-        .unwrap();
-        let addr = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap();
-        let log = std::fs::File::create(dir.join("log")).unwrap();
-        let child = Command::new(binary)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.join("data").display()
-            ))
-            .arg(format!("--web.listen-address={addr}"))
-            .arg("--enable-feature=native-histograms")
-            .arg("--log.level=warn")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        Prometheus { child, addr, dir }
-    }
-
-    /// Its log so far, for a failure message.
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
-    }
-
-    /// The result vector of an instant query; empty while Prometheus does not answer yet.
-    fn query(&self, promql: &str) -> Vec<Value> {
-        let path = format!("/api/v1/query?query={}", url_encode(promql));
-        let Ok(response) = http(self.addr, "GET", &path, &[]) else {
-            return Vec::new();
-        };
-        let body: Value = serde_json::from_str(&response.body).unwrap_or(Value::Null);
-        assert_ne!(
-            body["errorType"], "bad_data",
-            "Prometheus refuses `{promql}`: {}",
-            body["error"]
-        );
-        body["data"]["result"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-    }
-
-    /// The one float value of an instant query.
-    fn value(&self, promql: &str) -> f64 {
-        let result = self.query(promql);
-        assert_eq!(result.len(), 1, "`{promql}` gives {result:?}");
-        number(&result[0]["value"][1])
-    }
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn url_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
-/// A number as the query API writes it: a string.
-fn number(value: &Value) -> f64 {
-    value
-        .as_str()
-        .and_then(|text| text.parse().ok())
-        .unwrap_or_else(|| panic!("not a number: {value}"))
-}
-
-/// Polls `check` until it gives a value, for at most `limit`.
-fn eventually<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(value) = check() {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 /// Latency-like observations: log-uniform from 1 ms to 10 s, and a few zeros.
 fn observations() -> Vec<f64> {
     let mut rng = XorShift(0x5eed_1234_abcd_ef01);
@@ -282,7 +160,11 @@ fn prometheus_stores_what_the_protobuf_exposition_says() {
     let (body, reading) = exposition(&values);
     assert_eq!(reading.schema, 3);
     let target = Target::serve(body);
-    let prometheus = Prometheus::start(target.addr);
+    let prometheus = Prometheus::start(
+        "protobuf-prometheus",
+        target.addr,
+        &["--enable-feature=native-histograms"],
+    );
 
     let counter = eventually("the first scrape", PATIENCE, || {
         prometheus.query("proto_test_jobs_total").into_iter().next()
@@ -292,7 +174,7 @@ fn prometheus_stores_what_the_protobuf_exposition_says() {
     assert_eq!(number(&counter["value"][1]), 42.0);
     assert_eq!(prometheus.value("proto_test_temperature_celsius"), -3.25);
     assert_eq!(
-        prometheus.value("up{job=\"protobuf\"}"),
+        prometheus.value("up{job=\"protobuf-prometheus\"}"),
         1.0,
         "{}",
         prometheus.log()

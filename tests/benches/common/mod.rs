@@ -1,4 +1,5 @@
-//! What the benchmarks share: a thread's CPU time as a clock, and the means criterion saved.
+//! What the benchmarks share: a thread's CPU time as a clock, the means criterion saved, and
+//! the resident memory of the process.
 //!
 //! The machine is shared: while other processes keep both cores busy, a benchmark's thread
 //! waits for a core and wall time counts the wait. A thread's CPU time does not; it still
@@ -111,4 +112,15 @@ pub fn mean_ns(id: &str) -> f64 {
         value[..value.find([',', '}'])?].trim().parse().ok()
     };
     read().unwrap_or(f64::NAN)
+}
+
+/// Resident memory, in bytes, from `/proc/self/statm`.
+pub fn resident_bytes() -> usize {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|pages| pages.parse::<usize>().ok())
+        .unwrap_or(0)
+        * 4096
 }
