@@ -163,7 +163,8 @@ def hand_expanded(i, part, sig, ret, body, asynchronous, location):
         f"{PRIVATE}::FunctionDescriptor {{ "
         f"function: {PRIVATE}::FunctionName::Path({PRIVATE}::type_name::<MetricsFunctionPath>), "
         f"module: {PRIVATE}::module_path!(), families: {PRIVATE}::Families::Shared, "
-        f"in_flight: false, labels: &[], dynamic_labels: &[], buckets: &[], "
+        f"in_flight: false, labels: &[], dynamic_labels: &[], buckets: &[], error_kinds: &[], "
+        f"objective: {PRIVATE}::Option::None, native_histogram: false, "
         f"asynchronous: {str(asynchronous).lower()}, "
         f"file: {PRIVATE}::file!(), line: {line}u32, column: {column}u32, }}"
     )
@@ -188,8 +189,8 @@ def hand_expanded(i, part, sig, ret, body, asynchronous, location):
     else:
         run = f"let metrics_value = {PRIVATE}::call::<{ret}, _>(move || {{ {body} }});"
     outcome = (
-        f"metrics_guard.finish({{ use {PRIVATE}::{{AnyOutcome as _, ResultOutcome as _}}; "
-        f"(&{PRIVATE}::OutcomeProbe(&metrics_value)).metrics_outcome() }});"
+        f"metrics_guard.finish({{ use {PRIVATE}::{{AnyOutcome as _, ResultOutcome as _, "
+        f"StatusOutcome as _}}; (&&{PRIVATE}::OutcomeProbe(&metrics_value)).metrics_outcome() }});"
     )
     return f"{sig} {{ {start} {run} {outcome} metrics_value }}"
 
