@@ -361,21 +361,26 @@ pub fn spawn(addr: SocketAddr, state: Arc<AppState>, rate: u32) {
     for _ in 0..WORKERS {
         let client = Arc::clone(&client);
         tokio::spawn(async move {
-            // Start with a few users so that every action has someone to act for.
-            client.register().await;
             let mut interval = tokio::time::interval(pause);
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let report = &client.state.report;
+            let mut first = true;
             loop {
                 interval.tick().await;
                 // Announce the action before checking for a stop, so that `stop` followed by
-                // waiting for `in_flight() == 0` sees every action that started, finished.
+                // waiting for `in_flight() == 0` sees every action that started, finished:
+                // the first one too, which a stop before it must also prevent.
                 report.in_flight.fetch_add(1, Ordering::SeqCst);
                 if report.stopped.load(Ordering::SeqCst) {
                     report.in_flight.fetch_sub(1, Ordering::SeqCst);
                     break;
                 }
-                client.one_action().await;
+                if std::mem::take(&mut first) {
+                    // Start with a few users so that every action has someone to act for.
+                    client.register().await;
+                } else {
+                    client.one_action().await;
+                }
                 report.in_flight.fetch_sub(1, Ordering::SeqCst);
             }
         });
