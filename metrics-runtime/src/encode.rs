@@ -220,10 +220,13 @@ fn write_function_family(
         FunctionKind::Errors => {
             for series in &family.series {
                 let reading = readings.get(series.cells);
+                let (labels, created) = (
+                    &[series.labels.as_str()],
+                    Some(global.cells[series.cells].created),
+                );
                 for (index, kind) in series.kinds.iter().enumerate() {
                     let errors = Value::Unsigned(reading.kind(index));
-                    let created = Some(global.cells[series.cells].created);
-                    let (labels, kind) = (&[series.labels.as_str()], Some(("kind", *kind)));
+                    let kind = Some(("kind", *kind));
                     writer.counter(name, labels, kind, errors, created, None);
                 }
             }

@@ -9,39 +9,21 @@
 
 #![allow(clippy::cast_precision_loss)] // reported figures, far below 2^53
 
-use std::alloc::{GlobalAlloc, Layout, System};
+mod common;
+
 use std::hint::black_box;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use common::LIVE;
 use criterion::{Criterion, criterion_group};
 use metrics_runtime::__private::bench::ClassicHistogram;
 use metrics_runtime::DEFAULT_BUCKETS;
 use metrics_runtime::native_histogram::{NativeConfig, NativeHistogram};
 use prometheus_client::metrics::histogram::{Histogram as ClientHistogram, NativeHistogramConfig};
 
-/// Bytes allocated and not yet freed.
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-
-struct Counting;
-
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
-        // SAFETY: the caller's contract, passed on to the system allocator.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        // SAFETY: the caller's contract, passed on to the system allocator.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static ALLOCATOR: common::Counting = common::Counting;
 
 /// Observations like latencies: log-uniform from 0.5 ms to 4 s (13 powers of two).
 fn latencies() -> Vec<f64> {

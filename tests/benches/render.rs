@@ -8,40 +8,18 @@
 
 mod common;
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
-use common::{Clock, ThreadCpu, mean_ns, resident_bytes};
+use common::{Clock, LIVE, ThreadCpu, mean_ns, resident_bytes};
 use criterion::Criterion;
 use criterion::measurement::Measurement;
 use integration_tests::bench_labels::{SHARDS, Shard, TENANTS, Tenant};
 use metrics_runtime::{LabelValue, instrument_metric};
 use prometheus::{Encoder as _, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
 
-/// Counts the bytes allocated and not freed, to measure what each library keeps per series.
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards to the system allocator and only counts.
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
-        // SAFETY: the caller's contract is the system allocator's.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        // SAFETY: as above.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static ALLOCATOR: common::Counting = common::Counting;
 
 /// Serves one request of a tenant on a shard.
 #[instrument_metric(name = "render_bench", labels(shard = shard, tenant = tenant))]

@@ -8,6 +8,8 @@
 // Each benchmark uses part of this module.
 #![allow(dead_code)]
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
@@ -123,4 +125,27 @@ pub fn resident_bytes() -> usize {
         .and_then(|pages| pages.parse::<usize>().ok())
         .unwrap_or(0)
         * 4096
+}
+
+/// Bytes allocated and not yet freed, counted by [`Counting`] when a benchmark installs it.
+pub static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// The system allocator, counting what is live in [`LIVE`]: a benchmark that measures memory
+/// installs it with `#[global_allocator] static ALLOCATOR: common::Counting = common::Counting;`.
+pub struct Counting;
+
+// SAFETY: forwards to the system allocator and only counts.
+#[allow(unsafe_code)]
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
+        // SAFETY: the caller's contract is the system allocator's.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: as above.
+        unsafe { System.dealloc(ptr, layout) }
+    }
 }
