@@ -159,16 +159,11 @@ def hand_expanded(i, part, sig, ret, body, asynchronous, location):
     name in the crate that carries the attribute, which the descriptor records."""
     line, column = location
     path_item = "struct MetricsFunctionPath;"
-    descriptor = (
-        f"{PRIVATE}::FunctionDescriptor {{ "
-        f"function: {PRIVATE}::FunctionName::Path({PRIVATE}::type_name::<MetricsFunctionPath>), "
-        f"module: {PRIVATE}::module_path!(), families: {PRIVATE}::Families::Shared, "
-        f"in_flight: false, labels: &[], dynamic_labels: &[], buckets: &[], error_kinds: &[], "
-        f"objective: {PRIVATE}::Option::None, native_histogram: false, "
-        f"asynchronous: {str(asynchronous).lower()}, "
-        f"file: {PRIVATE}::file!(), line: {line}u32, column: {column}u32, }}"
+    site = (
+        f"static METRICS_CALL_SITE: {PRIVATE}::CallSite = {PRIVATE}::CallSite::with_defaults( "
+        f"{PRIVATE}::type_name::<MetricsFunctionPath>, {PRIVATE}::module_path!(), "
+        f"{PRIVATE}::file!(), {line}u32, {column}u32, {str(asynchronous).lower()}, );"
     )
-    site = f"static METRICS_CALL_SITE: {PRIVATE}::CallSite = {PRIVATE}::CallSite::new({descriptor});"
     if part == "static":
         return f"{sig} {{ {{ {path_item} {site} }} {body} }}"
     registration = ""

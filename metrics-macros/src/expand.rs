@@ -404,11 +404,42 @@ impl Plan {
         (!check.failed).then_some(plan)
     }
 
-    /// The `static` descriptor of this call site, as a const expression; `path` names the
-    /// item whose path gives the function's name.
-    fn descriptor(&self, sig: &Signature, path: &syn::Ident, future: bool) -> TokenStream {
+    /// The call site's `static` value, as a const expression; `path` names the item whose
+    /// path gives the function's name.
+    fn site(&self, sig: &Signature, path: &syn::Ident, future: bool) -> TokenStream {
         let krate = &self.krate;
         let private = quote!(#krate::__private);
+        let asynchronous = sig.asyncness.is_some() || future;
+        // The position of the function name, so that conflict reports point at it (and
+        // methods of one instrumented `impl` block at their own lines).
+        let start = sig.ident.span().start();
+        let line = u32::try_from(start.line).unwrap_or(u32::MAX);
+        let column = u32::try_from(start.column + 1).unwrap_or(u32::MAX);
+        if self.is_default() {
+            // The common case in a few tokens: every token here is paid by every function.
+            return quote! {
+                #private::CallSite::with_defaults(
+                    #private::type_name::<#path>,
+                    #private::module_path!(),
+                    #private::file!(),
+                    #line,
+                    #column,
+                    #asynchronous,
+                )
+            };
+        }
+        let descriptor = self.descriptor(&private, path, asynchronous, (line, column));
+        quote!(#private::CallSite::new(#descriptor))
+    }
+
+    /// The whole `FunctionDescriptor` literal, for an attribute with arguments.
+    fn descriptor(
+        &self,
+        private: &TokenStream,
+        path: &syn::Ident,
+        asynchronous: bool,
+        (line, column): (u32, u32),
+    ) -> TokenStream {
         let function = if let Some(name) = &self.function {
             quote!(#private::FunctionName::Given(#name))
         } else {
@@ -440,12 +471,11 @@ impl Plan {
             }
         };
         let in_flight = self.in_flight;
-        let asynchronous = sig.asyncness.is_some() || future;
         let keys = self.labels.iter().map(|(key, _)| key);
         let values = self.labels.iter().map(|(_, value)| value);
         let dynamic = self.dynamic.iter().map(|label| {
             let key = &label.key;
-            let values = label.values(&private);
+            let values = label.values(private);
             quote!((#key, #values))
         });
         let buckets = &self.buckets;
@@ -476,16 +506,6 @@ impl Plan {
             }
         };
         let native_histogram = self.native_histogram;
-        // The position of the function name, so that conflict reports point at it (and
-        // methods of one instrumented `impl` block at their own lines).
-        let start = sig.ident.span().start();
-        let line = u32::try_from(start.line).unwrap_or(u32::MAX);
-        let column = u32::try_from(start.column + 1).unwrap_or(u32::MAX);
-        let location = quote! {
-            file: #private::file!(),
-            line: #line,
-            column: #column,
-        };
         quote! {
             #private::FunctionDescriptor {
                 function: #function,
@@ -499,9 +519,24 @@ impl Plan {
                 objective: #objective,
                 native_histogram: #native_histogram,
                 asynchronous: #asynchronous,
-                #location
+                file: #private::file!(),
+                line: #line,
+                column: #column,
             }
         }
+    }
+
+    /// Whether the attribute has no argument that changes the descriptor.
+    fn is_default(&self) -> bool {
+        self.function.is_none()
+            && self.own.is_none()
+            && !self.in_flight
+            && self.labels.is_empty()
+            && self.dynamic.is_empty()
+            && self.buckets.is_empty()
+            && self.error_kinds.is_none()
+            && self.objective.is_none()
+            && !self.native_histogram
     }
 }
 
@@ -1139,6 +1174,27 @@ fn wrap_body(plan: &Plan, sig: &Signature, body: &Group) -> Group {
     group
 }
 
+/// Whether a body could leave its function before its end, other than by panicking: a
+/// `return`, a `?`, or a macro call, which may expand to either. Anywhere in the body, nested
+/// closures and items included: a closure costs a little build time, a missed early exit
+/// would record a wrong outcome.
+fn may_leave_early(tokens: TokenStream) -> bool {
+    let mut after_bang = false;
+    for tree in tokens {
+        let leaves = match &tree {
+            TokenTree::Ident(ident) => ident == "return",
+            TokenTree::Punct(punct) => punct.as_char() == '?',
+            TokenTree::Group(group) => after_bang || may_leave_early(group.stream()),
+            TokenTree::Literal(_) => false,
+        };
+        if leaves {
+            return true;
+        }
+        after_bang = matches!(&tree, TokenTree::Punct(punct) if punct.as_char() == '!');
+    }
+    false
+}
+
 /// The pieces of generated code that declare and use one function's call site.
 struct CallSiteTokens {
     private: TokenStream,
@@ -1165,7 +1221,7 @@ impl CallSiteTokens {
         let private = quote!(#krate::__private);
         let path = syn::Ident::new("MetricsFunctionPath", Span::mixed_site());
         let site = syn::Ident::new("METRICS_CALL_SITE", Span::mixed_site());
-        let descriptor = plan.descriptor(sig, &path, future);
+        let site_value = plan.site(sig, &path, future);
         let index = plan.series_index();
         let series_limit = plan.series_limit(sig.asyncness.is_some() || future);
         let objective_check = plan.objective_check();
@@ -1174,7 +1230,7 @@ impl CallSiteTokens {
         let path_item = plan.function.is_none().then(|| quote!(struct #path;));
         let declare = quote! {
             #path_item
-            static #site: #private::CallSite = #private::CallSite::new(#descriptor);
+            static #site: #private::CallSite = #site_value;
             #private::inventory::submit! { #private::Declaration::Function(&#site) }
             #series_limit
             #objective_check
@@ -1182,7 +1238,19 @@ impl CallSiteTokens {
         let value = syn::Ident::new("metrics_value", Span::mixed_site());
         let guard = syn::Ident::new("metrics_guard", Span::mixed_site());
         let output = syn::Ident::new("metrics_output", Span::mixed_site());
-        let (ending, with_kind) = plan.ending(&value, false);
+        let unit = match &sig.output {
+            ReturnType::Default => true,
+            ReturnType::Type(_, ty) => {
+                matches!(ty.as_ref(), Type::Tuple(tuple) if tuple.elems.is_empty())
+            }
+        };
+        let (ending, with_kind) =
+            if unit && !future && plan.predicate.is_none() && plan.error_kinds.is_none() {
+                // Nothing to probe: `()` is always `ok`.
+                (quote!(#private::Outcome::Ok), false)
+            } else {
+                plan.ending(&value, false)
+            };
         let finish = if with_kind {
             quote!(#guard.finish_ending(#ending);)
         } else {
@@ -1227,12 +1295,28 @@ impl CallSiteTokens {
         }
     }
 
-    /// A sync function's body in a closure, or an `async fn`'s in an `async` block; the guard
-    /// records the outcome of the value.
+    /// A sync function's body in a closure, or an `async fn`'s in an `async` block, so that a
+    /// `return` or `?` in it gives its value to the guard, which records the outcome of the
+    /// value; a body that cannot leave early is bound as it is (a closure or an `async` block
+    /// is one more function to build per instrumented function).
     fn call(&self, sig: &Signature, return_type: &Type, block: &Group) -> TokenStream {
         let CallSiteTokens { private, value, .. } = self;
         let start = self.start(true);
-        let run = if sig.asyncness.is_some() {
+        let run = if !may_leave_early(block.stream()) {
+            // A body that diverges (`std::process::exit(1)`) makes what follows it
+            // unreachable, generated code which alone is allowed to be, and is then a
+            // diverging sub-expression of the binding to clippy, which it is not in the
+            // function as written.
+            let finish = &self.finish;
+            return quote! {
+                #start
+                #[allow(clippy::diverging_sub_expression)]
+                let #value: #return_type = #block;
+                #[allow(unreachable_code)]
+                #finish
+                #value
+            };
+        } else if sig.asyncness.is_some() {
             // The body's value is bound with the declared type inside the `async` block, so
             // that a type error is reported on the user's expression, not on the attribute.
             let body_value = syn::Ident::new("metrics_body_value", Span::mixed_site());
@@ -1304,6 +1388,48 @@ impl CallSiteTokens {
                 #declare
                 #instrumented
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::may_leave_early;
+
+    fn leaves(body: &str) -> bool {
+        may_leave_early(body.parse().expect("the body lexes"))
+    }
+
+    #[test]
+    fn early_exits_are_seen_at_any_depth() {
+        for body in [
+            "return 1",
+            "if x { return Ok(1); } Ok(2)",
+            "let v = f()?; Ok(v)",
+            "match x { _ => { g(h()?) } }",
+            "let c = || -> Option<u8> { Some(f()?) }; c()",
+            "bail!(\"no\")",
+            "ensure! { x > 1 }; Ok(())",
+            "log::info!(\"{x}\"); 1",
+            "vec![1, 2]",
+            "!(a && b)",
+        ] {
+            assert!(leaves(body), "{body}");
+        }
+    }
+
+    #[test]
+    fn bodies_without_one_are_bound_as_they_are() {
+        for body in [
+            "1",
+            "x != y",
+            "!x",
+            "a.b(|v| v + 1).c::<u8>()",
+            "let r#return = 1; r#return",
+            "if x { f() } else { loop {} }",
+            "Ok(y.parse::<usize>().unwrap_or(0) + x as usize)",
+        ] {
+            assert!(!leaves(body), "{body}");
         }
     }
 }

@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 
 use crate::cells::CallCells;
 use crate::labels::ErrorKinds;
-use crate::model::{Ending, FunctionDescriptor, Outcome};
+use crate::model::{Ending, Families, FunctionDescriptor, FunctionName, Outcome};
 
 /// Whether the crate's own instrumentation records: see [`set_recording`].
 static RECORDING: AtomicBool = AtomicBool::new(true);
@@ -72,6 +72,37 @@ impl CallSite {
             handles: OnceLock::new(),
             function: OnceLock::new(),
         }
+    }
+
+    /// The call site of a function instrumented without arguments: the shared families,
+    /// default buckets, no labels, no in-flight gauge. Generated code calls this instead of
+    /// writing the whole descriptor out, since each field written out costs every instrumented
+    /// function its share of a debug build (scripts/bench-build-cost.py).
+    #[must_use]
+    pub const fn with_defaults(
+        function: fn() -> &'static str,
+        module: &'static str,
+        file: &'static str,
+        line: u32,
+        column: u32,
+        asynchronous: bool,
+    ) -> Self {
+        CallSite::new(FunctionDescriptor {
+            function: FunctionName::Path(function),
+            module,
+            families: Families::Shared,
+            in_flight: false,
+            labels: &[],
+            dynamic_labels: &[],
+            buckets: &[],
+            error_kinds: &[],
+            objective: None,
+            native_histogram: false,
+            asynchronous,
+            file,
+            line,
+            column,
+        })
     }
 
     /// The `function` label value of this site, once the registry is built.

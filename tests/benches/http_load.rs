@@ -20,6 +20,10 @@ use metrics_runtime::instrument_metric;
 /// Declares 9,900 series (550 label combinations, each a counter with four outcomes and a
 /// 14-line histogram) for /metrics to carry, with the layer's and the handler's.
 #[instrument_metric(name = "load_bench_series", labels(shard = shard, zone = zone))]
+#[expect(
+    clippy::unused_async,
+    reason = "an async call on purpose, without an await"
+)]
 async fn series(shard: Shard, zone: Zone) {
     black_box((shard, zone));
 }

@@ -23,6 +23,10 @@ static ALLOCATOR: common::Counting = common::Counting;
 
 /// Serves one request of a tenant on a shard.
 #[instrument_metric(name = "render_bench", labels(shard = shard, tenant = tenant))]
+#[expect(
+    clippy::unused_async,
+    reason = "an async call on purpose, without an await"
+)]
 async fn serve(shard: Shard, tenant: Tenant) -> Result<(), ()> {
     black_box((shard, tenant));
     Ok(())

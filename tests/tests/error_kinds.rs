@@ -38,6 +38,10 @@ fn sync(how: u8) -> Result<(), SyncError> {
 
 /// The same, asynchronously and through a `Result` alias: the type check is on the real type.
 #[instrument_metric(name = "async_sync_runs", error_kinds = ProviderError)]
+#[expect(
+    clippy::unused_async,
+    reason = "async on purpose; the attribute does not hide the lint"
+)]
 async fn sync_later(fail: Option<ProviderError>) -> Answer {
     fail.map_or(Ok(1), Err)
 }

@@ -28,6 +28,10 @@ enum SendError {
     error_kinds = SendError,
     objective(success = 99.9, latency = (0.25, 99.0))
 )]
+#[expect(
+    clippy::unused_async,
+    reason = "an async call on purpose, without an await"
+)]
 async fn send(provider: Provider) -> Result<(), SendError> {
     let _ = provider;
     Err(SendError::RateLimited)

@@ -34,6 +34,10 @@ fn is_negative(value: &i64) -> bool {
 
 /// A C-style status code: negative is an error.
 #[instrument_metric(name = "legacy_calls", error_if = is_negative)]
+#[expect(
+    clippy::unused_async,
+    reason = "an async call on purpose, without an await"
+)]
 async fn legacy(code: i64) -> i64 {
     code
 }
@@ -63,6 +67,10 @@ fn respond(status: u16) -> Response<String> {
 }
 
 #[instrument_metric(name = "handler_pairs")]
+#[expect(
+    clippy::unused_async,
+    reason = "an async call on purpose, without an await"
+)]
 async fn pair(status: StatusCode) -> (StatusCode, &'static str) {
     (status, "body")
 }
@@ -73,6 +81,10 @@ fn result_of_pair(status: Option<StatusCode>) -> Result<(StatusCode, String), St
 }
 
 #[instrument_metric(name = "handler_result_responses")]
+#[expect(
+    clippy::unused_async,
+    reason = "an async call on purpose, without an await"
+)]
 async fn result_of_response(status: Option<u16>) -> Result<Response<String>, String> {
     match status {
         Some(status) => Ok(respond(status)),
