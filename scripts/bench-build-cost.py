@@ -28,13 +28,20 @@ The peers come from crates.io; their versions are printed with the results.
 
 With --breakdown, the one-line crate is also built with the attribute's expansion written out
 by hand, part by part: the call-site `static` with the item whose path names the function;
-then the guard, the closure (the `async` block of an async function) and the outcome probe
-that record a call; then the `inventory` registration, which makes it the full expansion. The
+then the guard and the outcome probe that record a call, the body bound as written (as the
+attribute writes a body that cannot leave early); then the closure (the `async` block of an
+async function) that these bodies get, since they can; then the `inventory` registration,
+which makes it the full expansion. The
 full hand-written crate is checked, token for token, against what the attribute emits for the
 same crate: a small helper (built here from metrics-macros' own source) expands it and the
 script stops if the two differ.
 
-Usage: scripts/bench-build-cost.py [--rounds N] [--breakdown]
+With --instructions, each crate is also built once under valgrind, which counts the
+instructions the compiler executes (cachegrind, no cache simulation): a count that is the same
+on every run, however busy the machine, for comparisons finer than the times allow. It needs
+valgrind (apt-get install valgrind) and about a minute per crate.
+
+Usage: scripts/bench-build-cost.py [--rounds N] [--breakdown] [--instructions]
 """
 
 import argparse
@@ -45,6 +52,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import tomllib
 from pathlib import Path
@@ -134,7 +142,8 @@ METERED_MEASURE = "#[measure([HitCount, ErrorCount, ResponseTime])]"
 # Breakdown parts, each adding to the one before; the last is the full expansion.
 PARTS = {
     "static": "+ the call-site `static` and the item whose path names the function",
-    "guarded": "+ the guard, the closure (an `async` block for async functions) and the outcome probe",
+    "probed": "+ the guard and the outcome probe, the body bound as written",
+    "guarded": "+ the closure (an `async` block for async functions) around the body",
     "registered": "+ the `inventory` registration: the full expansion, token for token",
 }
 
@@ -175,7 +184,11 @@ def hand_expanded(i, part, sig, ret, body, asynchronous, location):
         f"let mut metrics_guard = {{ {path_item} {site} {registration} "
         f"{PRIVATE}::CallSite::start_at(&METRICS_CALL_SITE, 0) }};"
     )
-    if asynchronous:
+    if part == "probed":
+        # What the attribute writes for a body that cannot leave early; these bodies can (a
+        # `?`, a macro), so this part measures the guard and the probe alone.
+        run = f"let metrics_value: {ret} = {{ {body} }};"
+    elif asynchronous:
         run = (
             f"let metrics_value: {ret} = async move {{ "
             f"let metrics_body_value: {ret} = {{ {body} }}; "
@@ -497,6 +510,44 @@ def spread(values):
     return f"{min(values):.2f} to {max(values):.2f}"
 
 
+def instructions(name):
+    """Instructions the compiler executes for a clean build of crate `name` alone, counted by
+    valgrind (cachegrind without its cache simulation): the same count on every run however
+    busy the machine is, where a time is not."""
+    cargo(name, "clean", "-p", f"build-cost-{name}")
+    crate = f"--crate-name build_cost_{name.replace('-', '_')} "
+    with tempfile.TemporaryDirectory() as directory:
+        command = [
+            "valgrind",
+            "--tool=cachegrind",
+            "--cache-sim=no",
+            "--trace-children=yes",
+            f"--cachegrind-out-file={directory}/%p",
+            "cargo",
+            "build",
+            "-q",
+        ]
+        env = dict(os.environ, CARGO_TARGET_DIR=str(TARGET))
+        run = subprocess.run(command, cwd=WORK / name, env=env, capture_output=True, text=True)
+        if run.returncode != 0:
+            sys.exit(run.stderr + f"\nthe build of {name} under valgrind failed (apt-get install valgrind)")
+        for path in Path(directory).iterdir():
+            text = path.read_text()
+            command_line = re.search(r"^cmd: (.*)$", text, re.MULTILINE)
+            if command_line and crate in command_line.group(1) + " ":
+                return int(re.search(r"^summary: (\d+)", text, re.MULTILINE).group(1))
+    sys.exit(f"no compiler run of {name} was counted")
+
+
+def instruction_table(title, counts, rows, plain):
+    """One markdown table of instruction counts and their ratios to `plain`."""
+    print(f"\n{title}, instructions of the compiler\n")
+    print("| variant | instructions | ratio to plain |")
+    print("|---|---|---|")
+    for label, name in rows:
+        print(f"| {label} | {counts[name] / 1e9:.3f} G | **{counts[name] / counts[plain]:.2f}x** |")
+
+
 def table(title, times, rows, plain):
     """One markdown table: the median CPU and wall seconds of each crate and its ratios to
     `plain`, with the range over the rounds."""
@@ -520,6 +571,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--breakdown", action="store_true")
+    parser.add_argument("--instructions", action="store_true")
     options = parser.parse_args()
     if options.rounds < 1:
         parser.error("--rounds needs at least one round")
@@ -540,14 +592,21 @@ def main():
     print(f"\npeers from crates.io: {versions()}")
     print(f"load average (1 min) before and after each round: {spread(loads)}")
     print(f"clean debug build of each crate alone, dependencies built; {options.rounds} alternated rounds")
+    tables = []
     for style, title in [("one-line", "200 one-line functions"), ("typical", "200 functions of 10-20 lines")]:
         rows = [(LABELS[variant], crate_name(style, variant)) for variant in VARIANTS]
-        table(title, times, rows, crate_name(style, "plain"))
+        tables.append((title, rows, crate_name(style, "plain")))
     if options.breakdown:
         rows = [("nothing (plain)", "one-line-plain")]
         rows += [(description, crate_name("one-line", part)) for part, description in PARTS.items()]
         rows.append(("`#[instrument_metric]` itself: the above, plus running the macro", "one-line-ours"))
-        table("200 one-line functions, the expansion written out part by part", times, rows, "one-line-plain")
+        tables.append(("200 one-line functions, the expansion written out part by part", rows, "one-line-plain"))
+    for title, rows, plain in tables:
+        table(title, times, rows, plain)
+    if options.instructions:
+        counts = {name: instructions(name) for name in names}
+        for title, rows, plain in tables:
+            instruction_table(title, counts, rows, plain)
 
 
 if __name__ == "__main__":

@@ -235,8 +235,9 @@ fn take_own_attribute(attrs: &mut Vec<Attribute>, errors: &mut Errors) -> Option
     }
 }
 
-/// Refuses `#[track_caller]`: the body runs in a closure or an `async` block, where
-/// `Location::caller()` would report the function's own line, not its caller's.
+/// Refuses `#[track_caller]`: a body that can leave early runs in a closure or an `async`
+/// block, where `Location::caller()` would report the function's own line, not its caller's
+/// (refused for every body, so that adding a `?` does not change what it reports).
 fn refuse_track_caller(attrs: &[Attribute], errors: &mut Errors) {
     if let Some(attr) = attrs
         .iter()
@@ -244,7 +245,7 @@ fn refuse_track_caller(attrs: &[Attribute], errors: &mut Errors) {
     {
         errors.at(
             attr.span(),
-            "`#[track_caller]` cannot be combined with `#[instrument_metric]`: the instrumented body runs inside a closure, where `Location::caller()` would report this function's own line instead of its caller's; remove one of the two attributes",
+            "`#[track_caller]` cannot be combined with `#[instrument_metric]`: an instrumented body that can return early runs inside a closure, where `Location::caller()` would report this function's own line instead of its caller's; remove one of the two attributes",
         );
     }
 }

@@ -86,8 +86,13 @@
 //! any other type that implements `Future` (a named future type, a `JoinHandle`) is timed
 //! until it returns, like any function: make it an `async fn`, or return `impl Future`.
 //!
-//! `#[track_caller]` is refused: the body runs in a closure, where `Location::caller()` would
-//! report the function's own line rather than its caller's.
+//! A body that can leave early (a `return`, a `?`, or a macro call, which may expand to
+//! either) runs in a closure, or in an `async` block for an `async fn`, so that the value it
+//! leaves with is the one recorded; any other body is bound as written, which is cheaper to
+//! build. Either way the call is timed until the body has its value.
+//!
+//! `#[track_caller]` is refused: the body may run in a closure, where `Location::caller()`
+//! would report the function's own line rather than its caller's.
 //!
 //! # Arguments
 //!
