@@ -608,9 +608,10 @@ impl Plan {
     }
 
     /// The outcome of the returned value `value` (a reference to it when `by_reference`): the
-    /// predicate's answer, or the probe's (a `Result`'s variant, a response's status), with
-    /// the kind of its error when the function counts kinds.
-    fn ending(&self, value: &syn::Ident, by_reference: bool) -> (TokenStream, bool) {
+    /// predicate's answer, `ok` for a `unit` value (nothing to probe), or the probe's (a
+    /// `Result`'s variant, a response's status), with the kind of its error when the function
+    /// counts kinds.
+    fn ending(&self, value: &syn::Ident, by_reference: bool, unit: bool) -> (TokenStream, bool) {
         let krate = &self.krate;
         let private = quote!(#krate::__private);
         // The value and its reference are spanned at the argument that uses them, so that a type
@@ -631,6 +632,8 @@ impl Plan {
             } else {
                 quote!(#private::Outcome::ok_if(!#answer))
             }
+        } else if unit {
+            quote!(#private::Outcome::Ok)
         } else {
             quote! {{
                 use #private::{AnyOutcome as _, ResultOutcome as _, StatusOutcome as _};
@@ -1245,19 +1248,13 @@ impl CallSiteTokens {
                 matches!(ty.as_ref(), Type::Tuple(tuple) if tuple.elems.is_empty())
             }
         };
-        let (ending, with_kind) =
-            if unit && !future && plan.predicate.is_none() && plan.error_kinds.is_none() {
-                // Nothing to probe: `()` is always `ok`.
-                (quote!(#private::Outcome::Ok), false)
-            } else {
-                plan.ending(&value, false)
-            };
+        let (ending, with_kind) = plan.ending(&value, false, unit);
         let finish = if with_kind {
             quote!(#guard.finish_ending(#ending);)
         } else {
             quote!(#guard.finish(#ending);)
         };
-        let (ending, with_kind) = plan.ending(&output, true);
+        let (ending, with_kind) = plan.ending(&output, true, false);
         let classify = if with_kind {
             ending
         } else {
@@ -1301,14 +1298,18 @@ impl CallSiteTokens {
     /// value; a body that cannot leave early is bound as it is (a closure or an `async` block
     /// is one more function to build per instrumented function).
     fn call(&self, sig: &Signature, return_type: &Type, block: &Group) -> TokenStream {
-        let CallSiteTokens { private, value, .. } = self;
+        let CallSiteTokens {
+            private,
+            value,
+            finish,
+            ..
+        } = self;
         let start = self.start(true);
-        let run = if !may_leave_early(block.stream()) {
+        if !may_leave_early(block.stream()) {
             // A body that diverges (`std::process::exit(1)`) makes what follows it
             // unreachable, generated code which alone is allowed to be, and is then a
             // diverging sub-expression of the binding to clippy, which it is not in the
             // function as written.
-            let finish = &self.finish;
             return quote! {
                 #start
                 #[allow(clippy::diverging_sub_expression)]
@@ -1317,7 +1318,8 @@ impl CallSiteTokens {
                 #finish
                 #value
             };
-        } else if sig.asyncness.is_some() {
+        }
+        let run = if sig.asyncness.is_some() {
             // The body's value is bound with the declared type inside the `async` block, so
             // that a type error is reported on the user's expression, not on the attribute.
             let body_value = syn::Ident::new("metrics_body_value", Span::mixed_site());
@@ -1334,7 +1336,6 @@ impl CallSiteTokens {
         } else {
             quote!(let #value = #private::call::<#return_type, _>(move || #block);)
         };
-        let finish = &self.finish;
         quote! {
             #start
             #run
