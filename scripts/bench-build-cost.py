@@ -274,11 +274,13 @@ def name_locations(source):
     return found
 
 
-def cargo(name, *args, failure=None):
-    """Runs cargo in crate `name`, its output (the warnings of path dependencies, which cargo
-    prints again on every build) shown only if it fails, followed by `failure`."""
+def cargo(name, *args, failure=None, wrapper=()):
+    """Runs cargo in crate `name` (under the command `wrapper`, if any), its output (the
+    warnings of path dependencies, which cargo prints again on every build) shown only if it
+    fails, followed by `failure`."""
     env = dict(os.environ, CARGO_TARGET_DIR=str(TARGET))
-    run = subprocess.run(["cargo", *args, "-q"], cwd=WORK / name, env=env, capture_output=True, text=True)
+    command = [*wrapper, "cargo", *args, "-q"]
+    run = subprocess.run(command, cwd=WORK / name, env=env, capture_output=True, text=True)
     if run.returncode != 0:
         sys.exit(run.stderr + (failure or f"cargo {' '.join(args)} failed in {WORK / name}"))
 
@@ -517,20 +519,15 @@ def instructions(name):
     cargo(name, "clean", "-p", f"build-cost-{name}")
     crate = f"--crate-name build_cost_{name.replace('-', '_')} "
     with tempfile.TemporaryDirectory() as directory:
-        command = [
+        valgrind = [
             "valgrind",
             "--tool=cachegrind",
             "--cache-sim=no",
             "--trace-children=yes",
             f"--cachegrind-out-file={directory}/%p",
-            "cargo",
-            "build",
-            "-q",
         ]
-        env = dict(os.environ, CARGO_TARGET_DIR=str(TARGET))
-        run = subprocess.run(command, cwd=WORK / name, env=env, capture_output=True, text=True)
-        if run.returncode != 0:
-            sys.exit(run.stderr + f"\nthe build of {name} under valgrind failed (apt-get install valgrind)")
+        failure = f"the build of {name} under valgrind failed (apt-get install valgrind)"
+        cargo(name, "build", failure=failure, wrapper=valgrind)
         for path in Path(directory).iterdir():
             text = path.read_text()
             command_line = re.search(r"^cmd: (.*)$", text, re.MULTILINE)

@@ -134,17 +134,20 @@ struct TraceLabels {
     span_id: String,
 }
 
-/// What a prometheus-client user does for each observation: the current span's ids as labels.
-fn client_exemplar() -> Option<TraceLabels> {
+/// What a prometheus-client user does for each observation: the current span's ids as labels,
+/// and the time of the exemplar when there is one.
+fn client_exemplar() -> (Option<TraceLabels>, Option<std::time::SystemTime>) {
     use opentelemetry::trace::TraceContextExt as _;
-    opentelemetry::Context::map_current(|cx| {
+    let exemplar = opentelemetry::Context::map_current(|cx| {
         let span = cx.span();
         let context = span.span_context();
         context.is_valid().then(|| TraceLabels {
             trace_id: context.trace_id().to_string(),
             span_id: context.span_id().to_string(),
         })
-    })
+    });
+    let time = exemplar.as_ref().map(|_| std::time::SystemTime::now());
+    (exemplar, time)
 }
 
 fn peer_observe(c: &mut Criterion) {
@@ -155,13 +158,11 @@ fn peer_observe(c: &mut Criterion) {
     let counter = CounterWithExemplar::<TraceLabels>::default();
     let mut group = c.benchmark_group("prometheus_client");
     let observe = || {
-        let exemplar = client_exemplar();
-        let time = exemplar.as_ref().map(|_| std::time::SystemTime::now());
+        let (exemplar, time) = client_exemplar();
         histogram.observe(black_box(0.042), exemplar, time);
     };
     let inc = || {
-        let exemplar = client_exemplar();
-        let time = exemplar.as_ref().map(|_| std::time::SystemTime::now());
+        let (exemplar, time) = client_exemplar();
         counter.inc_by(1, exemplar, time);
     };
     group.bench_function("histogram_observe", |b| b.iter(observe));
