@@ -18,6 +18,8 @@ pub(crate) fn derive(input: TokenStream) -> TokenStream {
 struct KindAttr {
     rename: Option<LitStr>,
     transparent: Option<Span>,
+    /// `ok`: the kind is of class `ok`, not a failure of the service.
+    ok: Option<Span>,
     krate: Option<syn::Path>,
 }
 
@@ -26,7 +28,7 @@ fn kind_attr(attrs: &[syn::Attribute], on_enum: bool, errors: &mut Errors) -> Ki
     let valid = if on_enum {
         "`crate = path`"
     } else {
-        "`rename = \"...\"` and `transparent`"
+        "`rename = \"...\"`, `transparent` and `ok`"
     };
     for attr in attrs
         .iter()
@@ -60,6 +62,11 @@ fn kind_attr(attrs: &[syn::Attribute], on_enum: bool, errors: &mut Errors) -> Ki
                         twice(errors);
                     }
                 }
+                ("ok", false) => {
+                    if parsed.ok.replace(span).is_some() {
+                        twice(errors);
+                    }
+                }
                 _ => {
                     errors.at(
                         span,
@@ -84,7 +91,8 @@ fn kind_attr(attrs: &[syn::Attribute], on_enum: bool, errors: &mut Errors) -> Ki
 
 /// One variant: its own kind, or the kinds of its one field's type.
 enum VariantKind {
-    Own(String),
+    /// Its name, and whether it is of class `ok`.
+    Own(String, bool),
     Transparent(Box<syn::Type>),
 }
 
@@ -125,6 +133,13 @@ fn variant_kinds<'a>(
     let mut kinds = Vec::new();
     for variant in &data.variants {
         let variant_attr = kind_attr(&variant.attrs, false, errors);
+        if let (Some(_), Some(ok)) = (variant_attr.transparent, variant_attr.ok) {
+            errors.at(
+                ok,
+                "a `transparent` variant takes the kinds of its field, with their classes; mark the field type's variants `ok` instead",
+            );
+        }
+        let ok = variant_attr.ok.is_some();
         let kind = match (variant_attr.transparent, &variant_attr.rename) {
             (Some(span), Some(_)) => {
                 errors.at(
@@ -153,11 +168,11 @@ fn variant_kinds<'a>(
                 if let Err(message) = validate::label_value(&lit.value()) {
                     errors.at(lit.span(), message);
                 }
-                VariantKind::Own(lit.value())
+                VariantKind::Own(lit.value(), ok)
             }
             (None, None) => {
                 use syn::ext::IdentExt;
-                VariantKind::Own(validate::snake_case(&variant.ident.unraw().to_string()))
+                VariantKind::Own(validate::snake_case(&variant.ident.unraw().to_string()), ok)
             }
         };
         kinds.push((variant, kind));
@@ -184,10 +199,11 @@ fn generate(
             Fields::Named(_) => quote!(Self::#variant_ident { .. }),
         };
         match kind {
-            VariantKind::Own(value) => {
+            VariantKind::Own(value, ok) => {
                 arms.push(quote!(#pattern => #offset));
                 fill.push(quote! {
                     kinds[at] = #value;
+                    oks[at] = #ok;
                     at += 1;
                 });
                 offset = quote!(#offset + 1);
@@ -205,6 +221,7 @@ fn generate(
                     let mut i = 0;
                     while i < #inner::KINDS.len() {
                         kinds[at] = #inner::KINDS[i];
+                        oks[at] = i < #inner::OK.len() && #inner::OK[i];
                         at += 1;
                         i += 1;
                     }
@@ -224,13 +241,16 @@ fn generate(
     quote! {
         const _: () = {
             const COUNT: usize = #offset;
-            const KINDS: [&str; COUNT] = {
+            const TABLE: ([&str; COUNT], [bool; COUNT]) = {
                 let mut kinds = [""; COUNT];
+                let mut oks = [false; COUNT];
                 let mut at = 0;
                 #(#fill)*
                 let _ = at;
-                kinds
+                (kinds, oks)
             };
+            const KINDS: [&str; COUNT] = TABLE.0;
+            const OK: [bool; COUNT] = TABLE.1;
             const _: () = {
                 if !#private::distinct_names(&KINDS) {
                     #duplicate
@@ -240,6 +260,7 @@ fn generate(
             #[automatically_derived]
             impl #private::ErrorKinds for #ident {
                 const KINDS: &'static [&'static str] = &KINDS;
+                const OK: &'static [bool] = &OK;
 
                 #[inline]
                 fn kind_index(&self) -> usize {

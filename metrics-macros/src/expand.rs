@@ -625,20 +625,11 @@ impl Plan {
         let reference = (!by_reference).then(|| quote!(&));
         let outcome = if let Some((function, ok)) = &self.predicate {
             let argument = at(function.span());
-            let answer =
-                quote_spanned!(function.span()=> #private::predicate(#function, #argument));
-            if *ok {
-                quote!(#private::Outcome::ok_if(#answer))
-            } else {
-                quote!(#private::Outcome::ok_if(!#answer))
-            }
+            quote_spanned!(function.span()=> #private::predicate(#function, #argument, #ok))
         } else if unit {
             quote!(#private::Outcome::Ok)
         } else {
-            quote! {{
-                use #private::{AnyOutcome as _, ResultOutcome as _, StatusOutcome as _};
-                (&&#private::OutcomeProbe(#reference #value)).metrics_outcome()
-            }}
+            quote!(#private::outcome_of!(#reference #value))
         };
         if let Some(ty) = &self.error_kinds {
             let argument = at(ty.span());

@@ -257,7 +257,7 @@ impl Drop for CallGuard {
         }
         // One relaxed load when no test captures anything.
         if CAPTURES.load(Ordering::Relaxed) != 0 {
-            captured(self.site, self.cells, outcome, nanos);
+            captured(self.site, self.cells, outcome, self.kind, nanos);
         }
     }
 }
@@ -272,6 +272,8 @@ pub(crate) struct CapturedCall {
     /// Its dynamic label combination.
     pub(crate) combination: usize,
     pub(crate) outcome: Outcome,
+    /// The index of its error's kind, if it returned an `Err` of a type that lists kinds.
+    pub(crate) kind: Option<usize>,
     pub(crate) nanos: u64,
 }
 
@@ -312,7 +314,13 @@ pub(crate) fn captured_request(request: CapturedRequest) {
 }
 
 #[cold]
-fn captured(site: &'static CallSite, cells: &'static CallCells, outcome: Outcome, nanos: u64) {
+fn captured(
+    site: &'static CallSite,
+    cells: &'static CallCells,
+    outcome: Outcome,
+    kind: Option<usize>,
+    nanos: u64,
+) {
     let combination = site
         .handles
         .get()
@@ -324,111 +332,18 @@ fn captured(site: &'static CallSite, cells: &'static CallCells, outcome: Outcome
                 site,
                 combination,
                 outcome,
+                kind,
                 nanos,
             });
         }
     });
 }
 
-/// Wraps a reference to a returned value so that method resolution tells its kind apart
-/// (autoref specialisation: generated code calls `(&&OutcomeProbe(&value)).metrics_outcome()`,
-/// and an impl on `&OutcomeProbe` is found before one on `&&OutcomeProbe`, which is found before
-/// one on `OutcomeProbe`).
-///
-/// 1. [`StatusOutcome`]: a `Result` of an HTTP response or of `(StatusCode, _)` (feature
-///    `axum`): `error` for an `Err` or a 5xx status;
-/// 2. [`ResultOutcome`]: any `Result` (`error` for an `Err`), an HTTP `Response` or a
-///    `(StatusCode, _)` (`error` for a 5xx status);
-/// 3. [`AnyOutcome`]: anything else is `ok`.
-pub struct OutcomeProbe<'a, T: ?Sized>(pub &'a T);
-
-/// The outcome of a `Result` of a response with a status: see [`OutcomeProbe`].
-pub trait StatusOutcome {
-    /// The outcome of the probed value.
-    fn metrics_outcome(&self) -> Outcome;
-}
-
-/// The outcome of a `Result`, or of a response with a status: see [`OutcomeProbe`].
-pub trait ResultOutcome {
-    /// The outcome of the probed value.
-    fn metrics_outcome(&self) -> Outcome;
-}
-
-impl<T, E> ResultOutcome for &&OutcomeProbe<'_, Result<T, E>> {
-    #[inline]
-    fn metrics_outcome(&self) -> Outcome {
-        Outcome::ok_if(self.0.is_ok())
-    }
-}
-
-/// `error` for a server error (5xx), `ok` for any other status: a 4xx is the client's mistake,
-/// answered as it should be.
-#[cfg(feature = "axum")]
-#[inline]
-fn status_outcome(status: ::axum::http::StatusCode) -> Outcome {
-    Outcome::ok_if(!status.is_server_error())
-}
-
-#[cfg(feature = "axum")]
-impl<B> ResultOutcome for &&OutcomeProbe<'_, ::axum::http::Response<B>> {
-    #[inline]
-    fn metrics_outcome(&self) -> Outcome {
-        status_outcome(self.0.status())
-    }
-}
-
-#[cfg(feature = "axum")]
-impl<T> ResultOutcome for &&OutcomeProbe<'_, (::axum::http::StatusCode, T)> {
-    #[inline]
-    fn metrics_outcome(&self) -> Outcome {
-        status_outcome(self.0.0)
-    }
-}
-
-#[cfg(feature = "axum")]
-impl<B, E> StatusOutcome for &OutcomeProbe<'_, Result<::axum::http::Response<B>, E>> {
-    #[inline]
-    fn metrics_outcome(&self) -> Outcome {
-        self.0
-            .as_ref()
-            .map_or(Outcome::Error, |response| status_outcome(response.status()))
-    }
-}
-
-#[cfg(feature = "axum")]
-impl<T, E> StatusOutcome for &OutcomeProbe<'_, Result<(::axum::http::StatusCode, T), E>> {
-    #[inline]
-    fn metrics_outcome(&self) -> Outcome {
-        self.0
-            .as_ref()
-            .map_or(Outcome::Error, |(status, _)| status_outcome(*status))
-    }
-}
-
-/// Outcome of any other returned value: `ok`.
-pub trait AnyOutcome {
-    /// The outcome of the probed value.
-    #[inline]
-    fn metrics_outcome(&self) -> Outcome {
-        Outcome::Ok
-    }
-}
-
-impl<T: ?Sized> AnyOutcome for OutcomeProbe<'_, T> {}
-
 /// The index of the kind of the error `value` holds, if it holds one (`error_kinds = K`): the
 /// type check of this call is what requires the function to return `Result<_, K>`.
 #[inline]
 pub fn error_kind_of<K: ErrorKinds, T>(value: &Result<T, K>) -> Option<usize> {
     value.as_ref().err().map(ErrorKinds::kind_index)
-}
-
-/// Calls the `ok_if` or `error_if` predicate on the returned value: the closure's parameter
-/// type comes from this signature, so `ok_if = |found| found.is_some()` needs no annotation.
-#[inline(always)]
-#[allow(clippy::inline_always)]
-pub fn predicate<T: ?Sized, F: FnOnce(&T) -> bool>(predicate: F, value: &T) -> bool {
-    predicate(value)
 }
 
 /// Calls `body`; the explicit `R` gives the closure its return type before its body is checked,

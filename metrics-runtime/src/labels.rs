@@ -247,6 +247,49 @@ tuple_label_sets! {
 /// derives it too can take that field's kinds instead with `#[error_kind(transparent)]`. Two
 /// variants with one kind are a compile error.
 ///
+/// A kind is of class `error` unless it is marked `#[error_kind(ok)]`: the caller's mistake or
+/// an answer the service is meant to give (not found, invalid input, out of stock), which
+/// must not burn an objective's error budget. The class decides the `result` of a call that
+/// returns such an `Err`, with or without `error_kinds = Type` on the function, so an axum
+/// handler returning `Result<Json<T>, AppError>` counts its 4xx answers as `ok` once
+/// `AppError` says which kinds they are. Every `Err` is counted by kind whatever its class.
+///
+/// ```
+/// use metrics_runtime::{ErrorKinds, Outcome, instrument_metric, testing};
+///
+/// #[derive(Debug, ErrorKinds)]
+/// enum AppError {
+///     #[error_kind(ok)]
+///     NotFound,
+///     #[error_kind(ok)]
+///     InsufficientStock { wanted: u32 },
+///     Database(String),
+/// }
+///
+/// #[instrument_metric(name = "stock_reserve", error_kinds = AppError)]
+/// fn reserve(wanted: u32) -> Result<u32, AppError> {
+///     match wanted {
+///         0 => Err(AppError::NotFound),
+///         1..=9 => Ok(wanted),
+///         10..=99 => Err(AppError::InsufficientStock { wanted }),
+///         _ => Err(AppError::Database("connection reset".into())),
+///     }
+/// }
+///
+/// fn main() {
+///     let ((), captured) = testing::capture(|| {
+///         let _ = reserve(0);
+///         let _ = reserve(5);
+///         let _ = reserve(50);
+///         let _ = reserve(500);
+///     });
+///     assert_eq!(captured.outcomes("reserve", Outcome::Ok), 3);
+///     assert_eq!(captured.outcomes("reserve", Outcome::Error), 1);
+///     assert_eq!(captured.kinds("reserve"), [("not_found", 1), ("insufficient_stock", 1), ("database", 1)]);
+///     assert_eq!(AppError::OK, [true, true, false]);
+/// }
+/// ```
+///
 /// ```
 /// use metrics_runtime::ErrorKinds;
 ///
@@ -276,6 +319,11 @@ pub trait ErrorKinds {
     /// Every kind, in index order: the values of the `kind` label.
     const KINDS: &'static [&'static str];
 
+    /// The class of each kind, in index order: `true` for a kind marked `#[error_kind(ok)]`
+    /// (the caller's mistake or an expected answer, not a failure of the service), whose calls
+    /// count as `result="ok"`; a kind without an entry is an `error`.
+    const OK: &'static [bool] = &[];
+
     /// The position of this error's kind in [`ErrorKinds::KINDS`].
     fn kind_index(&self) -> usize;
 
@@ -283,11 +331,17 @@ pub trait ErrorKinds {
     fn kind(&self) -> &'static str {
         Self::KINDS[self.kind_index()]
     }
+
+    /// Whether this error's kind is of class `ok` ([`ErrorKinds::OK`]).
+    fn is_ok_kind(&self) -> bool {
+        Self::OK.get(self.kind_index()).copied().unwrap_or(false)
+    }
 }
 
 #[diagnostic::do_not_recommend]
 impl<T: ErrorKinds + ?Sized> ErrorKinds for &T {
     const KINDS: &'static [&'static str] = T::KINDS;
+    const OK: &'static [bool] = T::OK;
 
     #[inline]
     fn kind_index(&self) -> usize {
@@ -298,6 +352,7 @@ impl<T: ErrorKinds + ?Sized> ErrorKinds for &T {
 #[diagnostic::do_not_recommend]
 impl<T: ErrorKinds + ?Sized> ErrorKinds for Box<T> {
     const KINDS: &'static [&'static str] = T::KINDS;
+    const OK: &'static [bool] = T::OK;
 
     #[inline]
     fn kind_index(&self) -> usize {

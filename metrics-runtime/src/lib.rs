@@ -180,6 +180,7 @@ mod metrics;
 mod model;
 pub mod native_histogram;
 mod negotiate;
+mod outcome;
 #[cfg(feature = "protobuf")]
 pub mod proto;
 #[cfg(feature = "push")]
@@ -388,14 +389,31 @@ pub use metrics_macros::Metrics;
 /// assert!(text.contains("# TYPE downloads_running gauge"));
 /// ```
 ///
-/// ## `result`: `Result`s, responses, `ok_if` and `error_if`
+/// ## `result`: `Result`s, responses, error kinds, `ok_if` and `error_if`
 ///
-/// A `Result` is `error` when it is an `Err`. An HTTP response (`axum::response::Response`, any
-/// `http::Response<B>`) or a `(StatusCode, _)` pair, or a `Result` of either, is `error` when its
-/// status is a server error (5xx); a 4xx is the client's mistake, answered as it should be, so
-/// `ok` (feature `axum`). An `impl IntoResponse` cannot be inspected: it is `ok`, like any
-/// other value; the HTTP layer ([`axum::HttpMetricsLayer`]) sees every status. For anything
-/// else, a predicate on the returned value (the output, for a future) decides:
+/// A returned value is split into its `Ok` side (a value that is not a `Result` is all `Ok`
+/// side) and its `Err` side, and each is classified by its type:
+///
+/// - a response-shaped value (feature `axum`): a `StatusCode`, an `http::Response<B>` (axum's
+///   `Response`), or a tuple starting with a `StatusCode` (`(StatusCode, String)`,
+///   `(StatusCode, HeaderMap, Json<T>)`), on either side, by its status: `error` for a server
+///   error (5xx), `ok` otherwise: a 4xx is the client's mistake, answered as it should be;
+/// - an `Err` whose type derives [`ErrorKinds`]: by the class of its kind, `ok` for a kind
+///   marked `#[error_kind(ok)]`, `error` otherwise; this is how an axum handler returning
+///   `Result<Json<T>, AppError>` (with `AppError: IntoResponse`) says which of its errors are
+///   the client's, once, on the type;
+/// - any other `Err` (`String`, an error enum without `ErrorKinds`, `anyhow::Error`): `error`;
+///   any other `Ok` side (`Json`, `Html`, `String`, `Option`): `ok`.
+///
+/// A function returning a future is classified by its output. An `impl IntoResponse` is
+/// classified by the type the body returns. The HTTP layer ([`axum::HttpMetricsLayer`]) sees
+/// every status whatever the handler returns. Every shape, with what it records:
+///
+#[doc = include_str!("../docs/outcomes.md")]
+///
+/// A predicate on the returned value (the output, for a future), `ok_if` or `error_if`,
+/// decides over every rule above (an `Err` still counts by kind); a predicate that panics
+/// makes the call `error`, and the caller still gets the value:
 ///
 /// ```
 /// # use metrics_runtime::instrument_metric;
@@ -425,7 +443,11 @@ pub use metrics_macros::Metrics;
 /// the calls: `stem_errors_total` with the function's labels and `kind` (or
 /// `function_calls_errors_total` for the shared families). A separate family keeps every
 /// family's label set fixed: the calls counter has no `kind`, the errors counter no `result`.
-/// Every kind is exported at 0 from start-up; the kinds add up to the `error` calls.
+/// Every kind is exported at 0 from start-up. Every call that returns an `Err` counts one in
+/// its kind, whatever its `result`: the kinds add up to the calls that returned an `Err`,
+/// which are the `error` calls plus the `Err`s of kinds marked `#[error_kind(ok)]` (and
+/// those an `ok_if`/`error_if` predicate decided otherwise). A kind of class `ok` is
+/// counted, and burns no objective.
 ///
 /// ```
 /// use metrics_runtime::{ErrorKinds, instrument_metric};

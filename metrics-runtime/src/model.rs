@@ -95,8 +95,8 @@ impl Outcome {
 ///
 /// assert_eq!(Ending::from(Outcome::Ok).outcome(), Outcome::Ok);
 /// assert_eq!(Ending::with_kind(Outcome::Error, Some(2)).kind(), Some(2));
-/// // A kind counts only for an error.
-/// assert_eq!(Ending::with_kind(Outcome::Ok, Some(2)).kind(), None);
+/// // Every `Err` counts by kind, also one whose kind is of class `ok`.
+/// assert_eq!(Ending::with_kind(Outcome::Ok, Some(2)).kind(), Some(2));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Ending {
@@ -105,17 +105,12 @@ pub struct Ending {
 }
 
 impl Ending {
-    /// An ending with the kind of its error, if it is an error.
+    /// An ending with the kind of the `Err` returned, if one was (whatever the outcome: a
+    /// kind of class `ok`, or an `ok_if` predicate, can make an `Err` `ok`).
     #[must_use]
     #[inline]
     pub const fn with_kind(outcome: Outcome, kind: Option<usize>) -> Ending {
-        match outcome {
-            Outcome::Error => Ending { outcome, kind },
-            _ => Ending {
-                outcome,
-                kind: None,
-            },
-        }
+        Ending { outcome, kind }
     }
 
     /// The outcome.

@@ -10,11 +10,11 @@ pub use inventory;
 
 pub use std::sync::OnceLock;
 
+pub use crate::__outcome_of as outcome_of;
 pub use crate::Metrics;
 pub use crate::catalog::Declaration;
 pub use crate::instrument::{
-    AnyOutcome, CallGuard, CallSite, Instrumented, OutcomeProbe, ResultOutcome, StatusOutcome,
-    call, error_kind_of, instrument_future, label_index, predicate,
+    CallGuard, CallSite, Instrumented, call, error_kind_of, instrument_future, label_index,
 };
 pub use crate::labels::{
     ErrorKinds, LabelSet, LabelValue, OptionLabelValue, distinct_names, series_count,
@@ -22,6 +22,10 @@ pub use crate::labels::{
 pub use crate::model::{
     DEFAULT_BUCKETS, Ending, Families, FieldDescriptor, FunctionDescriptor, FunctionName,
     GroupDescriptor, Objective, Outcome, Shape, for_kind, is_bound,
+};
+pub use crate::outcome::{
+    ErrAny, ErrClass, ErrProbe, ErrStatus, OkAny, OkProbe, OkStatus, ResponseStatus, ReturnProbe,
+    Returned, SplitAny, SplitResult, predicate,
 };
 pub use crate::registry::MetricField;
 pub use crate::registry::{Registry, registry};

@@ -67,6 +67,78 @@ impl Captured {
             .count() as u64
     }
 
+    /// The calls of `function` that returned an `Err` of a type listing its kinds
+    /// (`error_kinds = Type`), by kind: every kind of the type in its order, with the calls
+    /// of that kind, those without calls left out. An `Err` counts by kind whatever its
+    /// `result` (a kind of class `ok` is `ok`), as `<stem>_errors_total{kind}` does.
+    ///
+    /// ```
+    /// use metrics_runtime::{ErrorKinds, Outcome, instrument_metric, testing};
+    ///
+    /// #[derive(Debug, ErrorKinds)]
+    /// enum StockError {
+    ///     #[error_kind(ok)]
+    ///     InsufficientStock,
+    ///     Database,
+    /// }
+    ///
+    /// #[instrument_metric(name = "stock_take", error_kinds = StockError)]
+    /// fn take(n: u32) -> Result<u32, StockError> {
+    ///     if n > 10 { Err(StockError::InsufficientStock) } else { Ok(n) }
+    /// }
+    ///
+    /// fn main() {
+    ///     let ((), captured) = testing::capture(|| {
+    ///         let _ = take(50);
+    ///         let _ = take(60);
+    ///         let _ = take(1);
+    ///     });
+    ///     assert_eq!(captured.kinds("take"), [("insufficient_stock", 2)]);
+    ///     assert_eq!(captured.kind("take", "database"), 0);
+    ///     assert_eq!(captured.outcomes("take", Outcome::Ok), 3);
+    /// }
+    /// ```
+    #[must_use]
+    pub fn kinds(&self, function: &str) -> Vec<(&'static str, u64)> {
+        let mut counts: Vec<(&'static str, u64)> = Vec::new();
+        for call in self.of(function) {
+            let Some(name) = call
+                .kind
+                .and_then(|kind| call.site.descriptor().error_kinds.get(kind))
+            else {
+                continue;
+            };
+            match counts.iter_mut().find(|(known, _)| known == name) {
+                Some((_, count)) => *count += 1,
+                None => counts.push((name, 1)),
+            }
+        }
+        // In the order of the type's kinds, as the exposition lists them.
+        let order = |name: &str| {
+            self.of(function)
+                .next()
+                .and_then(|call| {
+                    call.site
+                        .descriptor()
+                        .error_kinds
+                        .iter()
+                        .position(|kind| *kind == name)
+                })
+                .unwrap_or(usize::MAX)
+        };
+        counts.sort_by_key(|(name, _)| order(name));
+        counts
+    }
+
+    /// The calls of `function` that returned an `Err` of kind `kind` (see [`Captured::kinds`]).
+    #[must_use]
+    pub fn kind(&self, function: &str, kind: &str) -> u64 {
+        self.kinds(function)
+            .into_iter()
+            .find(|(name, _)| *name == kind)
+            .map_or(0, |(_, count)| count)
+    }
+
     /// The duration of each call of `function`, as its histogram observed it, in call order.
     #[must_use]
     pub fn durations(&self, function: &str) -> Vec<Duration> {
