@@ -185,11 +185,12 @@ impl<'a> Export<'a> {
                 .filter(|label| *label != "result")
                 .collect();
             let by = keep.join(", ");
+            let p99 = quantile(0.99, histogram, "", "5m", &keep);
             let _ = write!(
                 out,
                 "      - record: function:{stem}:rate5m\n        expr: sum by ({by}) (rate({counter}[5m]))\n\
                  \x20     - record: function:{stem}:error_ratio_rate5m\n        expr: sum by ({by}) (rate({counter}{{result!=\"ok\"}}[5m])) / sum by ({by}) (rate({counter}[5m]))\n\
-                 \x20     - record: function:{histogram}:p99_5m\n        expr: histogram_quantile(0.99, sum by (le, {by}) (rate({histogram}_bucket[5m])))\n",
+                 \x20     - record: function:{histogram}:p99_5m\n        expr: {p99}\n",
             );
         }
         out
@@ -574,20 +575,56 @@ fn indicators(objective: &DeclaredObjective) -> Vec<Indicator<'_>> {
             )
         };
         let histogram = objective.histogram;
+        let native = selector(objective, "");
+        let native = format!(
+            "1 - histogram_fraction(-Inf, {}, sum by (job) (rate({histogram}{native}[WINDOW])))",
+            number(threshold)
+        );
+        let classic = format!(
+            "1 - sum by (job) (rate({histogram}_bucket{}[WINDOW])) / sum by (job) (rate({histogram}_bucket{}[WINDOW]))",
+            selector(objective, &le),
+            selector(objective, &infinity_bucket())
+        );
         all.push(Indicator {
             objective,
             name: "latency",
-            ratio: format!(
-                "1 - sum by (job) (rate({histogram}_bucket{}[WINDOW])) / sum by (job) (rate({histogram}_count{}[WINDOW]))",
-                selector(objective, &le),
-                selector(objective, "")
-            ),
+            ratio: format!("({native}) or ({classic})"),
             budget: budget(target),
             target,
             threshold: Some(threshold),
         });
     }
     all
+}
+
+/// The `le` matcher of a classic histogram's `+Inf` bucket, which counts every observation as
+/// `_count` does: unlike `_count`, OpenMetrics keeps it while the histogram's sum is negative.
+fn infinity_bucket() -> String {
+    "le=\"+Inf\"".to_owned()
+}
+
+/// The `q` quantile of histogram `name` (series matching `matchers`, over `window`) by
+/// `labels`, whichever way the server stored it: the native histogram (exponential or custom
+/// buckets: Prometheus with native histograms scraped, or classic ones converted) or the
+/// classic `_bucket` series. The native expression comes first: where the server keeps both,
+/// its answer wins, and `or` adds the classic answer only for label sets the native one lacks.
+fn quantile(q: f64, name: &str, matchers: &str, window: &str, labels: &[&str]) -> String {
+    let mut with_le = vec!["le"];
+    with_le.extend(labels);
+    let by_labels = if labels.is_empty() {
+        String::new()
+    } else {
+        format!(" by ({})", labels.join(", "))
+    };
+    let matchers = if matchers.is_empty() {
+        String::new()
+    } else {
+        format!("{{{matchers}}}")
+    };
+    format!(
+        "histogram_quantile({q}, sum{by_labels} (rate({name}{matchers}[{window}]))) or histogram_quantile({q}, sum by ({}) (rate({name}_bucket{matchers}[{window}])))",
+        with_le.join(", ")
+    )
 }
 
 /// The error budget of a target in percent, as a ratio.
@@ -675,9 +712,8 @@ fn push_test(
         Some(threshold) => {
             let le = bound_text(threshold, Format::Text);
             let bucket = format!("{}_bucket", objective.histogram);
-            let count = format!("{}_count", objective.histogram);
             input(series(&bucket, &[("le", &le)]), good);
-            input(series(&count, &[]), CALLS);
+            input(series(&bucket, &[("le", "+Inf")]), CALLS);
         }
     }
     out.push_str("    alert_rule_test:\n");
@@ -877,7 +913,10 @@ fn queries(family: &DeclaredFamily) -> Vec<(String, String)> {
     let name = family.name;
     match family.kind {
         MetricKind::Counter => vec![(
-            format!("sum{}(rate({name}{{{FLEET}}}[$__rate_interval]))", by(&labels)),
+            format!(
+                "sum{}(rate({name}{{{FLEET}}}[$__rate_interval]))",
+                by(&labels)
+            ),
             legend(&labels),
         )],
         MetricKind::Gauge => vec![(
@@ -887,13 +926,8 @@ fn queries(family: &DeclaredFamily) -> Vec<(String, String)> {
         MetricKind::Histogram => [0.5_f64, 0.95, 0.99]
             .iter()
             .map(|q| {
-                let mut with_le = vec!["le"];
-                with_le.extend(&labels);
                 (
-                    format!(
-                        "histogram_quantile({q}, sum{}(rate({name}_bucket{{{FLEET}}}[$__rate_interval])))",
-                        by(&with_le)
-                    ),
+                    quantile(*q, name, FLEET, "$__rate_interval", &labels),
                     format!("p{} {}", (q * 100.0).round(), legend(&labels))
                         .trim_end()
                         .to_owned(),

@@ -402,6 +402,8 @@ pub use metrics_macros::Metrics;
 ///   marked `#[error_kind(ok)]`, `error` otherwise; this is how an axum handler returning
 ///   `Result<Json<T>, AppError>` (with `AppError: IntoResponse`) says which of its errors are
 ///   the client's, once, on the type;
+/// - an error type of your own that holds its status implements [`ResponseStatus`] and is
+///   response-shaped too;
 /// - any other `Err` (`String`, an error enum without `ErrorKinds`, `anyhow::Error`): `error`;
 ///   any other `Ok` side (`Json`, `Html`, `String`, `Option`): `ok`.
 ///
@@ -537,6 +539,7 @@ pub use metrics_macros::instrument_metric;
 /// ```
 pub use metrics_macros::metric_name;
 pub use model::{DEFAULT_BUCKETS, Ending, Location, MetricKind, Objective, Outcome, Shape};
+pub use outcome::ResponseStatus;
 pub use registry::{DEFAULT_COLLECT_TIMEOUT, MetricField, Registry, catalog, check, registry};
 pub use text::{Format, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
 

@@ -31,9 +31,52 @@ pub(crate) const fn status_outcome(status: u16) -> Outcome {
     Outcome::ok_if(!(status >= 500 && status < 600))
 }
 
-/// A value that carries an HTTP status: its outcome is that status's.
+/// A value that carries an HTTP status: an instrumented function that returns it, or a
+/// `Result` with it on either side, records `error` for a server error (5xx) and `ok` for any
+/// other status (a 4xx is the client's mistake, answered as it should be).
+///
+/// With feature `axum` it is implemented for `StatusCode`, `http::Response<B>` (axum's
+/// `Response`), `http::response::Parts`, `Box`es of these and tuples starting with one
+/// (`(StatusCode, String)`, `(StatusCode, HeaderMap, Json<T>)`), as axum answers them.
+/// Implement it for an error type of your own that holds its status, and a handler returning
+/// `Result<Json<T>, ApiError>` counts its 4xx answers as `ok`:
+///
+/// ```
+/// use metrics_runtime::{Outcome, ResponseStatus, instrument_metric, testing};
+///
+/// #[derive(Debug)]
+/// struct ApiError {
+///     status: u16,
+///     message: String,
+/// }
+///
+/// impl ResponseStatus for ApiError {
+///     fn status_code(&self) -> u16 {
+///         self.status
+///     }
+/// }
+///
+/// #[instrument_metric(name = "api_orders")]
+/// fn order(id: u32) -> Result<u32, ApiError> {
+///     match id {
+///         0 => Err(ApiError { status: 404, message: "no such order".into() }),
+///         1 => Err(ApiError { status: 503, message: "database down".into() }),
+///         _ => Ok(id),
+///     }
+/// }
+///
+/// fn main() {
+///     let ((), captured) = testing::capture(|| {
+///         let _ = order(0);
+///         let _ = order(1);
+///         let _ = order(2);
+///     });
+///     assert_eq!(captured.outcomes("order", Outcome::Ok), 2);
+///     assert_eq!(captured.outcomes("order", Outcome::Error), 1);
+/// }
+/// ```
 pub trait ResponseStatus {
-    /// The status code.
+    /// The status code, such as 404.
     fn status_code(&self) -> u16;
 }
 

@@ -41,6 +41,14 @@ impl ApiError {
     }
 }
 
+/// A handler's error is counted by its status: a 4xx is the caller's mistake (`result="ok"`
+/// in `api_requests_total`), a 5xx the service's (`result="error"`).
+impl metrics_runtime::ResponseStatus for ApiError {
+    fn status_code(&self) -> u16 {
+        self.status.as_u16()
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         (self.status, Json(json!({ "error": self.message }))).into_response()

@@ -281,9 +281,14 @@ async fn report(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     axum::Json(state.report.snapshot())
 }
 
+/// What `PUT /api/v1/simulation/sms` changes: each field given.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct SmsSimulation {
-    failure_rate: f64,
+    /// The share of messages that fail, 0 to 1.
+    failure_rate: Option<f64>,
+    /// Milliseconds every provider answer takes on top of its usual 20 to 180.
+    slowdown_ms: Option<u64>,
 }
 
 async fn set_sms_failure_rate(
@@ -291,16 +296,34 @@ async fn set_sms_failure_rate(
     body: Body<SmsSimulation>,
 ) -> Result<impl IntoResponse, ApiError> {
     let axum::Json(body) = body?;
-    if !(0.0..=1.0).contains(&body.failure_rate) {
+    if body.failure_rate.is_none() && body.slowdown_ms.is_none() {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "failure_rate must be between 0 and 1",
+            "give failure_rate (0 to 1), slowdown_ms (milliseconds) or both",
         ));
     }
-    state.sms_simulation.set_failure_rate(body.failure_rate);
-    Ok(axum::Json(
-        json!({ "failure_rate": state.sms_simulation.failure_rate() }),
-    ))
+    if let Some(rate) = body.failure_rate {
+        if !(0.0..=1.0).contains(&rate) {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "failure_rate must be between 0 and 1",
+            ));
+        }
+        state.sms_simulation.set_failure_rate(rate);
+    }
+    if let Some(ms) = body.slowdown_ms {
+        if ms > 60_000 {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "slowdown_ms must be at most 60000",
+            ));
+        }
+        state.sms_simulation.set_slowdown_ms(ms);
+    }
+    Ok(axum::Json(json!({
+        "failure_rate": state.sms_simulation.failure_rate(),
+        "slowdown_ms": state.sms_simulation.slowdown_ms(),
+    })))
 }
 
 #[derive(Deserialize)]

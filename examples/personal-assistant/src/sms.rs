@@ -45,17 +45,31 @@ pub enum SmsError {
 pub struct ProviderSimulation {
     /// Probability that a message fails, in millionths.
     failure_ppm: AtomicU64,
+    /// Milliseconds every provider answer takes on top of its usual latency.
+    slowdown_ms: AtomicU64,
 }
 
 impl Default for ProviderSimulation {
     fn default() -> Self {
         ProviderSimulation {
             failure_ppm: AtomicU64::new(40_000),
+            slowdown_ms: AtomicU64::new(0),
         }
     }
 }
 
 impl ProviderSimulation {
+    /// Makes every provider answer take `ms` milliseconds more (0: as usual).
+    pub fn set_slowdown_ms(&self, ms: u64) {
+        self.slowdown_ms.store(ms, Ordering::SeqCst);
+    }
+
+    /// The milliseconds every provider answer takes on top of its usual latency.
+    #[must_use]
+    pub fn slowdown_ms(&self) -> u64 {
+        self.slowdown_ms.load(Ordering::SeqCst)
+    }
+
     /// Sets the failure probability, 0 to 1.
     pub fn set_failure_rate(&self, rate: f64) {
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // clamped to 0..=1e6
@@ -99,7 +113,10 @@ pub async fn deliver(
     simulation: &ProviderSimulation,
     sms: &OutgoingSms,
 ) -> Result<Delivery, SmsError> {
-    let latency_ms = 20 + fastrand::u64(0..130) + if sms.body.len() > 160 { 30 } else { 0 };
+    let latency_ms = 20
+        + fastrand::u64(0..130)
+        + if sms.body.len() > 160 { 30 } else { 0 }
+        + simulation.slowdown_ms();
     tokio::time::sleep(Duration::from_millis(latency_ms)).await;
     if fastrand::f64() < simulation.failure_rate() {
         return Err(SmsError::Failed);
