@@ -10,6 +10,12 @@
 //! clock reads and a few uncontended atomic increments, and the families are rendered
 //! straight from the cells. A layer registers its families in the global registry when it is
 //! built; layers built alike share them.
+//!
+//! A request whose response is never produced is recorded all the same: [`CLIENT_CLOSED_STATUS`]
+//! (`499`) when the client went away first (the response future was dropped), `500` (what
+//! axum's `CatchPanic` answers) when the handler panicked (the panic unwound through the
+//! layer's poll, or the future was dropped while a panic unwound). Objectives leave the first
+//! out and count the second as an error.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -36,8 +42,31 @@ use crate::text::render_labels;
 /// `endpoint` of a request that matched no route.
 pub const UNMATCHED_ENDPOINT: &str = "unmatched";
 
-/// `status` of a request whose response was never produced (the client went away first).
+/// `status` of a request whose response was never produced because the client went away
+/// first. A request whose handler panicked is recorded as `500` instead (what axum's
+/// `CatchPanic` answers): a server error, which objectives count.
 pub const CLIENT_CLOSED_STATUS: &str = "499";
+
+/// [`CLIENT_CLOSED_STATUS`] as a code.
+const CLIENT_CLOSED: u16 = status_code(CLIENT_CLOSED_STATUS);
+
+/// The status of a request whose handler panicked (what axum's `CatchPanic` answers), or whose
+/// service failed without a response: a server error, which objectives count.
+const SERVER_ERROR: u16 = 500;
+
+/// The code a status label of three digits spells.
+const fn status_code(status: &str) -> u16 {
+    let digits = status.as_bytes();
+    assert!(digits.len() == 3, "a status is three digits");
+    let mut code = 0;
+    let mut i = 0;
+    while i < digits.len() {
+        assert!(digits[i].is_ascii_digit(), "a status is three digits");
+        code = code * 10 + (digits[i] - b'0') as u16;
+        i += 1;
+    }
+    code
+}
 
 /// The default bucket bounds of the body size histograms, in bytes: 64 B to 16 MiB.
 pub const BODY_SIZE_BUCKETS: &[f64] = &[
@@ -686,7 +715,8 @@ impl HttpMetricsBuilder {
     }
 
     /// Labels `status` with the class of the status (`1xx` to `5xx`) instead of its code: five
-    /// series per route and method at most. A client that went away counts in `4xx`.
+    /// series per route and method at most. A client that went away counts in `4xx`, a handler
+    /// that panicked in `5xx`.
     pub fn status_classes(mut self) -> Self {
         self.config.status_classes = true;
         self
@@ -717,9 +747,9 @@ impl HttpMetricsBuilder {
 
     /// Declares a service level objective over the layer's requests (but `unmatched` ones): a
     /// success target (the share of requests not answered with a 5xx status; requests whose
-    /// client went away count neither way) and a latency target (the share answered within a
-    /// threshold, which must be a bound of the buckets). `metrics_runtime::export` generates
-    /// its rules, alerts and dashboard row.
+    /// client went away count neither way, those whose handler panicked are 5xx) and a latency
+    /// target (the share answered within a threshold, which must be a bound of the buckets).
+    /// `metrics_runtime::export` generates its rules, alerts and dashboard row.
     pub fn objective(mut self, objective: Objective) -> Self {
         self.config.objectives.push(objective);
         self
@@ -968,7 +998,7 @@ where
 }
 
 /// One request being recorded; records a client-closed request if dropped before the
-/// response.
+/// response, a panicked one if dropped while the thread unwinds.
 struct Record {
     layer: &'static Layer,
     route: &'static Route,
@@ -1022,7 +1052,28 @@ impl Record {
 
 impl Drop for Record {
     fn drop(&mut self) {
-        self.observe(499);
+        // A runtime drops the future of a task that panicked while the panic unwinds (tokio
+        // does): the server failed, the client did not go away.
+        if std::thread::panicking() {
+            self.observe(SERVER_ERROR);
+        } else {
+            self.observe(CLIENT_CLOSED);
+        }
+    }
+}
+
+/// Records the request as panicked if a panic unwinds through the poll of its response
+/// future: the future itself may be dropped only later, outside the unwinding (under a
+/// `CatchPanic` layer wrapping this one, or any `catch_unwind` around the poll).
+struct Unwinding<'a>(&'a mut Option<Record>);
+
+impl Drop for Unwinding<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking()
+            && let Some(record) = self.0.take()
+        {
+            record.finish(SERVER_ERROR);
+        }
     }
 }
 
@@ -1045,16 +1096,17 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
+        let unwinding = Unwinding(this.record);
         let output = std::task::ready!(this.inner.poll(cx));
-        let sizes = this
-            .record
+        let record = unwinding.0.take();
+        let sizes = record
             .as_ref()
             .and_then(|record| record.route.response_sizes.as_ref());
-        if let Some(record) = this.record.take() {
+        if let Some(record) = record {
             match &output {
                 Ok(response) => record.finish(response.status().as_u16()),
                 // axum's services are infallible; another stack's error has no status.
-                Err(_) => record.finish(500),
+                Err(_) => record.finish(SERVER_ERROR),
             }
         }
         Poll::Ready(output.map(|response| match sizes {
