@@ -695,19 +695,48 @@ pub struct HttpMetricsBuilder {
 }
 
 impl HttpMetricsBuilder {
-    /// Prefixes every family name with `prefix` and `_`: `api_http_requests_total`.
+    /// Prefixes every family name with `prefix` and `_`: `.prefix("api")` gives
+    /// `api_http_requests_total`. The layer adds the `_` itself, so a prefix that is empty or
+    /// ends in `_` (`api_`, which would give `api__http_requests_total`) is refused by
+    /// [`build`](Self::build), as `#[metrics(prefix = "...")]` refuses it.
+    ///
+    /// ```
+    /// use metrics_runtime::axum::HttpMetricsLayer;
+    ///
+    /// let error = HttpMetricsLayer::builder().prefix("api_").build().unwrap_err();
+    /// assert!(error.to_string().contains("try `.prefix(\"api\")`"));
+    /// ```
     pub fn prefix(mut self, prefix: &str) -> Self {
+        if let Some(problem) = prefix_problem(prefix) {
+            self.problems.push(HttpLayerError::Prefix(problem));
+        }
         self.config.prefix = format!("{prefix}_");
         self
     }
 
-    /// Leaves out the requests whose matched route template is `route` (`/metrics`), or starts
-    /// with `route` without its final `*` (`/health/*`). Requests that match no route are
-    /// still recorded as `unmatched`, whatever their path: a 404 is never lost.
+    /// Leaves out the requests whose matched route template is `route` (`/metrics`,
+    /// `/assets/{*path}`), or starts with `route` without its final `*` (`/health/*`). Requests
+    /// that match no route are still recorded as `unmatched`, whatever their path: a 404 is
+    /// never lost.
+    ///
+    /// Only a final `*` matches anything: a `*` elsewhere (`/health/*/x`), but in axum's
+    /// wildcard segment `{*name}`, is refused by [`build`](Self::build) rather than
+    /// excluding nothing.
+    ///
+    /// ```
+    /// use metrics_runtime::axum::HttpMetricsLayer;
+    ///
+    /// let error = HttpMetricsLayer::builder().exclude("/health/*/x").build().unwrap_err();
+    /// assert!(error.to_string().contains("only a final `*`"));
+    /// ```
     pub fn exclude(mut self, route: &str) -> Self {
         if !route.starts_with('/') {
             self.problems.push(HttpLayerError::Exclude(format!(
                 "`{route}` is not a route template: excluded routes start with `/`, like `/metrics` or `/health/*`"
+            )));
+        } else if inner_star(route) {
+            self.problems.push(HttpLayerError::Exclude(format!(
+                "`{route}` has a `*` before its end, which matches nothing: only a final `*` matches (every route template that starts with what precedes it, like `/health/*`); name each route template to leave out, like `/health/{{component}}/x`"
             )));
         }
         self.config.exclude.push(route.to_owned());
@@ -771,9 +800,10 @@ impl HttpMetricsBuilder {
         let config = self.config;
         let prefixed = format!("{}http_requests_total", config.prefix);
         if let Some(problem) = crate::model::metric_name_problem(&prefixed, MetricKind::Counter) {
+            // The prefix as given: the layer added one `_`.
+            let given = config.prefix.strip_suffix('_').unwrap_or_default();
             return Err(HttpLayerError::Prefix(format!(
-                "the prefix `{}` gives `{prefixed}`: {problem}",
-                config.prefix.trim_end_matches('_')
+                "the prefix `{given}` gives `{prefixed}`: {problem}"
             )));
         }
         if let Some(problem) = bounds_problem(&config.buckets) {
@@ -810,6 +840,36 @@ impl HttpMetricsBuilder {
             (_, Some(conflict)) => Err(HttpLayerError::Conflict(conflict)),
         }
     }
+}
+
+/// Why `prefix` cannot be joined to the layer's names with `_`, if it cannot (the rest of the
+/// name rules are checked on the names it gives).
+fn prefix_problem(prefix: &str) -> Option<String> {
+    if prefix.is_empty() {
+        Some(
+            "an empty prefix would give `_http_requests_total`; leave `.prefix` out for the unprefixed names"
+                .to_owned(),
+        )
+    } else if prefix.ends_with('_') {
+        let trimmed = prefix.trim_end_matches('_');
+        let fix = if trimmed.is_empty() {
+            "leave `.prefix` out for the unprefixed names".to_owned()
+        } else {
+            format!("try `.prefix(\"{trimmed}\")`")
+        };
+        Some(format!(
+            "the prefix `{prefix}` would give `{prefix}_http_requests_total`: the prefix is joined to each name with `_`, so it must not end in `_`; {fix}"
+        ))
+    } else {
+        None
+    }
+}
+
+/// Whether `route` has a `*` before its end that is not axum's wildcard segment `{*name}`.
+fn inner_star(route: &str) -> bool {
+    let body = route.strip_suffix('*').unwrap_or(route);
+    body.char_indices()
+        .any(|(at, c)| c == '*' && !body[..at].ends_with('{'))
 }
 
 /// Why `bounds` cannot be a histogram's buckets, if they cannot.
