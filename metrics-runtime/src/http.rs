@@ -479,7 +479,7 @@ impl Layer {
             if writer.native_histograms()
                 && let Some(native) = &route.native
             {
-                let reading = native.read();
+                let reading = native.scrape();
                 let created = Some(reading.created);
                 let reading = HistogramReading::Native(&reading);
                 writer.histogram(names.duration, labels, &buckets, reading, created, &latest);

@@ -21,10 +21,15 @@
 //! one, and no count is lost. With [`NativeConfig::min_reset_duration`] set, a histogram whose
 //! resolution was reduced is also reset (every count back to 0, the schema back to the
 //! configured one, a new created timestamp) once that long has passed since its creation or
-//! last reset: right after its next reading, so that every observation is in a reading
+//! last reset: right after the next reading of a scrape ([`NativeHistogram::scrape`], which
+//! every exposition of this crate takes), so that every observation is in a scrape
 //! (`client_golang` resets at that time, or at once when over the limit that long after the
-//! last reset, and loses what was observed since the last scrape). Without it, a histogram
-//! never resets. The zero bucket never widens
+//! last reset, and loses what was observed since the last scrape). A reading for anything else
+//! ([`NativeHistogram::read`], a histogram's `get_sample_count` and `get_sample_sum`) never
+//! resets. With several scrapers (a Prometheus HA pair, a second exporter), the first scrape
+//! after the due time takes the reset, and each other scraper loses what was observed between
+//! its own last scrape and that reset: its next reading starts from the reset. Without it, a
+//! histogram never resets. The zero bucket never widens
 //! (`client_golang` widens it only when a maximum zero threshold is configured).
 //!
 //! # How an observation is recorded
@@ -199,9 +204,11 @@ impl NativeConfig {
     }
 
     /// Resets a histogram whose resolution was reduced once `duration` has passed since its
-    /// creation or last reset, right after its next reading (which has every observation
-    /// made until then), to get the configured resolution back. A zero duration never resets
-    /// (the default).
+    /// creation or last reset, right after the next reading of a scrape
+    /// ([`NativeHistogram::scrape`], which has every observation made until then), to get the
+    /// configured resolution back; reads from user code never reset. With several scrapers,
+    /// the first scrape after the due time takes the reset and the others lose what was
+    /// observed since their own last scrape. A zero duration never resets (the default).
     ///
     /// ```
     /// use std::time::Duration;
@@ -1093,7 +1100,8 @@ impl NativeHistogram {
     }
 
     /// Reads the series: one consistent set of observations (see the
-    /// [module documentation](self)).
+    /// [module documentation](self)). Never resets the histogram: an exposition reads it with
+    /// [`NativeHistogram::scrape`].
     ///
     /// ```
     /// use metrics_runtime::native_histogram::{NativeConfig, NativeHistogram};
@@ -1108,12 +1116,36 @@ impl NativeHistogram {
     /// ```
     #[must_use]
     pub fn read(&self) -> NativeReading {
-        self.read_at(Instant::now())
+        self.read_at(Instant::now(), false)
     }
 
-    fn read_at(&self, now: Instant) -> NativeReading {
+    /// Reads the series for a scrape, as [`NativeHistogram::read`] does, then resets it if a
+    /// reset is due ([`NativeConfig::min_reset_duration`]): the reading has every observation
+    /// made until then, the next one starts from the reset. Call it once per exposition, and
+    /// [`read`](NativeHistogram::read) for anything else, which never resets.
+    ///
+    /// ```
+    /// use metrics_runtime::native_histogram::{NativeConfig, NativeHistogram};
+    ///
+    /// let histogram = NativeHistogram::new(&NativeConfig::new(), &[1.0]).unwrap();
+    /// histogram.observe(0.5);
+    /// let scraped = histogram.scrape(); // written into an exposition
+    /// assert_eq!(scraped.count, 1);
+    /// assert_eq!(histogram.read().count, 1);
+    /// ```
+    #[must_use]
+    pub fn scrape(&self) -> NativeReading {
+        self.scrape_at(Instant::now())
+    }
+
+    fn scrape_at(&self, now: Instant) -> NativeReading {
+        self.read_at(now, true)
+    }
+
+    /// A reading at `now`; for a scrape (`scrape`), followed by the reset if one is due.
+    fn read_at(&self, now: Instant, scrape: bool) -> NativeReading {
         let mut control = lock(&self.control);
-        let reset = control.reset_due.is_some_and(|due| now >= due);
+        let reset = scrape && control.reset_due.is_some_and(|due| now >= due);
         let new = 1 - self.hot();
         let (old, count) = if reset {
             // The new period starts with this swap, in the configured schema, its tickets
@@ -1780,7 +1812,7 @@ mod tests {
             [values.iter().filter(|v| **v <= 1.0).count() as u64, 64]
         );
         // No reset configured: the resolution stays reduced.
-        let later = h.read_at(Instant::now() + Duration::from_secs(1_000_000));
+        let later = h.scrape_at(Instant::now() + Duration::from_secs(1_000_000));
         assert_eq!(later.schema, reading.schema);
         assert_eq!(later.count, 64);
     }
@@ -1815,25 +1847,25 @@ mod tests {
         let h = histogram(config, &[10.0]);
         let start = lock(&h.control).last_reset;
         let at = |seconds| start + Duration::from_secs(seconds);
-        let created = h.read_at(at(1)).created;
+        let created = h.scrape_at(at(1)).created;
         // Over the limit: the resolution is reduced, a reset due 60 s after creation.
         for i in 0..8 {
             h.observe(2f64.powi(i));
         }
-        let reduced = h.read_at(at(30));
+        let reduced = h.scrape_at(at(30));
         assert!(reduced.schema < 3);
         assert_eq!(reduced.count, 8);
         assert_eq!(reduced.created, created);
         assert_eq!(lock(&h.control).reset_due, Some(at(60)));
         // The first reading once due still has every observation; the reset follows it.
         h.observe(0.5);
-        let last = h.read_at(at(61));
+        let last = h.scrape_at(at(61));
         assert_eq!(
             (last.schema, last.count, last.created),
             (reduced.schema, 9, created)
         );
         assert_eq!(last.classic, [5, 9]);
-        let reset = h.read_at(at(62));
+        let reset = h.scrape_at(at(62));
         assert_eq!((reset.schema, reset.count, reset.zero_count), (3, 0, 0));
         assert!(populated(&reset).is_empty());
         assert_eq!(reset.classic, [0, 0]);
@@ -1842,7 +1874,7 @@ mod tests {
         assert_eq!(lock(&h.control).reset_due, None);
         // It counts again from there, in the configured schema.
         h.observe(3.0);
-        let again = h.read_at(at(63));
+        let again = h.scrape_at(at(63));
         assert_eq!((again.count, again.schema), (1, 3));
         assert_eq!(populated(&again), [(false, bucket_key(3.0, 3), 1)]);
         // Over the limit more than 60 s after that reset: due at once, so reset after the
@@ -1850,12 +1882,38 @@ mod tests {
         for i in 0..5 {
             h.observe(2f64.powi(i));
         }
-        let reading = h.read_at(at(200));
+        let reading = h.scrape_at(at(200));
         assert_eq!(reading.count, 6);
         assert!(reading.schema < 3);
-        assert_eq!(h.read_at(at(201)).count, 0);
+        assert_eq!(h.scrape_at(at(201)).count, 0);
         // Without a reset configured, a reduced histogram stays reduced (see
         // `the_bucket_limit_reduces_resolution_and_keeps_every_count`).
+    }
+
+    #[test]
+    fn reads_outside_a_scrape_never_reset() {
+        let config = NativeConfig::new()
+            .max_buckets(4)
+            .min_reset_duration(Duration::from_secs(60));
+        let h = histogram(config, &[10.0]);
+        let start = lock(&h.control).last_reset;
+        let at = |seconds| start + Duration::from_secs(seconds);
+        // Over the limit: a reset due 60 s after creation.
+        for i in 0..100 {
+            h.observe(2f64.powi(i % 20));
+        }
+        assert_eq!(h.scrape_at(at(30)).count, 100);
+        for i in 0..50 {
+            h.observe(2f64.powi(i % 20));
+        }
+        // User code reads once the reset is due (`get_sample_count`, a second exporter's
+        // `read`): the reset waits for a scrape.
+        assert_eq!(h.read_at(at(61), false).count, 150);
+        assert_eq!(h.read().count, 150);
+        assert!(lock(&h.control).reset_due.is_some());
+        // The next scrape has everything observed since the last one, then takes the reset.
+        assert_eq!(h.scrape_at(at(62)).count, 150);
+        assert_eq!(h.scrape_at(at(63)).count, 0);
     }
 
     #[test]
@@ -1885,13 +1943,13 @@ mod tests {
                         std::thread::yield_now();
                     }
                     seen = observed.load(Ordering::Relaxed);
-                    h.read_at(start + Duration::from_secs(10 + second))
+                    h.scrape_at(start + Duration::from_secs(10 + second))
                 })
                 .collect();
             stop.store(true, Ordering::Relaxed);
             readings
         });
-        readings.push(h.read_at(start));
+        readings.push(h.scrape_at(start));
         // Every observation is in the last reading of its period (readings are cumulative
         // within one): none lost to a reset, none in two periods.
         let mut exported = 0;
