@@ -482,10 +482,14 @@ impl HistogramCells {
         &self.bounds
     }
 
-    /// Records one observation of `value` in series `index`. A NaN lands in the `+Inf`
-    /// bucket only, as in Prometheus' own clients.
+    /// Records one observation of `value` in series `index`. A NaN is ignored, classic or
+    /// native: Prometheus' own clients count it, which makes the sum NaN for good (and
+    /// OpenMetrics then has no `_sum` nor `_count`).
     #[inline]
     pub(crate) fn observe(&self, index: usize, value: f64) {
+        if value.is_nan() {
+            return;
+        }
         if let Some(native) = &self.native {
             native[index].observe(value);
         } else {

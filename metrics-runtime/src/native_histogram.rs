@@ -9,9 +9,9 @@
 //! wider than the one before by the factor `2^(2^-s)`. [`NativeConfig::bucket_factor`] picks
 //! the largest schema whose factor is at most the one asked for: 1.1, the default, gives
 //! schema 3 (factor 1.09, 8 buckets per power of two). Values whose magnitude is at most the
-//! zero threshold (2^-128 by default) are counted in the zero bucket. NaN is counted in the
-//! count, the sum and the classic `+Inf` bucket, and in no native bucket, as in Prometheus'
-//! own clients.
+//! zero threshold (2^-128 by default) are counted in the zero bucket. A NaN observation is
+//! ignored, as a counter ignores a NaN increment: Prometheus' own clients count it, which makes
+//! the sum NaN for good (and OpenMetrics then has no `_sum` nor `_count` for the series).
 //!
 //! # The bucket limit
 //!
@@ -41,8 +41,8 @@
 //! lock, no allocation. A reading swaps the halves, waits until every observation holding a
 //! ticket of the old hot half has landed (observers never block or panic in between, so the
 //! wait is short), reads that half, which no one writes any more, and adds it into the new hot
-//! one. So a reading is one consistent set of observations: its native buckets, zero bucket
-//! and NaN observations add up to its count, and its classic `+Inf` bucket is that count.
+//! one. So a reading is one consistent set of observations: its native buckets and zero bucket
+//! add up to its count, and its classic `+Inf` bucket is that count.
 //!
 //! Native buckets live in a window of consecutive bucket numbers per sign, placed where the
 //! observations are. An observation outside the windows (the first ones of a histogram, a
@@ -672,7 +672,6 @@ struct Half {
     /// The sum's bits.
     sum: AtomicU64,
     zero: AtomicU64,
-    nan: AtomicU64,
     /// Buckets outside this half's windows: (negative, bucket number) to count.
     outside: Mutex<BTreeMap<(bool, i32), u64>>,
 }
@@ -785,17 +784,22 @@ impl NativeHistogram {
         })
     }
 
-    /// Records one observation.
+    /// Records one observation; a NaN is ignored (see the [module documentation](self)).
     ///
     /// ```
     /// use metrics_runtime::native_histogram::{NativeConfig, NativeHistogram};
     ///
     /// let histogram = NativeHistogram::new(&NativeConfig::new(), &[]).unwrap();
     /// histogram.observe(0.25);
-    /// assert_eq!(histogram.read().count, 1);
+    /// histogram.observe(f64::NAN);
+    /// let reading = histogram.read();
+    /// assert_eq!((reading.count, reading.sum), (1, 0.25));
     /// ```
     #[inline]
     pub fn observe(&self, value: f64) {
+        if value.is_nan() {
+            return;
+        }
         let ticket = self.tickets.fetch_add(1, Ordering::Acquire);
         let hot = usize::from(ticket & HOT_BIT != 0);
         let half = &self.halves[hot];
@@ -823,10 +827,6 @@ impl NativeHistogram {
 
     #[inline]
     fn count_native(&self, hot: usize, half: &Half, value: f64) -> Counted {
-        if value.is_nan() {
-            half.nan.fetch_add(1, Ordering::Release);
-            return Counted::Known;
-        }
         let magnitude = value.abs();
         if magnitude <= self.zero_threshold {
             half.zero.fetch_add(1, Ordering::Release);
@@ -885,7 +885,7 @@ impl NativeHistogram {
     /// Observations that have landed in `half`.
     fn landed(&self, half: usize) -> u64 {
         let own = &self.halves[half];
-        let mut total = own.zero.load(Ordering::Acquire) + own.nan.load(Ordering::Acquire);
+        let mut total = own.zero.load(Ordering::Acquire);
         self.for_each_slot(half, |_, _, slot| total += slot.load(Ordering::Acquire));
         total + lock(&own.outside).values().sum::<u64>()
     }
@@ -952,9 +952,9 @@ impl NativeHistogram {
         for (negative, key, count) in moved {
             self.add_native(to, negative, coarser(key, reduction), count);
         }
-        for (slot, into) in [(&source.zero, &target.zero), (&source.nan, &target.nan)] {
-            into.fetch_add(slot.swap(0, Ordering::Relaxed), Ordering::Relaxed);
-        }
+        target
+            .zero
+            .fetch_add(source.zero.swap(0, Ordering::Relaxed), Ordering::Relaxed);
         add_f64(
             &target.sum,
             f64::from_bits(source.sum.swap(0, Ordering::Relaxed)),
@@ -1108,10 +1108,10 @@ impl NativeHistogram {
     ///
     /// let histogram = NativeHistogram::new(&NativeConfig::new(), &[1.0]).unwrap();
     /// histogram.observe(0.5);
-    /// histogram.observe(f64::NAN);
+    /// histogram.observe(2.0);
     /// let reading = histogram.read();
     /// assert_eq!(reading.count, 2);
-    /// assert!(reading.sum.is_nan());
+    /// assert_eq!(reading.sum, 2.5);
     /// assert_eq!(reading.classic, [1, 2]);
     /// ```
     #[must_use]
@@ -1254,11 +1254,9 @@ impl NativeHistogram {
                 .collect()
         };
         let zero_count = own.zero.swap(0, Ordering::Relaxed);
-        let nan = own.nan.swap(0, Ordering::Relaxed);
         let sum = f64::from_bits(own.sum.swap(0, Ordering::Relaxed));
         if let Some(hot) = hot {
             hot.zero.fetch_add(zero_count, Ordering::Relaxed);
-            hot.nan.fetch_add(nan, Ordering::Relaxed);
             add_f64(&hot.sum, sum);
         }
         let (positive_spans, positive_deltas) = spans_and_deltas(positive);
@@ -1694,11 +1692,12 @@ mod tests {
             h.observe(value);
         }
         let reading = h.read();
-        assert_eq!(reading.count, 8);
+        // NaN ignored: in no count, no bucket, not in the sum.
+        assert_eq!(reading.count, 7);
         assert_eq!(reading.zero_count, 4);
-        assert!(reading.sum.is_nan());
-        // NaN and +Inf in the classic `+Inf` bucket.
-        assert_eq!(reading.classic, [6, 8]);
+        assert!(reading.sum.is_nan(), "+Inf and -Inf");
+        // +Inf in the classic `+Inf` bucket.
+        assert_eq!(reading.classic, [6, 7]);
         let native = populated(&reading);
         let infinite = bucket_key(f64::INFINITY, 3);
         assert_eq!(
@@ -1709,9 +1708,15 @@ mod tests {
                 (true, infinite, 1)
             ]
         );
-        // NaN is the one observation in no native bucket.
         let in_buckets: u64 = native.iter().map(|(_, _, count)| count).sum();
-        assert_eq!(in_buckets + reading.zero_count + 1, reading.count);
+        assert_eq!(in_buckets + reading.zero_count, reading.count);
+        // A NaN alone leaves the sum a number.
+        let h = histogram(NativeConfig::new(), &[1.0]);
+        h.observe(0.5);
+        h.observe(f64::NAN);
+        let reading = h.read();
+        assert_eq!((reading.count, reading.sum), (1, 0.5));
+        assert_eq!(reading.classic, [1, 1]);
     }
 
     #[test]
