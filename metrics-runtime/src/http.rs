@@ -543,11 +543,13 @@ impl Layer {
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum HttpLayerError {
-    /// The prefix would not make valid metric names.
+    /// The prefix is empty, ends in `_` (the layer adds the `_`) or would not make valid
+    /// metric names.
     Prefix(String),
     /// The buckets are empty, not finite or not increasing.
     Buckets(String),
-    /// An excluded route is not a route template.
+    /// An excluded route is not a route template, or has a `*` before its end (only a final
+    /// `*` matches).
     Exclude(String),
     /// An objective has a target that is not a percent, or a threshold that is not a bound.
     Objective(String),
@@ -789,10 +791,11 @@ impl HttpMetricsBuilder {
     ///
     /// # Errors
     ///
-    /// [`HttpLayerError`] for a prefix that makes invalid names, buckets that are not finite
-    /// and increasing, an excluded route that is not a template, an objective whose target is
-    /// not a percent or whose threshold is not a bound of the buckets, and a family or
-    /// objective name that something else declared.
+    /// [`HttpLayerError`] for a prefix that is empty, ends in `_` or makes invalid names,
+    /// buckets that are not finite and increasing, an excluded route that is not a template
+    /// (or has a `*` before its end), an objective whose target is not a percent or whose
+    /// threshold is not a bound of the buckets, and a family or objective name that something
+    /// else declared.
     pub fn build(self) -> Result<HttpMetricsLayer, HttpLayerError> {
         if let Some(problem) = self.problems.into_iter().next() {
             return Err(problem);

@@ -33,6 +33,14 @@ struct NanMetrics {
     room_celsius: Histogram,
 }
 
+/// A histogram series' family, labels, count and sum.
+type Expected = (
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    f64,
+    f64,
+);
+
 /// The value of the sample `name` whose labels include `labels`, as a reference parser gave it.
 fn value(samples: &[ReferenceSample], name: &str, labels: &[(&str, &str)]) -> Option<f64> {
     samples
@@ -93,7 +101,8 @@ fn a_nan_observation_leaves_every_format_its_count_and_sum() {
     assert_eq!(metrics.native_wait_seconds.get_sample_count(), 2);
     assert_eq!(metrics.native_wait_seconds.get_sample_sum(), 4.25);
 
-    let expected: [(&str, &[(&str, &str)], f64, f64); 3] = [
+    // Family, labels, count and sum.
+    let expected: [Expected; 3] = [
         ("nan_wait_seconds", &[("queue", "fast")], 1.0, 0.5),
         ("nan_wait_seconds", &[("queue", "slow")], 1.0, 2.0),
         ("nan_native_wait_seconds", &[], 2.0, 4.25),
