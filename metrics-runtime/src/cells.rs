@@ -169,9 +169,10 @@ impl CallCells {
         self.exemplars.get(self.bounds.len() + 1 + outcome.index())
     }
 
-    /// A reading of the native histogram, if the histogram is native.
+    /// A scrape's reading of the native histogram (which takes a due reset), if the histogram
+    /// is native.
     pub(crate) fn native(&self) -> Option<NativeReading> {
-        self.native.as_deref().map(NativeHistogram::read)
+        self.native.as_deref().map(NativeHistogram::scrape)
     }
 
     /// Counts one error of kind `kind` (an index below the kinds the cells were made with).
@@ -481,10 +482,14 @@ impl HistogramCells {
         &self.bounds
     }
 
-    /// Records one observation of `value` in series `index`. A NaN lands in the `+Inf`
-    /// bucket only, as in Prometheus' own clients.
+    /// Records one observation of `value` in series `index`. A NaN is ignored, classic or
+    /// native: Prometheus' own clients count it, which makes the sum NaN for good (and
+    /// OpenMetrics then has no `_sum` nor `_count`).
     #[inline]
     pub(crate) fn observe(&self, index: usize, value: f64) {
+        if value.is_nan() {
+            return;
+        }
         if let Some(native) = &self.native {
             native[index].observe(value);
         } else {
@@ -534,13 +539,15 @@ impl HistogramCells {
             .read(index * buckets..(index + 1) * buckets, out);
     }
 
-    /// A reading of series `index`'s native histogram, if the family is native.
+    /// A scrape's reading of series `index`'s native histogram (which takes a due reset), if
+    /// the family is native.
     pub(crate) fn read_native(&self, index: usize) -> Option<NativeReading> {
-        Some(self.native.as_ref()?[index].read())
+        Some(self.native.as_ref()?[index].scrape())
     }
 
     /// Reads series `index` once: fills `cumulative` with its cumulative bucket counts (the
-    /// last is the count) and returns its sum.
+    /// last is the count) and returns its sum. Never resets a native histogram: it serves the
+    /// getters of user code.
     pub(crate) fn read(&self, index: usize, cumulative: &mut Vec<u64>) -> f64 {
         if let Some(native) = &self.native {
             let reading = native[index].read();

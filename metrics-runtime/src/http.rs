@@ -10,6 +10,12 @@
 //! clock reads and a few uncontended atomic increments, and the families are rendered
 //! straight from the cells. A layer registers its families in the global registry when it is
 //! built; layers built alike share them.
+//!
+//! A request whose response is never produced is recorded all the same: [`CLIENT_CLOSED_STATUS`]
+//! (`499`) when the client went away first (the response future was dropped), `500` (what
+//! axum's `CatchPanic` answers) when the handler panicked (the panic unwound through the
+//! layer's poll, or the future was dropped while a panic unwound). Objectives leave the first
+//! out and count the second as an error.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -36,8 +42,31 @@ use crate::text::render_labels;
 /// `endpoint` of a request that matched no route.
 pub const UNMATCHED_ENDPOINT: &str = "unmatched";
 
-/// `status` of a request whose response was never produced (the client went away first).
+/// `status` of a request whose response was never produced because the client went away
+/// first. A request whose handler panicked is recorded as `500` instead (what axum's
+/// `CatchPanic` answers): a server error, which objectives count.
 pub const CLIENT_CLOSED_STATUS: &str = "499";
+
+/// [`CLIENT_CLOSED_STATUS`] as a code.
+const CLIENT_CLOSED: u16 = status_code(CLIENT_CLOSED_STATUS);
+
+/// The status of a request whose handler panicked (what axum's `CatchPanic` answers), or whose
+/// service failed without a response: a server error, which objectives count.
+const SERVER_ERROR: u16 = 500;
+
+/// The code a status label of three digits spells.
+const fn status_code(status: &str) -> u16 {
+    let digits = status.as_bytes();
+    assert!(digits.len() == 3, "a status is three digits");
+    let mut code = 0;
+    let mut i = 0;
+    while i < digits.len() {
+        assert!(digits[i].is_ascii_digit(), "a status is three digits");
+        code = code * 10 + (digits[i] - b'0') as u16;
+        i += 1;
+    }
+    code
+}
 
 /// The default bucket bounds of the body size histograms, in bytes: 64 B to 16 MiB.
 pub const BODY_SIZE_BUCKETS: &[f64] = &[
@@ -450,7 +479,7 @@ impl Layer {
             if writer.native_histograms()
                 && let Some(native) = &route.native
             {
-                let reading = native.read();
+                let reading = native.scrape();
                 let created = Some(reading.created);
                 let reading = HistogramReading::Native(&reading);
                 writer.histogram(names.duration, labels, &buckets, reading, created, &latest);
@@ -514,11 +543,13 @@ impl Layer {
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum HttpLayerError {
-    /// The prefix would not make valid metric names.
+    /// The prefix is empty, ends in `_` (the layer adds the `_`) or would not make valid
+    /// metric names.
     Prefix(String),
     /// The buckets are empty, not finite or not increasing.
     Buckets(String),
-    /// An excluded route is not a route template.
+    /// An excluded route is not a route template, or has a `*` before its end (only a final
+    /// `*` matches).
     Exclude(String),
     /// An objective has a target that is not a percent, or a threshold that is not a bound.
     Objective(String),
@@ -666,19 +697,48 @@ pub struct HttpMetricsBuilder {
 }
 
 impl HttpMetricsBuilder {
-    /// Prefixes every family name with `prefix` and `_`: `api_http_requests_total`.
+    /// Prefixes every family name with `prefix` and `_`: `.prefix("api")` gives
+    /// `api_http_requests_total`. The layer adds the `_` itself, so a prefix that is empty or
+    /// ends in `_` (`api_`, which would give `api__http_requests_total`) is refused by
+    /// [`build`](Self::build), as `#[metrics(prefix = "...")]` refuses it.
+    ///
+    /// ```
+    /// use metrics_runtime::axum::HttpMetricsLayer;
+    ///
+    /// let error = HttpMetricsLayer::builder().prefix("api_").build().unwrap_err();
+    /// assert!(error.to_string().contains("try `.prefix(\"api\")`"));
+    /// ```
     pub fn prefix(mut self, prefix: &str) -> Self {
+        if let Some(problem) = prefix_problem(prefix) {
+            self.problems.push(HttpLayerError::Prefix(problem));
+        }
         self.config.prefix = format!("{prefix}_");
         self
     }
 
-    /// Leaves out the requests whose matched route template is `route` (`/metrics`), or starts
-    /// with `route` without its final `*` (`/health/*`). Requests that match no route are
-    /// still recorded as `unmatched`, whatever their path: a 404 is never lost.
+    /// Leaves out the requests whose matched route template is `route` (`/metrics`,
+    /// `/assets/{*path}`), or starts with `route` without its final `*` (`/health/*`). Requests
+    /// that match no route are still recorded as `unmatched`, whatever their path: a 404 is
+    /// never lost.
+    ///
+    /// Only a final `*` matches anything: a `*` elsewhere (`/health/*/x`), but in axum's
+    /// wildcard segment `{*name}`, is refused by [`build`](Self::build) rather than
+    /// excluding nothing.
+    ///
+    /// ```
+    /// use metrics_runtime::axum::HttpMetricsLayer;
+    ///
+    /// let error = HttpMetricsLayer::builder().exclude("/health/*/x").build().unwrap_err();
+    /// assert!(error.to_string().contains("only a final `*`"));
+    /// ```
     pub fn exclude(mut self, route: &str) -> Self {
         if !route.starts_with('/') {
             self.problems.push(HttpLayerError::Exclude(format!(
                 "`{route}` is not a route template: excluded routes start with `/`, like `/metrics` or `/health/*`"
+            )));
+        } else if inner_star(route) {
+            self.problems.push(HttpLayerError::Exclude(format!(
+                "`{route}` has a `*` before its end, which matches nothing: only a final `*` matches (every route template that starts with what precedes it, like `/health/*`); name each route template to leave out, like `/health/{{component}}/x`"
             )));
         }
         self.config.exclude.push(route.to_owned());
@@ -686,7 +746,8 @@ impl HttpMetricsBuilder {
     }
 
     /// Labels `status` with the class of the status (`1xx` to `5xx`) instead of its code: five
-    /// series per route and method at most. A client that went away counts in `4xx`.
+    /// series per route and method at most. A client that went away counts in `4xx`, a handler
+    /// that panicked in `5xx`.
     pub fn status_classes(mut self) -> Self {
         self.config.status_classes = true;
         self
@@ -717,9 +778,9 @@ impl HttpMetricsBuilder {
 
     /// Declares a service level objective over the layer's requests (but `unmatched` ones): a
     /// success target (the share of requests not answered with a 5xx status; requests whose
-    /// client went away count neither way) and a latency target (the share answered within a
-    /// threshold, which must be a bound of the buckets). `metrics_runtime::export` generates
-    /// its rules, alerts and dashboard row.
+    /// client went away count neither way, those whose handler panicked are 5xx) and a latency
+    /// target (the share answered within a threshold, which must be a bound of the buckets).
+    /// `metrics_runtime::export` generates its rules, alerts and dashboard row.
     pub fn objective(mut self, objective: Objective) -> Self {
         self.config.objectives.push(objective);
         self
@@ -730,10 +791,11 @@ impl HttpMetricsBuilder {
     ///
     /// # Errors
     ///
-    /// [`HttpLayerError`] for a prefix that makes invalid names, buckets that are not finite
-    /// and increasing, an excluded route that is not a template, an objective whose target is
-    /// not a percent or whose threshold is not a bound of the buckets, and a family or
-    /// objective name that something else declared.
+    /// [`HttpLayerError`] for a prefix that is empty, ends in `_` or makes invalid names,
+    /// buckets that are not finite and increasing, an excluded route that is not a template
+    /// (or has a `*` before its end), an objective whose target is not a percent or whose
+    /// threshold is not a bound of the buckets, and a family or objective name that something
+    /// else declared.
     pub fn build(self) -> Result<HttpMetricsLayer, HttpLayerError> {
         if let Some(problem) = self.problems.into_iter().next() {
             return Err(problem);
@@ -741,9 +803,10 @@ impl HttpMetricsBuilder {
         let config = self.config;
         let prefixed = format!("{}http_requests_total", config.prefix);
         if let Some(problem) = crate::model::metric_name_problem(&prefixed, MetricKind::Counter) {
+            // The prefix as given: the layer added one `_`.
+            let given = config.prefix.strip_suffix('_').unwrap_or_default();
             return Err(HttpLayerError::Prefix(format!(
-                "the prefix `{}` gives `{prefixed}`: {problem}",
-                config.prefix.trim_end_matches('_')
+                "the prefix `{given}` gives `{prefixed}`: {problem}"
             )));
         }
         if let Some(problem) = bounds_problem(&config.buckets) {
@@ -780,6 +843,36 @@ impl HttpMetricsBuilder {
             (_, Some(conflict)) => Err(HttpLayerError::Conflict(conflict)),
         }
     }
+}
+
+/// Why `prefix` cannot be joined to the layer's names with `_`, if it cannot (the rest of the
+/// name rules are checked on the names it gives).
+fn prefix_problem(prefix: &str) -> Option<String> {
+    if prefix.is_empty() {
+        Some(
+            "an empty prefix would give `_http_requests_total`; leave `.prefix` out for the unprefixed names"
+                .to_owned(),
+        )
+    } else if prefix.ends_with('_') {
+        let trimmed = prefix.trim_end_matches('_');
+        let fix = if trimmed.is_empty() {
+            "leave `.prefix` out for the unprefixed names".to_owned()
+        } else {
+            format!("try `.prefix(\"{trimmed}\")`")
+        };
+        Some(format!(
+            "the prefix `{prefix}` would give `{prefix}_http_requests_total`: the prefix is joined to each name with `_`, so it must not end in `_`; {fix}"
+        ))
+    } else {
+        None
+    }
+}
+
+/// Whether `route` has a `*` before its end that is not axum's wildcard segment `{*name}`.
+fn inner_star(route: &str) -> bool {
+    let body = route.strip_suffix('*').unwrap_or(route);
+    body.char_indices()
+        .any(|(at, c)| c == '*' && !body[..at].ends_with('{'))
 }
 
 /// Why `bounds` cannot be a histogram's buckets, if they cannot.
@@ -968,7 +1061,7 @@ where
 }
 
 /// One request being recorded; records a client-closed request if dropped before the
-/// response.
+/// response, a panicked one if dropped while the thread unwinds.
 struct Record {
     layer: &'static Layer,
     route: &'static Route,
@@ -1022,7 +1115,28 @@ impl Record {
 
 impl Drop for Record {
     fn drop(&mut self) {
-        self.observe(499);
+        // A runtime drops the future of a task that panicked while the panic unwinds (tokio
+        // does): the server failed, the client did not go away.
+        if std::thread::panicking() {
+            self.observe(SERVER_ERROR);
+        } else {
+            self.observe(CLIENT_CLOSED);
+        }
+    }
+}
+
+/// Records the request as panicked if a panic unwinds through the poll of its response
+/// future: the future itself may be dropped only later, outside the unwinding (under a
+/// `CatchPanic` layer wrapping this one, or any `catch_unwind` around the poll).
+struct Unwinding<'a>(&'a mut Option<Record>);
+
+impl Drop for Unwinding<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking()
+            && let Some(record) = self.0.take()
+        {
+            record.finish(SERVER_ERROR);
+        }
     }
 }
 
@@ -1045,16 +1159,17 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
+        let unwinding = Unwinding(this.record);
         let output = std::task::ready!(this.inner.poll(cx));
-        let sizes = this
-            .record
+        let record = unwinding.0.take();
+        let sizes = record
             .as_ref()
             .and_then(|record| record.route.response_sizes.as_ref());
-        if let Some(record) = this.record.take() {
+        if let Some(record) = record {
             match &output {
                 Ok(response) => record.finish(response.status().as_u16()),
                 // axum's services are infallible; another stack's error has no status.
-                Err(_) => record.finish(500),
+                Err(_) => record.finish(SERVER_ERROR),
             }
         }
         Poll::Ready(output.map(|response| match sizes {

@@ -620,7 +620,10 @@ pub fn register_build_info(
 /// checked at compile time, for the kind the field's type has (a type alias or a renamed
 /// import is fine): a counter's ends in `_total`, a histogram's in its unit (`_seconds`,
 /// `_bytes`, `_ratio`, `_meters`, `_grams`, `_celsius`, `_kelvin`, `_joules`, `_volts` or
-/// `_amperes`).
+/// `_amperes`). A histogram that observes negative values (a `_celsius` one below zero) has no
+/// `_sum` and no `_count` in the OpenMetrics exposition while its sum is negative, as
+/// OpenMetrics 1.0 requires (its `_bucket{le="+Inf"}` is the count; text and protobuf keep
+/// both); a NaN observation is ignored ([`Histogram::observe`]).
 ///
 /// A field takes these `#[metric(...)]` arguments besides `name` and `help`:
 ///

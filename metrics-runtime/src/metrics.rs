@@ -524,7 +524,30 @@ impl fmt::Debug for Histogram {
 }
 
 impl Histogram {
-    /// Records one observation.
+    /// Records one observation. A NaN is ignored (as [`Counter::inc_by`] ignores one): counted,
+    /// it would make the sum NaN for good.
+    ///
+    /// Negative values are recorded, but OpenMetrics 1.0 wants a histogram's sum to be a
+    /// counter: while the sum is negative (and always, for buckets with a negative bound) the
+    /// OpenMetrics exposition has no `_sum` and no `_count` for the series; its
+    /// `_bucket{le="+Inf"}` is the count. The text and protobuf formats keep both.
+    ///
+    /// ```
+    /// use metrics_runtime::{Histogram, Metrics};
+    ///
+    /// #[derive(Metrics)]
+    /// struct Rooms {
+    ///     /// Temperatures read, in degrees Celsius.
+    ///     #[metric(buckets = [0.0, 20.0, 40.0])]
+    ///     room_temperature_celsius: Histogram,
+    /// }
+    ///
+    /// let rooms = Rooms::global();
+    /// rooms.room_temperature_celsius.observe(21.5);
+    /// rooms.room_temperature_celsius.observe(f64::NAN);
+    /// assert_eq!(rooms.room_temperature_celsius.get_sample_count(), 1);
+    /// assert_eq!(rooms.room_temperature_celsius.get_sample_sum(), 21.5);
+    /// ```
     #[inline]
     pub fn observe(&self, value: f64) {
         self.cells.observe(self.index, value);
@@ -781,12 +804,14 @@ mod tests {
         for value in [0.5, 1.5, 3.0, f64::NAN] {
             histogram.observe(value);
         }
-        assert_eq!(histogram.get_sample_count(), 4);
+        // The NaN is ignored: the sum stays a number.
+        assert_eq!(histogram.get_sample_count(), 3);
+        assert_eq!(histogram.get_sample_sum(), 5.0);
         let mut cumulative = Vec::new();
         let Storage::Histograms(cells) = &storage else {
             unreachable!()
         };
         cells.read(0, &mut cumulative);
-        assert_eq!(cumulative, [1, 2, 4]);
+        assert_eq!(cumulative, [1, 2, 3]);
     }
 }

@@ -9,9 +9,9 @@
 //! wider than the one before by the factor `2^(2^-s)`. [`NativeConfig::bucket_factor`] picks
 //! the largest schema whose factor is at most the one asked for: 1.1, the default, gives
 //! schema 3 (factor 1.09, 8 buckets per power of two). Values whose magnitude is at most the
-//! zero threshold (2^-128 by default) are counted in the zero bucket. NaN is counted in the
-//! count, the sum and the classic `+Inf` bucket, and in no native bucket, as in Prometheus'
-//! own clients.
+//! zero threshold (2^-128 by default) are counted in the zero bucket. A NaN observation is
+//! ignored, as a counter ignores a NaN increment: Prometheus' own clients count it, which makes
+//! the sum NaN for good (and OpenMetrics then has no `_sum` nor `_count` for the series).
 //!
 //! # The bucket limit
 //!
@@ -21,10 +21,15 @@
 //! one, and no count is lost. With [`NativeConfig::min_reset_duration`] set, a histogram whose
 //! resolution was reduced is also reset (every count back to 0, the schema back to the
 //! configured one, a new created timestamp) once that long has passed since its creation or
-//! last reset: right after its next reading, so that every observation is in a reading
+//! last reset: right after the next reading of a scrape ([`NativeHistogram::scrape`], which
+//! every exposition of this crate takes), so that every observation is in a scrape
 //! (`client_golang` resets at that time, or at once when over the limit that long after the
-//! last reset, and loses what was observed since the last scrape). Without it, a histogram
-//! never resets. The zero bucket never widens
+//! last reset, and loses what was observed since the last scrape). A reading for anything else
+//! ([`NativeHistogram::read`], a histogram's `get_sample_count` and `get_sample_sum`) never
+//! resets. With several scrapers (a Prometheus HA pair, a second exporter), the first scrape
+//! after the due time takes the reset, and each other scraper loses what was observed between
+//! its own last scrape and that reset: its next reading starts from the reset. Without it, a
+//! histogram never resets. The zero bucket never widens
 //! (`client_golang` widens it only when a maximum zero threshold is configured).
 //!
 //! # How an observation is recorded
@@ -36,8 +41,8 @@
 //! lock, no allocation. A reading swaps the halves, waits until every observation holding a
 //! ticket of the old hot half has landed (observers never block or panic in between, so the
 //! wait is short), reads that half, which no one writes any more, and adds it into the new hot
-//! one. So a reading is one consistent set of observations: its native buckets, zero bucket
-//! and NaN observations add up to its count, and its classic `+Inf` bucket is that count.
+//! one. So a reading is one consistent set of observations: its native buckets and zero bucket
+//! add up to its count, and its classic `+Inf` bucket is that count.
 //!
 //! Native buckets live in a window of consecutive bucket numbers per sign, placed where the
 //! observations are. An observation outside the windows (the first ones of a histogram, a
@@ -199,9 +204,11 @@ impl NativeConfig {
     }
 
     /// Resets a histogram whose resolution was reduced once `duration` has passed since its
-    /// creation or last reset, right after its next reading (which has every observation
-    /// made until then), to get the configured resolution back. A zero duration never resets
-    /// (the default).
+    /// creation or last reset, right after the next reading of a scrape
+    /// ([`NativeHistogram::scrape`], which has every observation made until then), to get the
+    /// configured resolution back; reads from user code never reset. With several scrapers,
+    /// the first scrape after the due time takes the reset and the others lose what was
+    /// observed since their own last scrape. A zero duration never resets (the default).
     ///
     /// ```
     /// use std::time::Duration;
@@ -665,7 +672,6 @@ struct Half {
     /// The sum's bits.
     sum: AtomicU64,
     zero: AtomicU64,
-    nan: AtomicU64,
     /// Buckets outside this half's windows: (negative, bucket number) to count.
     outside: Mutex<BTreeMap<(bool, i32), u64>>,
 }
@@ -778,17 +784,22 @@ impl NativeHistogram {
         })
     }
 
-    /// Records one observation.
+    /// Records one observation; a NaN is ignored (see the [module documentation](self)).
     ///
     /// ```
     /// use metrics_runtime::native_histogram::{NativeConfig, NativeHistogram};
     ///
     /// let histogram = NativeHistogram::new(&NativeConfig::new(), &[]).unwrap();
     /// histogram.observe(0.25);
-    /// assert_eq!(histogram.read().count, 1);
+    /// histogram.observe(f64::NAN);
+    /// let reading = histogram.read();
+    /// assert_eq!((reading.count, reading.sum), (1, 0.25));
     /// ```
     #[inline]
     pub fn observe(&self, value: f64) {
+        if value.is_nan() {
+            return;
+        }
         let ticket = self.tickets.fetch_add(1, Ordering::Acquire);
         let hot = usize::from(ticket & HOT_BIT != 0);
         let half = &self.halves[hot];
@@ -816,10 +827,6 @@ impl NativeHistogram {
 
     #[inline]
     fn count_native(&self, hot: usize, half: &Half, value: f64) -> Counted {
-        if value.is_nan() {
-            half.nan.fetch_add(1, Ordering::Release);
-            return Counted::Known;
-        }
         let magnitude = value.abs();
         if magnitude <= self.zero_threshold {
             half.zero.fetch_add(1, Ordering::Release);
@@ -878,7 +885,7 @@ impl NativeHistogram {
     /// Observations that have landed in `half`.
     fn landed(&self, half: usize) -> u64 {
         let own = &self.halves[half];
-        let mut total = own.zero.load(Ordering::Acquire) + own.nan.load(Ordering::Acquire);
+        let mut total = own.zero.load(Ordering::Acquire);
         self.for_each_slot(half, |_, _, slot| total += slot.load(Ordering::Acquire));
         total + lock(&own.outside).values().sum::<u64>()
     }
@@ -945,9 +952,9 @@ impl NativeHistogram {
         for (negative, key, count) in moved {
             self.add_native(to, negative, coarser(key, reduction), count);
         }
-        for (slot, into) in [(&source.zero, &target.zero), (&source.nan, &target.nan)] {
-            into.fetch_add(slot.swap(0, Ordering::Relaxed), Ordering::Relaxed);
-        }
+        target
+            .zero
+            .fetch_add(source.zero.swap(0, Ordering::Relaxed), Ordering::Relaxed);
         add_f64(
             &target.sum,
             f64::from_bits(source.sum.swap(0, Ordering::Relaxed)),
@@ -1093,27 +1100,52 @@ impl NativeHistogram {
     }
 
     /// Reads the series: one consistent set of observations (see the
-    /// [module documentation](self)).
+    /// [module documentation](self)). Never resets the histogram: an exposition reads it with
+    /// [`NativeHistogram::scrape`].
     ///
     /// ```
     /// use metrics_runtime::native_histogram::{NativeConfig, NativeHistogram};
     ///
     /// let histogram = NativeHistogram::new(&NativeConfig::new(), &[1.0]).unwrap();
     /// histogram.observe(0.5);
-    /// histogram.observe(f64::NAN);
+    /// histogram.observe(2.0);
     /// let reading = histogram.read();
     /// assert_eq!(reading.count, 2);
-    /// assert!(reading.sum.is_nan());
+    /// assert_eq!(reading.sum, 2.5);
     /// assert_eq!(reading.classic, [1, 2]);
     /// ```
     #[must_use]
     pub fn read(&self) -> NativeReading {
-        self.read_at(Instant::now())
+        self.read_at(Instant::now(), false)
     }
 
-    fn read_at(&self, now: Instant) -> NativeReading {
+    /// Reads the series for a scrape, as [`NativeHistogram::read`] does, then resets it if a
+    /// reset is due ([`NativeConfig::min_reset_duration`]): the reading has every observation
+    /// made until then, the next one starts from the reset. Call it once per exposition, and
+    /// [`read`](NativeHistogram::read) for anything else, which never resets.
+    ///
+    /// ```
+    /// use metrics_runtime::native_histogram::{NativeConfig, NativeHistogram};
+    ///
+    /// let histogram = NativeHistogram::new(&NativeConfig::new(), &[1.0]).unwrap();
+    /// histogram.observe(0.5);
+    /// let scraped = histogram.scrape(); // written into an exposition
+    /// assert_eq!(scraped.count, 1);
+    /// assert_eq!(histogram.read().count, 1);
+    /// ```
+    #[must_use]
+    pub fn scrape(&self) -> NativeReading {
+        self.scrape_at(Instant::now())
+    }
+
+    fn scrape_at(&self, now: Instant) -> NativeReading {
+        self.read_at(now, true)
+    }
+
+    /// A reading at `now`; for a scrape (`scrape`), followed by the reset if one is due.
+    fn read_at(&self, now: Instant, scrape: bool) -> NativeReading {
         let mut control = lock(&self.control);
-        let reset = control.reset_due.is_some_and(|due| now >= due);
+        let reset = scrape && control.reset_due.is_some_and(|due| now >= due);
         let new = 1 - self.hot();
         let (old, count) = if reset {
             // The new period starts with this swap, in the configured schema, its tickets
@@ -1222,11 +1254,9 @@ impl NativeHistogram {
                 .collect()
         };
         let zero_count = own.zero.swap(0, Ordering::Relaxed);
-        let nan = own.nan.swap(0, Ordering::Relaxed);
         let sum = f64::from_bits(own.sum.swap(0, Ordering::Relaxed));
         if let Some(hot) = hot {
             hot.zero.fetch_add(zero_count, Ordering::Relaxed);
-            hot.nan.fetch_add(nan, Ordering::Relaxed);
             add_f64(&hot.sum, sum);
         }
         let (positive_spans, positive_deltas) = spans_and_deltas(positive);
@@ -1662,11 +1692,12 @@ mod tests {
             h.observe(value);
         }
         let reading = h.read();
-        assert_eq!(reading.count, 8);
+        // NaN ignored: in no count, no bucket, not in the sum.
+        assert_eq!(reading.count, 7);
         assert_eq!(reading.zero_count, 4);
-        assert!(reading.sum.is_nan());
-        // NaN and +Inf in the classic `+Inf` bucket.
-        assert_eq!(reading.classic, [6, 8]);
+        assert!(reading.sum.is_nan(), "+Inf and -Inf");
+        // +Inf in the classic `+Inf` bucket.
+        assert_eq!(reading.classic, [6, 7]);
         let native = populated(&reading);
         let infinite = bucket_key(f64::INFINITY, 3);
         assert_eq!(
@@ -1677,9 +1708,15 @@ mod tests {
                 (true, infinite, 1)
             ]
         );
-        // NaN is the one observation in no native bucket.
         let in_buckets: u64 = native.iter().map(|(_, _, count)| count).sum();
-        assert_eq!(in_buckets + reading.zero_count + 1, reading.count);
+        assert_eq!(in_buckets + reading.zero_count, reading.count);
+        // A NaN alone leaves the sum a number.
+        let h = histogram(NativeConfig::new(), &[1.0]);
+        h.observe(0.5);
+        h.observe(f64::NAN);
+        let reading = h.read();
+        assert_eq!((reading.count, reading.sum), (1, 0.5));
+        assert_eq!(reading.classic, [1, 1]);
     }
 
     #[test]
@@ -1780,7 +1817,7 @@ mod tests {
             [values.iter().filter(|v| **v <= 1.0).count() as u64, 64]
         );
         // No reset configured: the resolution stays reduced.
-        let later = h.read_at(Instant::now() + Duration::from_secs(1_000_000));
+        let later = h.scrape_at(Instant::now() + Duration::from_secs(1_000_000));
         assert_eq!(later.schema, reading.schema);
         assert_eq!(later.count, 64);
     }
@@ -1815,25 +1852,25 @@ mod tests {
         let h = histogram(config, &[10.0]);
         let start = lock(&h.control).last_reset;
         let at = |seconds| start + Duration::from_secs(seconds);
-        let created = h.read_at(at(1)).created;
+        let created = h.scrape_at(at(1)).created;
         // Over the limit: the resolution is reduced, a reset due 60 s after creation.
         for i in 0..8 {
             h.observe(2f64.powi(i));
         }
-        let reduced = h.read_at(at(30));
+        let reduced = h.scrape_at(at(30));
         assert!(reduced.schema < 3);
         assert_eq!(reduced.count, 8);
         assert_eq!(reduced.created, created);
         assert_eq!(lock(&h.control).reset_due, Some(at(60)));
         // The first reading once due still has every observation; the reset follows it.
         h.observe(0.5);
-        let last = h.read_at(at(61));
+        let last = h.scrape_at(at(61));
         assert_eq!(
             (last.schema, last.count, last.created),
             (reduced.schema, 9, created)
         );
         assert_eq!(last.classic, [5, 9]);
-        let reset = h.read_at(at(62));
+        let reset = h.scrape_at(at(62));
         assert_eq!((reset.schema, reset.count, reset.zero_count), (3, 0, 0));
         assert!(populated(&reset).is_empty());
         assert_eq!(reset.classic, [0, 0]);
@@ -1842,7 +1879,7 @@ mod tests {
         assert_eq!(lock(&h.control).reset_due, None);
         // It counts again from there, in the configured schema.
         h.observe(3.0);
-        let again = h.read_at(at(63));
+        let again = h.scrape_at(at(63));
         assert_eq!((again.count, again.schema), (1, 3));
         assert_eq!(populated(&again), [(false, bucket_key(3.0, 3), 1)]);
         // Over the limit more than 60 s after that reset: due at once, so reset after the
@@ -1850,12 +1887,38 @@ mod tests {
         for i in 0..5 {
             h.observe(2f64.powi(i));
         }
-        let reading = h.read_at(at(200));
+        let reading = h.scrape_at(at(200));
         assert_eq!(reading.count, 6);
         assert!(reading.schema < 3);
-        assert_eq!(h.read_at(at(201)).count, 0);
+        assert_eq!(h.scrape_at(at(201)).count, 0);
         // Without a reset configured, a reduced histogram stays reduced (see
         // `the_bucket_limit_reduces_resolution_and_keeps_every_count`).
+    }
+
+    #[test]
+    fn reads_outside_a_scrape_never_reset() {
+        let config = NativeConfig::new()
+            .max_buckets(4)
+            .min_reset_duration(Duration::from_secs(60));
+        let h = histogram(config, &[10.0]);
+        let start = lock(&h.control).last_reset;
+        let at = |seconds| start + Duration::from_secs(seconds);
+        // Over the limit: a reset due 60 s after creation.
+        for i in 0..100 {
+            h.observe(2f64.powi(i % 20));
+        }
+        assert_eq!(h.scrape_at(at(30)).count, 100);
+        for i in 0..50 {
+            h.observe(2f64.powi(i % 20));
+        }
+        // User code reads once the reset is due (`get_sample_count`, a second exporter's
+        // `read`): the reset waits for a scrape.
+        assert_eq!(h.read_at(at(61), false).count, 150);
+        assert_eq!(h.read().count, 150);
+        assert!(lock(&h.control).reset_due.is_some());
+        // The next scrape has everything observed since the last one, then takes the reset.
+        assert_eq!(h.scrape_at(at(62)).count, 150);
+        assert_eq!(h.scrape_at(at(63)).count, 0);
     }
 
     #[test]
@@ -1885,13 +1948,13 @@ mod tests {
                         std::thread::yield_now();
                     }
                     seen = observed.load(Ordering::Relaxed);
-                    h.read_at(start + Duration::from_secs(10 + second))
+                    h.scrape_at(start + Duration::from_secs(10 + second))
                 })
                 .collect();
             stop.store(true, Ordering::Relaxed);
             readings
         });
-        readings.push(h.read_at(start));
+        readings.push(h.scrape_at(start));
         // Every observation is in the last reading of its period (readings are cumulative
         // within one): none lost to a reset, none in two periods.
         let mut exported = 0;

@@ -857,7 +857,7 @@ impl<'a> ProtoWriter<'a> {
     /// let mut out = Vec::new();
     /// let mut writer = ProtoWriter::new(&mut out);
     /// writer.header("wait_seconds", "Waits.", MetricType::Histogram);
-    /// writer.native_histogram("wait_seconds", &[], &bounds, &cells.read());
+    /// writer.native_histogram("wait_seconds", &[], &bounds, &cells.scrape());
     /// writer.finish().unwrap();
     ///
     /// let family = MetricFamily::decode_length_delimited(out.as_slice()).unwrap();

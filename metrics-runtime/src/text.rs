@@ -401,7 +401,8 @@ impl<'a> Writer<'a> {
     /// OpenMetrics, then `_created` (when asked for).
     ///
     /// In OpenMetrics a histogram's sum is a counter: a series with a bucket below zero has no
-    /// sum, nor one whose sum is negative or NaN (a negative or NaN observation), and without
+    /// sum, nor one whose sum is negative (a negative observation) or NaN (this crate's
+    /// histograms ignore NaN observations, a gathered `prometheus` one does not), and without
     /// its sum it has no count either (its `+Inf` bucket is the count). A scraper that follows
     /// the specification refuses the whole exposition otherwise.
     #[allow(clippy::too_many_arguments)] // one series: what the trait's method takes, spelt out

@@ -102,6 +102,28 @@ async fn excluded_routes_are_not_recorded_but_unmatched_404s_are() {
 }
 
 #[tokio::test]
+async fn a_wildcard_segment_is_an_exact_route_template() {
+    // axum's `{*path}` is part of a template, not the final `*` of a prefix.
+    let layer = HttpMetricsLayer::builder()
+        .prefix("wildcards")
+        .exclude("/assets/{*path}")
+        .build()
+        .unwrap();
+    let app = Router::new()
+        .route("/assets/{*path}", get(|| async { "asset" }))
+        .route("/assets-index", get(|| async { "index" }))
+        .layer(layer);
+    send(&app, Method::GET, "/assets/css/site.css", "").await;
+    send(&app, Method::GET, "/assets-index", "").await;
+    let exposition = scrape();
+    let endpoints: Vec<&str> = exposition
+        .series("wildcards_http_requests_total")
+        .map(|sample| sample.labels["endpoint"].as_str())
+        .collect();
+    assert_eq!(endpoints, ["/assets-index"]);
+}
+
+#[tokio::test]
 async fn status_classes_replace_codes() {
     let layer = HttpMetricsLayer::builder()
         .prefix("classes")
@@ -276,6 +298,24 @@ fn bad_options_are_error_values() {
         message(HttpMetricsLayer::builder().prefix("9lives")),
         "the prefix `9lives` gives `9lives_http_requests_total`: `9lives_http_requests_total` is not a metric name: ASCII letters, digits and `_`, not starting with a digit"
     );
+    // The prefix as given, never trimmed away.
+    assert_eq!(
+        message(HttpMetricsLayer::builder().prefix("_")),
+        "the prefix `_` would give `__http_requests_total`: the prefix is joined to each name with `_`, so it must not end in `_`; leave `.prefix` out for the unprefixed names"
+    );
+    assert_eq!(
+        message(HttpMetricsLayer::builder().prefix("__x")),
+        "the prefix `__x` gives `__x_http_requests_total`: `__x_http_requests_total` starts with `__`, which Prometheus reserves"
+    );
+    // The layer adds the `_`: one given too would double it.
+    assert_eq!(
+        message(HttpMetricsLayer::builder().prefix("api_")),
+        "the prefix `api_` would give `api__http_requests_total`: the prefix is joined to each name with `_`, so it must not end in `_`; try `.prefix(\"api\")`"
+    );
+    assert_eq!(
+        message(HttpMetricsLayer::builder().prefix("")),
+        "an empty prefix would give `_http_requests_total`; leave `.prefix` out for the unprefixed names"
+    );
     assert_eq!(
         message(HttpMetricsLayer::builder().buckets(&[1.0, 0.5])),
         "the duration buckets [1.0, 0.5] are not strictly increasing"
@@ -288,6 +328,15 @@ fn bad_options_are_error_values() {
         message(HttpMetricsLayer::builder().exclude("metrics")),
         "`metrics` is not a route template: excluded routes start with `/`, like `/metrics` or `/health/*`"
     );
+    // Only a final `*` matches: one before the end would exclude nothing.
+    for route in ["/health/*/x", "/*/metrics*"] {
+        assert_eq!(
+            message(HttpMetricsLayer::builder().exclude(route)),
+            format!(
+                "`{route}` has a `*` before its end, which matches nothing: only a final `*` matches (every route template that starts with what precedes it, like `/health/*`); name each route template to leave out, like `/health/{{component}}/x`"
+            )
+        );
+    }
     assert_eq!(
         message(
             HttpMetricsLayer::builder()
