@@ -13,82 +13,11 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use support::storage::{dashboard_queries, substitute};
 use support::{
     PromApi, Scratch, Timing, copy_rules, deploy_file, scrape_config, start_prometheus,
     start_service,
 };
-
-/// Every query of the dashboard: the panel's title and the expression, variables substituted.
-fn dashboard_queries(dashboard: &Value) -> Vec<(String, String)> {
-    let mut values: BTreeMap<String, &str> = BTreeMap::from([
-        ("__rate_interval".to_owned(), "1m"),
-        ("__interval".to_owned(), "1m"),
-    ]);
-    for variable in dashboard["templating"]["list"]
-        .as_array()
-        .into_iter()
-        .flatten()
-    {
-        if variable["type"] != "datasource" {
-            let name = variable["name"].as_str().expect("a variable has a name");
-            values.insert(name.to_owned(), ".+");
-        }
-    }
-    let mut panels: Vec<&Value> = Vec::new();
-    let mut pending: Vec<&Value> = dashboard["panels"]
-        .as_array()
-        .expect("the dashboard has panels")
-        .iter()
-        .collect();
-    // A collapsed row keeps its panels inside it.
-    while let Some(panel) = pending.pop() {
-        pending.extend(panel["panels"].as_array().into_iter().flatten());
-        panels.push(panel);
-    }
-    let mut queries = Vec::new();
-    for panel in panels {
-        let title = panel["title"].as_str().unwrap_or("(untitled)");
-        for target in panel["targets"].as_array().into_iter().flatten() {
-            if let Some(expr) = target["expr"].as_str() {
-                queries.push((title.to_owned(), substitute(expr, &values)));
-            }
-        }
-    }
-    queries.sort();
-    queries
-}
-
-/// `expr` with each `$name`, `${name}` and `${name:format}` replaced by its value.
-fn substitute(expr: &str, values: &BTreeMap<String, &str>) -> String {
-    let mut out = String::with_capacity(expr.len());
-    let mut rest = expr;
-    while let Some(dollar) = rest.find('$') {
-        out.push_str(&rest[..dollar]);
-        rest = &rest[dollar + 1..];
-        let (name, after) = if let Some(braced) = rest.strip_prefix('{') {
-            let close = braced
-                .find('}')
-                .unwrap_or_else(|| panic!("`{expr}`: a `${{` without its `}}`"));
-            let inside = &braced[..close];
-            (
-                inside.split(':').next().unwrap_or(inside),
-                &braced[close + 1..],
-            )
-        } else {
-            let end = rest
-                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                .unwrap_or(rest.len());
-            (&rest[..end], &rest[end..])
-        };
-        let value = values.get(name).unwrap_or_else(|| {
-            panic!("`{expr}` uses the variable `{name}`, which neither Grafana nor the dashboard defines; the test knows {values:?}")
-        });
-        out.push_str(value);
-        rest = after;
-    }
-    out.push_str(rest);
-    out
-}
 
 #[test]
 fn variables_are_substituted_as_grafana_would_for_the_whole_fleet() {

@@ -14,6 +14,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use personal_assistant::{AppState, Config};
+
+pub mod storage;
 use serde_json::Value;
 
 /// The example's deploy directory.
@@ -391,6 +393,23 @@ impl PromApi {
             [one] => one["value"][1].as_str()?.parse().ok(),
             _ => None,
         }
+    }
+
+    /// Every rule Prometheus loaded, from `/api/v1/rules`: each group's `rules` array (name,
+    /// query, type `recording` or `alerting`, health, last error, labels); empty while
+    /// Prometheus does not answer yet.
+    pub async fn rules(&self) -> Vec<Value> {
+        let url = format!("http://{}/api/v1/rules", self.addr);
+        let Ok(response) = self.http.get(url).send().await else {
+            return Vec::new();
+        };
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        body["data"]["groups"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|group| group["rules"].as_array().cloned().unwrap_or_default())
+            .collect()
     }
 
     /// Whether `alert` is firing, with `matchers` (`instance="..."`, or empty) on it.
