@@ -457,6 +457,7 @@ fn generate(
             static FIELDS: [#private::FieldDescriptor; #count] = [#(#descriptors),*];
             static GROUP: #private::GroupDescriptor = #private::GroupDescriptor {
                 type_name: #type_name,
+                module: #private::module_path!(),
                 fields: &FIELDS,
             };
             #global

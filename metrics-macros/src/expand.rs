@@ -269,6 +269,8 @@ struct OwnFamilies {
     in_flight_help: String,
     errors: String,
     errors_help: String,
+    /// `help = "..."` was given (not a doc comment or the made-up help).
+    help_given: bool,
 }
 
 /// A validated `objective(...)`.
@@ -458,6 +460,7 @@ impl Plan {
                     in_flight_help,
                     errors,
                     errors_help,
+                    help_given,
                 } = own;
                 quote!(#private::Families::Own {
                     counter: #counter,
@@ -468,6 +471,7 @@ impl Plan {
                     in_flight_help: #in_flight_help,
                     errors: #errors,
                     errors_help: #errors_help,
+                    help_given: #help_given,
                 })
             }
         };
@@ -749,6 +753,7 @@ fn own_families(args: &Args, attrs: &[Attribute], check: &mut Check<'_>) -> Opti
         }
     }
     Some(OwnFamilies {
+        help_given: args.help.is_some(),
         errors,
         errors_help: format!("{short} (errors by kind)."),
         in_flight: in_flight.unwrap_or_else(|| format!("{stem}_in_flight")),

@@ -162,6 +162,7 @@ mod catalog;
 mod cells;
 pub mod collect;
 mod config;
+mod crate_check;
 mod encode;
 mod exemplar;
 #[cfg(feature = "export")]
@@ -202,6 +203,7 @@ pub use catalog::{
     Origin,
 };
 pub use config::{ConfigError, set_constant_labels, set_native_histograms};
+pub use crate_check::{CrateCheckError, check_crate};
 pub use encode::{render, render_as};
 pub use instrument::{recording, set_recording};
 pub use labels::{ErrorKinds, LabelSet, LabelValue, OptionLabelValue};
@@ -271,6 +273,31 @@ pub use metrics_macros::Metrics;
 /// let text = metrics_runtime::render();
 /// assert!(text.contains("# HELP orders_place_total Places an order."));
 /// assert!(text.contains("# TYPE invoice_send_duration_seconds histogram"));
+/// ```
+///
+/// Functions that give the same `name` share its families (with the same labels and buckets;
+/// a disagreement there is a conflict, see [`check`]). Each may keep its own doc comment: where
+/// their helps differ, the family's help is the one given with `help = "..."` (on one function
+/// or several, alike), else `Calls of the functions instrumented as `stem`.`; two different
+/// `help = "..."` are a conflict.
+///
+/// ```
+/// # use metrics_runtime::instrument_metric;
+/// /// Lists every item.
+/// #[instrument_metric(name = "inventory_ops")]
+/// fn list_items() {}
+///
+/// /// Stock per warehouse.
+/// #[instrument_metric(name = "inventory_ops")]
+/// fn stock() {}
+///
+/// # fn main() {
+/// list_items();
+/// stock();
+/// let text = metrics_runtime::render();
+/// assert!(text.contains("# HELP inventory_ops_total Calls of the functions instrumented as `inventory_ops`."));
+/// assert!(metrics_runtime::check().is_ok());
+/// # }
 /// ```
 ///
 /// ## `function = "..."`

@@ -159,7 +159,33 @@ pub enum Families {
         in_flight: &'static str,
         /// In-flight gauge help.
         in_flight_help: &'static str,
+        /// Whether the help was given with `help = "..."` rather than taken from the
+        /// function's doc comment (or made up): a given help wins over doc comments when
+        /// functions that share the families disagree.
+        help_given: bool,
     },
+}
+
+/// The help texts of a function's own families (counter, histogram, in-flight gauge, errors)
+/// from the counter's: what the attribute derives at compile time, and the registry when
+/// functions sharing the families disagree (see [`shared_help`]).
+#[must_use]
+pub fn own_helps(counter_help: &str) -> [String; 4] {
+    let short = counter_help.trim_end_matches('.');
+    [
+        counter_help.to_owned(),
+        format!("{short} (duration in seconds)."),
+        format!("{short} (calls in flight)."),
+        format!("{short} (errors by kind)."),
+    ]
+}
+
+/// The help of the families of stem `stem` when the functions sharing them document
+/// themselves differently and none gives `help = "..."`: each function's doc comment says what
+/// it does, not what the family holds.
+#[must_use]
+pub(crate) fn shared_help(stem: &str) -> String {
+    format!("Calls of the functions instrumented as `{stem}`.")
 }
 
 /// Where the `function` label value of an instrumented function comes from.
@@ -336,6 +362,8 @@ pub const fn is_bound(bounds: &[f64], threshold: f64) -> bool {
 pub struct GroupDescriptor {
     /// The struct's name.
     pub type_name: &'static str,
+    /// The module that declares it (`module_path!()`).
+    pub module: &'static str,
     /// Its fields, in declaration order.
     pub fields: &'static [FieldDescriptor],
 }

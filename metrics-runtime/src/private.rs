@@ -21,7 +21,7 @@ pub use crate::labels::{
 };
 pub use crate::model::{
     DEFAULT_BUCKETS, Ending, Families, FieldDescriptor, FunctionDescriptor, FunctionName,
-    GroupDescriptor, Objective, Outcome, Shape, for_kind, is_bound,
+    GroupDescriptor, Objective, Outcome, Shape, for_kind, is_bound, own_helps,
 };
 pub use crate::outcome::{
     ErrAny, ErrClass, ErrProbe, ErrStatus, OkAny, OkProbe, OkStatus, ResponseStatus, ReturnProbe,

@@ -947,6 +947,12 @@ pub fn registry() -> &'static Registry {
 /// Reports every conflict among the declarations of the global registry; see
 /// [`Registry::check`]. Call it at start-up (or in a test) to fail loudly.
 ///
+/// It checks what this binary links: a test in a crate's `tests/` folder that uses nothing of
+/// the crate links none of its declarations and passes whatever they are. For CI, use
+/// [`check_crate`](crate::check_crate)`("my_crate")` in a `#[cfg(test)]` unit test inside the
+/// crate (which sees every declaration): it fails when none of the crate's declarations is
+/// there to check.
+///
 /// # Errors
 ///
 /// A [`CatalogError`] listing each conflict with every source location involved.
@@ -1182,8 +1188,14 @@ fn function_families(
         std::collections::BTreeMap::new();
     let mut claimed: HashMap<(&'static str, Vec<&'static str>), Location> = HashMap::new();
     let mut accepted_families: HashMap<&'static str, FamilySpec> = HashMap::new();
+    let helps = shared_helps(sites);
     for site in sites {
-        let specs = function_specs(site);
+        let mut specs = function_specs(site);
+        if let Some(helps) = helps.get(specs[0].name) {
+            for (spec, help) in specs.iter_mut().zip(helps) {
+                spec.help = help;
+            }
+        }
         instrumented.push(InstrumentedFunction {
             function: site.function.get().map_or("", |name| name),
             module: site.descriptor.module,
@@ -1258,6 +1270,50 @@ fn function_families(
         }
     }
     (families.into_values().collect(), cells_list, instrumented)
+}
+
+/// The help texts of the families that functions share through `name = "..."` and describe
+/// differently: the one given with `help = "..."` where exactly one is (doc comments say what
+/// each function does, not what the family holds), the made-up one
+/// ([`shared_help`](crate::model::shared_help)) where none is. Two different given helps stay
+/// a conflict. Built once, with the global registry.
+fn shared_helps(sites: &[&'static CallSite]) -> HashMap<&'static str, [&'static str; 4]> {
+    let mut by_family: HashMap<&'static str, Vec<(&'static str, bool)>> = HashMap::new();
+    for site in sites {
+        if let Families::Own {
+            counter,
+            counter_help,
+            help_given,
+            ..
+        } = site.descriptor.families
+        {
+            by_family
+                .entry(counter)
+                .or_default()
+                .push((counter_help, help_given));
+        }
+    }
+    let mut helps = HashMap::new();
+    for (counter, declared) in by_family {
+        if declared.iter().all(|(help, _)| *help == declared[0].0) {
+            continue;
+        }
+        let mut given: Vec<&str> = declared
+            .iter()
+            .filter(|(_, given)| *given)
+            .map(|(help, _)| *help)
+            .collect();
+        given.sort_unstable();
+        given.dedup();
+        let help = match given.as_slice() {
+            [] => crate::model::shared_help(counter.strip_suffix("_total").unwrap_or(counter)),
+            [one] => (*one).to_owned(),
+            _ => continue,
+        };
+        let [a, b, c, d] = crate::model::own_helps(&help).map(|text| &*text.leak());
+        helps.insert(counter, [a, b, c, d]);
+    }
+    helps
 }
 
 /// Which of a function's four families it records into: each one it has (the in-flight
@@ -1374,6 +1430,7 @@ fn function_specs(site: &'static CallSite) -> [FamilySpec; 4] {
             in_flight_help,
             errors,
             errors_help,
+            ..
         } => [
             (counter, counter_help),
             (histogram, histogram_help),

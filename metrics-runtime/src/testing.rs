@@ -25,6 +25,56 @@
 //! }
 //! ```
 
+//!
+//! # `Metrics` structs under parallel tests
+//!
+//! A capture sees calls of instrumented functions and requests of the HTTP layer. The values of
+//! a `#[derive(Metrics)]` struct are read from the struct itself: give the test a struct of its
+//! own, registered in a registry of its own ([`Registry::new`](crate::Registry::new) and
+//! [`Metrics::register_in`](crate::Metrics::register_in)), and pass it to the code under test
+//! instead of the global one. Tests running in parallel in the same binary then never see each
+//! other's counts, and the test reads exact values, from the handles or from that registry's
+//! own exposition:
+//!
+//! ```
+//! use metrics_runtime::{CounterFamily, IntCounter, LabelValue, Metrics, Registry};
+//!
+//! #[derive(Clone, Copy, Debug, LabelValue)]
+//! enum Warehouse { North, South }
+//!
+//! #[derive(Metrics)]
+//! #[metrics(prefix = "stock")]
+//! struct StockMetrics {
+//!     /// Units reserved, by warehouse.
+//!     reserved_total: CounterFamily<Warehouse>,
+//!     /// Reservations refused.
+//!     refused_total: IntCounter,
+//! }
+//!
+//! /// The code under test takes its metrics as an argument; the service passes
+//! /// `StockMetrics::global()`.
+//! fn reserve(metrics: &StockMetrics, warehouse: Warehouse, units: u32, available: u32) -> bool {
+//!     if units > available {
+//!         metrics.refused_total.inc();
+//!         return false;
+//!     }
+//!     metrics.reserved_total.with(warehouse).inc_by(f64::from(units));
+//!     true
+//! }
+//!
+//! fn main() {
+//!     let registry = Registry::new();
+//!     let metrics = StockMetrics::register_in(&registry);
+//!     assert!(reserve(&metrics, Warehouse::North, 3, 10));
+//!     assert!(!reserve(&metrics, Warehouse::South, 30, 10));
+//!     assert_eq!(metrics.reserved_total.with(Warehouse::North).get(), 3.0);
+//!     assert_eq!(metrics.reserved_total.with(Warehouse::South).get(), 0.0);
+//!     assert_eq!(metrics.refused_total.get(), 1);
+//!     // The registry's own exposition holds only this test's values.
+//!     assert!(registry.render().contains("stock_refused_total 1"));
+//! }
+//! ```
+
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;

@@ -51,11 +51,11 @@ const CROSS_CRATE_LINE: u32 = line!() + 6;
 fn other_buckets() {}
 
 const HELP_LINE: u32 = line!() + 3;
-/// One help text.
-#[instrument_metric(name = "help_clash")]
+// Two given helps (doc comments that differ give the family a help of its own instead).
+#[instrument_metric(name = "help_clash", help = "One help text.")]
 fn first_help() {}
-/// Another help text.
-#[instrument_metric(name = "help_clash")]
+// The other.
+#[instrument_metric(name = "help_clash", help = "Another help text.")]
 fn second_help() {}
 
 #[instrument_metric(name = "label_clash")]

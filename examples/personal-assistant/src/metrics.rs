@@ -213,3 +213,16 @@ pub fn register_collectors(state: &Arc<AppState>) -> anyhow::Result<()> {
     metrics_runtime::sqlx::register_pool(state.db.pool())?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    /// The check CI runs: inside the crate, every declaration of it is linked, so the check
+    /// sees them all (a test in `tests/` would see only what it uses).
+    #[test]
+    fn every_metric_declaration_of_the_service_agrees() {
+        let declared = metrics_runtime::check_crate(env!("CARGO_CRATE_NAME"))
+            .unwrap_or_else(|error| panic!("{error}"));
+        // The instrumented functions and the `Metrics` structs of the service.
+        assert!(declared >= 20, "{declared} declarations");
+    }
+}
