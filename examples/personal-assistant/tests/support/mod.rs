@@ -398,7 +398,7 @@ impl PromApi {
     /// Every rule Prometheus loaded, from `/api/v1/rules`: each group's `rules` array (name,
     /// query, type `recording` or `alerting`, health, last error, labels); empty while
     /// Prometheus does not answer yet.
-    pub async fn rules(&self) -> Vec<Value> {
+    pub async fn rule_objects(&self) -> Vec<Value> {
         let url = format!("http://{}/api/v1/rules", self.addr);
         let Ok(response) = self.http.get(url).send().await else {
             return Vec::new();

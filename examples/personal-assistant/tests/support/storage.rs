@@ -133,7 +133,7 @@ where
 /// Every recording rule (with its own labels, which tell apart the objectives' rules of one
 /// name) has a series with a number.
 async fn every_recording_rule_has_a_series(prom: &PromApi) {
-    let rules = prom.rules().await;
+    let rules = prom.rule_objects().await;
     let selectors: BTreeSet<String> = rules
         .iter()
         .filter(|rule| rule["type"] == "recording")
@@ -168,7 +168,7 @@ async fn every_recording_rule_has_a_series(prom: &PromApi) {
 async fn every_alerting_rule_evaluates(prom: &PromApi) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let rules = prom.rules().await;
+        let rules = prom.rule_objects().await;
         let alerting: Vec<&Value> = rules
             .iter()
             .filter(|rule| rule["type"] == "alerting")
