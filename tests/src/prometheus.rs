@@ -197,27 +197,39 @@ pub struct Prometheus {
 }
 
 impl Prometheus {
-    /// Starts the selected Prometheus ([`SELECT`]) scraping `target`'s `/metrics` every second, with `flags`
-    /// (`--enable-feature=native-histograms`, ...); `name` tells its data directory apart.
+    /// Starts the selected Prometheus ([`SELECT`]) scraping `target`'s `/metrics` every second,
+    /// with `flags` (`--enable-feature=native-histograms`, ...); `name` tells its data directory
+    /// apart.
     ///
     /// # Panics
     ///
     /// When Prometheus is not installed, or cannot be started.
     #[must_use]
     pub fn start(name: &str, target: SocketAddr, flags: &[&str]) -> Prometheus {
-        let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
         let config = format!(
             "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n\
              scrape_configs:\n  - job_name: {name}\n    static_configs:\n      \
              - targets: ['{target}']\n"
         );
+        Prometheus::start_with(Server::selected(), name, &config, flags)
+    }
+
+    /// Starts `server` with `config` (a whole configuration file) and `flags`; `name` tells its
+    /// data directory apart.
+    ///
+    /// # Panics
+    ///
+    /// When the server cannot be started.
+    #[must_use]
+    pub fn start_with(server: &Server, name: &str, config: &str, flags: &[&str]) -> Prometheus {
+        let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
         let addr = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap();
-        let child = Server::selected().spawn(&dir, &config, addr, flags);
+        let child = server.spawn(&dir, config, addr, flags);
         Prometheus { child, addr, dir }
     }
 
