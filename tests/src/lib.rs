@@ -352,21 +352,15 @@ fn unescape(text: &str, quotes: bool) -> Option<String> {
     Some(out)
 }
 
-/// Where `promtool` is, or a panic that says how to install it.
+/// Where the selected server's `promtool` is ([`prometheus::SELECT`]), or a panic that says how
+/// to install it.
 ///
 /// # Panics
 ///
 /// When `promtool` is not installed.
 #[must_use]
 pub fn promtool() -> std::path::PathBuf {
-    let candidates = ["/usr/bin/promtool", "/usr/local/bin/promtool"];
-    candidates
-        .iter()
-        .map(std::path::PathBuf::from)
-        .find(|path| path.exists())
-        .unwrap_or_else(|| {
-            panic!("promtool is not installed: run `apt-get install -y prometheus` (scripts/test does it)")
-        })
+    prometheus::Server::selected().promtool.clone()
 }
 
 /// A response read by [`http`].

@@ -1,9 +1,9 @@
 //! Every query of the Grafana dashboard (deploy/grafana/personal-assistant.json, as checked in)
 //! returns series, at least one of them a number rather than NaN, from a real Prometheus while
 //! the simulated traffic runs: a panel that would stay empty fails here, not in front of someone
-//! on call. Prometheus (Debian's package, on
-//! 127.0.0.1) scrapes the service every second with the deploy rules (their group interval cut to
-//! a second). Grafana's variables are read as Grafana would fill them for the whole fleet:
+//! on call; every recording and alerting rule of the deploy files evaluates without error.
+//! Prometheus (Debian's 2.42 or the pinned 3.x, as `TEST_PROMETHEUS` says, on 127.0.0.1) scrapes
+//! the service every second with the deploy rules (their group interval cut to a second). Grafana's variables are read as Grafana would fill them for the whole fleet:
 //! `$__rate_interval` and `$__interval` as `1m`, every dashboard variable other than the data
 //! source as the regular expression `.+`.
 
@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use support::storage::{dashboard_queries, substitute};
 use support::{
-    PromApi, Scratch, Timing, copy_rules, deploy_file, scrape_config, start_prometheus,
-    start_service,
+    PromApi, Scratch, Timing, copy_rules, deploy_file, every_rule_evaluates, scrape_config,
+    start_prometheus, start_service,
 };
 
 #[test]
@@ -88,6 +88,9 @@ async fn every_dashboard_query_returns_series_while_traffic_runs() {
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+    // Every recording and alerting rule of the deploy files evaluates without error too.
+    let rules = every_rule_evaluates(&prom, Duration::from_secs(30)).await;
+    assert!(rules >= 70, "{rules} rules");
     let panels: std::collections::BTreeSet<&str> =
         queries.iter().map(|(title, _)| title.as_str()).collect();
     println!(

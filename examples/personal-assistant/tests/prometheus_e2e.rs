@@ -1,8 +1,8 @@
 //! End to end with a real Prometheus: the service runs with its traffic generator, Prometheus
-//! (Debian's package, started here on 127.0.0.1) scrapes it every second with the deploy rules,
-//! and the test checks through Prometheus' HTTP API that every metric of the seed has data,
-//! that counts agree with what the generator did, that the recording rules evaluate, and that
-//! alerts fire when the simulated SMS provider fails and when the database goes away.
+//! (Debian's 2.42 or the pinned 3.x, as `TEST_PROMETHEUS` says, started here on 127.0.0.1 with
+//! its default scrape settings) scrapes it every second with the deploy rules, and the test
+//! checks through Prometheus' HTTP API that every metric of the seed has data, that counts agree
+//! with what the generator did, that the recording rules evaluate, and that alerts fire when the simulated SMS provider fails and when the database goes away.
 
 mod support;
 
@@ -96,6 +96,11 @@ async fn a_real_prometheus_sees_every_metric_and_fires_alerts() {
         http: reqwest::Client::new(),
         service,
     };
+    assert_eq!(
+        api.prometheus.version().await,
+        support::prometheus_server().version,
+        "the server TEST_PROMETHEUS picks answers"
+    );
     eventually("the target to be up", Duration::from_secs(60), || async {
         api.value("up{job=\"personal-assistant\"}").await == Some(1.0)
     })

@@ -1,5 +1,6 @@
-//! What the example's end-to-end tests share: a scratch directory, Prometheus, Alertmanager and
-//! the Pushgateway (Debian's packages, started on 127.0.0.1), the deploy files rewritten for a test (intervals of
+//! What the example's end-to-end tests share: a scratch directory, Prometheus (Debian's 2.42 or
+//! the pinned Prometheus 3, as `TEST_PROMETHEUS` says), Alertmanager and the Pushgateway
+//! (Debian's packages; all started on 127.0.0.1), the deploy files rewritten for a test (intervals of
 //! a second, local addresses), Prometheus' query API, polling with a deadline, the service in
 //! this process, and a receiver for the notifications Alertmanager sends.
 
@@ -13,6 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use integration_tests::prometheus::Server;
 use personal_assistant::{AppState, Config};
 
 pub mod storage;
@@ -103,30 +105,34 @@ fn installed(candidates: &[&'static str], package: &str) -> &'static str {
         })
 }
 
-/// Starts Prometheus with `config` written to `dir/prometheus.yml`, so that the relative paths
-/// of a deploy file (`rules/...`, `targets/...`) resolve inside `dir`.
+/// Starts the Prometheus `TEST_PROMETHEUS` picks (Debian's 2.42 when unset, `3` for the pinned
+/// Prometheus 3: `integration_tests::prometheus::SELECT`) with `config` written to
+/// `dir/prometheus.yml`, so that the relative paths of a deploy file (`rules/...`,
+/// `targets/...`) resolve inside `dir`; its log in `dir/log`.
 pub fn start_prometheus(dir: &Path, config: &str, extra_args: &[&str]) -> Process {
-    let binary = installed(
-        &["/usr/bin/prometheus", "/usr/local/bin/prometheus"],
-        "prometheus",
-    );
-    let config_path = dir.join("prometheus.yml");
-    std::fs::write(&config_path, config).unwrap();
+    start_prometheus_on(Server::selected(), dir, config, extra_args)
+}
+
+/// [`start_prometheus`] with a Prometheus 3 whatever `TEST_PROMETHEUS` says (the selected one
+/// when it is a 3.x, the pinned build otherwise), for a test of what only Prometheus 3 does.
+pub fn start_prometheus3(dir: &Path, config: &str, extra_args: &[&str]) -> Process {
+    start_prometheus_on(&Server::three(), dir, config, extra_args)
+}
+
+/// [`start_prometheus`] with `server`.
+pub fn start_prometheus_on(
+    server: &Server,
+    dir: &Path,
+    config: &str,
+    extra_args: &[&str],
+) -> Process {
     let addr = free_addr();
-    let child = Command::new(binary)
-        .arg(format!("--config.file={}", config_path.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.join("data").display()
-        ))
-        .arg(format!("--web.listen-address={addr}"))
-        .arg("--log.level=warn")
-        .args(extra_args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    Process::new(child, addr)
+    Process::new(server.spawn(dir, config, addr, extra_args), addr)
+}
+
+/// The server [`start_prometheus`] starts.
+pub fn prometheus_server() -> &'static Server {
+    Server::selected()
 }
 
 /// Starts Alertmanager with `config` written to `dir/alertmanager.yml`, alone (no cluster
@@ -399,17 +405,58 @@ impl PromApi {
     /// query, type `recording` or `alerting`, health, last error, labels); empty while
     /// Prometheus does not answer yet.
     pub async fn rule_objects(&self) -> Vec<Value> {
-        let url = format!("http://{}/api/v1/rules", self.addr);
-        let Ok(response) = self.http.get(url).send().await else {
-            return Vec::new();
-        };
-        let body: Value = response.json().await.unwrap_or(Value::Null);
-        body["data"]["groups"]
+        self.api("/api/v1/rules").await["groups"]
             .as_array()
             .into_iter()
             .flatten()
             .flat_map(|group| group["rules"].as_array().cloned().unwrap_or_default())
             .collect()
+    }
+
+    /// The `data` of a GET of the API at `path` (`/api/v1/rules`, ...); `Null` while Prometheus
+    /// does not answer yet.
+    pub async fn api(&self, path: &str) -> Value {
+        let Ok(response) = self
+            .http
+            .get(format!("http://{}{path}", self.addr))
+            .send()
+            .await
+        else {
+            return Value::Null;
+        };
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        body["data"].clone()
+    }
+
+    /// The version the server reports (`/api/v1/status/buildinfo`), once it answers (within
+    /// 30 s).
+    pub async fn version(&self) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let info = self.api("/api/v1/status/buildinfo").await;
+            if let Some(version) = info["version"].as_str() {
+                return version.to_owned();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for Prometheus' build info"
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    /// Every rule loaded (recording and alerting): its name and the `health` and `lastError` of
+    /// its last evaluation (`unknown` before the first).
+    pub async fn rules(&self) -> Vec<(String, String, String)> {
+        let data = self.api("/api/v1/rules").await;
+        let mut rules = Vec::new();
+        for group in data["groups"].as_array().into_iter().flatten() {
+            for rule in group["rules"].as_array().into_iter().flatten() {
+                let text = |key: &str| rule[key].as_str().unwrap_or_default().to_owned();
+                rules.push((text("name"), text("health"), text("lastError")));
+            }
+        }
+        rules
     }
 
     /// Whether `alert` is firing, with `matchers` (`instance="..."`, or empty) on it.
@@ -422,6 +469,31 @@ impl PromApi {
             .await
             .is_empty()
     }
+}
+
+/// Waits until every rule Prometheus loaded has evaluated (within `limit`: rule groups at an
+/// interval of a second, see [`Timing`]), then fails naming each that did not evaluate cleanly.
+/// Returns how many rules there are.
+pub async fn every_rule_evaluates(prometheus: &PromApi, limit: Duration) -> usize {
+    let deadline = Instant::now() + limit;
+    let rules = loop {
+        let rules = prometheus.rules().await;
+        if !rules.is_empty() && rules.iter().all(|(_, health, _)| health != "unknown") {
+            break rules;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for every rule to evaluate: {rules:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let failed: Vec<_> = rules
+        .iter()
+        .filter(|(_, health, _)| health != "ok")
+        .map(|(name, health, error)| format!("{name}: {health} {error}"))
+        .collect();
+    assert!(failed.is_empty(), "rules that fail:\n{}", failed.join("\n"));
+    rules.len()
 }
 
 /// `text` as a URL query value.
