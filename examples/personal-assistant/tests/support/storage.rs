@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::{
     PromApi, Scratch, Timing, copy_rules, deploy_file, eventually, scrape_config, start_prometheus,
-    start_service,
+    start_prometheus3, start_service,
 };
 
 /// How the test's Prometheus stores histograms.
@@ -22,9 +22,32 @@ pub enum Storage {
     /// Classic series only (`_bucket`, `_count`, `_sum`): Prometheus 2 by default.
     Classic,
     /// Native series for the histograms the service makes native, classic for the others:
-    /// Prometheus 2.42 with `--enable-feature=native-histograms`, which then keeps no classic
-    /// series of a native histogram.
+    /// Prometheus 2.42 with `--enable-feature=native-histograms`, or 3.x with
+    /// `scrape_native_histograms: true`, which then keep no classic series of a native
+    /// histogram.
     Native,
+    /// Native and classic series of a native histogram: 3.x with `scrape_native_histograms`
+    /// and `always_scrape_classic_histograms`.
+    Both,
+    /// Every histogram as a native histogram with custom buckets, no `_bucket` series: 3.x
+    /// with `convert_classic_histograms_to_nhcb` (scraping the text formats, where every
+    /// histogram is classic).
+    CustomBuckets,
+}
+
+impl Storage {
+    /// The scrape job's settings and the server's flags that give this storage.
+    fn settings(self) -> (&'static str, &'static [&'static str]) {
+        match self {
+            Storage::Classic => ("", &[]),
+            Storage::Native => ("", &["--enable-feature=native-histograms"]),
+            Storage::Both => (
+                "    scrape_native_histograms: true\n    always_scrape_classic_histograms: true\n",
+                &[],
+            ),
+            Storage::CustomBuckets => ("    convert_classic_histograms_to_nhcb: true\n", &[]),
+        }
+    }
 }
 
 /// The service under traffic, scraped by a Prometheus storing histograms as `storage` says,
@@ -42,17 +65,22 @@ pub async fn every_rule_and_panel_answers(storage: Storage) {
             window: Some("30s"),
         },
     );
-    let extra: &[&str] = match storage {
-        Storage::Classic => &[],
-        Storage::Native => &["--enable-feature=native-histograms"],
+    let (job, flags) = storage.settings();
+    let config = scrape_config(service, &rules) + job;
+    // The modes only Prometheus 3 has run on the pinned 3.x whatever TEST_PROMETHEUS says.
+    let prometheus = match storage {
+        Storage::Classic | Storage::Native => start_prometheus(&dir, &config, flags),
+        Storage::Both | Storage::CustomBuckets => start_prometheus3(&dir, &config, flags),
     };
-    let prometheus = start_prometheus(&dir, &scrape_config(service, &rules), extra);
     let prom = PromApi::new(prometheus.addr);
     eventually("the target to be up", Duration::from_secs(60), || async {
         prom.value("up{job=\"personal-assistant\"}").await == Some(1.0)
     })
     .await;
     stored_as(&prom, storage).await;
+    if storage == Storage::Both {
+        native_and_classic_agree(&prom).await;
+    }
     no_constant_fallback();
     every_recording_rule_has_a_series(&prom).await;
     every_alerting_rule_evaluates(&prom).await;
@@ -77,11 +105,65 @@ async fn stored_as(prom: &PromApi, storage: Storage) {
                 .any(|series| series.get("histogram").is_some());
             match storage {
                 Storage::Classic => !classic_series.is_empty() && !is_native,
-                Storage::Native => is_native && classic_series.is_empty(),
+                Storage::Native | Storage::CustomBuckets => is_native && classic_series.is_empty(),
+                Storage::Both => is_native && !classic_series.is_empty(),
             }
         },
     )
     .await;
+}
+
+/// Where the server keeps both, the native and the classic answers of the SMS latency agree:
+/// the 99th percentile within the classic bucket it falls in (the classic one interpolates
+/// linearly inside it), and the share over the objective's 250 ms, a bound of both (a power of
+/// two is a native bucket bound too), within 2 points.
+async fn native_and_classic_agree(prom: &PromApi) {
+    let name = "sms_processing_duration_seconds";
+    let native = format!("histogram_quantile(0.99, sum(rate({name}[30s])))");
+    let classic = format!("histogram_quantile(0.99, sum by (le) (rate({name}_bucket[30s])))");
+    let slow_native = format!("1 - histogram_fraction(-Inf, 0.25, sum(rate({name}[30s])))");
+    let slow_classic = format!(
+        "1 - sum(rate({name}_bucket{{le=\"0.25\"}}[30s])) / sum(rate({name}_bucket{{le=\"+Inf\"}}[30s]))"
+    );
+    let mut bounds: Vec<f64> = prom
+        .query(&format!("count by (le) ({name}_bucket)"))
+        .await
+        .iter()
+        .filter_map(|series| series["metric"]["le"].as_str()?.parse().ok())
+        .collect();
+    bounds.sort_by(f64::total_cmp);
+    assert!(bounds.len() > 2, "{bounds:?}");
+    let mut last = String::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let values = (
+            prom.value(&native).await,
+            prom.value(&classic).await,
+            prom.value(&slow_native).await,
+            prom.value(&slow_classic).await,
+        );
+        if let (Some(native), Some(classic), Some(slow_native), Some(slow_classic)) = values {
+            let upper = bounds.iter().copied().find(|bound| *bound >= classic);
+            let lower = bounds.iter().copied().rev().find(|bound| *bound < classic);
+            let width = match (lower, upper) {
+                (Some(lower), Some(upper)) => upper - lower,
+                (None, Some(upper)) => upper,
+                _ => f64::INFINITY,
+            };
+            last = format!(
+                "p99 native {native}, classic {classic} (bucket width {width}); over 250 ms native {slow_native}, classic {slow_classic}"
+            );
+            if (native - classic).abs() <= width && (slow_native - slow_classic).abs() <= 0.02 {
+                println!("native and classic agree: {last}");
+                return;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the native and classic SMS latencies disagree: {last}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }
 
 /// No generated or hand-written expression hides an empty answer behind a constant.
