@@ -33,6 +33,8 @@ use crate::model::{
 use crate::runner::{Read, Samples, Source};
 use crate::text::render_labels;
 
+mod intern;
+
 /// How long a scrape waits for the collectors by default: a scraper's
 /// `X-Prometheus-Scrape-Timeout-Seconds` header, when the endpoint gets one, decides instead.
 pub const DEFAULT_COLLECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -408,14 +410,14 @@ impl Registry {
         help: &str,
         labels: &[(&str, &str)],
     ) -> Result<(), Conflict> {
-        let names: Vec<&'static str> = labels.iter().map(|(name, _)| leak(name)).collect();
+        let names: Vec<&'static str> = labels.iter().map(|(name, _)| intern::text(name)).collect();
         let values: Vec<&[&str]> = labels
             .iter()
-            .map(|(_, value)| &*Box::leak(Box::new([leak(value)])) as &[&str])
+            .map(|(_, value)| intern::single(value))
             .collect();
         let spec = FamilySpec {
-            name: leak(name),
-            help: leak(help),
+            name: intern::text(name),
+            help: intern::text(help),
             shape: Shape::IntGauge,
             labels: names,
             buckets: &[],
@@ -577,13 +579,13 @@ impl Registry {
     #[track_caller]
     fn single<M: Metric>(&self, name: &str, help: &str, buckets: &[f64]) -> Result<M, Conflict> {
         let location = crate_location();
-        let name = leak(name);
+        let name = intern::text(name);
         let spec = FamilySpec {
             name,
-            help: leak(help),
+            help: intern::text(help),
             shape: M::SHAPE,
             labels: Vec::new(),
-            buckets: leak_bounds(buckets),
+            buckets: intern::bounds(buckets),
             native: false,
             location,
             origin: Origin::Registered,
@@ -685,8 +687,8 @@ impl Registry {
         let specs: Vec<FamilySpec> = families
             .into_iter()
             .map(|(family, help, shape, labels)| FamilySpec {
-                name: leak(&family),
-                help: leak(&help),
+                name: intern::text(&family),
+                help: intern::text(&help),
                 shape,
                 labels,
                 buckets: &[],
@@ -715,7 +717,7 @@ impl Registry {
             state.insert(spec);
         }
         let mut sources = state.sources.as_ref().clone();
-        sources.push(Arc::new(Source::new(leak(name), specs, read)));
+        sources.push(Arc::new(Source::new(intern::text(name), specs, read)));
         state.sources = Arc::new(sources);
         Ok(())
     }
@@ -849,20 +851,6 @@ fn registration_problem(spec: &FamilySpec) -> Option<Conflict> {
     })
 }
 
-/// Keeps a name given at run time for the life of the process: registrations are bounded by
-/// the program's code, not by its input.
-fn leak(text: &str) -> &'static str {
-    Box::leak(text.to_owned().into_boxed_str())
-}
-
-fn leak_bounds(bounds: &[f64]) -> &'static [f64] {
-    if bounds.is_empty() {
-        &[]
-    } else {
-        Box::leak(bounds.to_vec().into_boxed_slice())
-    }
-}
-
 impl Inner {
     fn state(&self) -> std::sync::RwLockReadGuard<'_, State> {
         self.state.read().unwrap_or_else(PoisonError::into_inner)
@@ -920,10 +908,14 @@ impl State {
         self.families.insert(spec.name, spec.clone());
     }
 
-    /// Records `conflict`, logs it, and gives it back.
+    /// Records `conflict` and logs it, unless the same conflict is already recorded (a
+    /// registration repeated in a loop, a `Metrics` struct's `global()` called again), and
+    /// gives it back.
     fn report(&mut self, conflict: Conflict) -> Conflict {
-        log::warn!("{conflict}");
-        self.conflicts.push(conflict.clone());
+        if !self.conflicts.contains(&conflict) {
+            log::warn!("{conflict}");
+            self.conflicts.push(conflict.clone());
+        }
         conflict
     }
 }
@@ -1565,3 +1557,4 @@ pub(crate) fn valid_samples(spec: &FamilySpec, samples: &Samples) -> bool {
             && seen.insert(values)
     })
 }
+
