@@ -35,9 +35,16 @@ use crate::text::render_labels;
 
 mod intern;
 
-/// How long a scrape waits for the collectors by default: a scraper's
-/// `X-Prometheus-Scrape-Timeout-Seconds` header, when the endpoint gets one, decides instead.
+/// How long a scrape waits for the collectors by default ([`Registry::set_collect_timeout`]),
+/// and the longest a scraper can make it wait: a scraper's
+/// `X-Prometheus-Scrape-Timeout-Seconds` header may only shorten the wait.
 pub const DEFAULT_COLLECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The shortest wait for the collectors a scraper's `X-Prometheus-Scrape-Timeout-Seconds`
+/// header can ask for: a header of `1e-9` cannot leave every collector out of every answer (and
+/// count a timeout for each, an alert anyone could trigger). A collect timeout set shorter
+/// than this is kept.
+pub const MIN_COLLECT_TIMEOUT: Duration = Duration::from_millis(100);
 
 /// A set of metric families to export: the global one ([`registry`]), which holds everything
 /// the program declares, or a scoped one ([`Registry::new`]) that holds only what is
@@ -287,7 +294,8 @@ impl Registry {
         }
     }
 
-    /// How long a scrape waits for the collectors when the scraper does not say.
+    /// How long a scrape waits for the collectors: when the scraper does not say, and at
+    /// most when it asks for longer.
     #[must_use]
     pub fn collect_timeout(&self) -> Duration {
         *self
@@ -297,14 +305,45 @@ impl Registry {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Sets how long a scrape waits for the collectors when the scraper does not say
-    /// ([`DEFAULT_COLLECT_TIMEOUT`] until then).
+    /// Sets how long a scrape waits for the collectors ([`DEFAULT_COLLECT_TIMEOUT`] until
+    /// then): when the scraper does not say, and at most when it asks for longer. A scraper's
+    /// `X-Prometheus-Scrape-Timeout-Seconds` (less a tenth, to write and send the answer) may
+    /// shorten the wait down to [`MIN_COLLECT_TIMEOUT`], never lengthen it, so that no client
+    /// can hold `/metrics` waiting for a stuck collector for longer than this.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let registry = metrics_runtime::Registry::new();
+    /// registry.set_collect_timeout(Duration::from_secs(20));
+    /// assert_eq!(registry.collect_timeout(), Duration::from_secs(20));
+    /// ```
     pub fn set_collect_timeout(&self, timeout: Duration) {
         *self
             .inner
             .collect_timeout
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = timeout;
+    }
+
+    /// How long a scrape whose scraper says it waits `asked` seconds for the answer (its
+    /// `X-Prometheus-Scrape-Timeout-Seconds`) waits for the collectors: nine tenths of it,
+    /// kept between [`MIN_COLLECT_TIMEOUT`] and the collect timeout; the collect timeout when
+    /// it does not say (or says something that is not a positive number).
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    pub(crate) fn collect_wait(&self, asked: Option<f64>) -> Duration {
+        let most = self.collect_timeout();
+        let Some(asked) = asked.filter(|seconds| seconds.is_finite() && *seconds > 0.0) else {
+            return most;
+        };
+        let least = MIN_COLLECT_TIMEOUT.min(most);
+        // Compared in seconds: `asked` may be beyond what a `Duration` holds.
+        let wanted = asked * 0.9;
+        if wanted >= most.as_secs_f64() {
+            most
+        } else {
+            Duration::from_secs_f64(wanted).max(least)
+        }
     }
 
     /// Writes a `_created` sample in OpenMetrics expositions after each counter's `_total`
@@ -1558,3 +1597,27 @@ pub(crate) fn valid_samples(spec: &FamilySpec, samples: &Samples) -> bool {
     })
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scraper_can_shorten_the_wait_down_to_the_floor_and_never_lengthen_it() {
+        let registry = Registry::new();
+        registry.set_collect_timeout(Duration::from_secs(5));
+        let wait = |asked| registry.collect_wait(asked);
+        assert_eq!(wait(None), Duration::from_secs(5));
+        assert_eq!(wait(Some(10.0)), Duration::from_secs(5));
+        assert_eq!(wait(Some(3600.0)), Duration::from_secs(5));
+        assert_eq!(wait(Some(1e300)), Duration::from_secs(5));
+        assert_eq!(wait(Some(2.0)), Duration::from_secs_f64(1.8));
+        assert_eq!(wait(Some(1e-9)), MIN_COLLECT_TIMEOUT);
+        for nonsense in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            assert_eq!(wait(Some(nonsense)), Duration::from_secs(5), "{nonsense}");
+        }
+        // A collect timeout shorter than the floor is kept.
+        registry.set_collect_timeout(Duration::from_millis(20));
+        assert_eq!(wait(Some(1e-9)), Duration::from_millis(20));
+        assert_eq!(wait(Some(60.0)), Duration::from_millis(20));
+    }
+}
