@@ -8,6 +8,12 @@
 //! `x`, a gauge `x` beside a counter `x_total`), that takes a constant label's name or a name
 //! the crate writes itself, is refused; it is reported by [`Registry::check`], in the log, and
 //! by `metrics_catalog_conflicts`, and its values go to cells exported nowhere.
+//!
+//! The global registry keeps the names of the default HTTP layer's families
+//! (`http_requests_total`, `http_request_duration_seconds`, `http_requests_in_flight`, and
+//! their series' names) for it, whether or not the layer is built: any other declaration
+//! that takes one is refused (a registration gets the conflict as its error), so that the
+//! layer, which has no `Result` to report a conflict with, always exports its families.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -137,6 +143,9 @@ struct State {
     /// Objectives registered at run time (the HTTP layer's).
     objectives: Vec<DeclaredObjective>,
     conflicts: Vec<Conflict>,
+    /// Families whose names only the crate may take ([`RESERVED_FAMILIES`] in the global
+    /// registry), with their shapes.
+    reserved: &'static [(&'static str, Shape)],
 }
 
 /// A family with cells of its own.
@@ -234,6 +243,18 @@ pub(crate) const EXPORTER_FAMILIES: [(&str, &str, Shape, &[&str]); 4] = [
         Shape::IntCounter,
         &["collector"],
     ),
+];
+
+/// The families of the default HTTP layer (`HttpMetricsLayer::default()`), which registers
+/// itself in the global registry when it is first built and has no `Result` to report a
+/// conflict with: the global registry keeps their names, and the names of their series, for
+/// it, and refuses them to every other declaration (a collector, a metric registered by hand,
+/// a `Metrics` field, an instrumented function), even before the layer is built. A layer built
+/// with a prefix takes other names, and its `build()` reports a conflict.
+pub(crate) const RESERVED_FAMILIES: [(&str, Shape); 3] = [
+    ("http_requests_total", Shape::IntCounter),
+    ("http_request_duration_seconds", Shape::Histogram),
+    ("http_requests_in_flight", Shape::IntGauge),
 ];
 
 /// Scrape durations, in seconds: a scrape takes milliseconds, a stuck one up to its deadline.
@@ -641,8 +662,9 @@ impl Registry {
     ///
     /// # Errors
     ///
-    /// When the name is not a counter's (`[a-zA-Z_][a-zA-Z0-9_]*_total`) or conflicts with a
-    /// family already in the registry (the conflict is also reported by [`Registry::check`]).
+    /// When the name is not a counter's (`[a-zA-Z_][a-zA-Z0-9_]*_total`), conflicts with a
+    /// family already in the registry, or is one the global registry keeps for the default HTTP
+    /// layer (see [`registry()`]); the conflict is also reported by [`Registry::check`].
     ///
     /// ```
     /// let registry = metrics_runtime::Registry::new();
@@ -928,6 +950,23 @@ impl State {
                 locations: vec![first.location, spec.location],
             });
         }
+        if spec.origin != Origin::Crate
+            && let Some((shown, reserved)) = self.reserved.iter().find_map(|(name, shape)| {
+                let kept = crate::catalog::taken_names(name, shape.kind().into());
+                spec.taken_names()
+                    .into_iter()
+                    .find(|taken| kept.contains(taken))
+                    .map(|taken| (taken, *name))
+            })
+        {
+            return Some(Conflict {
+                family: spec.name.to_owned(),
+                problem: format!(
+                    "named so that `{shown}`, its name or the name of one of its series, is also the HTTP layer's family `{reserved}`, which the global registry keeps for `HttpMetricsLayer::default()`: it is refused; rename it"
+                ),
+                locations: vec![spec.location],
+            });
+        }
         if let Some(label) = spec.labels.iter().find(|label| constant.contains(label)) {
             return Some(Conflict {
                 family: spec.name.to_owned(),
@@ -963,6 +1002,12 @@ impl State {
 /// `#[instrument_metric]`, every `Metrics` struct (but those marked `scoped`), the HTTP layer,
 /// the collectors registered with [`collect`](crate::collect), and the exporter's own metrics.
 /// Built on first use; every series whose labels are known is exported at zero from then on.
+///
+/// It keeps the names of the default HTTP layer's families (`http_requests_total`,
+/// `http_request_duration_seconds`, `http_requests_in_flight`, and their series' names) for
+/// the layer, built or not: another declaration that takes one is refused (a registration
+/// returns the conflict), so that `HttpMetricsLayer::default()`, which has no `Result`, always
+/// exports its families.
 ///
 /// ```
 /// let retries = metrics_runtime::registry().int_counter("imports_retried_total", "Imports retried.").unwrap();
@@ -1119,7 +1164,15 @@ fn build_global() -> Registry {
     groups.sort_by_key(|group| group.fields.first().map(FieldDescriptor::location));
     name_functions(&sites);
     let constant = config::freeze().clone();
-    let registry = Registry::from_parts(constant, None, State::default());
+    let state = State {
+        reserved: if cfg!(feature = "axum") {
+            &RESERVED_FAMILIES
+        } else {
+            &[]
+        },
+        ..State::default()
+    };
+    let registry = Registry::from_parts(constant, None, state);
 
     // The crate's own families first: no declaration may take their names.
     let here = crate_location();
