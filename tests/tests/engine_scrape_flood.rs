@@ -72,6 +72,19 @@ fn threads() -> usize {
     std::fs::read_dir("/proc/self/task").unwrap().count()
 }
 
+/// The resident memory of this process, in megabytes.
+#[allow(clippy::cast_precision_loss)] // megabytes, for reading
+fn resident_megabytes() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let kilobytes: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|field| field.parse().ok())
+        .expect("VmRSS in /proc/self/status");
+    kilobytes as f64 / 1024.0
+}
+
 /// Sends a scrape asking to wait `seconds`, and leaves its answer unread.
 fn send_scrape(addr: SocketAddr, seconds: &str) -> TcpStream {
     let mut stream = TcpStream::connect(addr).unwrap();
@@ -89,6 +102,7 @@ fn scrapes_asking_for_an_hour_cannot_pin_metrics() {
     registry.set_collect_timeout(Duration::from_secs(3));
     let collect_timeout = registry.collect_timeout();
     let addr = serve(registry);
+    let (threads_before, resident_before) = (threads(), resident_megabytes());
 
     let pinning: Vec<TcpStream> = (0..PINNING).map(|_| send_scrape(addr, "3600")).collect();
     collector_started
@@ -105,13 +119,17 @@ fn scrapes_asking_for_an_hour_cannot_pin_metrics() {
             &[("X-Prometheus-Scrape-Timeout-Seconds", "10")],
         )
     });
-    let mut most = threads();
+    let (mut most, mut resident_most) = (threads(), resident_megabytes());
     while !scrape.is_finished() {
         assert!(started.elapsed() < HANG, "the 10 s scrape never answered");
         most = most.max(threads());
+        resident_most = resident_most.max(resident_megabytes());
         std::thread::sleep(Duration::from_millis(20));
     }
     let took = started.elapsed();
+    println!(
+        "{PINNING} scrapes asking 3600 s, one collector stuck: threads {threads_before} before, at most {most} while they waited; resident {resident_before:.1} MB before, at most {resident_most:.1} MB; the 10 s scrape ended after {took:.2?}"
+    );
     let response = scrape.join().unwrap().expect("the 10 s scrape is answered");
     assert!(
         took < Duration::from_secs(10),
@@ -132,6 +150,10 @@ fn scrapes_asking_for_an_hour_cannot_pin_metrics() {
     let started = Instant::now();
     let response = http(addr, "GET", "/metrics", &[]).expect("a scrape after the clients left");
     let took = started.elapsed();
+    println!(
+        "after the clients left: /metrics answered after {took:.2?} (collect timeout {collect_timeout:?}), {} threads",
+        threads()
+    );
     assert!(
         took <= collect_timeout + MARGIN,
         "/metrics took {took:?} after the clients left (collect timeout {collect_timeout:?})"
