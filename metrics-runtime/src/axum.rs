@@ -19,7 +19,7 @@ pub use crate::http::{
     HttpMetricsService, ResponseFuture, UNMATCHED_ENDPOINT,
 };
 use crate::negotiate::{Answer, accepts_gzip, negotiate};
-use crate::runner::Collected;
+use crate::runner::Results;
 
 /// A router serving `GET /metrics` with the default [`Endpoint`]; merge it into your app.
 ///
@@ -297,7 +297,7 @@ impl Endpoint {
         headers: &HeaderMap,
         registry: &Registry,
         scrape: Scrape,
-        collected: Option<Vec<Option<Arc<Collected>>>>,
+        collected: Option<Results>,
     ) -> Response {
         let accept: Vec<&str> = header_values(headers, &ACCEPT).collect();
         let negotiated = negotiate(&accept);

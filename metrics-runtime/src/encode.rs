@@ -2,7 +2,6 @@
 //! ([`Exposition`]) in the format asked for, collectors included (each waited for until the
 //! scrape's deadline at most).
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -14,7 +13,7 @@ use crate::registry::{
     FunctionFamily, FunctionKind, Global, Registry, SERIES_FAMILY, Snapshot, registry,
     valid_samples,
 };
-use crate::runner::{Collected, Source, finish_all, start_all};
+use crate::runner::{Results, Source, finish_all, start_all};
 use crate::text::{Format, Writer, render_labels};
 
 /// Renders the global registry in the Prometheus text exposition format 0.0.4.
@@ -58,7 +57,7 @@ impl Scrape {
     /// The collectors' results, awaited until the deadline without holding a thread; what
     /// [`Registry::render_scrape`] and [`Registry::encode_protobuf_scrape`] then write.
     #[cfg(feature = "axum")]
-    pub(crate) async fn collect(&self) -> Vec<Option<Arc<Collected>>> {
+    pub(crate) async fn collect(&self) -> Results {
         let sources = self.snapshot.sources.as_slice();
         // A deadline beyond any `Instant` is as good as none: wait a year.
         let deadline = self
@@ -123,7 +122,7 @@ impl Registry {
         &self,
         format: Format,
         scrape: Scrape,
-        collected: Option<Vec<Option<Arc<Collected>>>>,
+        collected: Option<Results>,
     ) -> String {
         let mut out = String::with_capacity(LAST_SIZE.load(Ordering::Relaxed) + 4096);
         let mut writer = Writer::new(&mut out, format).with_created(self.created_samples());
@@ -174,7 +173,7 @@ impl Registry {
     pub(crate) fn encode_protobuf_scrape(
         &self,
         scrape: Scrape,
-        collected: Option<Vec<Option<Arc<Collected>>>>,
+        collected: Option<Results>,
     ) -> Result<Vec<u8>, crate::proto::ProtoError> {
         let mut out = Vec::with_capacity(LAST_SIZE.load(Ordering::Relaxed) + 4096);
         let mut writer = crate::proto::ProtoWriter::new(&mut out);
@@ -187,12 +186,7 @@ impl Registry {
 
     /// Writes every family of `scrape`, collectors included: `collected`, or (when `None`)
     /// their results waited for here until the scrape's deadline.
-    fn write_all(
-        &self,
-        writer: &mut dyn Exposition,
-        scrape: Scrape,
-        collected: Option<Vec<Option<Arc<Collected>>>>,
-    ) {
+    fn write_all(&self, writer: &mut dyn Exposition, scrape: Scrape, collected: Option<Results>) {
         let Scrape {
             snapshot,
             runs,

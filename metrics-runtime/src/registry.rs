@@ -358,12 +358,11 @@ impl Registry {
             return most;
         };
         let least = MIN_COLLECT_TIMEOUT.min(most);
-        // Compared in seconds: `asked` may be beyond what a `Duration` holds.
+        // `asked` may be beyond what a `Duration` holds: then it asks for longer than `most`.
         let wanted = asked * 0.9;
-        if wanted >= most.as_secs_f64() {
-            most
-        } else {
-            Duration::from_secs_f64(wanted).max(least)
+        match Duration::try_from_secs_f64(wanted) {
+            Ok(wanted) if wanted < most => wanted.max(least),
+            _ => most,
         }
     }
 

@@ -29,6 +29,10 @@ pub(crate) struct Samples {
 /// its specs, or why it failed.
 pub(crate) type Collected = Result<Vec<Samples>, String>;
 
+/// What a scrape writes of each of its collectors: the run's result, or `None` for one that
+/// failed or that it could not wait for.
+pub(crate) type Results = Vec<Option<Arc<Collected>>>;
+
 /// The function a collector runs.
 pub(crate) type Read = Box<dyn Fn() -> Collected + Send + Sync>;
 
@@ -181,7 +185,7 @@ pub(crate) fn finish_all(
     sources: &[Arc<Source>],
     runs: &[u64],
     deadline: Option<Instant>,
-) -> Vec<Option<Arc<Collected>>> {
+) -> Results {
     sources
         .iter()
         .zip(runs)
@@ -196,7 +200,7 @@ pub(crate) async fn finish_all_async(
     sources: &[Arc<Source>],
     runs: &[u64],
     deadline: Instant,
-) -> Vec<Option<Arc<Collected>>> {
+) -> Results {
     let deadline = tokio::time::Instant::from_std(deadline);
     let mut collected = Vec::with_capacity(sources.len());
     for (source, run) in sources.iter().zip(runs) {
