@@ -161,4 +161,9 @@ fn scrapes_asking_for_an_hour_cannot_pin_metrics() {
     assert_eq!(response.status, 200);
     let exposition = Exposition::parse(&response.body).unwrap();
     assert_eq!(exposition.count("fresh_items", &[]), 5);
+    // Every one of the 522 scrapes shared the stuck collector's one run.
+    assert!(
+        collector_started.try_recv().is_err(),
+        "the stuck collector was started again while it ran"
+    );
 }
