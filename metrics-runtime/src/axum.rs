@@ -13,11 +13,13 @@ use ::axum::response::{IntoResponse, Response};
 use ::axum::routing::get;
 
 use crate::Registry;
+use crate::encode::Scrape;
 pub use crate::http::{
     BODY_SIZE_BUCKETS, CLIENT_CLOSED_STATUS, HttpLayerError, HttpMetricsBuilder, HttpMetricsLayer,
     HttpMetricsService, ResponseFuture, UNMATCHED_ENDPOINT,
 };
 use crate::negotiate::{Answer, accepts_gzip, negotiate};
+use crate::runner::Results;
 
 /// A router serving `GET /metrics` with the default [`Endpoint`]; merge it into your app.
 ///
@@ -36,6 +38,9 @@ where
 }
 
 /// The `GET /metrics` handler with the default [`Endpoint`], for mounting at another path.
+///
+/// Like [`Endpoint::router`], it awaits the collectors without holding a thread, until the
+/// scrape's deadline: the runtime it runs on needs its timer (`#[tokio::main]` has it).
 ///
 /// ```
 /// use axum::{Router, routing::get};
@@ -78,6 +83,22 @@ impl std::fmt::Debug for Endpoint {
 
 /// The header in which Prometheus says how long it waits for a scrape.
 const SCRAPE_TIMEOUT_HEADER: &str = "x-prometheus-scrape-timeout-seconds";
+
+/// How many expositions the endpoint writes at once; other scrapes wait for their turn
+/// without a thread.
+const CONCURRENT_WRITERS: usize = 4;
+
+static WRITERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(CONCURRENT_WRITERS);
+
+/// How long a scrape with `headers` waits for the collectors of `registry`: as its scraper
+/// asks, within the registry's bounds ([`Registry::set_collect_timeout`]).
+fn scrape_wait(headers: &HeaderMap, registry: &Registry) -> std::time::Duration {
+    let asked = headers
+        .get(SCRAPE_TIMEOUT_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<f64>().ok());
+    registry.collect_wait(asked)
+}
 
 impl Endpoint {
     /// An endpoint of the global [`registry`](crate::registry), without a token.
@@ -136,6 +157,13 @@ impl Endpoint {
     }
 
     /// A router serving `GET /metrics`.
+    ///
+    /// A scrape waits for the registry's collectors until its deadline: the registry's
+    /// [collect timeout](crate::Registry::set_collect_timeout), or less when the scraper's
+    /// `X-Prometheus-Scrape-Timeout-Seconds` asks for less (never less than
+    /// [`MIN_COLLECT_TIMEOUT`](crate::MIN_COLLECT_TIMEOUT)). It waits without holding a
+    /// thread, and stops waiting when its client goes away; concurrent scrapes share one run
+    /// of each collector. The runtime it runs on needs its timer (`#[tokio::main]` has it).
     pub fn router<S>(self) -> Router<S>
     where
         S: Clone + Send + Sync + 'static,
@@ -149,10 +177,28 @@ impl Endpoint {
         )
     }
 
-    /// [`Endpoint::respond`] on a blocking thread: the scrape waits for the collectors there,
-    /// never on a worker of the application's runtime.
+    /// [`Endpoint::respond`] without blocking the runtime and without a thread per waiting
+    /// scrape: the collectors are awaited (until the scrape's deadline, or until the client
+    /// goes away and the future is dropped), then the exposition is written on a blocking
+    /// thread, by a few scrapes at a time.
     async fn respond_off_runtime(self, headers: HeaderMap) -> Response {
-        let render = tokio::task::spawn_blocking(move || self.respond(&headers));
+        if let Some(refused) = self.refusal(&headers) {
+            return refused;
+        }
+        let registry = self
+            .registry
+            .clone()
+            .unwrap_or_else(|| crate::registry().clone());
+        let scrape = registry.start_scrape(scrape_wait(&headers, &registry));
+        let collected = scrape.collect().await;
+        // Bounds the threads that write expositions, however many scrapes end at once.
+        let Ok(permit) = WRITERS.acquire().await else {
+            unreachable!("the semaphore is never closed")
+        };
+        let render = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            Endpoint::answer(&headers, &registry, scrape, Some(collected))
+        });
         render.await.unwrap_or_else(|_| {
             (StatusCode::INTERNAL_SERVER_ERROR, "the exposition failed").into_response()
         })
@@ -202,6 +248,7 @@ impl Endpoint {
         let addr = listener.local_addr()?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_io()
+            .enable_time()
             .build()?;
         let stop = Arc::new(tokio::sync::Notify::new());
         let stopped = Arc::clone(&stop);
@@ -218,33 +265,48 @@ impl Endpoint {
         Ok(MetricsServer { addr, stop, thread })
     }
 
-    /// The response to a scrape with `headers`.
+    /// The response to a scrape with `headers`. It blocks the calling thread while it waits
+    /// for the collectors, up to the registry's
+    /// [collect timeout](crate::Registry::set_collect_timeout) (less when the scraper's
+    /// `X-Prometheus-Scrape-Timeout-Seconds` asks for less, never less than
+    /// [`MIN_COLLECT_TIMEOUT`](crate::MIN_COLLECT_TIMEOUT)): call it from a thread that may
+    /// block. [`Endpoint::router`] and [`metrics`] wait without holding a thread.
     #[must_use]
     pub fn respond(&self, headers: &HeaderMap) -> Response {
-        if let Some(token) = &self.token
-            && !authorized(headers, token)
-        {
-            let challenge = [(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))];
-            return (StatusCode::UNAUTHORIZED, challenge).into_response();
+        if let Some(refused) = self.refusal(headers) {
+            return refused;
         }
+        let registry = self.registry.as_ref().unwrap_or(crate::registry());
+        let scrape = registry.start_scrape(scrape_wait(headers, registry));
+        Endpoint::answer(headers, registry, scrape, None)
+    }
+
+    /// The `401` answer to a scrape without the token, if one is required.
+    fn refusal(&self, headers: &HeaderMap) -> Option<Response> {
+        let token = self.token.as_ref()?;
+        if authorized(headers, token) {
+            return None;
+        }
+        let challenge = [(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))];
+        Some((StatusCode::UNAUTHORIZED, challenge).into_response())
+    }
+
+    /// The answer to `scrape`, in the format and encoding `headers` ask for, with the
+    /// collectors' results `collected` (waited for here when `None`).
+    fn answer(
+        headers: &HeaderMap,
+        registry: &Registry,
+        scrape: Scrape,
+        collected: Option<Results>,
+    ) -> Response {
         let accept: Vec<&str> = header_values(headers, &ACCEPT).collect();
         let negotiated = negotiate(&accept);
-        let registry = self.registry.as_ref().unwrap_or(crate::registry());
-        // Collectors are waited for no longer than the scraper waits for the answer (less a
-        // tenth, to write and send it); the registry's default when it does not say.
-        let timeout = headers
-            .get(SCRAPE_TIMEOUT_HEADER)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.trim().parse::<f64>().ok())
-            .filter(|seconds| seconds.is_finite() && *seconds > 0.0)
-            .map_or_else(
-                || registry.collect_timeout(),
-                |seconds| std::time::Duration::from_secs_f64((seconds * 0.9).min(3600.0)),
-            );
         let body = match negotiated.format {
-            Answer::Text(format) => registry.render_within(format, timeout).into_bytes(),
+            Answer::Text(format) => registry
+                .render_scrape(format, scrape, collected)
+                .into_bytes(),
             #[cfg(feature = "protobuf")]
-            Answer::Protobuf => match registry.encode_protobuf_within(timeout) {
+            Answer::Protobuf => match registry.encode_protobuf_scrape(scrape, collected) {
                 Ok(body) => body,
                 Err(error) => {
                     // A bug: an answer with a series missing would go unnoticed.

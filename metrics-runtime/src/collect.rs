@@ -69,8 +69,10 @@ impl Registry {
     ///
     /// # Errors
     ///
-    /// When the name or help is invalid, or a family of that name (or one whose series it would
-    /// repeat) is already registered.
+    /// When the name or help is invalid, a family of that name (or one whose series it would
+    /// repeat) is already registered, or, in the global registry, it is a name kept for the
+    /// default HTTP layer (`http_requests_total`, `http_request_duration_seconds`,
+    /// `http_requests_in_flight` and their series).
     ///
     /// ```
     /// let registry = metrics_runtime::Registry::new();

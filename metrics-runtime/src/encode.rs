@@ -13,7 +13,7 @@ use crate::registry::{
     FunctionFamily, FunctionKind, Global, Registry, SERIES_FAMILY, Snapshot, registry,
     valid_samples,
 };
-use crate::runner::{Source, finish_all, start_all};
+use crate::runner::{Results, Source, finish_all, start_all};
 use crate::text::{Format, Writer, render_labels};
 
 /// Renders the global registry in the Prometheus text exposition format 0.0.4.
@@ -42,6 +42,30 @@ pub fn render_as(format: Format) -> String {
 
 /// The last exposition's size, so that the buffer is allocated once at the right size.
 static LAST_SIZE: AtomicUsize = AtomicUsize::new(16 * 1024);
+
+/// A scrape under way: what it writes, taken when it started, and the collector runs it
+/// waits for until its deadline.
+pub(crate) struct Scrape {
+    snapshot: Snapshot,
+    runs: Vec<u64>,
+    started: Instant,
+    /// `None`: no deadline (a timeout too long to add to an `Instant`, `Duration::MAX`).
+    deadline: Option<Instant>,
+}
+
+impl Scrape {
+    /// The collectors' results, awaited until the deadline without holding a thread; what
+    /// [`Registry::render_scrape`] and [`Registry::encode_protobuf_scrape`] then write.
+    #[cfg(feature = "axum")]
+    pub(crate) async fn collect(&self) -> Results {
+        let sources = self.snapshot.sources.as_slice();
+        // A deadline beyond any `Instant` is as good as none: wait a year.
+        let deadline = self
+            .deadline
+            .unwrap_or_else(|| self.started + Duration::from_secs(365 * 24 * 3600));
+        crate::runner::finish_all_async(sources, &self.runs, deadline).await
+    }
+}
 
 impl Registry {
     /// Renders this registry in the Prometheus text exposition format 0.0.4.
@@ -76,10 +100,34 @@ impl Registry {
     /// ```
     #[must_use]
     pub fn render_within(&self, format: Format, timeout: Duration) -> String {
+        self.render_scrape(format, self.start_scrape(timeout), None)
+    }
+
+    /// Starts a scrape: takes what it writes and starts the collectors that are not running.
+    pub(crate) fn start_scrape(&self, timeout: Duration) -> Scrape {
         let started = Instant::now();
+        let snapshot = self.snapshot();
+        let runs = start_all(snapshot.sources.as_slice());
+        Scrape {
+            snapshot,
+            runs,
+            started,
+            deadline: started.checked_add(timeout),
+        }
+    }
+
+    /// Renders `scrape` in `format`, with the collectors' results `collected` (waited for here,
+    /// until the scrape's deadline, when `None`).
+    pub(crate) fn render_scrape(
+        &self,
+        format: Format,
+        scrape: Scrape,
+        collected: Option<Results>,
+    ) -> String {
         let mut out = String::with_capacity(LAST_SIZE.load(Ordering::Relaxed) + 4096);
         let mut writer = Writer::new(&mut out, format).with_created(self.created_samples());
-        self.write_all(&mut writer, started, timeout);
+        let started = scrape.started;
+        self.write_all(&mut writer, scrape, collected);
         writer.finish();
         LAST_SIZE.store(out.len(), Ordering::Relaxed);
         self.scraped(started, out.len());
@@ -116,21 +164,37 @@ impl Registry {
         &self,
         timeout: Duration,
     ) -> Result<Vec<u8>, crate::proto::ProtoError> {
-        let started = Instant::now();
+        self.encode_protobuf_scrape(self.start_scrape(timeout), None)
+    }
+
+    /// Encodes `scrape` in the protobuf exposition, with the collectors' results `collected`
+    /// (waited for here when `None`), as [`Registry::render_scrape`] renders it.
+    #[cfg(feature = "protobuf")]
+    pub(crate) fn encode_protobuf_scrape(
+        &self,
+        scrape: Scrape,
+        collected: Option<Results>,
+    ) -> Result<Vec<u8>, crate::proto::ProtoError> {
         let mut out = Vec::with_capacity(LAST_SIZE.load(Ordering::Relaxed) + 4096);
         let mut writer = crate::proto::ProtoWriter::new(&mut out);
-        self.write_all(&mut writer, started, timeout);
+        let started = scrape.started;
+        self.write_all(&mut writer, scrape, collected);
         let finished = writer.finish();
         self.scraped(started, out.len());
         finished.map(|()| out)
     }
 
-    /// Writes every family, collectors included (waited for until `started + timeout`).
-    fn write_all(&self, writer: &mut dyn Exposition, started: Instant, timeout: Duration) {
-        let snapshot = self.snapshot();
+    /// Writes every family of `scrape`, collectors included: `collected`, or (when `None`)
+    /// their results waited for here until the scrape's deadline.
+    fn write_all(&self, writer: &mut dyn Exposition, scrape: Scrape, collected: Option<Results>) {
+        let Scrape {
+            snapshot,
+            runs,
+            deadline,
+            ..
+        } = scrape;
         // Collectors run on threads of their own while the cells are written.
         let sources = snapshot.sources.as_slice();
-        let runs = start_all(sources);
         if let Some(global) = self.global() {
             write_functions(global, writer);
             for builtin in &global.builtins {
@@ -154,8 +218,7 @@ impl Registry {
                 writer,
             );
         }
-        // A timeout too long to add to an `Instant` (`Duration::MAX`) sets no deadline.
-        let collected = finish_all(sources, &runs, started.checked_add(timeout));
+        let collected = collected.unwrap_or_else(|| finish_all(sources, &runs, deadline));
         for (source, collected) in sources.iter().zip(collected) {
             if let Some(Ok(samples)) = collected.as_deref() {
                 write_collected(source, samples, self.constant(), writer);

@@ -605,8 +605,9 @@ impl std::fmt::Debug for HttpMetricsLayer {
 }
 
 /// The default layer: the families named as documented, codes in `status`, the default
-/// buckets, every route. Built once; should its families conflict with another declaration,
-/// the conflict is reported by [`check`](crate::check) and its requests are exported nowhere.
+/// buckets, every route. Built once. The global registry keeps its families' names for it
+/// from start-up: another declaration that takes one (a collector named
+/// `http_requests_total`, say) is refused, so that this layer always exports its families.
 impl Default for HttpMetricsLayer {
     fn default() -> Self {
         static DEFAULT: OnceLock<HttpMetricsLayer> = OnceLock::new();

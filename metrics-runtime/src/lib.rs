@@ -567,7 +567,9 @@ pub use metrics_macros::instrument_metric;
 pub use metrics_macros::metric_name;
 pub use model::{DEFAULT_BUCKETS, Ending, Location, MetricKind, Objective, Outcome, Shape};
 pub use outcome::ResponseStatus;
-pub use registry::{DEFAULT_COLLECT_TIMEOUT, MetricField, Registry, catalog, check, registry};
+pub use registry::{
+    DEFAULT_COLLECT_TIMEOUT, MIN_COLLECT_TIMEOUT, MetricField, Registry, catalog, check, registry,
+};
 pub use text::{Format, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
 
 /// Exports `<package>_build_info{version, revision, rustc} 1`, the build of the program, in the

@@ -8,6 +8,12 @@
 //! `x`, a gauge `x` beside a counter `x_total`), that takes a constant label's name or a name
 //! the crate writes itself, is refused; it is reported by [`Registry::check`], in the log, and
 //! by `metrics_catalog_conflicts`, and its values go to cells exported nowhere.
+//!
+//! The global registry keeps the names of the default HTTP layer's families
+//! (`http_requests_total`, `http_request_duration_seconds`, `http_requests_in_flight`, and
+//! their series' names) for it, whether or not the layer is built: any other declaration
+//! that takes one is refused (a registration gets the conflict as its error), so that the
+//! layer, which has no `Result` to report a conflict with, always exports its families.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,9 +39,18 @@ use crate::model::{
 use crate::runner::{Read, Samples, Source};
 use crate::text::render_labels;
 
-/// How long a scrape waits for the collectors by default: a scraper's
-/// `X-Prometheus-Scrape-Timeout-Seconds` header, when the endpoint gets one, decides instead.
+mod intern;
+
+/// How long a scrape waits for the collectors by default ([`Registry::set_collect_timeout`]),
+/// and the longest a scraper can make it wait: a scraper's
+/// `X-Prometheus-Scrape-Timeout-Seconds` header may only shorten the wait.
 pub const DEFAULT_COLLECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The shortest wait for the collectors a scraper's `X-Prometheus-Scrape-Timeout-Seconds`
+/// header can ask for: a header of `1e-9` cannot leave every collector out of every answer (and
+/// count a timeout for each, an alert anyone could trigger). A collect timeout set shorter
+/// than this is kept.
+pub const MIN_COLLECT_TIMEOUT: Duration = Duration::from_millis(100);
 
 /// A set of metric families to export: the global one ([`registry`]), which holds everything
 /// the program declares, or a scoped one ([`Registry::new`]) that holds only what is
@@ -128,6 +143,9 @@ struct State {
     /// Objectives registered at run time (the HTTP layer's).
     objectives: Vec<DeclaredObjective>,
     conflicts: Vec<Conflict>,
+    /// Families whose names only the crate may take ([`RESERVED_FAMILIES`] in the global
+    /// registry), with their shapes.
+    reserved: &'static [(&'static str, Shape)],
 }
 
 /// A family with cells of its own.
@@ -227,6 +245,18 @@ pub(crate) const EXPORTER_FAMILIES: [(&str, &str, Shape, &[&str]); 4] = [
     ),
 ];
 
+/// The families of the default HTTP layer (`HttpMetricsLayer::default()`), which registers
+/// itself in the global registry when it is first built and has no `Result` to report a
+/// conflict with: the global registry keeps their names, and the names of their series, for
+/// it, and refuses them to every other declaration (a collector, a metric registered by hand,
+/// a `Metrics` field, an instrumented function), even before the layer is built. A layer built
+/// with a prefix takes other names, and its `build()` reports a conflict.
+pub(crate) const RESERVED_FAMILIES: [(&str, Shape); 3] = [
+    ("http_requests_total", Shape::IntCounter),
+    ("http_request_duration_seconds", Shape::Histogram),
+    ("http_requests_in_flight", Shape::IntGauge),
+];
+
 /// Scrape durations, in seconds: a scrape takes milliseconds, a stuck one up to its deadline.
 const SCRAPE_BUCKETS: &[f64] = &[
     0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -285,7 +315,8 @@ impl Registry {
         }
     }
 
-    /// How long a scrape waits for the collectors when the scraper does not say.
+    /// How long a scrape waits for the collectors: when the scraper does not say, and at
+    /// most when it asks for longer.
     #[must_use]
     pub fn collect_timeout(&self) -> Duration {
         *self
@@ -295,14 +326,44 @@ impl Registry {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Sets how long a scrape waits for the collectors when the scraper does not say
-    /// ([`DEFAULT_COLLECT_TIMEOUT`] until then).
+    /// Sets how long a scrape waits for the collectors ([`DEFAULT_COLLECT_TIMEOUT`] until
+    /// then): when the scraper does not say, and at most when it asks for longer. A scraper's
+    /// `X-Prometheus-Scrape-Timeout-Seconds` (less a tenth, to write and send the answer) may
+    /// shorten the wait down to [`MIN_COLLECT_TIMEOUT`], never lengthen it, so that no client
+    /// can hold `/metrics` waiting for a stuck collector for longer than this.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let registry = metrics_runtime::Registry::new();
+    /// registry.set_collect_timeout(Duration::from_secs(20));
+    /// assert_eq!(registry.collect_timeout(), Duration::from_secs(20));
+    /// ```
     pub fn set_collect_timeout(&self, timeout: Duration) {
         *self
             .inner
             .collect_timeout
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = timeout;
+    }
+
+    /// How long a scrape whose scraper says it waits `asked` seconds for the answer (its
+    /// `X-Prometheus-Scrape-Timeout-Seconds`) waits for the collectors: nine tenths of it,
+    /// kept between [`MIN_COLLECT_TIMEOUT`] and the collect timeout; the collect timeout when
+    /// it does not say (or says something that is not a positive number).
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    pub(crate) fn collect_wait(&self, asked: Option<f64>) -> Duration {
+        let most = self.collect_timeout();
+        let Some(asked) = asked.filter(|seconds| seconds.is_finite() && *seconds > 0.0) else {
+            return most;
+        };
+        let least = MIN_COLLECT_TIMEOUT.min(most);
+        // `asked` may be beyond what a `Duration` holds: then it asks for longer than `most`.
+        let wanted = asked * 0.9;
+        match Duration::try_from_secs_f64(wanted) {
+            Ok(wanted) if wanted < most => wanted.max(least),
+            _ => most,
+        }
     }
 
     /// Writes a `_created` sample in OpenMetrics expositions after each counter's `_total`
@@ -408,14 +469,14 @@ impl Registry {
         help: &str,
         labels: &[(&str, &str)],
     ) -> Result<(), Conflict> {
-        let names: Vec<&'static str> = labels.iter().map(|(name, _)| leak(name)).collect();
+        let names: Vec<&'static str> = labels.iter().map(|(name, _)| intern::text(name)).collect();
         let values: Vec<&[&str]> = labels
             .iter()
-            .map(|(_, value)| &*Box::leak(Box::new([leak(value)])) as &[&str])
+            .map(|(_, value)| intern::single(value))
             .collect();
         let spec = FamilySpec {
-            name: leak(name),
-            help: leak(help),
+            name: intern::text(name),
+            help: intern::text(help),
             shape: Shape::IntGauge,
             labels: names,
             buckets: &[],
@@ -577,13 +638,13 @@ impl Registry {
     #[track_caller]
     fn single<M: Metric>(&self, name: &str, help: &str, buckets: &[f64]) -> Result<M, Conflict> {
         let location = crate_location();
-        let name = leak(name);
+        let name = intern::text(name);
         let spec = FamilySpec {
             name,
-            help: leak(help),
+            help: intern::text(help),
             shape: M::SHAPE,
             labels: Vec::new(),
-            buckets: leak_bounds(buckets),
+            buckets: intern::bounds(buckets),
             native: false,
             location,
             origin: Origin::Registered,
@@ -600,8 +661,9 @@ impl Registry {
     ///
     /// # Errors
     ///
-    /// When the name is not a counter's (`[a-zA-Z_][a-zA-Z0-9_]*_total`) or conflicts with a
-    /// family already in the registry (the conflict is also reported by [`Registry::check`]).
+    /// When the name is not a counter's (`[a-zA-Z_][a-zA-Z0-9_]*_total`), conflicts with a
+    /// family already in the registry, or is one the global registry keeps for the default HTTP
+    /// layer (see [`registry()`]); the conflict is also reported by [`Registry::check`].
     ///
     /// ```
     /// let registry = metrics_runtime::Registry::new();
@@ -685,8 +747,8 @@ impl Registry {
         let specs: Vec<FamilySpec> = families
             .into_iter()
             .map(|(family, help, shape, labels)| FamilySpec {
-                name: leak(&family),
-                help: leak(&help),
+                name: intern::text(&family),
+                help: intern::text(&help),
                 shape,
                 labels,
                 buckets: &[],
@@ -715,7 +777,7 @@ impl Registry {
             state.insert(spec);
         }
         let mut sources = state.sources.as_ref().clone();
-        sources.push(Arc::new(Source::new(leak(name), specs, read)));
+        sources.push(Arc::new(Source::new(intern::text(name), specs, read)));
         state.sources = Arc::new(sources);
         Ok(())
     }
@@ -849,20 +911,6 @@ fn registration_problem(spec: &FamilySpec) -> Option<Conflict> {
     })
 }
 
-/// Keeps a name given at run time for the life of the process: registrations are bounded by
-/// the program's code, not by its input.
-fn leak(text: &str) -> &'static str {
-    Box::leak(text.to_owned().into_boxed_str())
-}
-
-fn leak_bounds(bounds: &[f64]) -> &'static [f64] {
-    if bounds.is_empty() {
-        &[]
-    } else {
-        Box::leak(bounds.to_vec().into_boxed_slice())
-    }
-}
-
 impl Inner {
     fn state(&self) -> std::sync::RwLockReadGuard<'_, State> {
         self.state.read().unwrap_or_else(PoisonError::into_inner)
@@ -901,6 +949,23 @@ impl State {
                 locations: vec![first.location, spec.location],
             });
         }
+        if spec.origin != Origin::Crate
+            && let Some((shown, reserved)) = self.reserved.iter().find_map(|(name, shape)| {
+                let kept = crate::catalog::taken_names(name, shape.kind().into());
+                spec.taken_names()
+                    .into_iter()
+                    .find(|taken| kept.contains(taken))
+                    .map(|taken| (taken, *name))
+            })
+        {
+            return Some(Conflict {
+                family: spec.name.to_owned(),
+                problem: format!(
+                    "named so that `{shown}`, its name or the name of one of its series, is also the HTTP layer's family `{reserved}`, which the global registry keeps for `HttpMetricsLayer::default()`: it is refused; rename it"
+                ),
+                locations: vec![spec.location],
+            });
+        }
         if let Some(label) = spec.labels.iter().find(|label| constant.contains(label)) {
             return Some(Conflict {
                 family: spec.name.to_owned(),
@@ -920,10 +985,14 @@ impl State {
         self.families.insert(spec.name, spec.clone());
     }
 
-    /// Records `conflict`, logs it, and gives it back.
+    /// Records `conflict` and logs it, unless the same conflict is already recorded (a
+    /// registration repeated in a loop, a `Metrics` struct's `global()` called again), and
+    /// gives it back.
     fn report(&mut self, conflict: Conflict) -> Conflict {
-        log::warn!("{conflict}");
-        self.conflicts.push(conflict.clone());
+        if !self.conflicts.contains(&conflict) {
+            log::warn!("{conflict}");
+            self.conflicts.push(conflict.clone());
+        }
         conflict
     }
 }
@@ -932,6 +1001,12 @@ impl State {
 /// `#[instrument_metric]`, every `Metrics` struct (but those marked `scoped`), the HTTP layer,
 /// the collectors registered with [`collect`](crate::collect), and the exporter's own metrics.
 /// Built on first use; every series whose labels are known is exported at zero from then on.
+///
+/// It keeps the names of the default HTTP layer's families (`http_requests_total`,
+/// `http_request_duration_seconds`, `http_requests_in_flight`, and their series' names) for
+/// the layer, built or not: another declaration that takes one is refused (a registration
+/// returns the conflict), so that `HttpMetricsLayer::default()`, which has no `Result`, always
+/// exports its families.
 ///
 /// ```
 /// let retries = metrics_runtime::registry().int_counter("imports_retried_total", "Imports retried.").unwrap();
@@ -1094,7 +1169,15 @@ fn build_global() -> Registry {
     groups.sort_by_key(|group| group.fields.first().map(FieldDescriptor::location));
     name_functions(&sites);
     let constant = config::freeze().clone();
-    let registry = Registry::from_parts(constant, None, State::default());
+    let state = State {
+        reserved: if cfg!(feature = "axum") {
+            &RESERVED_FAMILIES
+        } else {
+            &[]
+        },
+        ..State::default()
+    };
+    let registry = Registry::from_parts(constant, None, state);
 
     // The crate's own families first: no declaration may take their names.
     let here = crate_location();
@@ -1621,4 +1704,29 @@ pub(crate) fn valid_samples(spec: &FamilySpec, samples: &Samples) -> bool {
             && (spec.shape.kind() != MetricKind::Counter || *value >= 0.0)
             && seen.insert(values)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scraper_can_shorten_the_wait_down_to_the_floor_and_never_lengthen_it() {
+        let registry = Registry::new();
+        registry.set_collect_timeout(Duration::from_secs(5));
+        let wait = |asked| registry.collect_wait(asked);
+        assert_eq!(wait(None), Duration::from_secs(5));
+        assert_eq!(wait(Some(10.0)), Duration::from_secs(5));
+        assert_eq!(wait(Some(3600.0)), Duration::from_secs(5));
+        assert_eq!(wait(Some(1e300)), Duration::from_secs(5));
+        assert_eq!(wait(Some(2.0)), Duration::from_secs_f64(1.8));
+        assert_eq!(wait(Some(1e-9)), MIN_COLLECT_TIMEOUT);
+        for nonsense in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            assert_eq!(wait(Some(nonsense)), Duration::from_secs(5), "{nonsense}");
+        }
+        // A collect timeout shorter than the floor is kept.
+        registry.set_collect_timeout(Duration::from_millis(20));
+        assert_eq!(wait(Some(1e-9)), Duration::from_millis(20));
+        assert_eq!(wait(Some(60.0)), Duration::from_millis(20));
+    }
 }

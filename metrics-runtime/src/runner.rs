@@ -1,8 +1,13 @@
 //! Collectors, run off the scraping thread: a scrape starts every collector that is not
 //! already running, waits for them until its deadline, and writes what came back. A collector
 //! that blocks holds one worker thread and never more than one run: later scrapes find it
-//! still running, wait no longer than their own deadline, and count a timeout. A collector may
-//! register other collectors while it runs: no lock is held around a run.
+//! still running, share that run, wait no longer than their own deadline, and count a timeout.
+//! A collector may register other collectors while it runs: no lock is held around a run.
+//!
+//! A synchronous scrape ([`finish_all`]) waits on its own thread; the `/metrics` endpoint
+//! ([`finish_all_async`]) awaits the end of each run without a thread of its own, so that
+//! scrapes waiting for a stuck collector cost no thread each, and a scrape whose client went
+//! away stops waiting when its future is dropped.
 
 use std::borrow::Cow;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -24,6 +29,10 @@ pub(crate) struct Samples {
 /// its specs, or why it failed.
 pub(crate) type Collected = Result<Vec<Samples>, String>;
 
+/// What a scrape writes of each of its collectors: the run's result, or `None` for one that
+/// failed or that it could not wait for.
+pub(crate) type Results = Vec<Option<Arc<Collected>>>;
+
 /// The function a collector runs.
 pub(crate) type Read = Box<dyn Fn() -> Collected + Send + Sync>;
 
@@ -40,6 +49,9 @@ pub(crate) struct Source {
     pub(crate) timeouts: AtomicU64,
     state: Mutex<RunState>,
     finished: Condvar,
+    /// Wakes the scrapes that await a run (the `/metrics` endpoint's).
+    #[cfg(feature = "axum")]
+    finished_async: tokio::sync::Notify,
 }
 
 #[derive(Default)]
@@ -62,6 +74,8 @@ impl Source {
             timeouts: AtomicU64::new(0),
             state: Mutex::default(),
             finished: Condvar::new(),
+            #[cfg(feature = "axum")]
+            finished_async: tokio::sync::Notify::new(),
         }
     }
 
@@ -88,6 +102,8 @@ impl Source {
             state.last = Some((run, Arc::new(collected)));
             drop(state);
             source.finished.notify_all();
+            #[cfg(feature = "axum")]
+            source.finished_async.notify_waiters();
         }));
         run
     }
@@ -97,10 +113,8 @@ impl Source {
     fn wait(&self, run: u64, deadline: Option<Instant>) -> Option<Arc<Collected>> {
         let mut state = self.state();
         loop {
-            if let Some((done, collected)) = &state.last
-                && *done >= run
-            {
-                return Some(Arc::clone(collected));
+            if let Some(collected) = state.result(run) {
+                return Some(collected);
             }
             state = match deadline {
                 Some(deadline) => {
@@ -117,6 +131,47 @@ impl Source {
             };
         }
     }
+
+    /// The result of run `run` (or a later one), awaited as long as it takes; dropping the
+    /// future stops the wait.
+    #[cfg(feature = "axum")]
+    async fn finished(&self, run: u64) -> Arc<Collected> {
+        loop {
+            // Registered before the state is read, so that a run ending in between wakes it.
+            let mut notified = std::pin::pin!(self.finished_async.notified());
+            notified.as_mut().enable();
+            if let Some(collected) = self.state().result(run) {
+                return collected;
+            }
+            notified.await;
+        }
+    }
+
+    /// Counts a run that failed, or that a scrape could not wait for (`None`); what the scrape
+    /// writes.
+    fn tally(&self, result: Option<Arc<Collected>>) -> Option<Arc<Collected>> {
+        match result {
+            Some(collected) if collected.is_ok() => Some(collected),
+            Some(_) => {
+                self.errors.fetch_add(1, Ordering::Relaxed);
+                None
+            }
+            None => {
+                self.timeouts.fetch_add(1, Ordering::Relaxed);
+                None
+            }
+        }
+    }
+}
+
+impl RunState {
+    /// What run `run` (or a later one) gave, if it has ended.
+    fn result(&self, run: u64) -> Option<Arc<Collected>> {
+        match &self.last {
+            Some((done, collected)) if *done >= run => Some(Arc::clone(collected)),
+            _ => None,
+        }
+    }
 }
 
 /// Starts every source that is not already running; the runs to wait for.
@@ -130,22 +185,31 @@ pub(crate) fn finish_all(
     sources: &[Arc<Source>],
     runs: &[u64],
     deadline: Option<Instant>,
-) -> Vec<Option<Arc<Collected>>> {
+) -> Results {
     sources
         .iter()
         .zip(runs)
-        .map(|(source, run)| match source.wait(*run, deadline) {
-            Some(collected) if collected.is_ok() => Some(collected),
-            Some(_) => {
-                source.errors.fetch_add(1, Ordering::Relaxed);
-                None
-            }
-            None => {
-                source.timeouts.fetch_add(1, Ordering::Relaxed);
-                None
-            }
-        })
+        .map(|(source, run)| source.tally(source.wait(*run, deadline)))
         .collect()
+}
+
+/// [`finish_all`] for an async scrape: each source's result from `runs` (or later), awaited
+/// until `deadline` without holding a thread.
+#[cfg(feature = "axum")]
+pub(crate) async fn finish_all_async(
+    sources: &[Arc<Source>],
+    runs: &[u64],
+    deadline: Instant,
+) -> Results {
+    let deadline = tokio::time::Instant::from_std(deadline);
+    let mut collected = Vec::with_capacity(sources.len());
+    for (source, run) in sources.iter().zip(runs) {
+        let result = tokio::time::timeout_at(deadline, source.finished(*run))
+            .await
+            .ok();
+        collected.push(source.tally(result));
+    }
+    collected
 }
 
 type Job = Box<dyn FnOnce() + Send>;

@@ -51,6 +51,9 @@ fn model() -> MutexGuard<'static, Option<Model>> {
     quiet_collector_panics();
     let mut model = MODEL.lock().unwrap_or_else(PoisonError::into_inner);
     if model.is_none() {
+        // The global registry keeps the default layer's names whether it is built or not;
+        // built, its families are in the catalog the model starts from.
+        let _ = metrics_runtime::axum::HttpMetricsLayer::default();
         job();
         regional_job();
         ServiceMetrics::global().open_sessions.set(3);

@@ -450,6 +450,9 @@ pub struct Model {
     pub tikv_off_practice: HashSet<String>,
     /// Every error value a registration returned.
     pub errors: Vec<Conflict>,
+    /// The fields of each struct refused when it was first registered: registering it again
+    /// refuses the same fields with the same conflicts, which the registry reports once.
+    struct_refused: HashMap<usize, HashSet<String>>,
 }
 
 /// Label names and values.
@@ -846,10 +849,16 @@ fn apply_struct(registry: &Registry, model: &mut Model, which: usize) -> Result<
         _ => OtherJobs::register_in(registry).jobs_total.inc(),
     }
     let new = conflicts(registry);
-    let refused: HashSet<&str> = new[before..]
-        .iter()
-        .map(|conflict| conflict.family.as_str())
-        .collect();
+    let refused = model
+        .struct_refused
+        .entry(which)
+        .or_insert_with(|| {
+            new[before..]
+                .iter()
+                .map(|conflict| conflict.family.clone())
+                .collect()
+        })
+        .clone();
     for field in struct_fields(which) {
         let family = Family {
             shape: field.shape,
