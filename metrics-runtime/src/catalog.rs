@@ -324,12 +324,10 @@ impl fmt::Display for Conflict {
 /// ```standalone_crate
 /// use metrics_runtime::instrument_metric;
 ///
-/// /// Imports a file.
-/// #[instrument_metric(name = "imports")]
+/// #[instrument_metric(name = "imports", help = "Imports a file.")]
 /// fn import_csv() {}
 ///
-/// /// Imports a file, differently.
-/// #[instrument_metric(name = "imports")]
+/// #[instrument_metric(name = "imports", help = "Imports a file, differently.")]
 /// fn import_json() {}
 ///
 /// let error = metrics_runtime::check().unwrap_err();
@@ -338,7 +336,7 @@ impl fmt::Display for Conflict {
 /// assert!(conflict.problem.contains("help"));
 /// assert_eq!(conflict.locations.len(), 2);
 /// // metric `imports_total` is declared with help "Imports a file." and with help
-/// // "Imports a file, differently."; declared at src/lib.rs:5:4 and at src/lib.rs:9:4
+/// // "Imports a file, differently."; declared at src/lib.rs:4:4 and at src/lib.rs:7:4
 /// println!("{error}");
 /// ```
 #[derive(Clone, Debug, PartialEq)]

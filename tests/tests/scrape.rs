@@ -10,11 +10,12 @@ use axum::routing::get;
 use integration_tests::{Exposition, Response, http, promtool_check_metrics};
 use metrics_runtime::instrument_metric;
 
-/// Does some work; odd numbers are refused.
+/// Does some work; odd numbers find the service unavailable (a 5xx: an `error`; a 4xx would
+/// be the client's mistake, `ok`).
 #[instrument_metric(name = "work_requests", in_flight, labels(tier = "free"))]
 async fn work(Path(n): Path<u32>) -> Result<String, StatusCode> {
     if n % 2 == 1 {
-        return Err(StatusCode::UNPROCESSABLE_ENTITY);
+        return Err(StatusCode::SERVICE_UNAVAILABLE);
     }
     Ok(format!("{}", n / 2))
 }
@@ -42,7 +43,7 @@ async fn served_metrics_are_exact_and_pass_promtool() {
 
     for n in 0..10 {
         let response = request(addr, "GET", format!("/work/{n}")).await;
-        assert_eq!(response.status, if n % 2 == 0 { 200 } else { 422 });
+        assert_eq!(response.status, if n % 2 == 0 { 200 } else { 503 });
     }
     assert_eq!(helper(), 1);
 

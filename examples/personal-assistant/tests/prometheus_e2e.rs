@@ -225,10 +225,6 @@ async fn counts_agree_with_the_generator(api: &Api, state: &AppState) {
                 .to_owned(),
             report.registrations,
         ),
-        (
-            "sum(api_requests_total{function=\"Api::register_user\",result=\"ok\"})".to_owned(),
-            report.registrations,
-        ),
     ];
     for (promql, expected) in &expectations {
         #[allow(clippy::cast_precision_loss)]
@@ -242,6 +238,32 @@ async fn counts_agree_with_the_generator(api: &Api, state: &AppState) {
             assert!(
                 Instant::now() < deadline,
                 "{promql}: Prometheus has {seen:?}, the generator reports {expected}"
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+    // The handler's `result` agrees with the status the HTTP layer saw: `ok` for every answer
+    // but a 5xx (a 409 or 422 is the client's mistake), `error` for each 5xx.
+    for (handler, layer) in [
+        (
+            "sum(api_requests_total{function=\"Api::register_user\",result=\"ok\"})",
+            "sum(http_requests_total{endpoint=\"/api/v1/users\",method=\"POST\",status!~\"5..|499\"})",
+        ),
+        (
+            "sum(api_requests_total{function=\"Api::register_user\",result=\"error\"})",
+            "sum(http_requests_total{endpoint=\"/api/v1/users\",method=\"POST\",status=~\"5..\"})",
+        ),
+    ] {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            // A status the layer never saw has no series: none is 0.
+            let (seen, expected) = (api.value(handler).await, api.value(layer).await);
+            if seen.is_some() && seen.unwrap_or(0.0) == expected.unwrap_or(0.0) {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{handler} is {seen:?}, but {layer} is {expected:?}"
             );
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
