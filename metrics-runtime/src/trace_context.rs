@@ -33,6 +33,10 @@ use opentelemetry::trace::{
 /// of a span of your own (a `tracing` span opened inside this layer starts a new trace). An
 /// invalid `tracestate` is dropped and the `traceparent` kept, as the specification asks.
 ///
+/// A request the client abandons before its response (counted with status 499 by the HTTP
+/// layer when its future is dropped) is recorded outside the caller's context: its exemplar,
+/// if any, is not the caller's.
+///
 /// Put it **outside** the [`HttpMetricsLayer`] (and outside any layer that opens the request's
 /// `tracing` span, such as tower-http's `TraceLayer`): with axum, layers added later wrap the
 /// earlier ones, so add it after them.
