@@ -3,7 +3,8 @@
 //! of the instrumented function the handler calls, as the reference OpenMetrics parser reads
 //! them; a request with a malformed one is served as usual, in the context that was current,
 //! and its exemplars carry no id from the header; a `tracing` span opened inside the layer
-//! (under `tracing-opentelemetry`) is a child of the caller's span.
+//! (under `tracing-opentelemetry`) is a child of the caller's span. The headers are read as
+//! OpenTelemetry's SDK propagator reads them, but where the W3C specification is stricter.
 
 #![cfg(feature = "exemplars")]
 
@@ -20,6 +21,7 @@ use integration_tests::{ExemplarSample, python_parse_exemplars};
 use metrics_runtime::axum::{HttpMetricsLayer, TraceContextLayer};
 use metrics_runtime::{Format, instrument_metric};
 use opentelemetry::context::FutureExt as _;
+use opentelemetry::propagation::TextMapPropagator as _;
 use opentelemetry::trace::{
     SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState, TracerProvider as _,
 };
@@ -235,4 +237,118 @@ async fn a_tracing_span_opened_inside_is_a_child_of_the_callers_span() {
     assert_eq!(found[0]["trace_id"], CALLER_TRACE, "the caller's trace");
     assert_ne!(found[0]["span_id"], CALLER_SPAN, "a span of its own");
     assert_ne!(found[0]["span_id"], "0".repeat(16));
+}
+
+/// The span context of `context`, as `trace-span-flags;state` (`none` without one).
+fn written(context: &opentelemetry::Context) -> String {
+    let span = context.span();
+    let found = span.span_context();
+    if found.is_valid() {
+        format!(
+            "{}-{}-{:02x};{}",
+            found.trace_id(),
+            found.span_id(),
+            found.trace_flags().to_u8(),
+            found.trace_state().header()
+        )
+    } else {
+        "none".to_owned()
+    }
+}
+
+/// The span context current in the handler, [`written`].
+async fn current_span() -> String {
+    written(&opentelemetry::Context::current())
+}
+
+/// What OpenTelemetry's SDK propagator extracts from the same headers, [`written`].
+fn sdk_extracts(headers: &[(&str, &str)]) -> String {
+    let map: std::collections::HashMap<String, String> = headers
+        .iter()
+        .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+        .collect();
+    written(&opentelemetry_sdk::propagation::TraceContextPropagator::new().extract(&map))
+}
+
+#[tokio::test]
+async fn the_headers_are_read_as_the_sdk_propagator_reads_them_where_the_specification_agrees() {
+    let app = Router::new()
+        .route("/whoami", get(current_span))
+        .layer(TraceContextLayer::new());
+    let whoami = async |headers: &[(&str, &str)]| {
+        let mut request = Request::get("/whoami");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = app
+            .clone()
+            .oneshot(request.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        String::from_utf8(body.to_vec()).unwrap()
+    };
+    let (trace, span) = ("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7");
+    // The SDK's own cases, valid and invalid, and a few more.
+    let same = [
+        format!("00-{trace}-{span}-00"),
+        format!("00-{trace}-{span}-01"),
+        format!("00-{trace}-{span}-03"),
+        format!("00-{trace}-{span}-09"),
+        format!("02-{trace}-{span}-01"),
+        format!("02-{trace}-{span}-08"),
+        format!("02-{trace}-{span}-09-XYZxsf09"),
+        format!(" 00-{trace}-{span}-01 "),
+        "0000-00000000000000000000000000000000-0000000000000000-01".to_owned(),
+        "00-ab00000000000000000000000000000000-cd00000000000000-01".to_owned(),
+        "00-ab000000000000000000000000000000-cd0000000000000000-01".to_owned(),
+        "00-ab000000000000000000000000000000-cd00000000000000-0100".to_owned(),
+        "qw-00000000000000000000000000000000-0000000000000000-01".to_owned(),
+        "00-qw000000000000000000000000000000-cd00000000000000-01".to_owned(),
+        "00-ab000000000000000000000000000000-qw00000000000000-01".to_owned(),
+        "00-ab000000000000000000000000000000-cd00000000000000-qw".to_owned(),
+        "A0-00000000000000000000000000000000-0000000000000000-01".to_owned(),
+        "00-AB000000000000000000000000000000-cd00000000000000-01".to_owned(),
+        "00-ab000000000000000000000000000000-CD00000000000000-01".to_owned(),
+        "00-ab000000000000000000000000000000-cd00000000000000-A1".to_owned(),
+        "00-00000000000000000000000000000000-0000000000000000-01".to_owned(),
+        format!("00-{trace}-{span}"),
+        format!("00-{trace}-{span}-"),
+        format!("ff-{trace}-{span}-01"),
+        format!("01-{trace}-{span}-01x"),
+        "garbage".to_owned(),
+    ];
+    for traceparent in &same {
+        for tracestate in ["congo=t61rcWkgMzE,rojo=00f067aa0ba902b7", "not a list"] {
+            let headers = [
+                ("traceparent", traceparent.as_str()),
+                ("tracestate", tracestate),
+            ];
+            assert_eq!(
+                whoami(&headers).await,
+                sdk_extracts(&headers),
+                "{traceparent:?} {tracestate:?}"
+            );
+        }
+    }
+    assert_eq!(whoami(&[]).await, "none");
+    assert_eq!(
+        whoami(&[("traceparent", &format!("00-{trace}-{span}-01"))]).await,
+        format!("{trace}-{span}-01;")
+    );
+
+    // Where the SDK is laxer than the specification: version 00 has exactly four fields and
+    // every field all its digits.
+    for traceparent in [
+        format!("00-{trace}-{span}-01-"),
+        format!("00-{}-{span}-01", &trace[1..]),
+        format!("00-{trace}-{}-01", &span[1..]),
+        format!("00-{trace}-{span}-1"),
+    ] {
+        let headers = [("traceparent", traceparent.as_str())];
+        assert_ne!(sdk_extracts(&headers), "none", "{traceparent:?}");
+        assert_eq!(whoami(&headers).await, "none", "{traceparent:?}");
+    }
 }
