@@ -1,4 +1,5 @@
-//! Serving `/metrics` from an [`axum`] application, and the HTTP metrics layer.
+//! Serving `/metrics` from an [`axum`] application, the HTTP metrics layer and (feature
+//! `exemplars`) the layer that continues the caller's trace.
 
 use std::borrow::Cow;
 use std::io::Write as _;
@@ -20,6 +21,8 @@ pub use crate::http::{
 };
 use crate::negotiate::{Answer, accepts_gzip, negotiate};
 use crate::runner::Results;
+#[cfg(feature = "exemplars")]
+pub use crate::trace_context::{TraceContextFuture, TraceContextLayer, TraceContextService};
 
 /// A router serving `GET /metrics` with the default [`Endpoint`]; merge it into your app.
 ///

@@ -249,12 +249,15 @@ impl<'a> Export<'a> {
                         yaml_string(&objective.name),
                         sli.name,
                         yaml_string(&format!(
-                            "Objective {} ({}) of job {{{{ $labels.job }}}} burns its error budget {factor} times too fast",
-                            objective.name, sli.name
+                            "Objective {} ({}) of job {{{{ $labels.job }}}} burns its error budget {}",
+                            objective.name,
+                            sli.name,
+                            pace(factor)
                         )),
                         yaml_string(&format!(
-                            "{} over the last {long} and {short}: at this pace it spends {meaning}. {}",
-                            sli.describe(),
+                            "{} has been {} over the last {long} and {short}: at this pace it spends {meaning}. {}",
+                            sli.share(),
+                            above(factor),
                             sli.target_text()
                         )),
                     );
@@ -500,13 +503,18 @@ impl Indicator<'_> {
     }
 
     fn describe(&self) -> String {
+        format!("{}.", self.share())
+    }
+
+    /// What the indicator measures, as the subject of a sentence.
+    fn share(&self) -> String {
         match self.threshold {
             None => format!(
-                "The share of calls counted in {} that failed.",
+                "The share of calls counted in {} that failed",
                 self.objective.requests
             ),
             Some(threshold) => format!(
-                "The share of calls timed in {} that took longer than {} s.",
+                "The share of calls timed in {} that took longer than {} s",
                 self.objective.histogram,
                 number(threshold)
             ),
@@ -738,15 +746,41 @@ fn push_test(
             yaml_string(&objective.name),
             sli.name,
             yaml_string(&format!(
-                "Objective {} ({}) of job test burns its error budget {factor} times too fast",
-                objective.name, sli.name
+                "Objective {} ({}) of job test burns its error budget {}",
+                objective.name,
+                sli.name,
+                pace(factor)
             )),
             yaml_string(&format!(
-                "{} over the last {long} and {short}: at this pace it spends {meaning}. {}",
-                sli.describe(),
+                "{} has been {} over the last {long} and {short}: at this pace it spends {meaning}. {}",
+                sli.share(),
+                above(factor),
                 sli.target_text()
             )),
         );
+    }
+}
+
+/// How fast an alert's burn spends the error budget, ending its summary: "faster than the
+/// budget allows" (it fires above the budget's rate) or "14.4 times faster than the budget
+/// allows".
+#[allow(clippy::float_cmp)] // the factors are constants of `BURN_ALERTS`, 1 written as 1.0
+fn pace(factor: f64) -> String {
+    if factor == 1.0 {
+        "faster than the budget allows".to_owned()
+    } else {
+        format!("{} times faster than the budget allows", number(factor))
+    }
+}
+
+/// The error ratio an alert's burn is above, in its description: "above the error budget's
+/// rate" or "more than 14.4 times the error budget's rate".
+#[allow(clippy::float_cmp)] // the factors are constants of `BURN_ALERTS`, 1 written as 1.0
+fn above(factor: f64) -> String {
+    if factor == 1.0 {
+        "above the error budget's rate".to_owned()
+    } else {
+        format!("more than {} times the error budget's rate", number(factor))
     }
 }
 

@@ -122,7 +122,10 @@
 //!   under `tracing-opentelemetry`, whose layer activates its context) keeps its trace id and
 //!   span id on its histogram bucket and its counter, the latest per bucket. Put
 //!   `#[instrument_metric]` above `#[tracing::instrument]` (so that the span is entered when the
-//!   call is recorded), and the HTTP layer inside the layer that opens the request's span.
+//!   call is recorded), and the HTTP layer inside the layer that opens the request's span. To
+//!   continue the trace of the caller (its W3C `traceparent` header), so that the exemplars of
+//!   a request carry the caller's trace id, add `axum::TraceContextLayer` outside the HTTP
+//!   layer (features `axum` and `exemplars`).
 //!
 //! # Registries
 //!
@@ -193,6 +196,8 @@ pub mod sqlx;
 pub mod system;
 pub mod testing;
 mod text;
+#[cfg(all(feature = "axum", feature = "exemplars"))]
+mod trace_context;
 
 #[doc(hidden)]
 #[path = "private.rs"]

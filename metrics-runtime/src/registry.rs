@@ -824,7 +824,7 @@ impl Registry {
             .find_map(|taken| state.taken.get(taken.as_str()).map(|first| (taken, first)))
         {
             return Some(format!(
-                "named so that `{shown}`, its name or the name of one of its series, is also the family `{first}`'s (OpenMetrics reads them as one)"
+                "takes the name `{shown}` in an exposition, which this registry's `{first}` takes too (a scraper would read the two as one family)"
             ));
         }
         labels
@@ -943,8 +943,11 @@ impl State {
             return Some(Conflict {
                 family: spec.name.to_owned(),
                 problem: format!(
-                    "named so that `{name}`, its name or the name of one of its series, is also the family `{}`'s (OpenMetrics reads them as one): only the first declaration is exported",
-                    first.name
+                    "{} that takes the name `{name}` in an exposition, which `{}`, {} declared first, takes too (OpenMetrics names a counter `x_total`'s family `x`, and a histogram `x`'s samples `x_bucket`, `x_sum`, `x_count` and `x_created`): a scraper would read the two as one family, so only `{}` is exported; rename one of them so that neither name is the other's plus `_total`, `_bucket`, `_sum`, `_count` or `_created`",
+                    spec.shape.describe(),
+                    first.name,
+                    first.shape.describe(),
+                    first.name,
                 ),
                 locations: vec![first.location, spec.location],
             });

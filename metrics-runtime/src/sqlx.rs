@@ -1,4 +1,18 @@
 //! A collector for a `sqlx` connection pool, read on scrape.
+//!
+//! **Supported version: sqlx 0.9** (the feature depends on `sqlx-core` 0.9, the crate whose
+//! `Pool` the `sqlx` 0.9 facade re-exports), with any database it supports (`SqlitePool`,
+//! `PgPool`, `MySqlPool`, `AnyPool`). A pool of another sqlx release (0.8, 0.7) is another type
+//! and does not compile with [`register_pool`]; read its `size()` and `num_idle()` in
+//! [`collect::gauge`](crate::collect::gauge)s of your own instead.
+//!
+//! ```
+//! # use sqlx_core as sqlx;
+//! // In a crate that depends on `sqlx = "0.9"`: `sqlx::SqlitePool` is a `sqlx::Pool<Sqlite>`.
+//! fn start_up<DB: sqlx::database::Database>(pool: &sqlx::pool::Pool<DB>) {
+//!     metrics_runtime::sqlx::register_pool(pool).expect("registered once");
+//! }
+//! ```
 
 use sqlx_core::database::Database;
 use sqlx_core::pool::Pool;

@@ -235,3 +235,43 @@ fn conflicting_functions_still_run_and_the_first_declaration_is_kept() {
         u64::try_from(conflicts).unwrap()
     );
 }
+
+#[test]
+fn a_gauge_and_a_counter_that_share_a_name_are_refused_in_a_sentence_that_names_both() {
+    let registry = metrics_runtime::Registry::new();
+    let counter_line = line!() + 1;
+    let _jobs = registry.int_counter("queue_jobs_total", "Jobs queued.");
+    let gauge_line = line!() + 1;
+    let refused = registry.int_gauge("queue_jobs", "Waiting.");
+    let refused = refused.unwrap_err();
+
+    assert_eq!(refused.family, "queue_jobs");
+    let lines: Vec<u32> = refused.locations.iter().map(|l| l.line).collect();
+    assert_eq!(lines, [counter_line, gauge_line]);
+    assert_eq!(
+        refused.to_string(),
+        format!(
+            "metric `queue_jobs` is an integer gauge that takes the name `queue_jobs` in an \
+             exposition, which `queue_jobs_total`, an integer counter declared first, takes too \
+             (OpenMetrics names a counter `x_total`'s family `x`, and a histogram `x`'s samples \
+             `x_bucket`, `x_sum`, `x_count` and `x_created`): a scraper would read the two as one \
+             family, so only `queue_jobs_total` is exported; rename one of them so that neither \
+             name is the other's plus `_total`, `_bucket`, `_sum`, `_count` or `_created`; \
+             declared at {} and at {}",
+            refused.locations[0], refused.locations[1]
+        )
+    );
+
+    // The other way round: the counter declared after the gauge.
+    let _depth = registry.gauge("queue_depth", "Jobs waiting.");
+    let refused = registry
+        .counter("queue_depth_total", "Jobs queued.")
+        .unwrap_err();
+    assert!(
+        refused.problem.starts_with(
+            "a float counter that takes the name `queue_depth` in an exposition, which \
+             `queue_depth`, a float gauge declared first, takes too"
+        ),
+        "{refused}"
+    );
+}

@@ -3,6 +3,7 @@
 //! `promtool test rules` (so each burn-rate alert fires exactly when its burn rate is reached),
 //! and the dashboard has a panel per family, the fleet's variables and a row per objective.
 
+use std::collections::BTreeMap;
 use std::process::Command;
 
 use metrics_runtime::axum::HttpMetricsLayer;
@@ -154,6 +155,66 @@ fn objectives_select_their_series() {
     assert!(rules.contains(
         "expr: objective:error_ratio:rate1h{objective=\"texts_send\",sli=\"success\"} > 0.0144 and objective:error_ratio:rate5m{objective=\"texts_send\",sli=\"success\"} > 0.0144\n        for: 2m\n        labels:\n          severity: critical\n          objective: \"texts_send\"\n          sli: success\n"
     ));
+}
+
+/// The annotations of every burn-rate alert: (alert, objective, sli) to (summary, description),
+/// each read back from its YAML double-quoted string.
+fn alert_annotations(rules: &str) -> BTreeMap<(String, String, String), (String, String)> {
+    let unquote = |block: &str, key: &str| -> String {
+        let line = block
+            .lines()
+            .map(str::trim)
+            .find_map(|line| line.strip_prefix(key))
+            .unwrap_or_else(|| panic!("no {key} in {block}"));
+        serde_json::from_str(line.trim()).unwrap_or_else(|_| line.trim().to_owned())
+    };
+    rules
+        .split("      - alert: ")
+        .skip(1)
+        .map(|block| {
+            let alert = block.lines().next().unwrap().to_owned();
+            let key = (alert, unquote(block, "objective:"), unquote(block, "sli:"));
+            (
+                key,
+                (unquote(block, "summary:"), unquote(block, "description:")),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn alert_texts_read_as_sentences() {
+    let catalog = catalog();
+    let rules = Export::new(&catalog, "integration-tests export").objective_rules();
+    let annotations = alert_annotations(&rules);
+    assert_eq!(annotations.len(), 8 * 3);
+    let of = |alert: &str, objective: &str, sli: &str| {
+        annotations[&(alert.to_owned(), objective.to_owned(), sli.to_owned())].clone()
+    };
+    assert_eq!(
+        of("ObjectiveFastBurn", "texts_send", "success"),
+        (
+            "Objective texts_send (success) of job {{ $labels.job }} burns its error budget 14.4 times faster than the budget allows".to_owned(),
+            "The share of calls counted in texts_send_total that failed has been more than 14.4 times the error budget's rate over the last 1h and 5m: at this pace it spends 2% of the 30-day error budget in an hour. Objective: 99.9% of calls succeed over 30 days.".to_owned(),
+        )
+    );
+    assert_eq!(
+        of("ObjectiveBudgetBurn", "texts_send", "latency"),
+        (
+            "Objective texts_send (latency) of job {{ $labels.job }} burns its error budget faster than the budget allows".to_owned(),
+            "The share of calls timed in texts_send_duration_seconds that took longer than 0.25 s has been above the error budget's rate over the last 3d and 6h: at this pace it spends the whole 30-day error budget before the 30 days are over. Objective: 99% of calls take at most 0.25 s over 30 days.".to_owned(),
+        )
+    );
+    // Every text: sentences that start with a capital, and no "1 times".
+    for (key, (summary, description)) in &annotations {
+        assert!(!summary.contains(" 1 times"), "{key:?}: {summary}");
+        for sentence in description.split(". ") {
+            assert!(
+                sentence.starts_with(|c: char| c.is_ascii_uppercase()),
+                "{key:?}: {description}"
+            );
+        }
+    }
 }
 
 #[test]

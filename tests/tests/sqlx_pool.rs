@@ -35,3 +35,30 @@ async fn pool_gauges_follow_the_connections_in_use() {
         0.0
     );
 }
+
+/// The sqlx release the docs name is the one the `sqlx` feature depends on (`sqlx-core`).
+#[test]
+fn the_docs_name_the_supported_sqlx_release() {
+    let manifest = include_str!("../../metrics-runtime/Cargo.toml");
+    let line = manifest
+        .lines()
+        .find(|line| line.starts_with("sqlx-core = "))
+        .expect("the sqlx feature depends on sqlx-core");
+    let version = line
+        .split("version = \"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("sqlx-core's version");
+    let named = format!("sqlx {version}");
+    let module = include_str!("../../metrics-runtime/src/sqlx.rs");
+    assert!(
+        module.contains(&format!("Supported version: {named}")),
+        "metrics_runtime::sqlx does not say it supports {named}"
+    );
+    let readme = include_str!("../../README.md");
+    let row = readme
+        .lines()
+        .find(|line| line.starts_with("| `sqlx` |"))
+        .expect("the README's features table has a `sqlx` row");
+    assert!(row.contains(&format!("**{named}**")), "{row}");
+}

@@ -10,11 +10,9 @@ use axum::Router;
 use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::Response;
-use opentelemetry::propagation::{Extractor, TextMapPropagator as _};
+use metrics_runtime::axum::TraceContextLayer;
 use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_sdk::propagation::TraceContextPropagator;
 use tracing::Instrument as _;
-use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 use tracing_subscriber::layer::SubscriberExt as _;
 
 /// Installs the process' `tracing` subscriber: spans become OpenTelemetry spans (an SDK tracer
@@ -32,34 +30,22 @@ pub fn install() -> anyhow::Result<()> {
         .map_err(|error| anyhow::anyhow!("cannot install the tracing subscriber: {error}"))
 }
 
-/// `router` with each request served in a span of its own (outside the HTTP metrics layer, so
-/// that the layer records inside it).
+/// `router` with each request served in a span of its own, a child of the caller's span when
+/// the request carries a W3C `traceparent` (the library's [`TraceContextLayer`], outermost),
+/// outside the HTTP metrics layer, so that the layer records inside it.
 pub fn traced(router: Router) -> Router {
-    router.layer(axum::middleware::from_fn(in_a_span))
-}
-
-/// The headers of a request, for the propagator.
-struct Headers<'a>(&'a axum::http::HeaderMap);
-
-impl Extractor for Headers<'_> {
-    fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).and_then(|value| value.to_str().ok())
-    }
-
-    fn keys(&self) -> Vec<&str> {
-        self.0.keys().map(axum::http::HeaderName::as_str).collect()
-    }
+    router
+        .layer(axum::middleware::from_fn(in_a_span))
+        .layer(TraceContextLayer::new())
 }
 
 async fn in_a_span(request: Request, next: Next) -> Response {
-    let parent = TraceContextPropagator::new().extract(&Headers(request.headers()));
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map_or("unmatched", MatchedPath::as_str)
         .to_owned();
+    // Its parent is the current OpenTelemetry context: the caller's span, or none (a new trace).
     let span = tracing::info_span!("request", method = %request.method(), route = %route);
-    // Without a subscriber (tests of the router alone) the span is disabled: nothing to join.
-    let _ = span.set_parent(parent);
     next.run(request).instrument(span).await
 }
