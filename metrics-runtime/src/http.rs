@@ -520,7 +520,8 @@ pub enum HttpLayerError {
     Buckets(String),
     /// An excluded route is not a route template.
     Exclude(String),
-    /// An objective has a target that is not a percent, or a threshold that is not a bound.
+    /// An objective's name is not written like a family stem (`[a-zA-Z_][a-zA-Z0-9_]*`), or
+    /// it has a target that is not a percent, or a threshold that is not a bound.
     Objective(String),
     /// The layer's families (or an objective's name) are declared by something else; it is
     /// also reported by [`check`](crate::check).
@@ -731,9 +732,10 @@ impl HttpMetricsBuilder {
     /// # Errors
     ///
     /// [`HttpLayerError`] for a prefix that makes invalid names, buckets that are not finite
-    /// and increasing, an excluded route that is not a template, an objective whose target is
-    /// not a percent or whose threshold is not a bound of the buckets, and a family or
-    /// objective name that something else declared.
+    /// and increasing, an excluded route that is not a template, an objective whose name is not
+    /// written like a family stem (`[a-zA-Z_][a-zA-Z0-9_]*`), whose target is not a percent or
+    /// whose threshold is not a bound of the buckets, and a family or objective name that
+    /// something else declared.
     pub fn build(self) -> Result<HttpMetricsLayer, HttpLayerError> {
         if let Some(problem) = self.problems.into_iter().next() {
             return Err(problem);
@@ -764,6 +766,9 @@ impl HttpMetricsBuilder {
                     "an objective of the HTTP layer needs a name: `Objective::new(\"api\")`"
                         .to_owned(),
                 ));
+            }
+            if let Some(problem) = crate::model::objective_name_problem(objective.name) {
+                return Err(HttpLayerError::Objective(problem));
             }
             if let Some(problem) = objective.problem(&config.buckets) {
                 return Err(HttpLayerError::Objective(format!(

@@ -516,6 +516,28 @@ pub(crate) fn label_name_problem(name: &str) -> Option<&'static str> {
     }
 }
 
+/// Why `name` cannot name an objective, if it cannot: it becomes the `objective` label of
+/// generated rules and text in alerts, so it is written like a family stem, ASCII letters,
+/// digits and `_`, not starting with a digit. The macros' rule
+/// (`metrics-macros/src/validate.rs`, `objective_name`) agrees:
+/// `tests/tests/validation_agreement.rs` checks both on the same names.
+pub(crate) fn objective_name_problem(name: &str) -> Option<String> {
+    let valid_start = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    if valid_start && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return None;
+    }
+    Some(if name.is_empty() {
+        "an objective needs a name: `Objective::new(\"api\")`".to_owned()
+    } else {
+        format!(
+            "the objective name {name:?} is not written like a family stem: ASCII letters, digits and `_`, not starting with a digit (it becomes a label value in rules and text in alerts)"
+        )
+    })
+}
+
 /// Why `name` cannot be the name of a family of `kind` registered at run time, if it cannot:
 /// the characters Prometheus accepts (no colon: those are for recording rules), no leading
 /// `__`, `_total` for a counter and only for a counter, no suffix a histogram's series take.

@@ -1456,6 +1456,15 @@ fn function_objectives(registry: &Registry, sites: &[&'static CallSite]) -> Vec<
     for (name, members) in by_name {
         let (first, objective) = members[0];
         let counter = counter_name(&first.descriptor);
+        // A name given in code is checked at compile time; a function's own may be non-ASCII.
+        if let Some(problem) = crate::model::objective_name_problem(&name) {
+            registry.inner.state_mut().report(Conflict {
+                family: counter.to_owned(),
+                problem: format!("declared with an objective: {problem}; give it a `name`"),
+                locations: vec![location(&first.descriptor)],
+            });
+            continue;
+        }
         let mut kept = vec![first];
         for (site, other) in &members[1..] {
             let problem = if counter_name(&site.descriptor) != counter {
