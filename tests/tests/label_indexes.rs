@@ -171,7 +171,7 @@ fn a_mut_reference_label_is_read_when_the_call_starts() {
 }
 
 #[instrument_metric(name = "indexes_route", labels(region = region, channel = channel))]
-#[allow(clippy::needless_pass_by_value)] // tuple patterns of arguments, on purpose
+#[allow(clippy::trivially_copy_pass_by_ref)] // a tuple pattern behind a reference, on purpose
 fn route((region, _attempt): (Region, u8), &(_, (channel, _)): &(u8, (Channel, bool))) {
     let _ = (region, channel);
 }
