@@ -693,7 +693,8 @@ impl HttpMetricsBuilder {
         self
     }
 
-    /// The bucket bounds of the duration histogram, in seconds (default: [`DEFAULT_BUCKETS`]).
+    /// The bucket bounds of the duration histogram, in seconds (default: [`DEFAULT_BUCKETS`]):
+    /// finite, increasing, and 0 or at least `1e-9` (durations are counted in whole nanoseconds).
     pub fn buckets(mut self, bounds: &[f64]) -> Self {
         self.config.buckets = bounds.to_vec();
         self
@@ -751,6 +752,17 @@ impl HttpMetricsBuilder {
         if let Some(problem) = bounds_problem(&config.buckets) {
             return Err(HttpLayerError::Buckets(format!(
                 "the duration buckets {:?} {problem}",
+                config.buckets
+            )));
+        }
+        // Durations are counted in whole nanoseconds, as the attribute's buckets say.
+        if let Some(bound) = config
+            .buckets
+            .iter()
+            .find(|bound| **bound > 0.0 && **bound < 1e-9)
+        {
+            return Err(HttpLayerError::Buckets(format!(
+                "the duration buckets {:?} have the bound {bound:e}: durations are counted in whole nanoseconds, so a bound is 0 or at least 1e-9",
                 config.buckets
             )));
         }

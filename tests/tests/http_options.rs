@@ -281,6 +281,10 @@ fn bad_options_are_error_values() {
         "the duration buckets [1.0, 0.5] are not strictly increasing"
     );
     assert_eq!(
+        message(HttpMetricsLayer::builder().buckets(&[0.0, 1e-10, 0.5])),
+        "the duration buckets [0.0, 1e-10, 0.5] have the bound 1e-10: durations are counted in whole nanoseconds, so a bound is 0 or at least 1e-9"
+    );
+    assert_eq!(
         message(HttpMetricsLayer::builder().body_sizes(&[])),
         "the body size buckets Some([]) are empty; give at least one bound"
     );
