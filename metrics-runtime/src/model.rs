@@ -245,9 +245,10 @@ impl FunctionDescriptor {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Objective {
     /// Its name, in rule labels (`objective="checkout"`) and alert texts; empty for the
-    /// default name (an instrumented function's family stem). It is written like a family
-    /// stem, `[a-zA-Z_][a-zA-Z0-9_]*`: the attribute checks it at compile time, the HTTP
-    /// layer builder's `build()` returns an error otherwise.
+    /// default name (an instrumented function's family stem, or its `function` label in the
+    /// shared families, such as `Payments::charge`, which the generated files quote). A name
+    /// given is written like a family stem, `[a-zA-Z_][a-zA-Z0-9_]*`: the attribute checks it
+    /// at compile time, the HTTP layer builder's `build()` returns an error otherwise.
     pub name: &'static str,
     /// Percent of calls that must succeed (not `error` nor `panic`; `cancelled` calls do not
     /// count), such as `99.9`.

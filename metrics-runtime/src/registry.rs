@@ -1436,26 +1436,6 @@ fn objective_name(site: &CallSite, objective: &Objective) -> String {
     }
 }
 
-/// Reports and removes the objectives whose name cannot be one: a name given in code is
-/// checked at compile time, but a function's own name (the default) may be non-ASCII.
-fn refuse_invalid_names(
-    registry: &Registry,
-    by_name: &mut std::collections::BTreeMap<String, Vec<(&'static CallSite, Objective)>>,
-) {
-    by_name.retain(|name, members| {
-        let Some(problem) = crate::model::objective_name_problem(name) else {
-            return true;
-        };
-        let first = &members[0].0.descriptor;
-        registry.inner.state_mut().report(Conflict {
-            family: counter_name(first).to_owned(),
-            problem: format!("declared with an objective: {problem}; give it a `name`"),
-            locations: vec![location(first)],
-        });
-        false
-    });
-}
-
 /// The objectives of instrumented functions: one per name, over the calls of the functions
 /// that declare it (every series of their family, or those of named functions of one module).
 /// Functions that give one name different targets or families, or functions of several modules
@@ -1472,7 +1452,6 @@ fn function_objectives(registry: &Registry, sites: &[&'static CallSite]) -> Vec<
             .or_default()
             .push((site, objective));
     }
-    refuse_invalid_names(registry, &mut by_name);
     let mut objectives = Vec::new();
     for (name, members) in by_name {
         let (first, objective) = members[0];
