@@ -20,12 +20,29 @@ use proptest::prelude::*;
 #[instrument_metric(name = "orders_place", objective(success = 99.9, latency = (0.25, 99.0)))]
 fn place() {}
 
-/// The catalog of this binary: a function's objective and an HTTP layer's, both with a success
-/// and a latency indicator.
+/// Ships an order: its objective covers one function of two, selected by a `function` label
+/// given in code with characters that mean something to YAML, PromQL, regular expressions and
+/// templates.
+#[instrument_metric(
+    name = "orders_ship",
+    help = "Ships orders.",
+    function = "ship #1: {{ x }} \"q\" \\ (a|b)* é\n",
+    objective(name = "orders_ship_fast", success = 99.0, latency = (0.25, 99.0))
+)]
+fn ship() {}
+
+/// Ships an order slowly.
+#[instrument_metric(name = "orders_ship", help = "Ships orders.")]
+fn ship_slowly() {}
+
+/// The catalog of this binary: two functions' objectives and an HTTP layer's, each with a
+/// success and a latency indicator.
 fn base() -> &'static Catalog {
     static CATALOG: std::sync::OnceLock<Catalog> = std::sync::OnceLock::new();
     CATALOG.get_or_init(|| {
         place();
+        ship();
+        ship_slowly();
         HttpMetricsLayer::builder()
             .prefix("web")
             .status_classes()
@@ -34,7 +51,12 @@ fn base() -> &'static Catalog {
             .unwrap();
         metrics_runtime::check().unwrap();
         let catalog = metrics_runtime::catalog();
-        assert_eq!(catalog.objectives.len(), 2);
+        assert_eq!(catalog.objectives.len(), 3);
+        assert!(
+            catalog.objectives[1].selector.contains("function=~"),
+            "{:?}",
+            catalog.objectives[1]
+        );
         catalog
     })
 }
@@ -75,7 +97,7 @@ fn promtool(arguments: &[&str], dir: &Path) -> String {
 }
 
 /// Writes the rules and rule tests of each objective named in `names` (a copy of one of the
-/// catalog's two objectives) into files of its own, so that each test evaluates only its
+/// catalog's three objectives, in turn) into files of its own, so that each test evaluates only its
 /// objective's rules, and runs promtool once over all of them.
 fn check(case: &str, names: &BTreeSet<String>, command: &str) {
     let base = base();
@@ -84,7 +106,7 @@ fn check(case: &str, names: &BTreeSet<String>, command: &str) {
     let mut rule_files = Vec::new();
     let mut test_files = Vec::new();
     for (index, name) in names.iter().enumerate() {
-        let mut objective = base.objectives[index % 2].clone();
+        let mut objective = base.objectives[index % base.objectives.len()].clone();
         name.clone_into(&mut objective.name);
         let mut catalog = base.clone();
         catalog.objectives = vec![objective];
