@@ -373,9 +373,36 @@ fn skip_value(input: ParseStream<'_>) -> syn::Result<()> {
 }
 
 fn parse_labels(input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<Vec<LabelArg>> {
+    use syn::ext::IdentExt as _;
     let mut labels: Vec<LabelArg> = Vec::new();
     while !input.is_empty() {
-        let key = input.call(Ident::parse_any_key)?;
+        let key = if input.peek(LitStr) {
+            // `"name" = ...`: report it and read on as if the name were an identifier.
+            let quoted: LitStr = input.parse()?;
+            let name: String = quoted
+                .value()
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                .collect();
+            let name = if name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+                name
+            } else {
+                format!("label{name}")
+            };
+            errors.at(
+                quoted.span(),
+                format!(
+                    "label names are identifiers, not strings; write `labels({name} = ...)` without the quotes"
+                ),
+            );
+            Ident::new(&name, quoted.span())
+        } else if input.peek(Ident::peek_any) {
+            input.call(Ident::parse_any_key)?
+        } else {
+            return Err(input.error(
+                "expected a label name: `labels(key = \"value\", key = argument)`, with each key an identifier such as `provider`",
+            ));
+        };
         input.parse::<Token![=]>()?;
         let value = if input.peek(LitStr) {
             Some(LabelSource::Literal(input.parse()?))

@@ -865,13 +865,28 @@ fn argument_type(
     name: &syn::Ident,
     check: &mut Check<'_>,
 ) -> Option<(Type, usize)> {
-    let found = sig.inputs.iter().find_map(|input| match input {
-        syn::FnArg::Typed(typed) => match typed.pat.as_ref() {
-            syn::Pat::Ident(pat) if pat.ident == *name => Some(typed.ty.as_ref()),
-            _ => None,
-        },
+    let typed = sig.inputs.iter().filter_map(|input| match input {
+        syn::FnArg::Typed(typed) => Some(typed),
         syn::FnArg::Receiver(_) => None,
     });
+    let mut derefs = 0;
+    let mut found = None;
+    for typed in typed {
+        if let Some((ty, by_ref)) = binding_type(&typed.pat, &typed.ty, name) {
+            derefs = usize::from(by_ref);
+            found = Some(ty);
+            break;
+        }
+        if binds(&typed.pat, name) {
+            check.fail(
+                name.span(),
+                format!(
+                    "`{name}` is bound inside a pattern whose parts' types the macro cannot see (a struct, tuple struct, slice or `@` pattern); a label argument is a plain `name: Type` argument or a part of a tuple pattern of a tuple type (`(p, _n): (Provider, u8)`): take `{name}` as an argument of its own, or destructure the argument in the body"
+                ),
+            );
+            return None;
+        }
+    }
     let Some(mut ty) = found else {
         check.fail(
             name.span(),
@@ -879,7 +894,6 @@ fn argument_type(
         );
         return None;
     };
-    let mut derefs = 0;
     while let Type::Reference(reference) = ty {
         ty = &reference.elem;
         derefs += 1;
@@ -920,6 +934,51 @@ fn concrete_type(
     let mut ty = ty.clone();
     EraseLifetimes.visit_type_mut(&mut ty);
     Some(ty)
+}
+
+/// The type of the binding `name` in the argument pattern `pat` of type `ty`, and whether it
+/// binds by reference (`ref name`): the argument itself, or a part of a tuple pattern (nested,
+/// or behind a `&` pattern of a reference type).
+fn binding_type<'t>(pat: &syn::Pat, ty: &'t Type, name: &syn::Ident) -> Option<(&'t Type, bool)> {
+    let ty = match ty {
+        Type::Paren(inner) => inner.elem.as_ref(),
+        Type::Group(inner) => inner.elem.as_ref(),
+        ty => ty,
+    };
+    match (pat, ty) {
+        (syn::Pat::Ident(pat), ty) if pat.ident == *name && pat.subpat.is_none() => {
+            Some((ty, pat.by_ref.is_some()))
+        }
+        (syn::Pat::Paren(pat), ty) => binding_type(&pat.pat, ty, name),
+        (syn::Pat::Reference(pat), Type::Reference(ty)) => binding_type(&pat.pat, &ty.elem, name),
+        (syn::Pat::Tuple(pat), Type::Tuple(ty))
+            if pat.elems.len() == ty.elems.len()
+                && !pat.elems.iter().any(|p| matches!(p, syn::Pat::Rest(_))) =>
+        {
+            pat.elems
+                .iter()
+                .zip(&ty.elems)
+                .find_map(|(pat, ty)| binding_type(pat, ty, name))
+        }
+        _ => None,
+    }
+}
+
+/// Whether the argument pattern `pat` binds `name` anywhere.
+fn binds(pat: &syn::Pat, name: &syn::Ident) -> bool {
+    match pat {
+        syn::Pat::Ident(pat) => {
+            pat.ident == *name || pat.subpat.as_ref().is_some_and(|(_, sub)| binds(sub, name))
+        }
+        syn::Pat::Paren(pat) => binds(&pat.pat, name),
+        syn::Pat::Reference(pat) => binds(&pat.pat, name),
+        syn::Pat::Tuple(pat) => pat.elems.iter().any(|pat| binds(pat, name)),
+        syn::Pat::TupleStruct(pat) => pat.elems.iter().any(|pat| binds(pat, name)),
+        syn::Pat::Slice(pat) => pat.elems.iter().any(|pat| binds(pat, name)),
+        syn::Pat::Struct(pat) => pat.fields.iter().any(|field| binds(&field.pat, name)),
+        syn::Pat::Or(pat) => pat.cases.iter().any(|pat| binds(pat, name)),
+        _ => false,
+    }
 }
 
 /// The checked `objective(...)`: targets that are percents strictly between 0 and 100, a
@@ -970,15 +1029,13 @@ fn plan_objective(
         }
     }
     let name = match &objective.name {
-        Some(lit) if lit.value().trim().is_empty() => {
-            check.fail(
-                lit.span(),
-                "an objective's name must not be empty; leave `name` out to use the family's",
-            );
-            valid = false;
-            String::new()
+        Some(lit) => {
+            if let Err(message) = validate::objective_name(&lit.value()) {
+                check.fail(lit.span(), message);
+                valid = false;
+            }
+            lit.value()
         }
-        Some(lit) => lit.value(),
         None => String::new(),
     };
     valid.then_some(PlanObjective {
@@ -1014,6 +1071,10 @@ fn bucket_list(args: &Args, check: &mut Check<'_>) -> Vec<f64> {
     // The histogram of a function measures seconds.
     for (index, message) in validate::buckets(&bounds, true, args.long_running.is_some()) {
         check.errors.push(list.error(index, message));
+        check.failed = true;
+    }
+    for (index, message) in validate::nanosecond_buckets(&bounds) {
+        check.errors.push(list.error(Some(index), message));
         check.failed = true;
     }
     bounds

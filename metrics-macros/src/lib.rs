@@ -28,15 +28,17 @@ mod validate;
 /// - `help = "..."`: their help text (default: the doc comment's first line);
 /// - `function = "..."`: the `function` label value;
 /// - `labels(key = "value", key = argument, ...)`: static labels, and labels whose value is an
-///   argument of a `LabelValue` type;
-/// - `buckets = [...]`: histogram bounds in seconds; `long_running`: bounds of hours on
-///   purpose;
+///   argument of a `LabelValue` type (a plain `name: Type` argument, or a binding of a tuple
+///   pattern of a tuple type, `(p, _n): (Provider, u8)`);
+/// - `buckets = [...]`: histogram bounds in seconds, 0 or at least 1e-9 (durations are counted
+///   in whole nanoseconds); `long_running`: bounds of hours on purpose;
 /// - `max_series = N`: the cap (default 10,000) on the series the dynamic labels create;
 /// - `in_flight` or `in_flight = "..."`: a gauge of the calls running;
 /// - `ok_if = path` / `error_if = path`: a predicate on the returned value decides `result`;
 /// - `error_kinds = Type`: errors counted by kind, in `stem_errors_total`;
 /// - `objective(name = "...", success = 99.9, latency = (0.25, 99.0))`: a service level
-///   objective, its latency threshold checked against the histogram's bounds;
+///   objective, its name written like a family stem (`[a-zA-Z_][a-zA-Z0-9_]*`), its latency
+///   threshold checked against the histogram's bounds;
 /// - `crate = path`: where `metrics-runtime` is, if the dependency is renamed.
 #[proc_macro_attribute]
 pub fn instrument_metric(attr: TokenStream, item: TokenStream) -> TokenStream {

@@ -385,6 +385,61 @@ pub(crate) fn stem(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Checks an objective's name (`objective(name = "...")`), the value of the `objective` label
+/// of its rules and the text of its alerts: a family stem's characters,
+/// `[a-zA-Z_][a-zA-Z0-9_]*`, so that it reads the same in PromQL, YAML and alert templates. The
+/// runtime checks the names given to the HTTP layer with the same rule
+/// (`metrics-runtime/src/model.rs`, `objective_name_problem`);
+/// `tests/tests/validation_agreement.rs` checks that both answer alike.
+pub(crate) fn objective_name(name: &str) -> Result<(), String> {
+    let Some(first) = name.chars().next() else {
+        return Err(
+            "an objective's name must not be empty; leave `name` out to use the family's"
+                .to_owned(),
+        );
+    };
+    let valid = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    if (first.is_ascii_alphabetic() || first == '_') && name.chars().all(valid) {
+        return Ok(());
+    }
+    let words: Vec<&str> = name
+        .split(|c: char| !valid(c))
+        .filter(|word| !word.is_empty())
+        .collect();
+    let mut fixed = words.join("_");
+    if fixed.is_empty() {
+        "checkout".clone_into(&mut fixed);
+    } else if !fixed.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
+        fixed.insert(0, '_');
+    }
+    Err(format!(
+        "an objective's name is written like a family stem, in ASCII letters, digits and `_`, not starting with a digit (it becomes a label value in rules and text in alerts); try `{fixed}`"
+    ))
+}
+
+/// The smallest positive bound of a histogram that times calls: the calls' durations are
+/// counted in whole nanoseconds.
+pub(crate) const SMALLEST_DURATION_BOUND: f64 = 1e-9;
+
+/// Checks the bounds of a histogram that times calls, whose cells count whole nanoseconds: a
+/// positive bound below 1 ns separates nothing. Returns the index of each offending bound with
+/// its message.
+pub(crate) fn nanosecond_buckets(bounds: &[f64]) -> Vec<(usize, String)> {
+    bounds
+        .iter()
+        .enumerate()
+        .filter(|(_, bound)| **bound > 0.0 && **bound < SMALLEST_DURATION_BOUND)
+        .map(|(index, bound)| {
+            (
+                index,
+                format!(
+                    "a call's duration is counted in whole nanoseconds, so a bucket bound must be 0 or at least 1e-9 (1 ns), not {bound:e}; remove it, or use `1e-9`"
+                ),
+            )
+        })
+        .collect()
+}
+
 /// Checks one label name. `taken` holds the names the macro itself sets.
 pub(crate) fn label_name(name: &str, taken: &[&str]) -> Result<(), String> {
     let mut chars = name.chars();
@@ -736,6 +791,40 @@ mod tests {
             problems[0].1
         );
         assert!(buckets(&[-1.0, 0.0, 1.0], false, false).is_empty());
+    }
+
+    #[test]
+    fn objective_names() {
+        assert!(objective_name("checkout").is_ok());
+        assert!(objective_name("_api2").is_ok());
+        assert!(
+            objective_name("")
+                .unwrap_err()
+                .contains("must not be empty")
+        );
+        assert!(
+            objective_name("checkout #1")
+                .unwrap_err()
+                .contains("try `checkout_1`")
+        );
+        assert!(objective_name("1st").unwrap_err().contains("try `_1st`"));
+        assert!(objective_name("{{ .Labels.job }}").is_err());
+        assert!(objective_name("region: eu").is_err());
+        assert!(objective_name("a:b").is_err());
+        assert!(objective_name("café").is_err());
+    }
+
+    #[test]
+    fn duration_bounds_below_a_nanosecond_are_refused() {
+        let problems = nanosecond_buckets(&[0.0, 1e-10, 1e-9, 0.5]);
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].0, 1);
+        assert!(
+            problems[0].1.contains("whole nanoseconds"),
+            "{}",
+            problems[0].1
+        );
+        assert!(nanosecond_buckets(&[-1.0, 0.0, 1e-9, 1.0]).is_empty());
     }
 
     #[test]

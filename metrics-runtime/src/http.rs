@@ -551,7 +551,8 @@ pub enum HttpLayerError {
     /// An excluded route is not a route template, or has a `*` before its end (only a final
     /// `*` matches).
     Exclude(String),
-    /// An objective has a target that is not a percent, or a threshold that is not a bound.
+    /// An objective's name is not written like a family stem (`[a-zA-Z_][a-zA-Z0-9_]*`), or
+    /// it has a target that is not a percent, or a threshold that is not a bound.
     Objective(String),
     /// The layer's families (or an objective's name) are declared by something else; it is
     /// also reported by [`check`](crate::check).
@@ -754,7 +755,8 @@ impl HttpMetricsBuilder {
         self
     }
 
-    /// The bucket bounds of the duration histogram, in seconds (default: [`DEFAULT_BUCKETS`]).
+    /// The bucket bounds of the duration histogram, in seconds (default: [`DEFAULT_BUCKETS`]):
+    /// finite, increasing, and 0 or at least `1e-9` (durations are counted in whole nanoseconds).
     pub fn buckets(mut self, bounds: &[f64]) -> Self {
         self.config.buckets = bounds.to_vec();
         self
@@ -793,10 +795,11 @@ impl HttpMetricsBuilder {
     /// # Errors
     ///
     /// [`HttpLayerError`] for a prefix that is empty, ends in `_` or makes invalid names,
-    /// buckets that are not finite and increasing, an excluded route that is not a template
-    /// (or has a `*` before its end), an objective whose target is not a percent or whose
-    /// threshold is not a bound of the buckets, and a family or objective name that something
-    /// else declared.
+    /// buckets that are not finite and increasing (or a bound below 1 ns), an excluded route
+    /// that is not a template (or has a `*` before its end), an objective whose name is not
+    /// written like a family stem (`[a-zA-Z_][a-zA-Z0-9_]*`), whose target is not a percent or
+    /// whose threshold is not a bound of the buckets, and a family or objective name that
+    /// something else declared.
     pub fn build(self) -> Result<HttpMetricsLayer, HttpLayerError> {
         if let Some(problem) = self.problems.into_iter().next() {
             return Err(problem);
@@ -816,6 +819,17 @@ impl HttpMetricsBuilder {
                 config.buckets
             )));
         }
+        // Durations are counted in whole nanoseconds, as the attribute's buckets say.
+        if let Some(bound) = config
+            .buckets
+            .iter()
+            .find(|bound| **bound > 0.0 && **bound < 1e-9)
+        {
+            return Err(HttpLayerError::Buckets(format!(
+                "the duration buckets {:?} have the bound {bound:e}: durations are counted in whole nanoseconds, so a bound is 0 or at least 1e-9",
+                config.buckets
+            )));
+        }
         if let Some(problem) = config.body_sizes.as_deref().and_then(bounds_problem) {
             return Err(HttpLayerError::Buckets(format!(
                 "the body size buckets {:?} {problem}",
@@ -828,6 +842,9 @@ impl HttpMetricsBuilder {
                     "an objective of the HTTP layer needs a name: `Objective::new(\"api\")`"
                         .to_owned(),
                 ));
+            }
+            if let Some(problem) = crate::model::objective_name_problem(objective.name) {
+                return Err(HttpLayerError::Objective(problem));
             }
             if let Some(problem) = objective.problem(&config.buckets) {
                 return Err(HttpLayerError::Objective(format!(

@@ -242,14 +242,14 @@ pub use metrics_macros::Metrics;
 /// | `help = "..."` | help text of the own families (default: the first line of the doc comment) |
 /// | `function = "..."` | the `function` label value (default: the function's path, `Type::method` for a method, see the [crate docs](crate#the-function-label)) |
 /// | `labels(key = "value", ...)` | a static label on every series of the own families |
-/// | `labels(key = argument, ...)` | a label whose value is an argument of a [`LabelValue`] type |
-/// | `buckets = [...]` | histogram bucket bounds, in seconds |
+/// | `labels(key = argument, ...)` | a label whose value is an argument of a [`LabelValue`] type (a `name: Type` argument, or a binding of a tuple pattern: `(p, _n): (Provider, u8)`) |
+/// | `buckets = [...]` | histogram bucket bounds, in seconds: 0 or at least `1e-9` (durations are counted in whole nanoseconds) |
 /// | `long_running` | allows `buckets` that look like milliseconds (every bound at least 1, the largest at least 5000) for work that takes hours |
 /// | `max_series = N` | raises the cap (10,000) on the series the dynamic labels create |
 /// | `in_flight`, `in_flight = "..."` | also a gauge of the calls that have not returned |
 /// | `ok_if = predicate`, `error_if = predicate` | `result` decided by a predicate on the returned value (a path or a closure taking `&T`) |
 /// | `error_kinds = Type` | errors counted by kind in `stem_errors_total{kind}` (`Type` derives [`ErrorKinds`]; the function returns `Result<_, Type>`) |
-/// | `objective(name = "...", success = 99.9, latency = (0.25, 99.0))` | a service level objective; the latency threshold must be a bound of the histogram (checked at compile time) |
+/// | `objective(name = "...", success = 99.9, latency = (0.25, 99.0))` | a service level objective; its name is written like a family stem (`[a-zA-Z_][a-zA-Z0-9_]*`) and the latency threshold must be a bound of the histogram (both checked at compile time) |
 /// | `native_histogram` | the duration histogram is native too (sparse exponential buckets, in the protobuf exposition), beside its classic buckets; see [`native_histogram`] |
 /// | `crate = path` | where this crate is, if the dependency is renamed |
 ///
@@ -388,7 +388,8 @@ pub use metrics_macros::Metrics;
 /// The histogram's upper bounds, in seconds, finite and increasing (the default is
 /// `0.005, 0.01, ... 10`). Bounds that look like milliseconds (all at least 1, the largest at
 /// least 5000, that is 83 minutes) are refused with the list divided by 1000, and negative ones
-/// too; `long_running` says that the work really takes that long.
+/// too, and so are positive ones below `1e-9`: a call's duration is counted in whole
+/// nanoseconds. `long_running` says that the work really takes that long.
 ///
 /// ```
 /// # use metrics_runtime::instrument_metric;

@@ -270,8 +270,11 @@ impl FunctionDescriptor {
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Objective {
-    /// Its name, in rule labels (`objective="checkout"`); empty for the default name (an
-    /// instrumented function's family stem).
+    /// Its name, in rule labels (`objective="checkout"`) and alert texts; empty for the
+    /// default name (an instrumented function's family stem, or its `function` label in the
+    /// shared families, such as `Payments::charge`, which the generated files quote). A name
+    /// given is written like a family stem, `[a-zA-Z_][a-zA-Z0-9_]*`: the attribute checks it
+    /// at compile time, the HTTP layer builder's `build()` returns an error otherwise.
     pub name: &'static str,
     /// Percent of calls that must succeed (not `error` nor `panic`; `cancelled` calls do not
     /// count), such as `99.9`.
@@ -542,6 +545,28 @@ pub(crate) fn label_name_problem(name: &str) -> Option<&'static str> {
     } else {
         None
     }
+}
+
+/// Why `name` cannot name an objective, if it cannot: it becomes the `objective` label of
+/// generated rules and text in alerts, so it is written like a family stem, ASCII letters,
+/// digits and `_`, not starting with a digit. The macros' rule
+/// (`metrics-macros/src/validate.rs`, `objective_name`) agrees:
+/// `tests/tests/validation_agreement.rs` checks both on the same names.
+pub(crate) fn objective_name_problem(name: &str) -> Option<String> {
+    let valid_start = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    if valid_start && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return None;
+    }
+    Some(if name.is_empty() {
+        "an objective needs a name: `Objective::new(\"api\")`".to_owned()
+    } else {
+        format!(
+            "the objective name {name:?} is not written like a family stem: ASCII letters, digits and `_`, not starting with a digit (it becomes a label value in rules and text in alerts)"
+        )
+    })
 }
 
 /// Why `name` cannot be the name of a family of `kind` registered at run time, if it cannot:

@@ -132,8 +132,10 @@ pub(crate) fn bound_text(bound: f64, format: Format) -> String {
     }
 }
 
-/// `text` as a PromQL string literal, quoted and escaped.
+/// `text` as a PromQL string literal, quoted and escaped: control characters as `\uXXXX`,
+/// and U+FFFD too, which PromQL's lexer takes for an invalid UTF-8 byte.
 pub(crate) fn promql_string(text: &str) -> String {
+    use std::fmt::Write as _;
     let mut quoted = String::with_capacity(text.len() + 2);
     quoted.push('"');
     for c in text.chars() {
@@ -141,6 +143,9 @@ pub(crate) fn promql_string(text: &str) -> String {
             '"' => quoted.push_str("\\\""),
             '\\' => quoted.push_str("\\\\"),
             '\n' => quoted.push_str("\\n"),
+            c if c.is_control() || c == '\u{FFFD}' => {
+                let _ = write!(quoted, "\\u{:04X}", u32::from(c));
+            }
             c => quoted.push(c),
         }
     }

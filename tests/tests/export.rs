@@ -153,7 +153,10 @@ fn objectives_select_their_series() {
         r#"rate(admin_http_requests_total{endpoint!=\"unmatched\",status!~\"499\"}[5m])"#
     ));
     assert!(rules.contains(
-        "expr: objective:error_ratio:rate1h{objective=\"texts_send\",sli=\"success\"} > 0.0144 and objective:error_ratio:rate5m{objective=\"texts_send\",sli=\"success\"} > 0.0144\n        for: 2m\n        labels:\n          severity: critical\n          objective: \"texts_send\"\n          sli: success\n"
+        r#"expr: "objective:error_ratio:rate1h{objective=\"texts_send\",sli=\"success\"} > 0.0144 and objective:error_ratio:rate5m{objective=\"texts_send\",sli=\"success\"} > 0.0144""#
+    ));
+    assert!(rules.contains(
+        "\"\n        for: 2m\n        labels:\n          severity: critical\n          objective: \"texts_send\"\n          sli: success\n"
     ));
 }
 

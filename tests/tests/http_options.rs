@@ -321,6 +321,10 @@ fn bad_options_are_error_values() {
         "the duration buckets [1.0, 0.5] are not strictly increasing"
     );
     assert_eq!(
+        message(HttpMetricsLayer::builder().buckets(&[0.0, 1e-10, 0.5])),
+        "the duration buckets [0.0, 1e-10, 0.5] have the bound 1e-10: durations are counted in whole nanoseconds, so a bound is 0 or at least 1e-9"
+    );
+    assert_eq!(
         message(HttpMetricsLayer::builder().body_sizes(&[])),
         "the body size buckets Some([]) are empty; give at least one bound"
     );
@@ -353,4 +357,27 @@ fn bad_options_are_error_values() {
         message(HttpMetricsLayer::builder().objective(Objective::new("").success(99.0))),
         "an objective of the HTTP layer needs a name: `Objective::new(\"api\")`"
     );
+    // Names that would break the generated YAML or run in alert templates.
+    for name in [
+        "checkout #1",
+        "region: eu",
+        "{{ .Labels.job }}",
+        "1st",
+        "api-v2",
+        "café",
+    ] {
+        let built = HttpMetricsLayer::builder()
+            .prefix("hostile")
+            .objective(Objective::new(name).success(99.0))
+            .build();
+        let Err(HttpLayerError::Objective(message)) = built else {
+            panic!("{name:?} was accepted");
+        };
+        assert_eq!(
+            message,
+            format!(
+                "the objective name {name:?} is not written like a family stem: ASCII letters, digits and `_`, not starting with a digit (it becomes a label value in rules and text in alerts)"
+            )
+        );
+    }
 }

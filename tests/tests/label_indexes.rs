@@ -169,3 +169,31 @@ fn a_mut_reference_label_is_read_when_the_call_starts() {
     assert_eq!(calls("voice"), 1);
     assert_eq!(calls("sms"), 0);
 }
+
+#[instrument_metric(name = "indexes_route", labels(region = region, channel = channel))]
+#[allow(clippy::trivially_copy_pass_by_ref)] // a tuple pattern behind a reference, on purpose
+fn route((region, _attempt): (Region, u8), &(_, (channel, _)): &(u8, (Channel, bool))) {
+    let _ = (region, channel);
+}
+
+#[test]
+fn labels_bound_inside_tuple_patterns_land_on_their_series() {
+    route((Region::Us, 1), &(0, (Channel::Push, true)));
+    route((Region::Us, 2), &(0, (Channel::Push, false)));
+    route((Region::Asia, 3), &(0, (Channel::Sms, false)));
+    let exposition = Exposition::parse(&metrics_runtime::render()).unwrap();
+    let calls = |region: &str, channel: &str| {
+        let labels = [
+            ("function", "route"),
+            ("module", module_path!()),
+            ("region", region),
+            ("channel", channel),
+            ("result", "ok"),
+        ];
+        exposition.count("indexes_route_total", &labels)
+    };
+    assert_eq!(calls("us", "push"), 2);
+    assert_eq!(calls("asia", "sms"), 1);
+    assert_eq!(calls("eu", "push"), 0);
+    assert_eq!(calls("us", "sms"), 0);
+}

@@ -187,3 +187,27 @@ fn constant_label_names_follow_the_macros_label_rules() {
         "only {accepted} inputs were valid label names"
     );
 }
+
+#[test]
+fn objective_names_follow_one_rule_in_the_macros_and_the_http_layer() {
+    let mut accepted = 0;
+    for name in inputs() {
+        let name: &'static str = Box::leak(name.into_boxed_str());
+        // A target of 100% is refused after the name is checked: nothing is registered, and
+        // the message tells which check refused the objective.
+        let built = metrics_runtime::axum::HttpMetricsLayer::builder()
+            .objective(metrics_runtime::Objective::new(name).success(100.0))
+            .build();
+        let Err(metrics_runtime::axum::HttpLayerError::Objective(message)) = built else {
+            panic!("{name:?}: the objective was not refused");
+        };
+        let runtime = message.contains("has the success target 100");
+        let macros = validate::objective_name(name).is_ok();
+        assert_eq!(runtime, macros, "{name:?}: {message}");
+        accepted += usize::from(macros);
+    }
+    assert!(
+        accepted > 100,
+        "only {accepted} inputs were valid objective names"
+    );
+}

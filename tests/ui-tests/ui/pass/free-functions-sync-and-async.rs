@@ -1,4 +1,9 @@
-use metrics_runtime::instrument_metric;
+use metrics_runtime::{LabelValue, instrument_metric};
+
+#[derive(Clone, Copy, LabelValue)]
+enum Provider {
+    Twilio,
+}
 
 #[instrument_metric]
 fn sync_plain(x: u32) -> u32 {
@@ -14,13 +19,22 @@ async fn fetch(ok: bool) -> Result<u32, String> {
 #[instrument_metric(counter = "jobs_run_total", histogram = "jobs_run_seconds", labels(queue = "default"))]
 fn job() {}
 
+/// A label taken from a part of a tuple pattern, in an async function (moved into its future).
+#[instrument_metric(name = "parts_send", labels(provider = p))]
+async fn send_parts((p, n): (Provider, u8)) -> u8 {
+    let _ = p;
+    n
+}
+
 fn main() {
     assert_eq!(sync_plain(1), 2);
     let future = fetch(true);
     drop(future);
     job();
+    drop(send_parts((Provider::Twilio, 2)));
     let text = metrics_runtime::render();
     assert!(text.contains("# TYPE fetches_total counter"));
     assert!(text.contains("# TYPE jobs_run_seconds histogram"));
     assert!(text.contains(r#"queue="default""#));
+    assert!(text.contains(r#"parts_send_total{function="send_parts""#));
 }
