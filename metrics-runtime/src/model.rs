@@ -552,6 +552,7 @@ pub(crate) fn label_name_problem(name: &str) -> Option<&'static str> {
 /// digits and `_`, not starting with a digit. The macros' rule
 /// (`metrics-macros/src/validate.rs`, `objective_name`) agrees:
 /// `tests/tests/validation_agreement.rs` checks both on the same names.
+#[cfg_attr(not(feature = "axum"), allow(dead_code))]
 pub(crate) fn objective_name_problem(name: &str) -> Option<String> {
     let valid_start = name
         .chars()

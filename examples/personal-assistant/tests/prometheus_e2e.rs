@@ -258,6 +258,7 @@ async fn counts_agree_with_the_generator(api: &Api, state: &AppState) {
         loop {
             // A status the layer never saw has no series: none is 0.
             let (seen, expected) = (api.value(handler).await, api.value(layer).await);
+            #[allow(clippy::float_cmp)] // counts, compared exactly
             if seen.is_some() && seen.unwrap_or(0.0) == expected.unwrap_or(0.0) {
                 break;
             }
