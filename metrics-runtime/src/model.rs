@@ -168,7 +168,7 @@ pub enum Families {
 
 /// The help texts of a function's own families (counter, histogram, in-flight gauge, errors)
 /// from the counter's: what the attribute derives at compile time, and the registry when
-/// functions sharing the families disagree (see [`shared_help`]).
+/// functions sharing the families disagree (see `shared_help`).
 #[must_use]
 pub fn own_helps(counter_help: &str) -> [String; 4] {
     let short = counter_help.trim_end_matches('.');
