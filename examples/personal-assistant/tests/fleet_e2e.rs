@@ -26,6 +26,7 @@ use serde_json::{Value, json};
 use support::{
     Inbox, Process, PromApi, Scratch, Timing, alertmanager_config, copy_rules, deploy_file,
     eventually, put, ready, replace_each, start_alertmanager, start_prometheus, start_prometheus3,
+    take_sections,
 };
 
 const REPLICAS: [&str; 3] = ["a", "b", "c"];
@@ -42,31 +43,6 @@ enum Mode {
     /// A Prometheus 3 agent running prometheus-fleet.yml without `rule_files` and `alerting`,
     /// which go to its Prometheus 3 receiver.
     Agent,
-}
-
-/// `text`, a Prometheus configuration, without its top-level sections `keys`; and those
-/// sections.
-fn take_sections(text: &str, keys: &[&str]) -> (String, String) {
-    let (mut kept, mut taken) = (String::new(), String::new());
-    let mut taking = false;
-    for line in text.lines() {
-        if !line.is_empty() && !line.starts_with([' ', '#']) {
-            taking = keys.iter().any(|key| {
-                line.strip_prefix(key)
-                    .is_some_and(|rest| rest.starts_with(':'))
-            });
-        }
-        let into = if taking { &mut taken } else { &mut kept };
-        into.push_str(line);
-        into.push('\n');
-    }
-    for key in keys {
-        assert!(
-            taken.contains(&format!("{key}:")),
-            "deploy/prometheus-fleet.yml has no `{key}:` section to move"
-        );
-    }
-    (kept, taken)
 }
 
 /// Starts the service's binary with its traffic generator; it listens on a port of its choosing,
