@@ -162,7 +162,8 @@ impl Server {
 
     /// Starts this server with `config` written to `dir/prometheus.yml` (so that relative
     /// paths in it resolve inside `dir`), its data in `dir/data`, its log in `dir/log`,
-    /// listening on `addr` (loopback), with `flags` (see [`Server::adapt`]).
+    /// listening on `addr` (loopback), with `flags` (see [`Server::adapt`]; `--agent` for an
+    /// agent, whose data goes to the same place).
     ///
     /// # Panics
     ///
@@ -173,12 +174,15 @@ impl Server {
         let config_path = dir.join("prometheus.yml");
         std::fs::write(&config_path, config).unwrap();
         let log = std::fs::File::create(dir.join("log")).unwrap();
+        // An agent (`--agent`) refuses the server's storage flag and has one of its own.
+        let storage = if flags.iter().any(|flag| flag == "--agent") {
+            "--storage.agent.path"
+        } else {
+            "--storage.tsdb.path"
+        };
         Command::new(&self.prometheus)
             .arg(format!("--config.file={}", config_path.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.join("data").display()
-            ))
+            .arg(format!("{storage}={}", dir.join("data").display()))
             .arg(format!("--web.listen-address={addr}"))
             .args(flags)
             .arg("--log.level=warn")

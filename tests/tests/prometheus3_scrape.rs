@@ -11,14 +11,22 @@
 //!   turned on, it stores them as series;
 //! - with `--enable-feature=created-timestamp-zero-ingestion` the created timestamps (from
 //!   protobuf, and from OpenMetrics' `_created` samples when they are on) become a zero sample
-//!   before the first scraped value, and no `_created` series.
+//!   before the first scraped value, and no `_created` series;
+//! - to each `Accept` header Prometheus 3 sends (recorded from its scrapes, one job per protocol
+//!   and escaping scheme), the endpoint answers with a `Content-Type` that names the format
+//!   (OpenMetrics 1.0 by default, protobuf when asked first) and repeats the `escaping` of the
+//!   `Accept` element it answers, and no `escaping` when that element names none.
 
 #![allow(clippy::float_cmp)] // counts are whole numbers, compared exactly
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::net::SocketAddr;
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use integration_tests::http;
 use integration_tests::prometheus::{Prometheus, Server, eventually, number};
 use metrics_runtime::Registry;
 use metrics_runtime::axum::{Endpoint, MetricsServer};
@@ -197,5 +205,133 @@ fn created_timestamps_become_zero_samples_with_the_feature() {
             Vec::<String>::new(),
             "{job}"
         );
+    }
+}
+
+/// Records the `Accept` header of each scrape by its path; answers a gauge in the text format.
+fn recorder() -> (SocketAddr, Arc<Mutex<BTreeMap<String, String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepts = Arc::new(Mutex::new(BTreeMap::new()));
+    let kept = Arc::clone(&accepts);
+    // Lives as long as the test binary: it only answers scrapes.
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let _ = record(&stream, &kept);
+        }
+    });
+    (addr, accepts)
+}
+
+fn record(stream: &TcpStream, accepts: &Mutex<BTreeMap<String, String>>) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    let path = line.split(' ').nth(1).unwrap_or_default().to_owned();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line)? == 0 || line == "\r\n" {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':')
+            && name.eq_ignore_ascii_case("accept")
+        {
+            accepts
+                .lock()
+                .unwrap()
+                .insert(path.clone(), value.trim().to_owned());
+        }
+    }
+    let body = "# TYPE recorded gauge\nrecorded 1\n";
+    let mut writer = stream;
+    write!(
+        writer,
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    writer.flush()
+}
+
+/// A media type with its parameters (names lowercase), as in `Accept` and `Content-Type`.
+fn media(element: &str) -> (String, BTreeMap<String, String>) {
+    let mut parts = element.split(';').map(str::trim);
+    let media_type = parts.next().unwrap_or_default().to_ascii_lowercase();
+    let params = parts
+        .filter_map(|param| param.split_once('='))
+        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+        .collect();
+    (media_type, params)
+}
+
+#[test]
+fn the_content_type_answers_the_accept_prometheus_3_sends() {
+    let server = Server::three();
+    let (recording, accepts) = recorder();
+    let mut jobs = vec![("default".to_owned(), String::new())];
+    for protocol in PROTOCOLS {
+        jobs.push((
+            protocol.to_string(),
+            format!("    scrape_protocols: [{protocol}]\n"),
+        ));
+    }
+    for scheme in ESCAPING {
+        let settings = format!("    metric_name_escaping_scheme: {scheme}\n");
+        jobs.push((format!("escaping-{scheme}"), settings));
+    }
+    let configured: Vec<(String, SocketAddr, String)> = jobs
+        .iter()
+        .map(|(job, settings)| {
+            let path = format!("    metrics_path: /{job}\n");
+            (job.clone(), recording, format!("{path}{settings}"))
+        })
+        .collect();
+    let prometheus =
+        Prometheus::start_with(&server, "prometheus3-accept", &config(&configured), &[]);
+    let accepts = eventually("a scrape of every job", PATIENCE, || {
+        let accepts = accepts.lock().unwrap().clone();
+        (accepts.len() == jobs.len()).then_some(accepts)
+    });
+    drop(prometheus);
+
+    let endpoint = endpoint(false);
+    for (job, _) in &jobs {
+        let accept = &accepts[&format!("/{job}")];
+        let response = http(
+            endpoint.local_addr(),
+            "GET",
+            "/metrics",
+            &[("Accept", accept)],
+        )
+        .unwrap();
+        assert_eq!(response.status, 200);
+        let content_type = response
+            .header("content-type")
+            .unwrap_or_else(|| panic!("{job}: no Content-Type for {accept}"));
+        let (answered, params) = media(content_type);
+        // The element of `Accept` naming what was answered, in the answer's version.
+        let element = accept.split(',').map(media).find(|(asked, asked_params)| {
+            *asked == answered
+                && asked_params
+                    .get("version")
+                    .is_none_or(|version| params.get("version") == Some(version))
+        });
+        let asked_escaping = element.and_then(|(_, asked)| asked.get("escaping").cloned());
+        assert_eq!(
+            params.get("escaping"),
+            asked_escaping.as_ref(),
+            "{job}: `{content_type}` answers `{accept}`"
+        );
+        let expected = match job.as_str() {
+            "OpenMetricsText0.0.1" | "PrometheusText1.0.0" | "PrometheusText0.0.4" => "text/plain",
+            "PrometheusProto" => "application/vnd.google.protobuf",
+            _ => "application/openmetrics-text",
+        };
+        assert_eq!(
+            answered, expected,
+            "{job}: `{content_type}` answers `{accept}`"
+        );
+        println!("{job}: `{accept}` gets `{content_type}`");
     }
 }

@@ -1,5 +1,6 @@
-//! Native histograms and exemplars against the real server, Debian's Prometheus 2.42, scraping
-//! this process's `/metrics` (on a listener of its own, 127.0.0.1):
+//! Native histograms and exemplars against the real server, Debian's Prometheus 2.42 (or the
+//! pinned 3.x with `TEST_PROMETHEUS=3`), scraping this process's `/metrics` (on a listener of its
+//! own, 127.0.0.1):
 //!
 //! - with `--enable-feature=native-histograms` it asks for protobuf and stores the HTTP
 //!   layer's and an instrumented function's histograms as native histograms: the query API

@@ -1,7 +1,8 @@
 //! The protobuf exposition against the real server: an exposition written by `ProtoWriter` (a
 //! counter, a gauge, a classic histogram and a native histogram of known observations) is
-//! served on 127.0.0.1 and scraped by Debian's Prometheus 2.42 with native histograms enabled;
-//! what Prometheus stored is read back through its query API.
+//! served on 127.0.0.1 and scraped by Debian's Prometheus 2.42 (or the pinned 3.x with
+//! `TEST_PROMETHEUS=3`) with native histograms enabled; what Prometheus stored is read back
+//! through its query API.
 
 #![allow(clippy::float_cmp)] // values are compared as Prometheus read them, bit for bit
 

@@ -1,8 +1,10 @@
-//! The service's Prometheus 3 exposition against real servers (Debian's Prometheus 2.42):
-//! requests carrying a W3C `traceparent` are served in spans of that trace, so that a server
-//! with `--enable-feature=exemplar-storage` keeps exemplars with the trace ids the test sent,
-//! on the HTTP layer's buckets and counters and on the API handlers' histogram; a server with
-//! `--enable-feature=native-histograms` stores the HTTP and function histograms as native
+//! The service's Prometheus 3 exposition against real servers (Debian's Prometheus 2.42, or the
+//! pinned 3.x with `TEST_PROMETHEUS=3`): requests carrying a W3C `traceparent` are served in
+//! spans of that trace, so that a server with `--enable-feature=exemplar-storage` keeps
+//! exemplars with the trace ids the test sent, on the HTTP layer's buckets and counters and on
+//! the API handlers' histogram; a server scraping native histograms (2.42:
+//! `--enable-feature=native-histograms`; 3.x: `scrape_native_histograms: true`, which the
+//! support module sets for that flag) stores the HTTP and function histograms as native
 //! histograms. (The deploy Prometheus scrapes classic histograms: `prometheus_e2e`.)
 
 mod support;

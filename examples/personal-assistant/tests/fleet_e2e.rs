@@ -8,6 +8,11 @@
 //! Once the traffic stops and remote write has caught up, the global view counts for each
 //! instance exactly the registrations that instance's own generator reports; an instance that
 //! dies is `up == 0`, fires `ServiceDown` and pages.
+//!
+//! The same with a Prometheus 3 agent (`--agent`, the pinned Prometheus 3 whatever
+//! `TEST_PROMETHEUS` says) scraping the fleet and remote-writing to a Prometheus 3 receiver: an
+//! agent refuses `rule_files` and `alerting`, so those sections of prometheus-fleet.yml move to
+//! the receiver, which evaluates the rules on what the agent sends and alerts.
 
 mod support;
 
@@ -20,10 +25,25 @@ use personal_assistant::simulate::ReportSnapshot;
 use serde_json::{Value, json};
 use support::{
     Inbox, Process, PromApi, Scratch, Timing, alertmanager_config, copy_rules, deploy_file,
-    eventually, put, ready, replace_each, start_alertmanager, start_prometheus,
+    eventually, put, ready, replace_each, start_alertmanager, start_prometheus, start_prometheus3,
+    take_sections,
 };
 
 const REPLICAS: [&str; 3] = ["a", "b", "c"];
+
+/// One fleet at a time: each has three services, two Prometheus and an Alertmanager.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// How the Prometheus that scrapes the fleet runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    /// prometheus-fleet.yml as it is, on the server `TEST_PROMETHEUS` picks: it scrapes,
+    /// evaluates the rules, alerts and remote-writes to a receiver of the same version.
+    Server,
+    /// A Prometheus 3 agent running prometheus-fleet.yml without `rule_files` and `alerting`,
+    /// which go to its Prometheus 3 receiver.
+    Agent,
+}
 
 /// Starts the service's binary with its traffic generator; it listens on a port of its choosing,
 /// which it prints first.
@@ -83,27 +103,27 @@ struct Fleet {
     inbox: Inbox,
     alertmanager: Process,
     instances: Vec<Process>,
-    /// The Prometheus that scrapes the fleet.
-    local: PromApi,
+    /// The Prometheus that scrapes the fleet; none for an agent, which answers no query.
+    local: Option<PromApi>,
     /// The one it remote-writes to.
     global: PromApi,
+    /// The one that evaluates the rules and alerts: `local`, or `global` under an agent.
+    rules: PromApi,
     _servers: Vec<Process>,
     _scratch: Scratch,
 }
 
 impl Fleet {
-    async fn start() -> Fleet {
-        let scratch = Scratch::new("fleet");
+    async fn start(mode: Mode) -> Fleet {
+        let scratch = Scratch::new(match mode {
+            Mode::Server => "fleet",
+            Mode::Agent => "fleet-agent",
+        });
         let inbox = Inbox::start().await;
         let alertmanager_dir = scratch.dir("alertmanager");
         let alertmanager = start_alertmanager(
             &alertmanager_dir,
             &alertmanager_config(&alertmanager_dir, inbox.addr),
-        );
-        let global = start_prometheus(
-            &scratch.dir("global"),
-            "global:\n  scrape_interval: 1m\n",
-            &["--web.enable-remote-write-receiver"],
         );
         let instances: Vec<Process> = REPLICAS
             .iter()
@@ -111,15 +131,12 @@ impl Fleet {
             .collect();
 
         // deploy/prometheus-fleet.yml reads targets/*.json and rules/*.yml beside itself.
+        let timing = Timing {
+            hold: "2s",
+            interval: Some("1s"),
+            window: None,
+        };
         let dir = scratch.dir("fleet");
-        copy_rules(
-            &dir,
-            &Timing {
-                hold: "2s",
-                interval: Some("1s"),
-                window: None,
-            },
-        );
         let targets: Vec<String> = instances.iter().map(|i| i.addr.to_string()).collect();
         std::fs::create_dir_all(dir.join("targets")).unwrap();
         std::fs::write(
@@ -135,22 +152,53 @@ impl Fleet {
                 ("evaluation_interval: 15s", "evaluation_interval: 1s"),
                 ("batch_send_deadline: 5s", "batch_send_deadline: 1s"),
                 (
-                    "http://mimir.internal:9009/api/v1/push",
-                    &format!("http://{}/api/v1/write", global.addr),
-                ),
-                (
                     "- alertmanager-1.internal:9093\n            - alertmanager-2.internal:9093",
                     &format!("- {}", alertmanager.addr),
                 ),
             ],
         );
-        let local = start_prometheus(&dir, &config, &[]);
+        let receiver = ["--web.enable-remote-write-receiver"];
+        let global_dir = scratch.dir("global");
+        let (global, config) = match mode {
+            Mode::Server => {
+                copy_rules(&dir, &timing);
+                let global =
+                    start_prometheus(&global_dir, "global:\n  scrape_interval: 1m\n", &receiver);
+                (global, config)
+            }
+            Mode::Agent => {
+                copy_rules(&global_dir, &timing);
+                let (agent, moved) = take_sections(&config, &["rule_files", "alerting"]);
+                let global_config =
+                    format!("global:\n  scrape_interval: 1m\n  evaluation_interval: 1s\n{moved}");
+                (
+                    start_prometheus3(&global_dir, &global_config, &receiver),
+                    agent,
+                )
+            }
+        };
+        let config = replace_each(
+            "deploy/prometheus-fleet.yml",
+            &config,
+            &[(
+                "http://mimir.internal:9009/api/v1/push",
+                &format!("http://{}/api/v1/write", global.addr),
+            )],
+        );
+        let local = match mode {
+            Mode::Server => start_prometheus(&dir, &config, &[]),
+            Mode::Agent => start_prometheus3(&dir, &config, &["--agent"]),
+        };
         let fleet = Fleet {
             http: reqwest::Client::new(),
             inbox,
             instances,
-            local: PromApi::new(local.addr),
+            local: (mode == Mode::Server).then(|| PromApi::new(local.addr)),
             global: PromApi::new(global.addr),
+            rules: PromApi::new(match mode {
+                Mode::Server => local.addr,
+                Mode::Agent => global.addr,
+            }),
             alertmanager,
             _servers: vec![local, global],
             _scratch: scratch,
@@ -167,8 +215,18 @@ impl Fleet {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_global_view_matches_every_instance_and_a_dead_one_pages() {
+    run(Mode::Server).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_a_prometheus_3_agent_the_receiver_matches_every_instance_and_a_dead_one_pages() {
+    run(Mode::Agent).await;
+}
+
+async fn run(mode: Mode) {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let started = Instant::now();
-    let mut fleet = Fleet::start().await;
+    let mut fleet = Fleet::start(mode).await;
     every_instance_is_seen_with_its_labels(&fleet).await;
     let up_after = started.elapsed();
     let reports = stop_the_traffic(&fleet).await;
@@ -179,9 +237,10 @@ async fn the_global_view_matches_every_instance_and_a_dead_one_pages() {
 
     let registrations: Vec<u64> = reports.iter().map(|r| r.registrations).collect();
     println!(
-        "fleet: 3 instances up in the global view {:.1} s after start; registrations {registrations:?} \
-         equal in the global view {:.1} s after the traffic stopped; a killed instance was down in \
-         both views after {:.1} s, ServiceDown fired after {:.1} s and paged after {:.1} s",
+        "fleet ({mode:?}): 3 instances up in the global view {:.1} s after start; registrations \
+         {registrations:?} equal in the global view {:.1} s after the traffic stopped; a killed \
+         instance was down in every view after {:.1} s, ServiceDown fired after {:.1} s and \
+         paged after {:.1} s",
         up_after.as_secs_f64(),
         flushed_after.as_secs_f64(),
         down_after.as_secs_f64(),
@@ -223,7 +282,8 @@ async fn every_instance_is_seen_with_its_labels(fleet: &Fleet) {
             "zone": "loopback",
         });
         assert_eq!(series["metric"], expected, "the global view's labels");
-        let local = fleet.local.query(&promql).await;
+        let Some(local) = &fleet.local else { continue };
+        let local = local.query(&promql).await;
         assert!(
             local
                 .iter()
@@ -298,7 +358,7 @@ async fn the_global_view_matches_each_report(fleet: &Fleet, reports: &[ReportSna
     }
 }
 
-/// One instance dies: it is down in both views, `ServiceDown` fires for it and pages, with the
+/// One instance dies: it is down in every view, `ServiceDown` fires for it and pages, with the
 /// fleet's `cluster` and without the label that tells the two members of a Prometheus pair
 /// apart (or the pair would page twice). How long each step took after the kill.
 async fn a_dead_instance_pages(fleet: &mut Fleet) -> [Duration; 3] {
@@ -312,13 +372,17 @@ async fn a_dead_instance_pages(fleet: &mut Fleet) -> [Duration; 3] {
         Duration::from_secs(30),
         || async {
             let up = format!("up{{{matcher}}}");
-            fleet.local.value(&up).await == Some(0.0) && fleet.global.value(&up).await == Some(0.0)
+            let local_down = match &fleet.local {
+                Some(local) => local.value(&up).await == Some(0.0),
+                None => true,
+            };
+            local_down && fleet.global.value(&up).await == Some(0.0)
         },
     )
     .await;
     let down_after = died.elapsed();
     eventually("ServiceDown to fire", Duration::from_secs(30), || async {
-        fleet.local.firing("ServiceDown", &matcher).await
+        fleet.rules.firing("ServiceDown", &matcher).await
     })
     .await;
     let fired_after = died.elapsed();
@@ -330,7 +394,7 @@ async fn a_dead_instance_pages(fleet: &mut Fleet) -> [Duration; 3] {
     for instance in &fleet.instances {
         let up = format!("up{{instance=\"{}\"}}", instance.addr);
         assert_eq!(
-            fleet.local.value(&up).await,
+            fleet.rules.value(&up).await,
             Some(1.0),
             "the others stay up"
         );

@@ -1,31 +1,38 @@
 //! The deploy files as the picked server's promtool reads them (Debian's 2.42 or the pinned
 //! 3.x, as `TEST_PROMETHEUS` says): both Prometheus configurations (with every rule file they
-//! load), the rule files and the rules' unit tests. deploy/check.sh runs the same checks, and
+//! load), prometheus-fleet.yml as an agent's configuration once its rules and alerting go to the
+//! receiver, the rule files and the rules' unit tests. deploy/check.sh runs the same checks, and
 //! Alertmanager's and Grafana's, with the promtool on `PATH`.
 
 mod support;
 
 use std::process::Command;
 
-use support::{deploy_dir, prometheus_server};
+use support::{Scratch, deploy_dir, deploy_file, prometheus_server, take_sections};
 
 /// Runs the picked promtool in the deploy directory (the relative paths of the files assume
 /// it); its output, which must report success.
 fn promtool(arguments: &[&str]) -> String {
+    let (passed, text) = promtool_in(&deploy_dir(), arguments);
+    assert!(
+        passed,
+        "promtool {} {arguments:?}:\n{text}",
+        prometheus_server().version
+    );
+    text
+}
+
+/// Runs the picked promtool in `dir`: whether it reports success, and its output.
+fn promtool_in(dir: &std::path::Path, arguments: &[&str]) -> (bool, String) {
     let server = prometheus_server();
     let output = Command::new(&server.promtool)
         .args(arguments)
-        .current_dir(deploy_dir())
+        .current_dir(dir)
         .output()
         .unwrap_or_else(|error| panic!("{}: {error}", server.promtool.display()));
     let text = String::from_utf8_lossy(&output.stdout).into_owned()
         + &String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "promtool {} {arguments:?}:\n{text}",
-        server.version
-    );
-    text
+    (output.status.success(), text)
 }
 
 /// The deploy directory's files under `relative` ending in `.yml`, relative to it, sorted.
@@ -46,6 +53,24 @@ fn both_configurations_and_their_rule_files_pass_promtool() {
         let text = promtool(&["check", "config", config]);
         assert!(text.contains("4 rule files found"), "{config}:\n{text}");
     }
+}
+
+/// An agent refuses prometheus-fleet.yml's `rule_files` and `alerting`; without them (they go to
+/// the receiver, as in `fleet_e2e`) it is an agent's configuration.
+#[test]
+fn the_fleet_configuration_without_rules_and_alerting_is_an_agents() {
+    let scratch = Scratch::new("promtool-agent");
+    let fleet = deploy_file("prometheus-fleet.yml");
+    std::fs::write(scratch.path().join("fleet.yml"), &fleet).unwrap();
+    let (passed, text) = promtool_in(scratch.path(), &["check", "config", "--agent", "fleet.yml"]);
+    assert!(
+        !passed && text.contains("not allowed in agent mode"),
+        "an agent takes rule_files and alerting:\n{text}"
+    );
+    let (agent, _) = take_sections(&fleet, &["rule_files", "alerting"]);
+    std::fs::write(scratch.path().join("agent.yml"), agent).unwrap();
+    let (passed, text) = promtool_in(scratch.path(), &["check", "config", "--agent", "agent.yml"]);
+    assert!(passed, "promtool check config --agent:\n{text}");
 }
 
 #[test]

@@ -284,6 +284,31 @@ pub fn replace_each(what: &str, text: &str, pairs: &[(&str, &str)]) -> String {
     text
 }
 
+/// `text`, a Prometheus configuration, without its top-level sections `keys`; and those
+/// sections.
+pub fn take_sections(text: &str, keys: &[&str]) -> (String, String) {
+    let (mut kept, mut taken) = (String::new(), String::new());
+    let mut taking = false;
+    for line in text.lines() {
+        if !line.is_empty() && !line.starts_with([' ', '#']) {
+            taking = keys.iter().any(|key| {
+                line.strip_prefix(key)
+                    .is_some_and(|rest| rest.starts_with(':'))
+            });
+        }
+        let into = if taking { &mut taken } else { &mut kept };
+        into.push_str(line);
+        into.push('\n');
+    }
+    for key in keys {
+        assert!(
+            taken.contains(&format!("{key}:")),
+            "the configuration has no `{key}:` section to move"
+        );
+    }
+    (kept, taken)
+}
+
 /// A Prometheus configuration that scrapes `service` every second with the rules in `rules`
 /// (for a test that needs no Alertmanager).
 pub fn scrape_config(service: SocketAddr, rules: &[PathBuf]) -> String {
