@@ -114,10 +114,16 @@ fn every_conflict_is_logged_with_both_locations() {
         .collect();
     let warnings = WARNINGS.0.lock().unwrap().clone();
     for warning in &before {
-        assert!(conflicts.contains(warning), "logged, not a conflict: {warning}");
+        assert!(
+            conflicts.contains(warning),
+            "logged, not a conflict: {warning}"
+        );
     }
     for conflict in &conflicts {
-        let logged = warnings.iter().filter(|warning| *warning == conflict).count();
+        let logged = warnings
+            .iter()
+            .filter(|warning| *warning == conflict)
+            .count();
         assert_eq!(logged, 1, "{conflict}: logged {logged} times");
     }
     let duplicate = warnings
