@@ -150,34 +150,26 @@ impl Captured {
     /// ```
     #[must_use]
     pub fn kinds(&self, function: &str) -> Vec<(&'static str, u64)> {
-        let mut counts: Vec<(&'static str, u64)> = Vec::new();
+        // Each kind with its index in its type's kinds, so that they come in the order the
+        // exposition lists them.
+        let mut counts: Vec<(usize, &'static str, u64)> = Vec::new();
         for call in self.of(function) {
-            let Some(name) = call
-                .kind
-                .and_then(|kind| call.site.descriptor().error_kinds.get(kind))
-            else {
+            let Some((index, name)) = call.kind.and_then(|kind| {
+                let name = call.site.descriptor().error_kinds.get(kind)?;
+                Some((kind, *name))
+            }) else {
                 continue;
             };
-            match counts.iter_mut().find(|(known, _)| known == name) {
-                Some((_, count)) => *count += 1,
-                None => counts.push((name, 1)),
+            match counts.iter_mut().find(|(_, known, _)| *known == name) {
+                Some((_, _, count)) => *count += 1,
+                None => counts.push((index, name, 1)),
             }
         }
-        // In the order of the type's kinds, as the exposition lists them.
-        let order = |name: &str| {
-            self.of(function)
-                .next()
-                .and_then(|call| {
-                    call.site
-                        .descriptor()
-                        .error_kinds
-                        .iter()
-                        .position(|kind| *kind == name)
-                })
-                .unwrap_or(usize::MAX)
-        };
-        counts.sort_by_key(|(name, _)| order(name));
+        counts.sort_by_key(|(index, ..)| *index);
         counts
+            .into_iter()
+            .map(|(_, name, count)| (name, count))
+            .collect()
     }
 
     /// The calls of `function` that returned an `Err` of kind `kind` (see [`Captured::kinds`]).
