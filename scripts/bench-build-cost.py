@@ -14,8 +14,8 @@ Each variant is built in two body styles:
   typical   bodies of 10 to 20 lines (parsing, a loop, a match, `?`), closer to a service.
 
 The variants, each compared with the same plain crate of its style:
-  plain        no attribute (the crate depends on metrics-runtime, unused);
-  ours         `#[metrics_runtime::instrument_metric]` (metrics-runtime without default features);
+  plain        no attribute (the crate depends on instrument-metric, unused);
+  ours         `#[instrument_metric::instrument_metric]` (instrument-metric without default features);
   tracing      `#[tracing::instrument(skip_all)]`, tracing with its default features;
   autometrics  `#[autometrics::autometrics]`, without features: it builds without any, and its
                expansion does not depend on the metrics backend a feature would choose;
@@ -33,7 +33,7 @@ attribute writes a body that cannot leave early); then the closure (the `async` 
 async function) that these bodies get, since they can; then the `inventory` registration,
 which makes it the full expansion. The
 full hand-written crate is checked, token for token, against what the attribute emits for the
-same crate: a small helper (built here from metrics-macros' own source) expands it and the
+same crate: a small helper (built here from instrument-metric-macros' own source) expands it and the
 script stops if the two differ.
 
 With --instructions, each crate is also built once under valgrind, which counts the
@@ -60,7 +60,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "target" / "build-cost"
 TARGET = WORK / "target"
-PRIVATE = "::metrics_runtime::__private"
+PRIVATE = "::instrument_metric::__private"
 FUNCTIONS = 200
 
 ONE_LINE_ASYNC = 'if x > {i} {{ Ok(x - {i}) }} else {{ Err(format!("{{x}} is too small")) }}'
@@ -122,7 +122,7 @@ STYLES = ["one-line", "typical"]
 # Variant -> (its dependency line, the attribute on each function; None for metered's block).
 VARIANTS = {
     "plain": ("", ""),
-    "ours": ("", "#[metrics_runtime::instrument_metric]"),
+    "ours": ("", "#[instrument_metric::instrument_metric]"),
     "tracing": ('tracing = "0.1"', "#[tracing::instrument(skip_all)]"),
     "autometrics": ('autometrics = "3"', "#[autometrics::autometrics]"),
     # Its generated registries derive `serde::Serialize`: a user needs serde to build them.
@@ -209,11 +209,11 @@ def crate_name(style, variant):
 
 def write_crate(name, dependencies, source, file="lib.rs"):
     """Writes crate `name`, its own workspace, with `source` as `src/{file}`. Every crate but
-    the helper depends on metrics-runtime, so that the plain crate differs from the others
+    the helper depends on instrument-metric, so that the plain crate differs from the others
     only by the attributes and their crate."""
     if name != "expander":
         runtime = ROOT / "metrics-runtime"
-        dependencies = f'metrics-runtime = {{ path = "{runtime}", default-features = false }}\n{dependencies}'
+        dependencies = f'instrument-metric = {{ path = "{runtime}", default-features = false }}\n{dependencies}'
     directory = WORK / name
     (directory / "src").mkdir(parents=True, exist_ok=True)
     (directory / "Cargo.toml").write_text(
@@ -229,7 +229,7 @@ publish = false
 [workspace]
 """
     )
-    # The repository's lock file pins metrics-runtime's dependencies as the project builds
+    # The repository's lock file pins instrument-metric's dependencies as the project builds
     # them; cargo drops what the crate does not use and resolves the peers.
     lock = directory / "Cargo.lock"
     if not lock.exists():
@@ -321,7 +321,7 @@ def compare(names, rounds):
 
 def expander():
     """Builds the helper that prints a file's items with `#[instrument_metric]` expanded by the
-    attribute's own code: metrics-macros' modules compiled into a plain binary, where
+    attribute's own code: instrument-metric-macros' modules compiled into a plain binary, where
     proc-macro2 works outside the compiler. Returns the command that runs it."""
     source = ROOT / "metrics-macros" / "src"
     modules = []
@@ -345,8 +345,8 @@ def expander():
     cargo(
         "expander",
         "build",
-        failure="the helper that runs metrics-macros' expansion (target/build-cost/expander) does "
-        "not build: it compiles metrics-macros' modules and calls expand::instrument_metric(args, "
+        failure="the helper that runs instrument-metric-macros' expansion (target/build-cost/expander) does "
+        "not build: it compiles instrument-metric-macros' modules and calls expand::instrument_metric(args, "
         "item); update EXPANDER in scripts/bench-build-cost.py to the macro's current entry point",
     )
     return [str(TARGET / "debug" / "build-cost-expander")]

@@ -107,7 +107,7 @@ instrumentation() {
     callgrind_annotate --inclusive=no --threshold=100 --auto=no "$file"
   done | sed -nE 's/^ *([0-9,]+) \( *[0-9.]+%\)  (.*)$/\1\t\2/p' \
     | sed -E 's/ \[[^]]*\]$//' \
-    | awk -F '\t' '$2 ~ /^([^:]*\/)?(metrics-runtime|quanta-[0-9.]+)\/src\// {
+    | awk -F '\t' '$2 ~ /^([^:]*\/)?(instrument-metric|quanta-[0-9.]+)\/src\// {
         gsub(",", "", $1); sum[$2] += $1 } END { for (k in sum) print sum[k] "\t" k }'
 }
 

@@ -118,9 +118,10 @@ fn expand(input: &DeriveInput, errors: &mut Errors) -> TokenStream {
         );
     }
     let attr = kind_attr(&input.attrs, true, errors);
-    let krate = attr
-        .krate
-        .map_or_else(|| quote!(::metrics_runtime), |path| path.to_token_stream());
+    let krate = attr.krate.map_or_else(
+        || quote!(::instrument_metric),
+        |path| path.to_token_stream(),
+    );
     let kinds = variant_kinds(data, errors);
     generate(ident, &kinds, &quote!(#krate::__private))
 }

@@ -36,9 +36,10 @@ fn expand(input: &DeriveInput, errors: &mut Errors) -> TokenStream {
         errors.at(input.generics.span(), "a `LabelSet` struct cannot be generic: its labels are listed once for the whole program");
     }
     let attr = label_attr(&input.attrs, &["crate"], errors);
-    let krate = attr
-        .krate
-        .map_or_else(|| quote!(::metrics_runtime), |path| path.to_token_stream());
+    let krate = attr.krate.map_or_else(
+        || quote!(::instrument_metric),
+        |path| path.to_token_stream(),
+    );
     let private = quote!(#krate::__private);
 
     let mut names: Vec<String> = Vec::new();

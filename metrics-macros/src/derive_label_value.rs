@@ -159,9 +159,10 @@ fn expand(input: &DeriveInput, errors: &mut Errors) -> TokenStream {
         arms.push(quote!(Self::#variant_ident => #index));
     }
 
-    let krate = attr
-        .krate
-        .map_or_else(|| quote!(::metrics_runtime), |path| path.to_token_stream());
+    let krate = attr.krate.map_or_else(
+        || quote!(::instrument_metric),
+        |path| path.to_token_stream(),
+    );
     let private = quote!(#krate::__private);
     let strings: Vec<&String> = values.iter().map(|(value, _)| value).collect();
     let count = values.len();

@@ -206,9 +206,10 @@ fn expand(input: &DeriveInput, errors: &mut Errors) -> TokenStream {
         // Generated code for a struct the derive cannot take would only add errors.
         return TokenStream::new();
     }
-    let krate = args
-        .krate
-        .map_or_else(|| quote!(::metrics_runtime), |path| path.to_token_stream());
+    let krate = args.krate.map_or_else(
+        || quote!(::instrument_metric),
+        |path| path.to_token_stream(),
+    );
     generate(input, &declared, &krate, args.scoped)
 }
 
@@ -435,7 +436,7 @@ fn generate(
         let in_global = fields(&|ty, index| {
             quote_spanned!(ty.span()=> <#ty as #private::MetricField>::global(&FIELDS[#index]))
         });
-        let doc = "The process-wide instance of these metrics, in `metrics_runtime::registry()`, with every series at zero from start-up.";
+        let doc = "The process-wide instance of these metrics, in `instrument_metric::registry()`, with every series at zero from start-up.";
         quote! {
             #private::inventory::submit! { #private::Declaration::Group(&GROUP) }
 

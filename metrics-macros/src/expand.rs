@@ -381,7 +381,7 @@ impl Plan {
             krate: args
                 .krate
                 .as_ref()
-                .map_or_else(|| quote!(::metrics_runtime), ToTokens::to_token_stream),
+                .map_or_else(|| quote!(::instrument_metric), ToTokens::to_token_stream),
             function: function_label(args, &mut check),
             own: own_families(args, attrs, &mut check),
             in_flight: args.in_flight.is_some(),
@@ -595,7 +595,7 @@ impl Plan {
         let private = quote!(#krate::__private);
         let value = threshold.value;
         let message = format!(
-            "the latency threshold of an objective must be a bound of the histogram, which alone tells which calls were faster; `{value}` is not a bound of the default buckets (`metrics_runtime::DEFAULT_BUCKETS`): use one of them, or give `buckets = [...]` that include it"
+            "the latency threshold of an objective must be a bound of the histogram, which alone tells which calls were faster; `{value}` is not a bound of the default buckets (`instrument_metric::DEFAULT_BUCKETS`): use one of them, or give `buckets = [...]` that include it"
         );
         let fail = call_at(
             quote!(#private::panic),
@@ -801,7 +801,7 @@ fn refuse_shared(args: &Args, has_counter: bool, has_histogram: bool, check: &mu
     if let Some(flag) = &args.native_histogram {
         check.fail(
             flag.span(),
-            format!("`native_histogram` makes a function's own histogram native (for every histogram: `metrics_runtime::set_native_histograms`), but {SHARED_HINT}"),
+            format!("`native_histogram` makes a function's own histogram native (for every histogram: `instrument_metric::set_native_histograms`), but {SHARED_HINT}"),
         );
     }
     if let Some(name) = args.in_flight.as_ref().and_then(|flag| flag.name.as_ref()) {

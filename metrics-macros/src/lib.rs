@@ -1,6 +1,6 @@
-//! Procedural macros of [`metrics-runtime`](https://docs.rs/metrics-runtime).
+//! Procedural macros of [`instrument-metric`](https://docs.rs/metrics-runtime).
 //!
-//! Depend on `metrics-runtime`, which re-exports these macros; the code they generate calls
+//! Depend on `instrument-metric`, which re-exports these macros; the code they generate calls
 //! into it by absolute path. Each macro parses its input into a typed model (`attr`), checks
 //! every name, label and bucket list (`validate`) and generates code (`expand` for the
 //! attribute, one `derive_*` module per derive).
@@ -20,7 +20,7 @@ mod validate;
 /// Records calls of a function: a counter labelled by outcome, a duration histogram and,
 /// optionally, an in-flight gauge.
 ///
-/// The arguments, all optional and all checked at compile time (`metrics-runtime` documents
+/// The arguments, all optional and all checked at compile time (`instrument-metric` documents
 /// each with an example):
 ///
 /// - `name = "stem"`: own families `stem_total`, `stem_duration_seconds`, `stem_in_flight`;
@@ -39,31 +39,31 @@ mod validate;
 /// - `objective(name = "...", success = 99.9, latency = (0.25, 99.0))`: a service level
 ///   objective, its name written like a family stem (`[a-zA-Z_][a-zA-Z0-9_]*`), its latency
 ///   threshold checked against the histogram's bounds;
-/// - `crate = path`: where `metrics-runtime` is, if the dependency is renamed.
+/// - `crate = path`: where `instrument-metric` is, if the dependency is renamed.
 #[proc_macro_attribute]
 pub fn instrument_metric(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::instrument_metric(attr.into(), item.into()).into()
 }
 
-/// Derives `ErrorKinds` for an enum of errors. Documented in `metrics-runtime`.
+/// Derives `ErrorKinds` for an enum of errors. Documented in `instrument-metric`.
 #[proc_macro_derive(ErrorKinds, attributes(error_kind))]
 pub fn derive_error_kinds(input: TokenStream) -> TokenStream {
     derive_error_kinds::derive(input.into()).into()
 }
 
-/// Derives `LabelValue` and `LabelSet` for a fieldless enum. Documented in `metrics-runtime`.
+/// Derives `LabelValue` and `LabelSet` for a fieldless enum. Documented in `instrument-metric`.
 #[proc_macro_derive(LabelValue, attributes(label))]
 pub fn derive_label_value(input: TokenStream) -> TokenStream {
     derive_label_value::derive(input.into()).into()
 }
 
-/// Derives `LabelSet` for a struct of `LabelValue` fields. Documented in `metrics-runtime`.
+/// Derives `LabelSet` for a struct of `LabelValue` fields. Documented in `instrument-metric`.
 #[proc_macro_derive(LabelSet, attributes(label))]
 pub fn derive_label_set(input: TokenStream) -> TokenStream {
     derive_label_set::derive(input.into()).into()
 }
 
-/// Derives `Metrics` for a struct of metric fields. Documented in `metrics-runtime`.
+/// Derives `Metrics` for a struct of metric fields. Documented in `instrument-metric`.
 ///
 /// On the struct, `#[metrics(prefix = "...", crate = path)]`; on a field,
 /// `#[metric(name = "...", help = "...", buckets = [...], long_running, unitless,
@@ -73,7 +73,7 @@ pub fn derive_metrics(input: TokenStream) -> TokenStream {
     derive_metrics::derive(input.into()).into()
 }
 
-/// Checks a metric name literal at compile time. Documented in `metrics-runtime`.
+/// Checks a metric name literal at compile time. Documented in `instrument-metric`.
 #[proc_macro]
 pub fn metric_name(input: TokenStream) -> TokenStream {
     let name = match syn::parse::<syn::LitStr>(input) {

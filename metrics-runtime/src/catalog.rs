@@ -2,6 +2,8 @@
 //! submit through `inventory`, how one declaration describes a family, and the errors reported
 //! when two declarations disagree or would write the same series.
 
+pub(crate) mod function_name;
+
 use std::fmt;
 
 use crate::exposition::{Exposition, Kind};
@@ -83,17 +85,17 @@ pub struct Catalog {
 }
 
 /// A service level objective in the catalog, with what its rules need to select its calls
-/// (or requests): `metrics_runtime::export` generates its recording rules, burn-rate alerts and
+/// (or requests): `instrument_metric::export` generates its recording rules, burn-rate alerts and
 /// dashboard row from it.
 ///
 /// ```standalone_crate
-/// use metrics_runtime::instrument_metric;
+/// use instrument_metric::instrument_metric;
 ///
 /// /// Places an order.
 /// #[instrument_metric(name = "orders_place", objective(success = 99.9, latency = (0.25, 99.0)))]
 /// fn place() {}
 ///
-/// let catalog = metrics_runtime::catalog();
+/// let catalog = instrument_metric::catalog();
 /// let objective = &catalog.objectives[0];
 /// assert_eq!(objective.name, "orders_place");
 /// assert_eq!(objective.requests, "orders_place_total");
@@ -322,7 +324,7 @@ impl fmt::Display for Conflict {
 /// location) and the later ones record into metrics that are not exported.
 ///
 /// ```standalone_crate
-/// use metrics_runtime::instrument_metric;
+/// use instrument_metric::instrument_metric;
 ///
 /// #[instrument_metric(name = "imports", help = "Imports a file.")]
 /// fn import_csv() {}
@@ -330,7 +332,7 @@ impl fmt::Display for Conflict {
 /// #[instrument_metric(name = "imports", help = "Imports a file, differently.")]
 /// fn import_json() {}
 ///
-/// let error = metrics_runtime::check().unwrap_err();
+/// let error = instrument_metric::check().unwrap_err();
 /// let conflict = &error.conflicts[0];
 /// assert_eq!(conflict.family, "imports_total");
 /// assert!(conflict.problem.contains("help"));

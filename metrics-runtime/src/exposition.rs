@@ -5,11 +5,16 @@
 //! buckets, the protobuf one both; OpenMetrics and protobuf carry exemplars and created
 //! timestamps, the text format 0.0.4 neither.
 
+pub(crate) mod negotiate;
+#[cfg(feature = "protobuf")]
+pub mod proto;
+pub(crate) mod text;
+
 use std::time::SystemTime;
 
-use crate::exemplar::Exemplar;
 use crate::model::MetricKind;
-use crate::native_histogram::NativeReading;
+use crate::storage::exemplar::Exemplar;
+use crate::storage::native_histogram::NativeReading;
 
 /// The type of a family as the formats write it: Prometheus' three, and the two that families
 /// gathered from a tikv `prometheus::Registry` may have.

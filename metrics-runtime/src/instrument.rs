@@ -1,6 +1,8 @@
 //! The hot path of `#[instrument_metric]`: a call site's resolved handles and the guard that
 //! records one call when it is dropped.
 
+pub(crate) mod outcome;
+
 use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
@@ -8,9 +10,9 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
-use crate::cells::CallCells;
-use crate::labels::ErrorKinds;
+use crate::model::labels::ErrorKinds;
 use crate::model::{Ending, Families, FunctionDescriptor, FunctionName, Outcome};
+use crate::storage::cells::CallCells;
 
 /// Whether the crate's own instrumentation records: see [`set_recording`].
 static RECORDING: AtomicBool = AtomicBool::new(true);
@@ -27,7 +29,7 @@ static RECORDING: AtomicBool = AtomicBool::new(true);
 /// build turning it on would silently turn off every other crate's metrics.
 ///
 /// ```
-/// use metrics_runtime::{instrument_metric, set_recording};
+/// use instrument_metric::{instrument_metric, set_recording};
 ///
 /// #[instrument_metric(name = "switch_example")]
 /// fn work() {}
@@ -36,7 +38,7 @@ static RECORDING: AtomicBool = AtomicBool::new(true);
 /// work();
 /// set_recording(true);
 /// work();
-/// let calls = metrics_runtime::render()
+/// let calls = instrument_metric::render()
 ///     .lines()
 ///     .filter(|line| line.starts_with("switch_example_total{") && line.contains(r#"result="ok""#))
 ///     .map(|line| line.rsplit(' ').next().unwrap().to_owned())
@@ -163,8 +165,8 @@ impl CallSite {
     /// `inventory` when it is built).
     pub(crate) fn cells(&self) -> &[CallCells] {
         self.handles.get_or_init(|| {
-            let combinations = crate::labels::combinations(&self.dynamic_values()).len();
-            let native = crate::config::native_config(self.descriptor.native_histogram);
+            let combinations = crate::model::labels::combinations(&self.dynamic_values()).len();
+            let native = crate::settings::native_config(self.descriptor.native_histogram);
             (0..combinations)
                 .map(|_| {
                     CallCells::new(
@@ -201,7 +203,7 @@ pub fn label_index<T: crate::LabelValue + ?Sized>(index: usize, value: &T) -> us
 #[must_use = "a call is recorded when the guard is dropped"]
 pub struct CallGuard {
     cells: &'static CallCells,
-    /// The call site, for a capture (`metrics_runtime::testing`).
+    /// The call site, for a capture (`instrument_metric::testing`).
     site: &'static CallSite,
     stripe: usize,
     in_flight: bool,
@@ -249,7 +251,7 @@ impl Drop for CallGuard {
             self.cells.count_kind(self.stripe, kind);
         }
         // Without the `exemplars` feature, nothing; with it, a thread-local read outside spans.
-        if let Some(trace) = crate::exemplar::current_trace() {
+        if let Some(trace) = crate::storage::exemplar::current_trace() {
             self.cells.exemplar(trace, outcome, nanos);
         }
         if self.in_flight {
@@ -262,7 +264,7 @@ impl Drop for CallGuard {
     }
 }
 
-/// The number of captures in progress, in any thread (`metrics_runtime::testing`).
+/// The number of captures in progress, in any thread (`instrument_metric::testing`).
 pub(crate) static CAPTURES: AtomicUsize = AtomicUsize::new(0);
 
 /// One call seen by a capture.
@@ -277,7 +279,7 @@ pub(crate) struct CapturedCall {
     pub(crate) nanos: u64,
 }
 
-/// One HTTP request seen by a capture (`metrics_runtime::testing`), as the HTTP layer recorded
+/// One HTTP request seen by a capture (`instrument_metric::testing`), as the HTTP layer recorded
 /// it.
 #[derive(Clone, Debug)]
 #[cfg_attr(not(feature = "axum"), allow(dead_code))]

@@ -5,7 +5,7 @@
 //! [`axum::router`] serves them on `GET /metrics` for Prometheus to scrape.
 //!
 //! ```
-//! use metrics_runtime::instrument_metric;
+//! use instrument_metric::instrument_metric;
 //!
 //! #[derive(Debug)]
 //! struct NoCredit;
@@ -23,7 +23,7 @@
 //!     // sms_send_total{function="send_sms",module="...",result="ok"} 1
 //!     // sms_send_total{function="send_sms",module="...",result="error"} 1
 //!     // sms_send_duration_seconds_count{function="send_sms",module="..."} 2
-//!     let text = metrics_runtime::render();
+//!     let text = instrument_metric::render();
 //!     let sample = |prefix: &str, suffix: &str| {
 //!         text.lines().any(|line| line.starts_with(prefix) && line.ends_with(suffix))
 //!     };
@@ -110,7 +110,7 @@
 //! - **native histograms** (sparse exponential buckets: [`native_histogram`]), for the
 //!   histograms that ask for one: `native_histogram` in [`instrument_metric`] or in a
 //!   [`Metrics`] field's `#[metric(...)]`,
-//!   [`HttpMetricsLayer::native_histograms`](crate::axum::HttpMetricsLayer::native_histograms),
+//!   [`HttpMetricsLayer::native_histograms`](crate::integrations::axum::HttpMetricsLayer::native_histograms),
 //!   or every histogram with [`set_native_histograms`]. Each keeps its classic buckets beside
 //!   the native ones, from the same observations, and the text formats show those: classic
 //!   queries, rules and dashboards keep working;
@@ -159,45 +159,28 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
-#[cfg(feature = "axum")]
-pub mod axum;
-mod catalog;
-mod cells;
-pub mod collect;
-mod config;
-mod crate_check;
-mod encode;
-mod exemplar;
-#[cfg(feature = "export")]
-pub mod export;
-mod exposition;
-mod function_name;
-#[cfg(feature = "prometheus")]
-mod gathered;
-#[cfg(feature = "health")]
-pub mod health;
-#[cfg(feature = "axum")]
-mod http;
-mod instrument;
-mod labels;
-mod metrics;
+// Bottom layer first; a module uses only those above it in this list.
+// What declarations, labels and names are: descriptors, label sets, the naming rules.
 mod model;
-pub mod native_histogram;
-mod negotiate;
-mod outcome;
-#[cfg(feature = "protobuf")]
-pub mod proto;
-#[cfg(feature = "push")]
-pub mod push;
+// Where values live: striped cells, native histograms, exemplars.
+mod storage;
+// How a family is written: the writer trait, text and protobuf, content negotiation.
+mod exposition;
+// Process-wide settings: constant labels, the native histogram default.
+mod settings;
+// The handles users hold: counters, gauges, histograms, families.
+mod metrics;
+// What `#[instrument_metric]` calls: the per-call hot path and outcomes.
+mod instrument;
+// What was declared: pure functions of the declarations.
+mod catalog;
+// Registries: state, hand registration, the build from the declarations, collectors.
 mod registry;
-mod runner;
-#[cfg(feature = "sqlx")]
-pub mod sqlx;
-pub mod system;
+// One scrape: a registry written in one format.
+mod render;
+// What a service plugs in: HTTP layer, endpoint, health, push, system, sqlx, export.
+mod integrations;
 pub mod testing;
-mod text;
-#[cfg(all(feature = "axum", feature = "exemplars"))]
-mod trace_context;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -207,23 +190,19 @@ pub use catalog::{
     Catalog, CatalogError, Conflict, DeclaredFamily, DeclaredObjective, InstrumentedFunction,
     Origin,
 };
-pub use config::{ConfigError, set_constant_labels, set_native_histograms};
-pub use crate_check::{CrateCheckError, check_crate};
-pub use encode::{render, render_as};
+#[cfg(feature = "protobuf")]
+pub use exposition::proto;
+pub use exposition::text::{Format, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
+pub use instrument::outcome::ResponseStatus;
 pub use instrument::{recording, set_recording};
-pub use labels::{ErrorKinds, LabelSet, LabelValue, OptionLabelValue};
-pub use metrics::{
-    Counter, CounterFamily, Family, Gauge, GaugeFamily, Histogram, HistogramFamily, HistogramTimer,
-    IntCounter, IntCounterFamily, IntGauge, IntGaugeFamily, Metric,
-};
 /// Derives [`ErrorKinds`] for an enum of errors: see [`ErrorKinds`].
-pub use metrics_macros::ErrorKinds;
+pub use instrument_metric_macros::ErrorKinds;
 /// Derives [`LabelSet`] for a struct whose fields are [`LabelValue`] types and name the labels.
-pub use metrics_macros::LabelSet;
+pub use instrument_metric_macros::LabelSet;
 /// Derives [`LabelValue`] (and [`LabelSet`]) for a fieldless enum: see [`LabelValue`].
-pub use metrics_macros::LabelValue;
+pub use instrument_metric_macros::LabelValue;
 /// Derives [`Metrics`] for a struct whose fields are metrics: see [`Metrics`].
-pub use metrics_macros::Metrics;
+pub use instrument_metric_macros::Metrics;
 /// Records every call of a function: a counter of calls by outcome (`result` is `ok`, `error`,
 /// `panic` or `cancelled`), a histogram of their durations in seconds and, with `in_flight`, a
 /// gauge of the calls running. See the [crate documentation](crate) for what a call records.
@@ -260,7 +239,7 @@ pub use metrics_macros::Metrics;
 /// ## Own families: `name`, `counter`, `histogram`, `help`
 ///
 /// ```
-/// use metrics_runtime::instrument_metric;
+/// use instrument_metric::instrument_metric;
 ///
 /// /// Places an order.
 /// #[instrument_metric(name = "orders_place")]
@@ -275,7 +254,7 @@ pub use metrics_macros::Metrics;
 ///
 /// place();
 /// send_invoice();
-/// let text = metrics_runtime::render();
+/// let text = instrument_metric::render();
 /// assert!(text.contains("# HELP orders_place_total Places an order."));
 /// assert!(text.contains("# TYPE invoice_send_duration_seconds histogram"));
 /// ```
@@ -287,7 +266,7 @@ pub use metrics_macros::Metrics;
 /// `help = "..."` are a conflict.
 ///
 /// ```
-/// # use metrics_runtime::instrument_metric;
+/// # use instrument_metric::instrument_metric;
 /// /// Lists every item.
 /// #[instrument_metric(name = "inventory_ops")]
 /// fn list_items() {}
@@ -299,9 +278,9 @@ pub use metrics_macros::Metrics;
 /// # fn main() {
 /// list_items();
 /// stock();
-/// let text = metrics_runtime::render();
+/// let text = instrument_metric::render();
 /// assert!(text.contains("# HELP inventory_ops_total Calls of the functions instrumented as `inventory_ops`."));
-/// assert!(metrics_runtime::check().is_ok());
+/// assert!(instrument_metric::check().is_ok());
 /// # }
 /// ```
 ///
@@ -310,12 +289,12 @@ pub use metrics_macros::Metrics;
 /// The value of the `function` label, for a function whose name says little:
 ///
 /// ```
-/// # use metrics_runtime::instrument_metric;
+/// # use instrument_metric::instrument_metric;
 /// #[instrument_metric(name = "webhooks_handle", function = "stripe_webhook")]
 /// fn handle() {}
 ///
 /// handle();
-/// assert!(metrics_runtime::render().contains(r#"webhooks_handle_total{function="stripe_webhook""#));
+/// assert!(instrument_metric::render().contains(r#"webhooks_handle_total{function="stripe_webhook""#));
 /// ```
 ///
 /// ## Labels: `labels(key = "value")` and `labels(key = argument)`
@@ -327,7 +306,7 @@ pub use metrics_macros::Metrics;
 /// a number is refused at compile time: every distinct value would be a new series.
 ///
 /// ```
-/// use metrics_runtime::{LabelValue, instrument_metric};
+/// use instrument_metric::{LabelValue, instrument_metric};
 ///
 /// #[derive(Clone, Copy, LabelValue)]
 /// enum Provider { Twilio, Vonage }
@@ -349,7 +328,7 @@ pub use metrics_macros::Metrics;
 /// lookup(None);
 /// // texts_send_total{function="send",module="...",tier="free",provider="vonage",urgent="true",result="ok"} 1
 /// // texts_lookup_total{function="lookup",module="...",provider="none",result="ok"} 1
-/// let text = metrics_runtime::render();
+/// let text = instrument_metric::render();
 /// let counted = |family: &str, labels: &[&str]| {
 ///     text.lines().any(|line| {
 ///         line.starts_with(family)
@@ -369,7 +348,7 @@ pub use metrics_macros::Metrics;
 /// should not be one. `max_series = N` raises the cap for this function.
 ///
 /// ```no_run
-/// # use metrics_runtime::{LabelValue, instrument_metric};
+/// # use instrument_metric::{LabelValue, instrument_metric};
 /// #[derive(Clone, Copy, LabelValue)]
 /// enum Shard { S0, S1, S2, S3, S4, S5, S6, S7, S8, S9 }
 ///
@@ -392,7 +371,7 @@ pub use metrics_macros::Metrics;
 /// nanoseconds. `long_running` says that the work really takes that long.
 ///
 /// ```
-/// # use metrics_runtime::instrument_metric;
+/// # use instrument_metric::instrument_metric;
 /// #[instrument_metric(name = "thumbnails_render", buckets = [0.01, 0.05, 0.25, 1.0])]
 /// fn render_thumbnail() {}
 ///
@@ -400,16 +379,16 @@ pub use metrics_macros::Metrics;
 /// fn export() {}
 ///
 /// render_thumbnail();
-/// assert!(metrics_runtime::render().contains(r#"le="0.25"}"#));
+/// assert!(instrument_metric::render().contains(r#"le="0.25"}"#));
 /// ```
 ///
 /// ## `in_flight` and `crate = path`
 ///
 /// ```
-/// # use metrics_runtime::instrument_metric;
-/// // `use metrics_runtime as telemetry;` in a crate that renamed the dependency would be
+/// # use instrument_metric::instrument_metric;
+/// // `use instrument_metric as telemetry;` in a crate that renamed the dependency would be
 /// // `crate = telemetry`.
-/// #[instrument_metric(name = "uploads", in_flight, crate = metrics_runtime)]
+/// #[instrument_metric(name = "uploads", in_flight, crate = instrument_metric)]
 /// fn upload() {}
 ///
 /// #[instrument_metric(name = "downloads", in_flight = "downloads_running")]
@@ -417,7 +396,7 @@ pub use metrics_macros::Metrics;
 ///
 /// upload();
 /// download();
-/// let text = metrics_runtime::render();
+/// let text = instrument_metric::render();
 /// assert!(text.contains("# TYPE uploads_in_flight gauge"));
 /// assert!(text.contains("# TYPE downloads_running gauge"));
 /// ```
@@ -451,7 +430,7 @@ pub use metrics_macros::Metrics;
 /// makes the call `error`, and the caller still gets the value:
 ///
 /// ```
-/// # use metrics_runtime::instrument_metric;
+/// # use instrument_metric::instrument_metric;
 /// /// A cache miss is an error of this cache.
 /// #[instrument_metric(name = "cache_lookups", ok_if = Option::is_some)]
 /// fn lookup(key: u32) -> Option<u32> {
@@ -466,7 +445,7 @@ pub use metrics_macros::Metrics;
 ///
 /// lookup(1);
 /// legacy(-2);
-/// let text = metrics_runtime::render();
+/// let text = instrument_metric::render();
 /// assert!(text.lines().any(|l| l.starts_with("cache_lookups_total{") && l.ends_with(r#"result="error"} 1"#)));
 /// assert!(text.lines().any(|l| l.starts_with("legacy_calls_total{") && l.ends_with(r#"result="error"} 1"#)));
 /// ```
@@ -485,7 +464,7 @@ pub use metrics_macros::Metrics;
 /// counted, and burns no objective.
 ///
 /// ```
-/// use metrics_runtime::{ErrorKinds, instrument_metric};
+/// use instrument_metric::{ErrorKinds, instrument_metric};
 ///
 /// #[derive(Debug, ErrorKinds)]
 /// enum SmsError {
@@ -500,7 +479,7 @@ pub use metrics_macros::Metrics;
 /// }
 ///
 /// let _ = deliver(429);
-/// let text = metrics_runtime::render();
+/// let text = instrument_metric::render();
 /// assert!(text.lines().any(|l| l.starts_with("sms_deliver_errors_total{") && l.ends_with(r#"kind="rate_limited"} 1"#)));
 /// assert!(text.lines().any(|l| l.starts_with("sms_deliver_errors_total{") && l.ends_with(r#"kind="failed"} 0"#)));
 /// ```
@@ -513,21 +492,21 @@ pub use metrics_macros::Metrics;
 /// buckets ([`DEFAULT_BUCKETS`]) or the function's `buckets`, checked at compile time. The
 /// name is the family's stem unless `name = "..."` says otherwise; functions of one family that
 /// declare one objective (an `impl` block's attribute) share it. The catalog lists it, and
-/// `metrics_runtime::export` (feature `export`) generates its recording rules, burn-rate alerts,
+/// `instrument_metric::export` (feature `export`) generates its recording rules, burn-rate alerts,
 /// their promtool tests and a dashboard row.
 ///
 /// ```
-/// # use metrics_runtime::instrument_metric;
+/// # use instrument_metric::instrument_metric;
 /// /// Pays for an order.
 /// #[instrument_metric(name = "orders_pay", objective(success = 99.9, latency = (0.25, 99.0)))]
 /// fn pay() {}
 ///
-/// let objective = metrics_runtime::catalog().objectives.into_iter().find(|o| o.name == "orders_pay").unwrap();
+/// let objective = instrument_metric::catalog().objectives.into_iter().find(|o| o.name == "orders_pay").unwrap();
 /// assert_eq!(objective.latency, Some((0.25, 99.0)));
 /// ```
 ///
 /// ```compile_fail
-/// # use metrics_runtime::instrument_metric;
+/// # use instrument_metric::instrument_metric;
 /// // error: the latency threshold of an objective must be a bound of the histogram, ...
 /// #[instrument_metric(name = "orders_place", objective(latency = (0.3, 99.0)))]
 /// fn place() {}
@@ -541,7 +520,7 @@ pub use metrics_macros::Metrics;
 /// `#[instrument_metric(...)]` inside it replaces the block's arguments.
 ///
 /// ```
-/// # use metrics_runtime::instrument_metric;
+/// # use instrument_metric::instrument_metric;
 /// struct Cart;
 ///
 /// #[instrument_metric(name = "cart")]
@@ -554,29 +533,48 @@ pub use metrics_macros::Metrics;
 ///
 /// Cart.add();
 /// Cart.checkout();
-/// let text = metrics_runtime::render();
+/// let text = instrument_metric::render();
 /// assert!(text.contains(r#"cart_total{function="Cart::add""#));
 /// assert!(text.contains(r#"cart_checkout_total{function="Cart::checkout""#));
 /// ```
-pub use metrics_macros::instrument_metric;
+pub use instrument_metric_macros::instrument_metric;
 /// Checks a metric name at compile time and gives it back as a `&'static str`.
 ///
 /// For code that must spell a name: queries, recording rules, tests. Colons are allowed, as
 /// recording rule names use them.
 ///
 /// ```
-/// const SENT: &str = metrics_runtime::metric_name!("sms_messages_total");
-/// const RATIO: &str = metrics_runtime::metric_name!("job:sms_success:ratio_rate5m");
+/// const SENT: &str = instrument_metric::metric_name!("sms_messages_total");
+/// const RATIO: &str = instrument_metric::metric_name!("job:sms_success:ratio_rate5m");
 /// assert_eq!(SENT, "sms_messages_total");
 /// assert_eq!(RATIO, "job:sms_success:ratio_rate5m");
 /// ```
-pub use metrics_macros::metric_name;
+pub use instrument_metric_macros::metric_name;
+#[cfg(feature = "axum")]
+pub use integrations::axum;
+#[cfg(feature = "export")]
+pub use integrations::export;
+#[cfg(feature = "health")]
+pub use integrations::health;
+#[cfg(feature = "push")]
+pub use integrations::push;
+#[cfg(feature = "sqlx")]
+pub use integrations::sqlx;
+pub use integrations::system;
+pub use metrics::{
+    Counter, CounterFamily, Family, Gauge, GaugeFamily, Histogram, HistogramFamily, HistogramTimer,
+    IntCounter, IntCounterFamily, IntGauge, IntGaugeFamily, Metric,
+};
+pub use model::labels::{ErrorKinds, LabelSet, LabelValue, OptionLabelValue};
 pub use model::{DEFAULT_BUCKETS, Ending, Location, MetricKind, Objective, Outcome, Shape};
-pub use outcome::ResponseStatus;
+pub use registry::collect;
+pub use registry::crate_check::{CrateCheckError, check_crate};
 pub use registry::{
     DEFAULT_COLLECT_TIMEOUT, MIN_COLLECT_TIMEOUT, MetricField, Registry, catalog, check, registry,
 };
-pub use text::{Format, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
+pub use render::{render, render_as};
+pub use settings::{ConfigError, set_constant_labels, set_native_histograms};
+pub use storage::native_histogram;
 
 /// Exports `<package>_build_info{version, revision, rustc} 1`, the build of the program, in the
 /// global registry: `version` is the calling crate's `CARGO_PKG_VERSION`, `revision` the
@@ -590,8 +588,8 @@ pub use text::{Format, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
 /// group_left (version) personal_assistant_build_info`.
 ///
 /// ```
-/// metrics_runtime::build_info!("shop").unwrap();
-/// let text = metrics_runtime::render();
+/// instrument_metric::build_info!("shop").unwrap();
+/// let text = instrument_metric::render();
 /// let line = text.lines().find(|line| line.starts_with("shop_build_info{")).unwrap();
 /// assert!(line.contains(r#"version="0.1.0""#) && line.ends_with("} 1"));
 /// ```
@@ -625,8 +623,8 @@ macro_rules! build_info {
 /// A [`Conflict`] when the name is taken, or is not a metric name.
 ///
 /// ```
-/// metrics_runtime::register_build_info("billing", "2.3.1", Some("4f2a9c1")).unwrap();
-/// assert!(metrics_runtime::render().contains(r#"billing_build_info{revision="4f2a9c1",rustc="#));
+/// instrument_metric::register_build_info("billing", "2.3.1", Some("4f2a9c1")).unwrap();
+/// assert!(instrument_metric::render().contains(r#"billing_build_info{revision="4f2a9c1",rustc="#));
 /// ```
 #[track_caller]
 pub fn register_build_info(
@@ -676,7 +674,7 @@ pub fn register_build_info(
 /// compile time.
 ///
 /// ```
-/// use metrics_runtime::{Gauge, GaugeFamily, Histogram, IntCounter, LabelValue, Metrics};
+/// use instrument_metric::{Gauge, GaugeFamily, Histogram, IntCounter, LabelValue, Metrics};
 ///
 /// #[derive(Clone, Copy, LabelValue)]
 /// enum Provider { Google, Microsoft }
@@ -702,7 +700,7 @@ pub fn register_build_info(
 /// let metrics = OAuthMetrics::global();
 /// metrics.integrations_active.with(Provider::Google).set(3.0);
 /// metrics.token_refresh_total.inc();
-/// let text = metrics_runtime::render();
+/// let text = instrument_metric::render();
 /// assert!(text.contains(r#"oauth_integrations_active{provider="google"} 3"#));
 /// assert!(text.contains(r#"oauth_integrations_active{provider="microsoft"} 0"#));
 /// assert!(text.contains("oauth_token_refresh_total 1"));
@@ -718,7 +716,7 @@ pub trait Metrics: Sized + 'static {
     /// one already there gets handles exported nowhere; [`Registry::check`] reports it.
     ///
     /// ```
-    /// use metrics_runtime::{IntCounter, Metrics, Registry};
+    /// use instrument_metric::{IntCounter, Metrics, Registry};
     ///
     /// #[derive(Metrics)]
     /// #[metrics(scoped)]

@@ -10,12 +10,12 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::cells::{HistogramCells, ValueCells};
-use crate::exemplar::current_trace;
+use crate::exposition::text::render_labels;
 use crate::exposition::{Exposition, HistogramReading, Value};
-use crate::labels::LabelSet;
+use crate::model::labels::LabelSet;
 use crate::model::{DEFAULT_BUCKETS, Shape};
-use crate::text::render_labels;
+use crate::storage::cells::{HistogramCells, ValueCells};
+use crate::storage::exemplar::current_trace;
 
 /// The cells of one family, shared by its handles and by the registry that writes it.
 #[derive(Clone, Debug)]
@@ -53,7 +53,7 @@ impl Storage {
                 } else {
                     buckets
                 };
-                let native = crate::config::native_config(native);
+                let native = crate::settings::native_config(native);
                 Storage::Histograms(Arc::new(HistogramCells::new(
                     series,
                     bounds,
@@ -189,7 +189,7 @@ pub(crate) mod sealed {
 /// [`Histogram`].
 ///
 /// ```
-/// use metrics_runtime::{Histogram, Metric, Shape};
+/// use instrument_metric::{Histogram, Metric, Shape};
 ///
 /// assert_eq!(Histogram::SHAPE, Shape::Histogram);
 /// ```
@@ -239,7 +239,7 @@ value_handle!(
     /// A counter of `f64` amounts (for whole counts, [`IntCounter`] is cheaper).
     ///
     /// ```
-    /// use metrics_runtime::{Counter, Metrics};
+    /// use instrument_metric::{Counter, Metrics};
     ///
     /// #[derive(Metrics)]
     /// struct Billing {
@@ -293,7 +293,7 @@ value_handle!(
     /// family is small, so that threads counting into one series do not contend.
     ///
     /// ```
-    /// use metrics_runtime::{IntCounter, Metrics};
+    /// use instrument_metric::{IntCounter, Metrics};
     ///
     /// #[derive(Metrics)]
     /// struct Jobs {
@@ -344,7 +344,7 @@ value_handle!(
     /// A value that goes up and down, an `f64`.
     ///
     /// ```
-    /// use metrics_runtime::{Gauge, Metrics};
+    /// use instrument_metric::{Gauge, Metrics};
     ///
     /// #[derive(Metrics)]
     /// struct Tank {
@@ -404,7 +404,7 @@ value_handle!(
     /// A value that goes up and down, an `i64`.
     ///
     /// ```
-    /// use metrics_runtime::{IntGauge, Metrics};
+    /// use instrument_metric::{IntGauge, Metrics};
     ///
     /// #[derive(Metrics)]
     /// struct Pool {
@@ -467,7 +467,7 @@ impl IntGauge {
 /// of its family.
 ///
 /// ```
-/// use metrics_runtime::{Histogram, Metrics};
+/// use instrument_metric::{Histogram, Metrics};
 ///
 /// #[derive(Metrics)]
 /// struct Uploads {
@@ -533,7 +533,7 @@ impl Histogram {
     /// `_bucket{le="+Inf"}` is the count. The text and protobuf formats keep both.
     ///
     /// ```
-    /// use metrics_runtime::{Histogram, Metrics};
+    /// use instrument_metric::{Histogram, Metrics};
     ///
     /// #[derive(Metrics)]
     /// struct Rooms {
@@ -636,7 +636,7 @@ impl Drop for HistogramTimer {
 /// at start-up. [`Family::with`] picks a series by index, never by hashing.
 ///
 /// ```
-/// use metrics_runtime::{IntCounterFamily, LabelValue, Metrics};
+/// use instrument_metric::{IntCounterFamily, LabelValue, Metrics};
 ///
 /// #[derive(Clone, Copy, LabelValue)]
 /// enum Provider { Twilio, Vonage }
@@ -670,7 +670,7 @@ impl<L: LabelSet, M: Metric> Family<L, M> {
     /// Every series, in label index order.
     ///
     /// ```
-    /// use metrics_runtime::{IntGaugeFamily, Metrics};
+    /// use instrument_metric::{IntGaugeFamily, Metrics};
     ///
     /// #[derive(Metrics)]
     /// struct Flags {

@@ -2,6 +2,8 @@
 //! metric structs, source locations, metric kinds, and the runtime's label-name rule. Knows
 //! nothing above it.
 
+pub(crate) mod labels;
+
 use std::fmt;
 
 /// The bucket bounds of a histogram that declares none, in seconds: Prometheus' defaults.
@@ -31,7 +33,7 @@ pub(crate) const SHARED_IN_FLIGHT_HELP: &str =
 /// How a call of an instrumented function ended: the value of its `result` label.
 ///
 /// ```
-/// use metrics_runtime::Outcome;
+/// use instrument_metric::Outcome;
 ///
 /// let labels: Vec<&str> = Outcome::ALL.iter().map(|outcome| outcome.as_str()).collect();
 /// assert_eq!(labels, ["ok", "error", "panic", "cancelled"]);
@@ -75,7 +77,7 @@ impl Outcome {
     /// `ok` when `ok` is true, `error` otherwise: the outcome an `ok_if = predicate` gives.
     ///
     /// ```
-    /// use metrics_runtime::Outcome;
+    /// use instrument_metric::Outcome;
     ///
     /// assert_eq!(Outcome::ok_if(true), Outcome::Ok);
     /// assert_eq!(Outcome::ok_if(false), Outcome::Error);
@@ -91,7 +93,7 @@ impl Outcome {
 /// ([`ErrorKinds`](crate::ErrorKinds)), the index of its kind.
 ///
 /// ```
-/// use metrics_runtime::{Ending, Outcome};
+/// use instrument_metric::{Ending, Outcome};
 ///
 /// assert_eq!(Ending::from(Outcome::Ok).outcome(), Outcome::Ok);
 /// assert_eq!(Ending::with_kind(Outcome::Error, Some(2)).kind(), Some(2));
@@ -257,11 +259,11 @@ impl FunctionDescriptor {
 
 /// A service level objective: the share of calls that must succeed, and the share that must
 /// be faster than a threshold, over 30 days. Declared with `objective(...)` on
-/// `#[instrument_metric]` or given to the HTTP layer's builder; `metrics_runtime::export`
+/// `#[instrument_metric]` or given to the HTTP layer's builder; `instrument_metric::export`
 /// generates its recording rules, burn-rate alerts and dashboard row.
 ///
 /// ```
-/// use metrics_runtime::Objective;
+/// use instrument_metric::Objective;
 ///
 /// let objective = Objective::new("checkout").success(99.9).latency(0.25, 99.0);
 /// assert_eq!(objective.name, "checkout");
@@ -341,8 +343,8 @@ impl Objective {
 /// threshold against a histogram's bounds at compile time with it.
 ///
 /// ```
-/// use metrics_runtime::DEFAULT_BUCKETS;
-/// use metrics_runtime::__private::is_bound;
+/// use instrument_metric::DEFAULT_BUCKETS;
+/// use instrument_metric::__private::is_bound;
 ///
 /// assert!(is_bound(DEFAULT_BUCKETS, 0.25));
 /// assert!(!is_bound(DEFAULT_BUCKETS, 0.3));
@@ -409,7 +411,7 @@ impl FieldDescriptor {
 /// Where a metric was declared in the source: the position of the function or field name.
 ///
 /// ```
-/// let location = metrics_runtime::Location { file: "src/sms.rs", line: 12, column: 8 };
+/// let location = instrument_metric::Location { file: "src/sms.rs", line: 12, column: 8 };
 /// assert_eq!(location.to_string(), "src/sms.rs:12:8");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -431,7 +433,7 @@ impl fmt::Display for Location {
 /// The type of a metric family, as Prometheus knows it.
 ///
 /// ```
-/// use metrics_runtime::{IntCounter, Metric, MetricKind};
+/// use instrument_metric::{IntCounter, Metric, MetricKind};
 ///
 /// assert_eq!(IntCounter::SHAPE.kind(), MetricKind::Counter);
 /// assert_eq!(MetricKind::Histogram.to_string(), "a histogram");
@@ -459,7 +461,7 @@ impl fmt::Display for MetricKind {
 /// The concrete type of a metric family as registered: kind and value type.
 ///
 /// ```
-/// use metrics_runtime::{Gauge, IntGauge, Metric, MetricKind, Shape};
+/// use instrument_metric::{Gauge, IntGauge, Metric, MetricKind, Shape};
 ///
 /// assert_eq!(IntGauge::SHAPE, Shape::IntGauge);
 /// assert_eq!(Gauge::SHAPE.kind(), MetricKind::Gauge);
@@ -505,8 +507,8 @@ impl Shape {
 /// generated code picks the message at compile time and fails the build with it.
 ///
 /// ```
-/// use metrics_runtime::{IntCounter, Metric};
-/// use metrics_runtime::__private::for_kind;
+/// use instrument_metric::{IntCounter, Metric};
+/// use instrument_metric::__private::for_kind;
 ///
 /// let problem = for_kind(IntCounter::SHAPE, "counter names end in `_total`", "", "");
 /// assert_eq!(problem, "counter names end in `_total`");

@@ -13,19 +13,19 @@ pub use std::sync::OnceLock;
 pub use crate::__outcome_of as outcome_of;
 pub use crate::Metrics;
 pub use crate::catalog::Declaration;
+pub use crate::instrument::outcome::{
+    ErrAny, ErrClass, ErrProbe, ErrStatus, OkAny, OkProbe, OkStatus, ResponseStatus, ReturnProbe,
+    Returned, SplitAny, SplitResult, predicate,
+};
 pub use crate::instrument::{
     CallGuard, CallSite, Instrumented, call, error_kind_of, instrument_future, label_index,
 };
-pub use crate::labels::{
+pub use crate::model::labels::{
     ErrorKinds, LabelSet, LabelValue, OptionLabelValue, distinct_names, series_count,
 };
 pub use crate::model::{
     DEFAULT_BUCKETS, Ending, Families, FieldDescriptor, FunctionDescriptor, FunctionName,
     GroupDescriptor, Objective, Outcome, Shape, for_kind, is_bound, own_helps,
-};
-pub use crate::outcome::{
-    ErrAny, ErrClass, ErrProbe, ErrStatus, OkAny, OkProbe, OkStatus, ResponseStatus, ReturnProbe,
-    Returned, SplitAny, SplitResult, predicate,
 };
 pub use crate::registry::MetricField;
 pub use crate::registry::{Registry, registry};
@@ -51,13 +51,13 @@ pub fn encode_families(
     families: &[prometheus::proto::MetricFamily],
     format: crate::Format,
 ) -> String {
-    crate::gathered::encode_gathered(families, format)
+    crate::render::gathered::encode_gathered(families, format)
 }
 
 /// The label string of a series of an instrumented function, for the property tests.
 #[must_use]
 pub fn render_labels(labels: &[(&str, &str)]) -> String {
-    crate::text::render_labels(labels.iter().copied())
+    crate::exposition::text::render_labels(labels.iter().copied())
 }
 
 /// The crate's classic histogram cells alone (no handle, no registry), for the native
@@ -65,13 +65,13 @@ pub fn render_labels(labels: &[(&str, &str)]) -> String {
 pub mod bench {
     /// One classic histogram series.
     #[derive(Debug)]
-    pub struct ClassicHistogram(crate::cells::HistogramCells);
+    pub struct ClassicHistogram(crate::storage::cells::HistogramCells);
 
     impl ClassicHistogram {
         /// A series with these bucket bounds.
         #[must_use]
         pub fn new(bounds: &[f64]) -> Self {
-            ClassicHistogram(crate::cells::HistogramCells::new(1, bounds, None))
+            ClassicHistogram(crate::storage::cells::HistogramCells::new(1, bounds, None))
         }
 
         /// Records one observation.

@@ -15,29 +15,33 @@
 //! that takes one is refused (a registration gets the conflict as its error), so that the
 //! layer, which has no `Result` to report a conflict with, always exports its families.
 
+pub mod collect;
+pub(crate) mod crate_check;
+pub(crate) mod runner;
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 use std::time::Duration;
 
+use crate::catalog::function_name;
 use crate::catalog::{
     Builtin, Catalog, CatalogError, Conflict, Declaration, DeclaredObjective, FamilySpec,
     InstrumentedFunction, Origin,
 };
-use crate::cells::CallCells;
-use crate::config::{self, ConstantLabels};
-use crate::function_name;
+use crate::exposition::text::render_labels;
 use crate::instrument::CallSite;
-use crate::labels::combinations;
 use crate::metrics::{Histogram, IntGauge, LabelTable, Metric, Storage};
+use crate::model::labels::combinations;
 use crate::model::{
     DEFAULT_BUCKETS, Families, FieldDescriptor, FunctionDescriptor, FunctionName, Location,
     MetricKind, Objective, Outcome, SHARED_COUNTER, SHARED_COUNTER_HELP, SHARED_ERRORS,
     SHARED_ERRORS_HELP, SHARED_HISTOGRAM, SHARED_HISTOGRAM_HELP, SHARED_IN_FLIGHT,
     SHARED_IN_FLIGHT_HELP, Shape, metric_name_problem,
 };
-use crate::runner::{Read, Samples, Source};
-use crate::text::render_labels;
+use crate::registry::runner::{Read, Samples, Source};
+use crate::settings::{self, ConstantLabels};
+use crate::storage::cells::CallCells;
 
 mod intern;
 
@@ -59,7 +63,7 @@ pub const MIN_COLLECT_TIMEOUT: Duration = Duration::from_millis(100);
 /// A `Registry` is a handle: clones share the same families.
 ///
 /// ```
-/// use metrics_runtime::{IntCounter, Metrics, Registry};
+/// use instrument_metric::{IntCounter, Metrics, Registry};
 ///
 /// #[derive(Metrics)]
 /// #[metrics(scoped)]
@@ -221,7 +225,7 @@ pub(crate) const COLLECTOR_TIMEOUTS_FAMILY: &str = "metrics_collector_timeouts_t
 pub(crate) const EXPORTER_FAMILIES: [(&str, &str, Shape, &[&str]); 4] = [
     (
         CONFLICTS_FAMILY,
-        "Conflicting metric declarations: each one's series are missing from this exposition; metrics_runtime::check() and the log name their source locations.",
+        "Conflicting metric declarations: each one's series are missing from this exposition; instrument_metric::check() and the log name their source locations.",
         Shape::IntGauge,
         &[],
     ),
@@ -290,12 +294,12 @@ impl Registry {
     /// As [`set_constant_labels`](crate::set_constant_labels), but never `TooLate`.
     pub fn with_constant_labels<K, V>(
         labels: impl IntoIterator<Item = (K, V)>,
-    ) -> Result<Registry, config::ConfigError>
+    ) -> Result<Registry, settings::ConfigError>
     where
         K: Into<String>,
         V: Into<String>,
     {
-        let labels = config::checked(labels)?;
+        let labels = settings::checked(labels)?;
         Ok(Registry::from_parts(
             ConstantLabels::new(labels),
             None,
@@ -335,7 +339,7 @@ impl Registry {
     /// ```
     /// use std::time::Duration;
     ///
-    /// let registry = metrics_runtime::Registry::new();
+    /// let registry = instrument_metric::Registry::new();
     /// registry.set_collect_timeout(Duration::from_secs(20));
     /// assert_eq!(registry.collect_timeout(), Duration::from_secs(20));
     /// ```
@@ -373,7 +377,7 @@ impl Registry {
     /// exposition always carries created timestamps; the text format 0.0.4 never.
     ///
     /// ```
-    /// use metrics_runtime::{Format, Registry};
+    /// use instrument_metric::{Format, Registry};
     ///
     /// let registry = Registry::new();
     /// registry.int_counter("jobs_total", "Jobs.").unwrap().inc();
@@ -666,7 +670,7 @@ impl Registry {
     /// layer (see [`registry()`]); the conflict is also reported by [`Registry::check`].
     ///
     /// ```
-    /// let registry = metrics_runtime::Registry::new();
+    /// let registry = instrument_metric::Registry::new();
     /// let retries = registry.int_counter("sync_retries_total", "Sync retries.").unwrap();
     /// retries.inc();
     /// assert!(registry.render().contains("sync_retries_total 1"));
@@ -791,7 +795,7 @@ impl Registry {
     /// let legacy = prometheus::IntCounter::new("legacy_jobs_total", "Jobs.").unwrap();
     /// hand_made.register(Box::new(legacy.clone())).unwrap();
     /// legacy.inc();
-    /// let registry = metrics_runtime::Registry::new();
+    /// let registry = instrument_metric::Registry::new();
     /// registry.attach_prometheus(hand_made);
     /// assert!(registry.render().contains("legacy_jobs_total 1"));
     /// ```
@@ -1002,7 +1006,7 @@ impl State {
 
 /// The global registry, which `/metrics` exposes by default: every function instrumented with
 /// `#[instrument_metric]`, every `Metrics` struct (but those marked `scoped`), the HTTP layer,
-/// the collectors registered with [`collect`](crate::collect), and the exporter's own metrics.
+/// the collectors registered with [`collect`](crate::registry::collect), and the exporter's own metrics.
 /// Built on first use; every series whose labels are known is exported at zero from then on.
 ///
 /// It keeps the names of the default HTTP layer's families (`http_requests_total`,
@@ -1012,9 +1016,9 @@ impl State {
 /// exports its families.
 ///
 /// ```
-/// let retries = metrics_runtime::registry().int_counter("imports_retried_total", "Imports retried.").unwrap();
+/// let retries = instrument_metric::registry().int_counter("imports_retried_total", "Imports retried.").unwrap();
 /// retries.inc();
-/// assert!(metrics_runtime::render().contains("imports_retried_total 1"));
+/// assert!(instrument_metric::render().contains("imports_retried_total 1"));
 /// ```
 #[must_use]
 pub fn registry() -> &'static Registry {
@@ -1036,7 +1040,7 @@ pub fn registry() -> &'static Registry {
 /// A [`CatalogError`] listing each conflict with every source location involved.
 ///
 /// ```
-/// metrics_runtime::check().expect("metric declarations agree");
+/// instrument_metric::check().expect("metric declarations agree");
 /// ```
 pub fn check() -> Result<(), CatalogError> {
     registry().check()
@@ -1046,14 +1050,14 @@ pub fn check() -> Result<(), CatalogError> {
 /// [`Registry::catalog`].
 ///
 /// ```
-/// use metrics_runtime::{MetricKind, instrument_metric};
+/// use instrument_metric::{MetricKind, instrument_metric};
 ///
 /// /// Sends a reminder.
 /// #[instrument_metric(name = "reminders")]
 /// fn remind() {}
 ///
 /// fn main() {
-///     let catalog = metrics_runtime::catalog();
+///     let catalog = instrument_metric::catalog();
 ///     let family = catalog.families.iter().find(|f| f.name == "reminders_total").unwrap();
 ///     assert_eq!(family.kind, MetricKind::Counter);
 ///     assert_eq!(family.labels, ["function", "module", "result"]);
@@ -1070,17 +1074,17 @@ pub fn catalog() -> Catalog {
 #[allow(private_interfaces)]
 mod fields {
     use super::{FieldDescriptor, Registry, registry};
-    use crate::labels::LabelSet;
     use crate::metrics::sealed::Sealed;
     use crate::metrics::{
         Counter, Family, Gauge, Histogram, IntCounter, IntGauge, Metric, Storage,
     };
     use crate::model::Shape;
+    use crate::model::labels::LabelSet;
 
     /// A field of a `#[derive(Metrics)]` struct: a single metric or a [`Family`].
     ///
     /// ```
-    /// use metrics_runtime::{IntCounterFamily, LabelValue, MetricField};
+    /// use instrument_metric::{IntCounterFamily, LabelValue, MetricField};
     ///
     /// #[derive(Clone, Copy, LabelValue)]
     /// enum Provider { Twilio, Vonage }
@@ -1171,7 +1175,7 @@ fn build_global() -> Registry {
     sites.sort_by_key(|site| location(&site.descriptor));
     groups.sort_by_key(|group| group.fields.first().map(FieldDescriptor::location));
     name_functions(&sites);
-    let constant = config::freeze().clone();
+    let constant = settings::freeze().clone();
     let state = State {
         reserved: if cfg!(feature = "axum") {
             &RESERVED_FAMILIES
@@ -1657,10 +1661,10 @@ fn function_objectives(registry: &Registry, sites: &[&'static CallSite]) -> Vec<
         } else {
             let functions: Vec<String> = kept
                 .iter()
-                .map(|site| crate::text::regex_escape(site.function()))
+                .map(|site| crate::exposition::text::regex_escape(site.function()))
                 .collect();
-            let module = crate::text::promql_string(first.descriptor.module);
-            let function = crate::text::promql_string(&functions.join("|"));
+            let module = crate::exposition::text::promql_string(first.descriptor.module);
+            let function = crate::exposition::text::promql_string(&functions.join("|"));
             format!("function=~{function},module={module}")
         };
         let [counter_spec, histogram_spec, ..] = function_specs(first);

@@ -9,7 +9,7 @@
 //! one relaxed load.
 //!
 //! ```
-//! use metrics_runtime::{Outcome, instrument_metric, testing};
+//! use instrument_metric::{Outcome, instrument_metric, testing};
 //!
 //! #[instrument_metric]
 //! fn parse(text: &str) -> Result<u32, std::num::ParseIntError> {
@@ -37,7 +37,7 @@
 //! own exposition:
 //!
 //! ```
-//! use metrics_runtime::{CounterFamily, IntCounter, LabelValue, Metrics, Registry};
+//! use instrument_metric::{CounterFamily, IntCounter, LabelValue, Metrics, Registry};
 //!
 //! #[derive(Clone, Copy, Debug, LabelValue)]
 //! enum Warehouse { North, South }
@@ -123,7 +123,7 @@ impl Captured {
     /// `result` (a kind of class `ok` is `ok`), as `<stem>_errors_total{kind}` does.
     ///
     /// ```
-    /// use metrics_runtime::{ErrorKinds, Outcome, instrument_metric, testing};
+    /// use instrument_metric::{ErrorKinds, Outcome, instrument_metric, testing};
     ///
     /// #[derive(Debug, ErrorKinds)]
     /// enum StockError {
@@ -202,7 +202,7 @@ impl Captured {
                     .iter()
                     .map(|(_, values)| *values)
                     .collect();
-                crate::labels::combinations(&values)
+                crate::model::labels::combinations(&values)
                     .get(call.combination)
                     .is_some_and(|combination| combination == labels)
             })
@@ -215,7 +215,7 @@ impl Captured {
         self.calls.is_empty() && self.requests.is_empty()
     }
 
-    /// The duration of each HTTP request the [`HttpMetricsLayer`](crate::axum::HttpMetricsLayer)
+    /// The duration of each HTTP request the [`HttpMetricsLayer`](crate::integrations::axum::HttpMetricsLayer)
     /// recorded for route `endpoint` (its `endpoint` label: the route template), as its
     /// histogram observed it, in order, with its method and status. A request is in the
     /// capture when its response future completes in the captured code, as with
@@ -223,7 +223,7 @@ impl Captured {
     ///
     /// ```
     /// use axum::{Router, body::Body, http::Request, routing::get};
-    /// use metrics_runtime::{axum::HttpMetricsLayer, testing};
+    /// use instrument_metric::{axum::HttpMetricsLayer, testing};
     /// use tower::ServiceExt;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
@@ -328,7 +328,7 @@ impl From<Capture> for Captured {
 /// its output is the inner future's with the capture.
 ///
 /// ```
-/// use metrics_runtime::{instrument_metric, testing};
+/// use instrument_metric::{instrument_metric, testing};
 ///
 /// #[instrument_metric]
 /// async fn fetch() -> u32 {

@@ -16,7 +16,7 @@ use std::sync::LazyLock;
 use std::time::Instant;
 
 use criterion::{Criterion, criterion_group};
-use metrics_runtime::{LabelValue, instrument_metric};
+use instrument_metric::{LabelValue, instrument_metric};
 use prometheus::{
     Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry,
 };
@@ -270,7 +270,7 @@ fn http_requests(c: &mut Criterion) {
     let plain: Router = Router::new().route("/api/hello/{name}", get(hello));
     let layered: Router = Router::new()
         .route("/api/hello/{name}", get(hello))
-        .layer(metrics_runtime::axum::HttpMetricsLayer::default());
+        .layer(instrument_metric::axum::HttpMetricsLayer::default());
     let request = || {
         Request::builder()
             .uri("/api/hello/world")

@@ -27,11 +27,11 @@ use std::time::Duration;
 use common::{Clock, ThreadCpu, mean_ns, resident_bytes};
 use criterion::Criterion;
 use criterion::measurement::Measurement;
-use integration_tests::Exposition;
-use metrics_runtime::{
+use instrument_metric::{
     CounterFamily, GaugeFamily, HistogramFamily, IntCounterFamily, IntGaugeFamily, LabelValue,
     Metrics, Registry,
 };
+use integration_tests::Exposition;
 use prometheus::Encoder as _;
 
 /// Counts the bytes allocated and not freed while [`COUNTING`] is set.
@@ -279,7 +279,7 @@ fn renders<M: Measurement>(c: &mut Criterion<M>) {
 
     let mut group = c.benchmark_group("derive_render_10k");
     group.sample_size(30);
-    group.bench_function("metrics_runtime", |b| b.iter(|| black_box(ours.render())));
+    group.bench_function("instrument_metric", |b| b.iter(|| black_box(ours.render())));
     group.bench_function("tikv_gather_text_encoder", |b| {
         b.iter(|| black_box(tikv_render(&tikv)));
     });
@@ -349,14 +349,17 @@ fn increments<M: Measurement<Value = Duration>>(c: &mut Criterion<M>) {
             group.bench_function(format!("bare_loop_{threads}_threads{suffix}"), |b| {
                 b.iter_custom(|iters| on_threads(threads, iters, clock, bare));
             });
-            group.bench_function(format!("metrics_runtime_{threads}_threads{suffix}"), |b| {
-                b.iter_custom(|iters| {
-                    ours_calls.fetch_add(iters * threads as u64, Ordering::Relaxed);
-                    on_threads(threads, iters, clock, ours)
-                });
-            });
             group.bench_function(
-                format!("metrics_runtime_resolved_{threads}_threads{suffix}"),
+                format!("instrument_metric_{threads}_threads{suffix}"),
+                |b| {
+                    b.iter_custom(|iters| {
+                        ours_calls.fetch_add(iters * threads as u64, Ordering::Relaxed);
+                        on_threads(threads, iters, clock, ours)
+                    });
+                },
+            );
+            group.bench_function(
+                format!("instrument_metric_resolved_{threads}_threads{suffix}"),
                 |b| {
                     b.iter_custom(|iters| {
                         ours_calls.fetch_add(iters * threads as u64, Ordering::Relaxed);
@@ -397,7 +400,7 @@ const KINDS: [&str; 5] = ["IntCounter", "Counter", "Gauge", "IntGauge", "Histogr
 
 /// The libraries measured for memory; `prometheus-client-str` labels its family with strings.
 const LIBRARIES: [&str; 4] = [
-    "metrics-runtime",
+    "instrument-metric",
     "tikv",
     "prometheus-client",
     "prometheus-client-str",
@@ -434,7 +437,7 @@ fn warm_up() {
 /// keeps it alive, and (for ours) the bytes of its cells and of its handles.
 fn create(library: &str, kind: &str) -> (Box<dyn std::any::Any>, Option<(usize, usize)>) {
     match library {
-        "metrics-runtime" => create_ours(kind),
+        "instrument-metric" => create_ours(kind),
         "tikv" => (create_tikv(kind), None),
         "prometheus-client" => (
             create_client::<ClientLabels>(kind, |s, t| ClientLabels {
@@ -471,35 +474,35 @@ fn create_ours(kind: &str) -> (Box<dyn std::any::Any>, Option<(usize, usize)>) {
         "IntCounter" => touch!(
             Requests::register_in(&registry),
             bench_requests_total,
-            metrics_runtime::IntCounter,
+            instrument_metric::IntCounter,
             inc()
         ),
         "Counter" => touch!(
             FloatCounters::register_in(&registry),
             bench_amount_total,
-            metrics_runtime::Counter,
+            instrument_metric::Counter,
             inc()
         ),
         "Gauge" => touch!(
             Gauges::register_in(&registry),
             bench_load_ratio,
-            metrics_runtime::Gauge,
+            instrument_metric::Gauge,
             inc()
         ),
         "IntGauge" => touch!(
             IntGauges::register_in(&registry),
             bench_queued_items,
-            metrics_runtime::IntGauge,
+            instrument_metric::IntGauge,
             inc()
         ),
         _ => touch!(
             Histograms::register_in(&registry),
             bench_latency_seconds,
-            metrics_runtime::Histogram,
+            instrument_metric::Histogram,
             observe(0.01)
         ),
     };
-    let (cells, _) = metrics_runtime::__private::memory_of(&registry);
+    let (cells, _) = instrument_metric::__private::memory_of(&registry);
     (Box::new((registry, kept)), Some((cells, handle * SERIES)))
 }
 
@@ -583,7 +586,7 @@ where
         _ => fill!(
             "bench_seconds",
             Family::<L, Histogram>::new_with_constructor(|| Histogram::new(
-                metrics_runtime::DEFAULT_BUCKETS.iter().copied()
+                instrument_metric::DEFAULT_BUCKETS.iter().copied()
             )),
             observe(0.01)
         ),
@@ -663,11 +666,11 @@ fn main() {
             .configure_from_args()),
     }
 
-    let ours = mean_ns("derive_render_10k/metrics_runtime");
+    let ours = mean_ns("derive_render_10k/instrument_metric");
     let tikv = mean_ns("derive_render_10k/tikv_gather_text_encoder");
     let client = mean_ns("derive_render_10k/prometheus_client");
     println!(
-        "\nissue 12, render of a 10,000-series IntCounterFamily<(Shard, Tenant)> ({}): metrics-runtime {:.3} ms ({:.1} ns per series), tikv gather+TextEncoder {:.3} ms, prometheus-client {:.3} ms",
+        "\nissue 12, render of a 10,000-series IntCounterFamily<(Shard, Tenant)> ({}): instrument-metric {:.3} ms ({:.1} ns per series), tikv gather+TextEncoder {:.3} ms, prometheus-client {:.3} ms",
         clock.name(),
         ours / 1e6,
         ours / SERIES as f64,
@@ -697,18 +700,18 @@ fn main() {
         };
         let bare = line("bare loop (the machine's noise)", "bare_loop", "");
         let ours = line(
-            "metrics-runtime with(labels).inc()",
-            "metrics_runtime",
+            "instrument-metric with(labels).inc()",
+            "instrument_metric",
             " (target <= 1.3x)",
         );
         let resolved = line(
-            "metrics-runtime inc() on a handle resolved once",
-            "metrics_runtime_resolved",
+            "instrument-metric inc() on a handle resolved once",
+            "instrument_metric_resolved",
             "",
         );
         let tikv = line("tikv inc() on a static child", "tikv_static_child", "");
         println!(
-            "  {clock}: 1 thread, metrics-runtime with(labels).inc() / tikv static child = {:.2} (target <= 1.0); a handle resolved once / tikv static child = {:.2}; bare loop {bare:.2} ns",
+            "  {clock}: 1 thread, instrument-metric with(labels).inc() / tikv static child = {:.2} (target <= 1.0); a handle resolved once / tikv static child = {:.2}; bare loop {bare:.2} ns",
             ours / tikv,
             resolved / tikv
         );
@@ -723,7 +726,7 @@ fn main() {
             continue;
         };
         let per = |bytes: usize| bytes as f64 / SERIES as f64;
-        let ours = if *library == "metrics-runtime" {
+        let ours = if *library == "instrument-metric" {
             format!(
                 " (cells {:.1}, handles {:.1}, the rest {:.1})",
                 per(memory.cells),

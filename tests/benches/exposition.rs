@@ -14,8 +14,8 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group};
+use instrument_metric::{Format, HistogramFamily, IntCounterFamily, Metrics, Registry};
 use integration_tests::bench_labels::{SHARDS, Shard, TENANTS, Tenant};
-use metrics_runtime::{Format, HistogramFamily, IntCounterFamily, Metrics, Registry};
 use opentelemetry::trace::{SpanContext, TraceContextExt as _, TraceFlags, TraceState};
 
 #[derive(Metrics)]
@@ -153,7 +153,7 @@ fn client_exemplar() -> (Option<TraceLabels>, Option<std::time::SystemTime>) {
 fn peer_observe(c: &mut Criterion) {
     use prometheus_client::metrics::exemplar::{CounterWithExemplar, HistogramWithExemplars};
     let histogram = HistogramWithExemplars::<TraceLabels>::new(
-        metrics_runtime::DEFAULT_BUCKETS.iter().copied(),
+        instrument_metric::DEFAULT_BUCKETS.iter().copied(),
     );
     let counter = CounterWithExemplar::<TraceLabels>::default();
     let mut group = c.benchmark_group("prometheus_client");
@@ -199,7 +199,7 @@ fn main() {
     let sizes: Vec<(&str, usize, usize, usize)> = [("classic", &classic), ("native", &native)]
         .into_iter()
         .map(|(name, registry)| {
-            let (bytes, _) = metrics_runtime::__private::memory_of(registry);
+            let (bytes, _) = instrument_metric::__private::memory_of(registry);
             let text = registry
                 .render_within(Format::Text, Duration::from_secs(1))
                 .len();

@@ -20,8 +20,8 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::routing::get;
+use instrument_metric::instrument_metric;
 use integration_tests::load::{Connection, serve};
-use metrics_runtime::instrument_metric;
 use tokio::runtime::Runtime;
 
 /// Requests sent before the measured ones.
@@ -68,8 +68,8 @@ impl Variant {
             Self::Plain => Router::new().route("/api/hello", get(plain_hello)),
             Self::Instrumented => Router::new()
                 .route("/api/hello", get(instrumented_hello))
-                .merge(metrics_runtime::axum::router())
-                .layer(metrics_runtime::axum::HttpMetricsLayer::default()),
+                .merge(instrument_metric::axum::router())
+                .layer(instrument_metric::axum::HttpMetricsLayer::default()),
         }
     }
 }

@@ -13,9 +13,9 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
+use instrument_metric::instrument_metric;
 use integration_tests::bench_labels::{SHARDS, Shard, ZONES, Zone};
 use integration_tests::load::{measure, median, percentile, scraper, serve};
-use metrics_runtime::instrument_metric;
 
 /// Declares 9,900 series (550 label combinations, each a counter with four outcomes and a
 /// 14-line histogram) for /metrics to carry, with the layer's and the handler's.
@@ -54,8 +54,8 @@ fn main() {
         let instrumented = serve(
             Router::new()
                 .route("/api/hello", get(instrumented_hello))
-                .merge(metrics_runtime::axum::router())
-                .layer(metrics_runtime::axum::HttpMetricsLayer::default()),
+                .merge(instrument_metric::axum::router())
+                .layer(instrument_metric::axum::HttpMetricsLayer::default()),
         )
         .await;
         let rounds = 9;
@@ -80,7 +80,7 @@ fn main() {
         // Then scrapes while the instrumented service is under the same load: from the
         // service's own runtime and from a listener on a thread of its own, each without and
         // with gzip (which Prometheus asks for).
-        let dedicated = metrics_runtime::axum::Endpoint::new()
+        let dedicated = instrument_metric::axum::Endpoint::new()
             .spawn("127.0.0.1:0")
             .unwrap();
         let mut scrapes = Vec::new();
@@ -104,7 +104,7 @@ fn main() {
         // Each round's two runs are adjacent in time, so their ratio cancels the machine's drift.
         let ratios: Vec<f64> = plain_rps.iter().zip(&instrumented_rps).map(|(p, i)| i / p).collect();
         let paired = median(&ratios);
-        let series = metrics_runtime::render().lines().filter(|l| !l.starts_with('#')).count();
+        let series = instrument_metric::render().lines().filter(|l| !l.starts_with('#')).count();
         println!("rounds (requests/s): plain {plain_rps:.0?}, instrumented {instrumented_rps:.0?}");
         println!(
             "target 5: HTTP layer + instrumented handler: {instrumented_mean:.0} req/s vs {plain_mean:.0} req/s without (medians of {rounds} alternated rounds); median paired ratio {paired:.3}, cost {:.2}% (target <= 2%)",

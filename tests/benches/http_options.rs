@@ -12,7 +12,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::Request;
 use axum::routing::post;
-use metrics_runtime::axum::{BODY_SIZE_BUCKETS, HttpMetricsLayer};
+use instrument_metric::axum::{BODY_SIZE_BUCKETS, HttpMetricsLayer};
 use tower::ServiceExt as _;
 
 const REQUESTS: u32 = 20_000;

@@ -17,9 +17,9 @@ use std::time::{Duration, Instant};
 
 use common::LIVE;
 use criterion::{Criterion, criterion_group};
-use metrics_runtime::__private::bench::ClassicHistogram;
-use metrics_runtime::DEFAULT_BUCKETS;
-use metrics_runtime::native_histogram::{NativeConfig, NativeHistogram};
+use instrument_metric::__private::bench::ClassicHistogram;
+use instrument_metric::DEFAULT_BUCKETS;
+use instrument_metric::native_histogram::{NativeConfig, NativeHistogram};
 use prometheus_client::metrics::histogram::{Histogram as ClientHistogram, NativeHistogramConfig};
 
 #[global_allocator]

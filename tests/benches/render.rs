@@ -14,8 +14,8 @@ use std::sync::atomic::Ordering;
 use common::{Clock, LIVE, ThreadCpu, mean_ns, resident_bytes};
 use criterion::Criterion;
 use criterion::measurement::Measurement;
+use instrument_metric::{LabelValue, instrument_metric};
 use integration_tests::bench_labels::{SHARDS, Shard, TENANTS, Tenant};
-use metrics_runtime::{LabelValue, instrument_metric};
 use prometheus::{Encoder as _, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
 
 #[global_allocator]
@@ -151,7 +151,7 @@ fn touch_every_series() {
 fn renders<M: Measurement>(c: &mut Criterion<M>) {
     touch_every_series();
     let tikv = tikv_registry();
-    let ours = metrics_runtime::render();
+    let ours = instrument_metric::render();
     assert_eq!(
         ours.lines()
             .filter(|l| l.starts_with("render_bench_total{"))
@@ -176,8 +176,8 @@ fn renders<M: Measurement>(c: &mut Criterion<M>) {
     );
     let mut group = c.benchmark_group("render_10k");
     group.sample_size(30);
-    group.bench_function("metrics_runtime", |b| {
-        b.iter(|| black_box(metrics_runtime::render()));
+    group.bench_function("instrument_metric", |b| {
+        b.iter(|| black_box(instrument_metric::render()));
     });
     group.bench_function("tikv_gather_text_encoder", |b| {
         b.iter(|| black_box(tikv_render(&tikv)));
@@ -193,7 +193,7 @@ fn main() {
     let before = LIVE.load(Ordering::Relaxed);
     touch_every_series();
     let ours_bytes = LIVE.load(Ordering::Relaxed) - before;
-    let (cell_bytes, series) = metrics_runtime::__private::memory();
+    let (cell_bytes, series) = instrument_metric::__private::memory();
     let before = LIVE.load(Ordering::Relaxed);
     let tikv = tikv_registry();
     let tikv_bytes = LIVE.load(Ordering::Relaxed) - before;
@@ -221,31 +221,31 @@ fn main() {
 
     // Resident memory across 10,000 scrapes.
     for _ in 0..100 {
-        black_box(metrics_runtime::render());
+        black_box(instrument_metric::render());
     }
     let resident_before = resident_bytes();
     for _ in 0..10_000 {
-        black_box(metrics_runtime::render());
+        black_box(instrument_metric::render());
     }
     let resident_after = resident_bytes();
 
-    let ours = mean_ns("render_10k/metrics_runtime");
+    let ours = mean_ns("render_10k/instrument_metric");
     let theirs = mean_ns("render_10k/tikv_gather_text_encoder");
     let client = mean_ns("render_10k/prometheus_client");
     println!("\nclock: {}", clock.name());
     println!(
-        "target 4: render 10,000 counter series (+2,500 histograms): metrics-runtime {:.2} ms, tikv gather+TextEncoder {:.2} ms, {:.1}x faster (target >= 10x)",
+        "target 4: render 10,000 counter series (+2,500 histograms): instrument-metric {:.2} ms, tikv gather+TextEncoder {:.2} ms, {:.1}x faster (target >= 10x)",
         ours / 1e6,
         theirs / 1e6,
         theirs / ours
     );
     println!(
-        "target 4: prometheus-client {:.2} ms on the same series: metrics-runtime is {:.1}x faster",
+        "target 4: prometheus-client {:.2} ms on the same series: instrument-metric is {:.1}x faster",
         client / 1e6,
         client / ours
     );
     println!(
-        "target 8: allocated for the 2,500 call sites: metrics-runtime {ours_bytes} bytes ({cell_bytes} in cells, {series} exported series, {:.0} bytes per series); tikv {tikv_bytes} bytes ({:.0} bytes per series); prometheus-client {client_bytes} bytes ({:.0} bytes per series)",
+        "target 8: allocated for the 2,500 call sites: instrument-metric {ours_bytes} bytes ({cell_bytes} in cells, {series} exported series, {:.0} bytes per series); tikv {tikv_bytes} bytes ({:.0} bytes per series); prometheus-client {client_bytes} bytes ({:.0} bytes per series)",
         ours_bytes as f64 / series as f64,
         tikv_bytes as f64 / series as f64,
         client_bytes as f64 / series as f64,

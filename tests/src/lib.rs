@@ -97,7 +97,7 @@ impl Exposition {
     /// - no series appears twice;
     /// - each histogram's buckets are cumulative and its `+Inf` bucket equals its `_count` (a
     ///   series has both `_sum` and `_count`, or, in OpenMetrics, neither);
-    /// - for every instrumented function (from [`metrics_runtime::catalog`]) and for the HTTP
+    /// - for every instrumented function (from [`instrument_metric::catalog`]) and for the HTTP
     ///   layer, the counter rows of one series (by `result`, by `status`) add up to its
     ///   histogram's `_count`, so no outcome is missing and both were read together.
     ///
@@ -123,7 +123,7 @@ impl Exposition {
                 self.check_histogram(family)?;
             }
         }
-        let catalog = metrics_runtime::catalog();
+        let catalog = instrument_metric::catalog();
         let mut pairs: Vec<(&str, &str, &str)> = catalog
             .functions
             .iter()
@@ -553,16 +553,16 @@ print(json.dumps(samples))
 
 /// Metrics declared in this crate, so that tests can declare the same family differently in
 /// another crate.
-#[derive(metrics_runtime::Metrics)]
+#[derive(instrument_metric::Metrics)]
 pub struct SupportMetrics {
     /// Declared as an integer gauge in the support crate.
     #[metric(name = "group_clash")]
-    pub clash: metrics_runtime::IntGauge,
+    pub clash: instrument_metric::IntGauge,
 }
 
 /// A function declared in this crate, so that tests can declare the same family in another
 /// crate and see the conflict reported across crates.
-#[metrics_runtime::instrument_metric(
+#[instrument_metric::instrument_metric(
     name = "cross_crate",
     help = "Declared in two crates.",
     buckets = [0.1, 1.0]
@@ -602,7 +602,7 @@ pub mod prometheus;
 /// Label values for benchmarks: 50 shards x 50 tenants = 2,500 combinations, which with the
 /// four outcomes of an async function make 10,000 counter series.
 pub mod bench_labels {
-    use metrics_runtime::LabelValue;
+    use instrument_metric::LabelValue;
 
     /// A shard.
     #[derive(Clone, Copy, Debug, LabelValue)]

@@ -5,8 +5,8 @@ use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
+use instrument_metric::instrument_metric;
 use integration_tests::Exposition;
-use metrics_runtime::instrument_metric;
 use tokio::sync::oneshot;
 
 /// Declared first in `function_calls_total`: a sync function, which cannot be cancelled.
@@ -46,7 +46,7 @@ async fn crash() -> u32 {
 }
 
 fn scrape() -> Exposition {
-    Exposition::parse(&metrics_runtime::render()).expect("the exposition parses")
+    Exposition::parse(&instrument_metric::render()).expect("the exposition parses")
 }
 
 const LABELS: [(&str, &str); 2] = [("function", "send"), ("module", "async_outcomes")];

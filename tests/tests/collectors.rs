@@ -5,8 +5,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
+use instrument_metric::{LabelValue, collect};
 use integration_tests::Exposition;
-use metrics_runtime::{LabelValue, collect};
 
 #[derive(Clone, Copy, LabelValue)]
 enum Provider {
@@ -43,9 +43,9 @@ fn collectors_are_read_on_scrape_and_failures_stay_contained() {
 
     let report = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
-    let first = Exposition::parse(&metrics_runtime::render()).unwrap();
+    let first = Exposition::parse(&instrument_metric::render()).unwrap();
     sessions.store(7, Ordering::Relaxed);
-    let second = Exposition::parse(&metrics_runtime::render()).unwrap();
+    let second = Exposition::parse(&instrument_metric::render()).unwrap();
     std::panic::set_hook(report);
 
     assert_eq!(first.count("active_sessions", &[]), 2);

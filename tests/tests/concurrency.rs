@@ -5,8 +5,8 @@
 use std::sync::Barrier;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use instrument_metric::instrument_metric;
 use integration_tests::Exposition;
-use metrics_runtime::instrument_metric;
 
 /// Adds nothing; fails for odd inputs.
 #[instrument_metric(name = "busy_calls", buckets = [0.5, 1])]
@@ -42,7 +42,7 @@ fn concurrent_calls_are_exact() {
         scope.spawn(|| {
             barrier.wait();
             for _ in 0..SCRAPES {
-                Exposition::parse(&metrics_runtime::render())
+                Exposition::parse(&instrument_metric::render())
                     .expect("every scrape taken during the calls holds the invariants");
                 scrapes.fetch_add(1, Ordering::Relaxed);
             }
@@ -52,7 +52,7 @@ fn concurrent_calls_are_exact() {
             .map(|caller| caller.join().unwrap())
             .sum()
     });
-    let exposition = Exposition::parse(&metrics_runtime::render()).unwrap();
+    let exposition = Exposition::parse(&instrument_metric::render()).unwrap();
     let result = |r| {
         exposition.count(
             "busy_calls_total",

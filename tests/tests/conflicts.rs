@@ -4,8 +4,8 @@
 
 use std::sync::Mutex;
 
+use instrument_metric::{Gauge, IntCounterFamily, LabelValue, Metrics, instrument_metric};
 use integration_tests::{Exposition, SupportMetrics, declared_in_support_crate};
-use metrics_runtime::{Gauge, IntCounterFamily, LabelValue, Metrics, instrument_metric};
 
 /// Two label types with one label name and other values.
 #[derive(Clone, Copy, LabelValue)]
@@ -105,7 +105,7 @@ fn every_conflict_is_logged_with_both_locations() {
     // Other tests of this binary register conflicting metrics while this one runs (in scoped
     // registries too, which log theirs with the same logger): each conflict of the global
     // registry is logged, once, by the time it is read.
-    let conflicts: Vec<String> = metrics_runtime::check()
+    let conflicts: Vec<String> = instrument_metric::check()
         .unwrap_err()
         .conflicts
         .iter()
@@ -135,7 +135,7 @@ fn every_conflict_is_logged_with_both_locations() {
 #[test]
 fn every_conflict_names_both_locations() {
     capture_warnings();
-    let error = metrics_runtime::check().expect_err("the declarations conflict");
+    let error = instrument_metric::check().expect_err("the declarations conflict");
     let text = error.to_string();
     let find = |family: &str| {
         error
@@ -205,7 +205,8 @@ fn conflicting_functions_still_run_and_the_first_declaration_is_kept() {
     assert_eq!(FirstValues::global().sent.with(ChannelA::Sms).get(), 0);
     OtherValues::global().sent.with(ChannelB::Push).inc_by(5);
     LocalMetrics::global().clash.set(9.0);
-    let exposition = Exposition::parse(&metrics_runtime::render()).expect("the exposition parses");
+    let exposition =
+        Exposition::parse(&instrument_metric::render()).expect("the exposition parses");
     let functions: Vec<&str> = exposition
         .series("cross_crate_duration_seconds_count")
         .map(|sample| sample.labels["function"].as_str())
@@ -243,7 +244,7 @@ fn conflicting_functions_still_run_and_the_first_declaration_is_kept() {
         ("result", "ok"),
     ];
     assert_eq!(exposition.count("function_calls_total", &same), 1);
-    let conflicts = metrics_runtime::check().unwrap_err().conflicts.len();
+    let conflicts = instrument_metric::check().unwrap_err().conflicts.len();
     assert_eq!(
         exposition.count("metrics_catalog_conflicts", &[]),
         u64::try_from(conflicts).unwrap()
@@ -252,7 +253,7 @@ fn conflicting_functions_still_run_and_the_first_declaration_is_kept() {
 
 #[test]
 fn a_gauge_and_a_counter_that_share_a_name_are_refused_in_a_sentence_that_names_both() {
-    let registry = metrics_runtime::Registry::new();
+    let registry = instrument_metric::Registry::new();
     let counter_line = line!() + 1;
     let _jobs = registry.int_counter("queue_jobs_total", "Jobs queued.");
     let gauge_line = line!() + 1;

@@ -3,8 +3,8 @@
 
 #![allow(clippy::float_cmp)] // the values compared are whole numbers, exact in f64
 
+use instrument_metric::{ConfigError, instrument_metric};
 use integration_tests::{Exposition, promtool_check_metrics};
-use metrics_runtime::{ConfigError, instrument_metric};
 
 #[instrument_metric(name = "tagged")]
 fn tagged() {}
@@ -16,7 +16,7 @@ fn clashing() {}
 #[test]
 fn constant_labels_are_on_every_series() {
     assert_eq!(
-        metrics_runtime::set_constant_labels([("bad-name", "x")]),
+        instrument_metric::set_constant_labels([("bad-name", "x")]),
         Err(ConfigError::InvalidLabel("bad-name".to_owned()))
     );
     // Labels the crate's own families carry, or Prometheus adds, would repeat in a series.
@@ -31,19 +31,19 @@ fn constant_labels_are_on_every_series() {
     ] {
         assert!(
             matches!(
-                metrics_runtime::set_constant_labels([(taken, "x")]),
+                instrument_metric::set_constant_labels([(taken, "x")]),
                 Err(ConfigError::Taken { .. })
             ),
             "{taken}"
         );
     }
-    metrics_runtime::set_constant_labels([("env", "staging"), ("service", "assistant")]).unwrap();
+    instrument_metric::set_constant_labels([("env", "staging"), ("service", "assistant")]).unwrap();
     assert_eq!(
-        metrics_runtime::set_constant_labels([("zone", "a")]),
+        instrument_metric::set_constant_labels([("zone", "a")]),
         Err(ConfigError::TooLate)
     );
 
-    let manual = metrics_runtime::registry()
+    let manual = instrument_metric::registry()
         .int_gauge("manual_workers", "Registered by hand.")
         .unwrap();
     manual.set(5);
@@ -51,11 +51,11 @@ fn constant_labels_are_on_every_series() {
     let gathered = prometheus::IntGauge::new("legacy_workers", "Registered with tikv.").unwrap();
     legacy.register(Box::new(gathered.clone())).unwrap();
     gathered.set(2);
-    metrics_runtime::registry().attach_prometheus(legacy);
+    instrument_metric::registry().attach_prometheus(legacy);
     tagged();
     clashing();
 
-    let text = metrics_runtime::render();
+    let text = instrument_metric::render();
     let exposition = Exposition::parse(&text).unwrap();
     assert!(!exposition.samples.is_empty());
     assert_eq!(
@@ -90,7 +90,7 @@ fn constant_labels_are_on_every_series() {
         2
     );
 
-    let error = metrics_runtime::check().unwrap_err();
+    let error = instrument_metric::check().unwrap_err();
     assert!(
         error
             .conflicts

@@ -2,11 +2,11 @@
 //! of `#[instrument_metric]`: every series exists at zero from the start, and recording picks
 //! exactly the series of the given labels.
 
-use integration_tests::Exposition;
-use metrics_runtime::{
+use instrument_metric::{
     CounterFamily, Gauge, HistogramFamily, IntCounter, IntCounterFamily, IntGaugeFamily, LabelSet,
     LabelValue, Metrics, instrument_metric,
 };
+use integration_tests::Exposition;
 
 #[derive(Clone, Copy, Debug, LabelValue)]
 enum Provider {
@@ -68,7 +68,7 @@ async fn lookup(provider: &Provider) -> usize {
 }
 
 fn scrape() -> Exposition {
-    Exposition::parse(&metrics_runtime::render()).expect("the exposition parses")
+    Exposition::parse(&instrument_metric::render()).expect("the exposition parses")
 }
 
 #[test]
@@ -104,14 +104,14 @@ fn families_record_into_exactly_the_named_series() {
         std::ptr::eq(metrics, SmsMetrics::global()),
         "one global instance"
     );
-    let again = <SmsMetrics as Metrics>::register_in(metrics_runtime::registry());
+    let again = <SmsMetrics as Metrics>::register_in(instrument_metric::registry());
     again.receipts_total.inc();
     assert_eq!(
         metrics.receipts_total.get(),
         1,
         "registering the struct again in the global registry gives handles to the same series"
     );
-    metrics_runtime::check().expect("registering it again is no conflict");
+    instrument_metric::check().expect("registering it again is no conflict");
     for _ in 0..3 {
         metrics
             .messages_total
@@ -225,5 +225,5 @@ async fn dynamic_labels_pick_the_series_of_the_arguments() {
         ("result", "ok"),
     ];
     assert_eq!(after.count("sms_lookup_total", &lookup_labels), 1);
-    metrics_runtime::check().unwrap();
+    instrument_metric::check().unwrap();
 }

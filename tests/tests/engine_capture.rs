@@ -6,8 +6,8 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
+use instrument_metric::{Outcome, instrument_metric, testing};
 use integration_tests::Exposition;
-use metrics_runtime::{Outcome, instrument_metric, testing};
 
 #[instrument_metric]
 fn parse_number(text: &str) -> Result<u32, std::num::ParseIntError> {
@@ -27,7 +27,7 @@ fn step() {}
 /// Calls of `function` that the global registry counted, every outcome.
 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // whole counts below 2^53
 fn counted(function: &str) -> u64 {
-    let exposition = Exposition::parse(&metrics_runtime::render()).unwrap();
+    let exposition = Exposition::parse(&instrument_metric::render()).unwrap();
     exposition
         .series("function_calls_total")
         .filter(|sample| sample.labels["function"] == function)

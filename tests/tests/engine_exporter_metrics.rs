@@ -6,8 +6,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use instrument_metric::{HistogramFamily, IntCounterFamily, LabelValue, Metrics, collect};
 use integration_tests::{Exposition, Sample, promtool_check_metrics};
-use metrics_runtime::{HistogramFamily, IntCounterFamily, LabelValue, Metrics, collect};
 
 #[derive(Clone, Copy, Debug, LabelValue)]
 enum Step {
@@ -23,7 +23,7 @@ struct JobMetrics {
     job_duration_seconds: HistogramFamily<Step>,
 }
 
-#[metrics_runtime::instrument_metric]
+#[instrument_metric::instrument_metric]
 fn work(fail: bool) -> Result<(), ()> {
     if fail { Err(()) } else { Ok(()) }
 }
@@ -82,17 +82,17 @@ fn the_exporter_metrics_describe_each_scrape() {
     let legacy = prometheus::IntCounter::new("legacy_runs_total", "Legacy runs.").unwrap();
     tikv.register(Box::new(legacy.clone())).unwrap();
     legacy.inc_by(6);
-    metrics_runtime::registry().attach_prometheus(tikv);
+    instrument_metric::registry().attach_prometheus(tikv);
 
     // The first scrape finds the tikv conflict.
-    let _ = metrics_runtime::render();
-    let first_text = metrics_runtime::render();
+    let _ = instrument_metric::render();
+    let first_text = instrument_metric::render();
     let first = Exposition::parse(&first_text).unwrap();
     let mut last_text = String::new();
     for _ in 0..SCRAPES {
-        last_text = metrics_runtime::render();
+        last_text = instrument_metric::render();
     }
-    let text = metrics_runtime::render();
+    let text = instrument_metric::render();
     let after = Exposition::parse(&text).unwrap();
     promtool_check_metrics(&text).unwrap();
 
@@ -134,7 +134,7 @@ fn the_exporter_metrics_describe_each_scrape() {
     assert_eq!(reported["queue_items"], 2);
     assert_eq!(reported["legacy_runs_total"], 1);
 
-    let conflicts = metrics_runtime::check().unwrap_err().conflicts;
+    let conflicts = instrument_metric::check().unwrap_err().conflicts;
     assert_eq!(conflicts.len(), 2, "{conflicts:#?}");
     assert_eq!(
         after.count("metrics_catalog_conflicts", &[]),

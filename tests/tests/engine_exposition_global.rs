@@ -16,8 +16,8 @@ use std::sync::{Mutex, MutexGuard, Once, PoisonError};
 use declarations::{
     Model, Region, apply, catalog_families, check_registry, conflicts, decl, quiet_collector_panics,
 };
+use instrument_metric::{IntCounterFamily, IntGauge, Metrics, instrument_metric};
 use integration_tests::Exposition;
-use metrics_runtime::{IntCounterFamily, IntGauge, Metrics, instrument_metric};
 use proptest::prelude::*;
 
 const CONSTANT: [(&str, &str); 2] = [("env", "prod \"one\"\\"), ("region", "eu")];
@@ -46,14 +46,14 @@ static MODEL: Mutex<Option<Model>> = Mutex::new(None);
 fn model() -> MutexGuard<'static, Option<Model>> {
     static CONSTANT_LABELS: Once = Once::new();
     CONSTANT_LABELS.call_once(|| {
-        metrics_runtime::set_constant_labels(CONSTANT).unwrap();
+        instrument_metric::set_constant_labels(CONSTANT).unwrap();
     });
     quiet_collector_panics();
     let mut model = MODEL.lock().unwrap_or_else(PoisonError::into_inner);
     if model.is_none() {
         // The global registry keeps the default layer's names whether it is built or not;
         // built, its families are in the catalog the model starts from.
-        let _ = metrics_runtime::axum::HttpMetricsLayer::default();
+        let _ = instrument_metric::axum::HttpMetricsLayer::default();
         job();
         regional_job();
         ServiceMetrics::global().open_sessions.set(3);
@@ -102,19 +102,19 @@ proptest! {
     ) {
         let mut model = model();
         let model = model.as_mut().expect("built");
-        let registry = metrics_runtime::registry();
+        let registry = instrument_metric::registry();
         for decl in &decls {
             apply(registry, model, decl)?;
         }
         check_registry(registry, model, true, |exposition, format| {
-            if format == metrics_runtime::Format::Text {
+            if format == instrument_metric::Format::Text {
                 global_families(exposition)?;
             }
             Ok(())
         })?;
         // Conflicts of gathered tikv families are found by the first scrape after they are
         // attached: the next one counts them.
-        let exposition = Exposition::parse(&metrics_runtime::render()).unwrap();
+        let exposition = Exposition::parse(&instrument_metric::render()).unwrap();
         let conflicts = conflicts(registry).len();
         let gauge = exposition.series("metrics_catalog_conflicts").next().map(|s| s.value);
         prop_assert_eq!(gauge, Some(f64::from(u32::try_from(conflicts).unwrap())));

@@ -8,7 +8,7 @@
 mod declarations;
 
 use declarations::{Case, Model, apply, case, check_registry, quiet_collector_panics};
-use metrics_runtime::{ConfigError, Registry};
+use instrument_metric::{ConfigError, Registry};
 use proptest::prelude::*;
 
 fn run(case: &Case) -> Result<(), TestCaseError> {

@@ -5,12 +5,12 @@
 
 use std::collections::BTreeSet;
 
-use integration_tests::{Exposition, http};
-use metrics_runtime::axum::{Endpoint, HttpMetricsLayer};
-use metrics_runtime::{
+use instrument_metric::axum::{Endpoint, HttpMetricsLayer};
+use instrument_metric::{
     Format, Histogram, IntCounter, IntCounterFamily, IntGauge, LabelValue, Metrics, Registry,
     instrument_metric,
 };
+use integration_tests::{Exposition, http};
 
 #[derive(Clone, Copy, Debug, LabelValue)]
 enum Step {
@@ -108,11 +108,11 @@ fn a_scoped_registry_renders_only_its_own_families() {
     }
 
     // The global registry has none of them, and its own.
-    let global = Exposition::parse(&metrics_runtime::render()).unwrap();
+    let global = Exposition::parse(&instrument_metric::render()).unwrap();
     for scoped in ["rows_total", "batch_duration_seconds", "rows_pending"] {
         assert!(!global.types.contains_key(scoped), "{scoped}");
         assert!(
-            metrics_runtime::catalog()
+            instrument_metric::catalog()
                 .families
                 .iter()
                 .all(|family| family.name != scoped),
@@ -165,7 +165,7 @@ async fn an_endpoint_serves_a_scoped_registry() {
     assert_eq!(served.samples, rendered.samples);
     assert_eq!(served.count("rows_total", &[("step", "load")]), 3);
 
-    let global = Exposition::parse(&metrics_runtime::render()).unwrap();
+    let global = Exposition::parse(&instrument_metric::render()).unwrap();
     let scrapes = global
         .series("http_requests_total")
         .filter(|sample| sample.labels["endpoint"] == "/metrics")

@@ -10,8 +10,8 @@ use std::sync::Mutex;
 use std::sync::mpsc::channel;
 use std::time::Duration;
 
+use instrument_metric::axum::Endpoint;
 use integration_tests::{Exposition, http};
-use metrics_runtime::axum::Endpoint;
 
 /// How long the test waits for something that must not hang, before it fails.
 const HANG: Duration = Duration::from_secs(60);
@@ -45,7 +45,7 @@ fn a_scrape_whose_client_left_counts_no_timeout() {
     // Never released: the collector stays stuck until the process ends.
     std::mem::forget(release);
     let blocked = Mutex::new(blocked);
-    metrics_runtime::collect::gauge("stuck_items", "Waits forever.", move || {
+    instrument_metric::collect::gauge("stuck_items", "Waits forever.", move || {
         let _ = entered.lock().unwrap().send(());
         let _ = blocked.lock().unwrap().recv();
         42_u32

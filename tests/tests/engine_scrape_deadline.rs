@@ -11,8 +11,8 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use instrument_metric::{Format, Registry};
 use integration_tests::Exposition;
-use metrics_runtime::{Format, Registry};
 
 /// How much later than its deadline a scrape may return on a loaded machine.
 const MARGIN: Duration = Duration::from_secs(2);
@@ -143,7 +143,7 @@ fn the_registry_default_deadline_applies_to_render() {
         .unwrap();
     assert_eq!(
         registry.collect_timeout(),
-        metrics_runtime::DEFAULT_COLLECT_TIMEOUT
+        instrument_metric::DEFAULT_COLLECT_TIMEOUT
     );
     registry.set_collect_timeout(Duration::from_millis(100));
     let started = Instant::now();

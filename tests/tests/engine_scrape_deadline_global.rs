@@ -11,8 +11,8 @@ use std::sync::mpsc::channel;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use instrument_metric::{Format, IntCounter, Metrics, collect, instrument_metric};
 use integration_tests::Exposition;
-use metrics_runtime::{Format, IntCounter, Metrics, collect, instrument_metric};
 
 /// How much later than its deadline a scrape may return on a loaded machine.
 const MARGIN: Duration = Duration::from_secs(2);
@@ -48,7 +48,7 @@ impl Probe {
 
 fn scrape(deadline: Duration) -> Exposition {
     let started = Instant::now();
-    let text = metrics_runtime::registry().render_within(Format::Text, deadline);
+    let text = instrument_metric::registry().render_within(Format::Text, deadline);
     let took = started.elapsed();
     assert!(
         took <= deadline + MARGIN,
@@ -116,7 +116,7 @@ fn late_collectors_are_counted_and_every_other_family_is_written() {
         // Every family of the catalog but the late collectors' is written (and the HTTP
         // layer's, which are written once the layer serves a route: none here).
         let written: BTreeSet<&str> = exposition.types.keys().map(String::as_str).collect();
-        let missing: Vec<&str> = metrics_runtime::catalog()
+        let missing: Vec<&str> = instrument_metric::catalog()
             .families
             .iter()
             .map(|family| family.name)

@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::routing::get;
+use instrument_metric::Registry;
+use instrument_metric::axum::Endpoint;
 use integration_tests::{Exposition, http};
-use metrics_runtime::Registry;
-use metrics_runtime::axum::Endpoint;
 
 /// How much later than its deadline a scrape may answer on a loaded machine.
 const MARGIN: Duration = Duration::from_secs(2);

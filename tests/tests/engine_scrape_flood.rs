@@ -11,9 +11,9 @@ use std::sync::Mutex;
 use std::sync::mpsc::{Sender, channel};
 use std::time::{Duration, Instant};
 
+use instrument_metric::Registry;
+use instrument_metric::axum::Endpoint;
 use integration_tests::{Exposition, http};
-use metrics_runtime::Registry;
-use metrics_runtime::axum::Endpoint;
 
 /// The scrapes that ask to wait an hour.
 const PINNING: usize = 520;

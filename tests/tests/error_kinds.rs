@@ -1,8 +1,8 @@
 //! Errors counted by kind (`error_kinds = Type`, `#[derive(ErrorKinds)]`): every kind at 0 from
 //! start-up, exact counts beside the `result` counts, enums with data and nested kinds.
 
+use instrument_metric::{ErrorKinds, instrument_metric};
 use integration_tests::Exposition;
-use metrics_runtime::{ErrorKinds, instrument_metric};
 
 #[derive(Debug, Clone, Copy, ErrorKinds)]
 enum ProviderError {
@@ -59,7 +59,7 @@ fn shared(fail: bool) -> Result<(), ProviderError> {
 }
 
 fn scrape() -> Exposition {
-    Exposition::parse(&metrics_runtime::render()).unwrap()
+    Exposition::parse(&instrument_metric::render()).unwrap()
 }
 
 fn errors(exposition: &Exposition, family: &str, function: &str, kind: &str) -> u64 {
@@ -92,7 +92,7 @@ fn errors_are_counted_by_kind_and_every_kind_starts_at_zero() {
     for kind in SyncError::KINDS {
         assert_eq!(errors(&before, "sync_runs_errors_total", "sync", kind), 0);
     }
-    let text = metrics_runtime::render();
+    let text = instrument_metric::render();
     assert!(text.contains(
         "# HELP sync_runs_errors_total Synchronises with a provider (errors by kind).\n# TYPE sync_runs_errors_total counter\n"
     ));

@@ -1,4 +1,4 @@
-//! What `metrics_runtime::export` generates from a catalog passes promtool: the function rules
+//! What `instrument_metric::export` generates from a catalog passes promtool: the function rules
 //! and the objectives' rules pass `promtool check rules`, the generated unit tests pass
 //! `promtool test rules` (so each burn-rate alert fires exactly when its burn rate is reached),
 //! and the dashboard has a panel per family, the fleet's variables and a row per objective.
@@ -6,9 +6,9 @@
 use std::collections::BTreeMap;
 use std::process::Command;
 
-use metrics_runtime::axum::HttpMetricsLayer;
-use metrics_runtime::export::Export;
-use metrics_runtime::{ErrorKinds, LabelValue, Objective, instrument_metric};
+use instrument_metric::axum::HttpMetricsLayer;
+use instrument_metric::export::Export;
+use instrument_metric::{ErrorKinds, LabelValue, Objective, instrument_metric};
 
 #[derive(Clone, Copy, LabelValue)]
 enum Provider {
@@ -50,7 +50,7 @@ fn resize() {}
 #[instrument_metric(name = "reports_build", objective(success = 90.0))]
 fn build_report() {}
 
-fn catalog() -> metrics_runtime::Catalog {
+fn catalog() -> instrument_metric::Catalog {
     let _ = (
         send(Provider::Twilio),
         send(Provider::Vonage),
@@ -73,8 +73,8 @@ fn catalog() -> metrics_runtime::Catalog {
         .objective(Objective::new("admin_http").success(99.0))
         .build()
         .unwrap();
-    metrics_runtime::check().unwrap();
-    metrics_runtime::catalog()
+    instrument_metric::check().unwrap();
+    instrument_metric::catalog()
 }
 
 fn promtool(arguments: &[&str], dir: &std::path::Path) -> String {

@@ -1,4 +1,4 @@
-//! What `metrics_runtime::export` writes stays valid YAML, PromQL and alert templates whatever
+//! What `instrument_metric::export` writes stays valid YAML, PromQL and alert templates whatever
 //! text reaches it: objectives named with `#`, `: `, quotes, backslashes, line breaks, `{{ }}`
 //! template actions and non-ASCII characters (names the declarations now refuse, but a catalog's
 //! fields are public), a regenerating command with line breaks, and a rules file whose name has
@@ -11,9 +11,9 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
-use metrics_runtime::axum::HttpMetricsLayer;
-use metrics_runtime::export::Export;
-use metrics_runtime::{Catalog, Objective, instrument_metric};
+use instrument_metric::axum::HttpMetricsLayer;
+use instrument_metric::export::Export;
+use instrument_metric::{Catalog, Objective, instrument_metric};
 use proptest::prelude::*;
 
 /// Places an order.
@@ -49,8 +49,8 @@ fn base() -> &'static Catalog {
             .objective(Objective::new("web").success(99.5).latency(0.5, 99.0))
             .build()
             .unwrap();
-        metrics_runtime::check().unwrap();
-        let catalog = metrics_runtime::catalog();
+        instrument_metric::check().unwrap();
+        let catalog = instrument_metric::catalog();
         assert_eq!(catalog.objectives.len(), 3);
         assert!(
             catalog.objectives[1].selector.contains("function=~"),

@@ -10,8 +10,8 @@ mod validate;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use instrument_metric::Format;
 use integration_tests::{Exposition, python_parse};
-use metrics_runtime::Format;
 use prometheus::{GaugeVec, Opts, Registry};
 use proptest::prelude::*;
 
@@ -43,7 +43,7 @@ proptest! {
         }
         let families = registry.gather();
         for (format, openmetrics) in [(Format::Text, false), (Format::OpenMetrics, true)] {
-            let text = metrics_runtime::__private::encode_families(&families, format);
+            let text = instrument_metric::__private::encode_families(&families, format);
             let samples = python_parse(&text, openmetrics).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
             prop_assert_eq!(samples.len(), expected.len(), "{}", text);
             for (name, labels, value) in samples {
@@ -58,7 +58,7 @@ proptest! {
     fn instrumented_series_labels_round_trip(values in proptest::collection::vec(awkward_text(), 1..4)) {
         let names = ["a", "b", "c", "d"];
         let pairs: Vec<(&str, &str)> = names.iter().copied().zip(values.iter().map(String::as_str)).collect();
-        let line = format!("x_total{{{}}} 7\n", metrics_runtime::__private::render_labels(&pairs));
+        let line = format!("x_total{{{}}} 7\n", instrument_metric::__private::render_labels(&pairs));
         let parsed = Exposition::parse(&line).map_err(|e| TestCaseError::fail(format!("{e}: {line}")))?;
         let labels: Vec<(&str, &str)> = pairs.clone();
         prop_assert_eq!(parsed.count("x_total", &labels), 7);
@@ -95,7 +95,7 @@ fn instrumented_series_labels_parse_with_the_reference_parser() {
     ];
     let mut text = String::from("# TYPE x_total counter\n");
     for (i, value) in values.iter().enumerate() {
-        let labels = metrics_runtime::__private::render_labels(&[("v", value)]);
+        let labels = instrument_metric::__private::render_labels(&[("v", value)]);
         let _ = writeln!(text, "x_total{{{labels}}} {i}");
     }
     let samples = python_parse(&text, false).unwrap();

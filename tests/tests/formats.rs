@@ -9,9 +9,9 @@ use std::io::Read as _;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
+use instrument_metric::axum::Endpoint;
+use instrument_metric::{Histogram, IntCounterFamily, LabelValue, Metrics, instrument_metric};
 use integration_tests::{Exposition, promtool_check_metrics, python_parse};
-use metrics_runtime::axum::Endpoint;
-use metrics_runtime::{Histogram, IntCounterFamily, LabelValue, Metrics, instrument_metric};
 use tower::ServiceExt as _;
 
 #[derive(Clone, Copy, LabelValue)]
@@ -77,7 +77,7 @@ const PROMETHEUS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,appl
 #[tokio::test]
 async fn openmetrics_when_the_scraper_asks_and_both_formats_parse_to_the_same_values() {
     record();
-    let app: Router = metrics_runtime::axum::router();
+    let app: Router = instrument_metric::axum::router();
     let (status, headers, body) = get(app.clone(), &[("accept", PROMETHEUS_ACCEPT)]).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
@@ -154,7 +154,7 @@ const TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 const OPENMETRICS_UTF8: &str =
     "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=allow-utf-8";
-const PROTOBUF: &str = metrics_runtime::proto::PROTOBUF_CONTENT_TYPE;
+const PROTOBUF: &str = instrument_metric::proto::PROTOBUF_CONTENT_TYPE;
 
 /// Checks that `body` is what `content_type` declares: the reference parser of that format
 /// accepts it (and promtool, for the text format), with the recorded values.
@@ -164,8 +164,9 @@ fn parses_as_declared(content_type: &str, body: &[u8]) {
         let mut bytes = body;
         let mut sms = None;
         while !bytes.is_empty() {
-            let family = metrics_runtime::proto::MetricFamily::decode_length_delimited(&mut bytes)
-                .unwrap_or_else(|error| panic!("not delimited MetricFamily messages: {error}"));
+            let family =
+                instrument_metric::proto::MetricFamily::decode_length_delimited(&mut bytes)
+                    .unwrap_or_else(|error| panic!("not delimited MetricFamily messages: {error}"));
             if family.name() == "notify_sent_total" {
                 sms = family
                     .metric
@@ -175,7 +176,7 @@ fn parses_as_declared(content_type: &str, body: &[u8]) {
                         metric
                             .counter
                             .as_ref()
-                            .map(metrics_runtime::proto::Counter::value)
+                            .map(instrument_metric::proto::Counter::value)
                     });
             }
         }
@@ -201,7 +202,7 @@ fn parses_as_declared(content_type: &str, body: &[u8]) {
 #[tokio::test]
 async fn the_headers_scrapers_send_get_the_format_they_prefer() {
     record();
-    let app: Router = metrics_runtime::axum::router();
+    let app: Router = instrument_metric::axum::router();
     let cases: &[(&str, &str, &str)] = &[
         ("Prometheus 2.42", PROMETHEUS_ACCEPT, OPENMETRICS),
         (
@@ -257,7 +258,7 @@ async fn the_headers_scrapers_send_get_the_format_they_prefer() {
 #[tokio::test]
 async fn malformed_or_unsatisfiable_accept_headers_get_the_text_format() {
     record();
-    let app: Router = metrics_runtime::axum::router();
+    let app: Router = instrument_metric::axum::router();
     let cases: &[(&str, &str)] = &[
         // Refused, whatever the case of `q`.
         ("application/openmetrics-text;q=0", TEXT),
@@ -332,7 +333,7 @@ async fn malformed_or_unsatisfiable_accept_headers_get_the_text_format() {
 #[tokio::test]
 async fn gzip_when_the_scraper_allows_it() {
     record();
-    let app: Router = metrics_runtime::axum::router();
+    let app: Router = instrument_metric::axum::router();
     let (_, headers, body) = get(app.clone(), &[("accept-encoding", "gzip")]).await;
     assert_eq!(headers[header::CONTENT_ENCODING], "gzip");
     let mut text = String::new();
@@ -420,7 +421,7 @@ async fn a_token_guards_the_metrics_and_reveals_nothing() {
 
 #[test]
 fn a_token_that_cannot_be_sent_is_refused_at_configuration() {
-    use metrics_runtime::axum::TokenError;
+    use instrument_metric::axum::TokenError;
     assert_eq!(
         Endpoint::new().bearer_token("").unwrap_err(),
         TokenError::Empty

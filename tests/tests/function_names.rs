@@ -6,11 +6,11 @@
 
 use std::fmt::Display;
 
+use instrument_metric::instrument_metric;
 use integration_tests::Exposition;
-use metrics_runtime::instrument_metric;
 
 mod repo {
-    use metrics_runtime::instrument_metric;
+    use instrument_metric::instrument_metric;
 
     pub struct UserRepo;
     pub struct OrderRepo;
@@ -252,7 +252,8 @@ async fn every_function_has_its_own_series() {
     Kelvin(1.0).load(3).await.unwrap();
     Kelvin(1.0).save(3).await.unwrap_err();
 
-    let exposition = Exposition::parse(&metrics_runtime::render()).expect("the exposition parses");
+    let exposition =
+        Exposition::parse(&instrument_metric::render()).expect("the exposition parses");
     let here = "function_names";
     let in_repo = "function_names::repo";
     for (function, module, ok, error) in [
@@ -299,5 +300,5 @@ async fn every_function_has_its_own_series() {
     functions.dedup();
     assert_eq!(functions.len(), all, "no two functions share a series");
     assert_eq!(all, 23);
-    metrics_runtime::check().expect("no conflict");
+    instrument_metric::check().expect("no conflict");
 }

@@ -10,8 +10,8 @@ use std::task::{Context, Waker};
 use std::time::Duration;
 
 use futures_util::future::{BoxFuture, LocalBoxFuture};
+use instrument_metric::instrument_metric;
 use integration_tests::Exposition;
-use metrics_runtime::instrument_metric;
 
 #[derive(Debug)]
 struct Refused;
@@ -112,7 +112,7 @@ impl Sender for Email {
 }
 
 fn scrape() -> Exposition {
-    Exposition::parse(&metrics_runtime::render()).expect("the exposition parses")
+    Exposition::parse(&instrument_metric::render()).expect("the exposition parses")
 }
 
 /// The `result` rows of `stem_total`, and the count and sum of `stem_duration_seconds`.

@@ -24,14 +24,14 @@ async fn get(app: &Router, path: &str) -> (StatusCode, serde_json::Value) {
 }
 
 fn status_gauge(component: &str) -> u64 {
-    Exposition::parse(&metrics_runtime::render())
+    Exposition::parse(&instrument_metric::render())
         .unwrap()
         .count(&format!("{component}_health_status"), &[])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_routes_and_gauges_follow_the_checks() {
-    use metrics_runtime::health;
+    use instrument_metric::health;
     let database_up = Arc::new(AtomicBool::new(true));
     let flag = Arc::clone(&database_up);
     health::register("database", Duration::from_secs(2), move || {
@@ -117,7 +117,7 @@ async fn health_routes_and_gauges_follow_the_checks() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["error"], "unknown component");
 
-    let exposition = Exposition::parse(&metrics_runtime::render()).unwrap();
+    let exposition = Exposition::parse(&instrument_metric::render()).unwrap();
     assert_eq!(exposition.count("buggy_health_status", &[]), 0);
     assert_eq!(exposition.count("cache_health_status", &[]), 1);
     assert!(

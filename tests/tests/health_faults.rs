@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use metrics_runtime::health;
+use instrument_metric::health;
 use tower::ServiceExt as _;
 
 async fn get(app: &Router, path: &str) -> (StatusCode, serde_json::Value) {

@@ -8,9 +8,9 @@
 
 use std::time::Duration;
 
+use instrument_metric::proto::MetricFamily;
+use instrument_metric::{Format, Histogram, HistogramFamily, LabelValue, Metrics};
 use integration_tests::{ReferenceSample, python_parse};
-use metrics_runtime::proto::MetricFamily;
-use metrics_runtime::{Format, Histogram, HistogramFamily, LabelValue, Metrics};
 use prost::Message;
 
 #[derive(Clone, Copy, Debug, LabelValue)]
@@ -56,7 +56,7 @@ fn value(samples: &[ReferenceSample], name: &str, labels: &[(&str, &str)]) -> Op
 
 /// Every histogram's (count, sum) by family name and `queue` label, from the protobuf exposition.
 fn protobuf() -> Vec<(String, Option<String>, u64, f64, bool)> {
-    let bytes = metrics_runtime::registry()
+    let bytes = instrument_metric::registry()
         .encode_protobuf_within(Duration::from_secs(5))
         .unwrap();
     let mut bytes = bytes.as_slice();
@@ -107,8 +107,9 @@ fn a_nan_observation_leaves_every_format_its_count_and_sum() {
         ("nan_wait_seconds", &[("queue", "slow")], 1.0, 2.0),
         ("nan_native_wait_seconds", &[], 2.0, 4.25),
     ];
-    let text = python_parse(&metrics_runtime::render(), false).unwrap();
-    let openmetrics = python_parse(&metrics_runtime::render_as(Format::OpenMetrics), true).unwrap();
+    let text = python_parse(&instrument_metric::render(), false).unwrap();
+    let openmetrics =
+        python_parse(&instrument_metric::render_as(Format::OpenMetrics), true).unwrap();
     for samples in [&text, &openmetrics] {
         for (name, labels, count, sum) in expected {
             let count_name = format!("{name}_count");
@@ -157,7 +158,8 @@ fn a_nan_observation_leaves_every_format_its_count_and_sum() {
 fn a_negative_sum_leaves_count_and_sum_out_of_openmetrics_only() {
     let room = &NanMetrics::global().room_celsius;
     room.observe(-5.0);
-    let openmetrics = python_parse(&metrics_runtime::render_as(Format::OpenMetrics), true).unwrap();
+    let openmetrics =
+        python_parse(&instrument_metric::render_as(Format::OpenMetrics), true).unwrap();
     assert_eq!(value(&openmetrics, "nan_room_celsius_count", &[]), None);
     assert_eq!(value(&openmetrics, "nan_room_celsius_sum", &[]), None);
     assert_eq!(
@@ -165,12 +167,13 @@ fn a_negative_sum_leaves_count_and_sum_out_of_openmetrics_only() {
         Some(1.0),
         "the `+Inf` bucket is the count"
     );
-    let text = python_parse(&metrics_runtime::render(), false).unwrap();
+    let text = python_parse(&instrument_metric::render(), false).unwrap();
     assert_eq!(value(&text, "nan_room_celsius_count", &[]), Some(1.0));
     assert_eq!(value(&text, "nan_room_celsius_sum", &[]), Some(-5.0));
     // Back above zero, the sum is a counter again.
     room.observe(30.0);
-    let openmetrics = python_parse(&metrics_runtime::render_as(Format::OpenMetrics), true).unwrap();
+    let openmetrics =
+        python_parse(&instrument_metric::render_as(Format::OpenMetrics), true).unwrap();
     assert_eq!(
         value(&openmetrics, "nan_room_celsius_count", &[]),
         Some(2.0)

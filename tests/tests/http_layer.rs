@@ -7,8 +7,8 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use axum::routing::{get, post};
+use instrument_metric::axum::HttpMetricsLayer;
 use integration_tests::{Exposition, XorShift};
-use metrics_runtime::axum::HttpMetricsLayer;
 use tower::ServiceExt as _;
 
 fn app() -> Router {
@@ -16,7 +16,7 @@ fn app() -> Router {
         .route("/users/{id}", get(|| async { "user" }))
         .route("/sms", post(|| async { StatusCode::ACCEPTED }))
         .route("/slow", get(std::future::pending::<&'static str>))
-        .merge(metrics_runtime::axum::router())
+        .merge(instrument_metric::axum::router())
         .layer(HttpMetricsLayer::default())
 }
 
@@ -30,7 +30,7 @@ async fn send(app: &Router, method: Method, path: &str) -> StatusCode {
 }
 
 fn scrape() -> Exposition {
-    Exposition::parse(&metrics_runtime::render()).unwrap()
+    Exposition::parse(&instrument_metric::render()).unwrap()
 }
 
 #[tokio::test]
@@ -132,8 +132,8 @@ async fn requests_are_counted_by_route_method_and_status() {
         "raw paths never become labels"
     );
     // Valid for Prometheus' own tools, in both formats.
-    integration_tests::promtool_check_metrics(&metrics_runtime::render()).unwrap();
-    let openmetrics = metrics_runtime::render_as(metrics_runtime::Format::OpenMetrics);
+    integration_tests::promtool_check_metrics(&instrument_metric::render()).unwrap();
+    let openmetrics = instrument_metric::render_as(instrument_metric::Format::OpenMetrics);
     integration_tests::python_parse(&openmetrics, true).unwrap();
 }
 

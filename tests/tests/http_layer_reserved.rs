@@ -10,9 +10,9 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::routing::get;
+use instrument_metric::axum::HttpMetricsLayer;
+use instrument_metric::{collect, registry};
 use integration_tests::Exposition;
-use metrics_runtime::axum::HttpMetricsLayer;
-use metrics_runtime::{collect, registry};
 use tower::ServiceExt as _;
 
 #[tokio::test]
@@ -44,7 +44,7 @@ async fn names_of_the_default_layer_are_refused_to_others_and_the_layer_exports_
     registry()
         .int_counter("http_retries_total", "Retries.")
         .expect("a name the layer does not take");
-    let refused = metrics_runtime::check().unwrap_err().conflicts.len();
+    let refused = instrument_metric::check().unwrap_err().conflicts.len();
     assert_eq!(refused, 4);
 
     let app = Router::new()
@@ -57,7 +57,7 @@ async fn names_of_the_default_layer_are_refused_to_others_and_the_layer_exports_
     let response = app.oneshot(request).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
 
-    let exposition = Exposition::parse(&metrics_runtime::render()).unwrap();
+    let exposition = Exposition::parse(&instrument_metric::render()).unwrap();
     let route = [
         ("endpoint", "/users/{id}"),
         ("method", "GET"),
@@ -72,7 +72,7 @@ async fn names_of_the_default_layer_are_refused_to_others_and_the_layer_exports_
     assert_eq!(exposition.count("http_requests_in_flight", &route), 0);
     // The layer registered without a conflict of its own.
     assert_eq!(
-        metrics_runtime::check().unwrap_err().conflicts.len(),
+        instrument_metric::check().unwrap_err().conflicts.len(),
         refused
     );
     assert_eq!(

@@ -8,9 +8,9 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use axum::routing::{get, post};
+use instrument_metric::Objective;
+use instrument_metric::axum::{HttpLayerError, HttpMetricsLayer};
 use integration_tests::Exposition;
-use metrics_runtime::Objective;
-use metrics_runtime::axum::{HttpLayerError, HttpMetricsLayer};
 use tower::ServiceExt as _;
 
 fn app(layer: HttpMetricsLayer) -> Router {
@@ -23,7 +23,7 @@ fn app(layer: HttpMetricsLayer) -> Router {
         )
         .route("/health/overall", get(|| async { "ok" }))
         .route("/health/{component}", get(|| async { "ok" }))
-        .merge(metrics_runtime::axum::router())
+        .merge(instrument_metric::axum::router())
         .layer(layer)
 }
 
@@ -43,7 +43,7 @@ async fn send(app: &Router, method: Method, path: &str, body: &str) -> StatusCod
 }
 
 fn scrape() -> Exposition {
-    Exposition::parse(&metrics_runtime::render()).unwrap()
+    Exposition::parse(&instrument_metric::render()).unwrap()
 }
 
 fn requests(exposition: &Exposition, family: &str, endpoint: &str, status: &str) -> Option<f64> {
@@ -240,7 +240,7 @@ fn objectives_are_in_the_catalog_with_their_selector() {
         )
         .build()
         .unwrap();
-    let catalog = metrics_runtime::catalog();
+    let catalog = instrument_metric::catalog();
     let objective = catalog
         .objectives
         .iter()
@@ -291,7 +291,7 @@ fn the_same_options_give_the_same_layer() {
 
 #[test]
 fn bad_options_are_error_values() {
-    let message = |builder: metrics_runtime::axum::HttpMetricsBuilder| {
+    let message = |builder: instrument_metric::axum::HttpMetricsBuilder| {
         builder.build().unwrap_err().to_string()
     };
     assert_eq!(

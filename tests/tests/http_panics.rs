@@ -9,8 +9,8 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::Request;
 use axum::routing::get;
+use instrument_metric::axum::{CLIENT_CLOSED_STATUS, HttpMetricsLayer};
 use integration_tests::Exposition;
-use metrics_runtime::axum::{CLIENT_CLOSED_STATUS, HttpMetricsLayer};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::sync::mpsc;
 use tower::ServiceExt as _;
@@ -20,14 +20,16 @@ const PATIENCE: Duration = Duration::from_secs(10);
 
 /// The requests of `endpoint` answered with `status`, from a scrape of the global registry.
 fn requests(endpoint: &str, status: &str) -> Option<f64> {
-    Exposition::parse(&metrics_runtime::render()).unwrap().get(
-        "http_requests_total",
-        &[
-            ("endpoint", endpoint),
-            ("method", "GET"),
-            ("status", status),
-        ],
-    )
+    Exposition::parse(&instrument_metric::render())
+        .unwrap()
+        .get(
+            "http_requests_total",
+            &[
+                ("endpoint", endpoint),
+                ("method", "GET"),
+                ("status", status),
+            ],
+        )
 }
 
 fn request(path: &str) -> Request<Body> {

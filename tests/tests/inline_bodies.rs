@@ -10,8 +10,8 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
+use instrument_metric::instrument_metric;
 use integration_tests::Exposition;
-use metrics_runtime::instrument_metric;
 
 #[derive(Debug)]
 struct Refused;
@@ -95,7 +95,7 @@ async fn asynchronous_timed() -> u32 {
 }
 
 fn scrape() -> Exposition {
-    Exposition::parse(&metrics_runtime::render()).expect("the exposition parses")
+    Exposition::parse(&instrument_metric::render()).expect("the exposition parses")
 }
 
 fn labels(function: &str) -> [(&str, &str); 2] {
@@ -198,5 +198,5 @@ fn async_outcomes_are_counted_exactly() {
 
 #[test]
 fn declarations_agree() {
-    metrics_runtime::check().expect("no conflicts in this binary");
+    instrument_metric::check().expect("no conflicts in this binary");
 }

@@ -3,8 +3,8 @@
 //! combination is recorded a different number of times and the parsed exposition must show
 //! that number on that series and no other.
 
+use instrument_metric::{IntCounterFamily, LabelSet, LabelValue, Metrics, instrument_metric};
 use integration_tests::Exposition;
-use metrics_runtime::{IntCounterFamily, LabelSet, LabelValue, Metrics, instrument_metric};
 
 #[derive(Clone, Copy, Debug, LabelValue)]
 enum Region {
@@ -104,7 +104,7 @@ fn each_combination_of_four_labels_has_its_own_series() {
             }
         }
     }
-    let exposition = Exposition::parse(&metrics_runtime::render()).unwrap();
+    let exposition = Exposition::parse(&instrument_metric::render()).unwrap();
 
     let send_series: Vec<_> = exposition.series("indexes_send_total").collect();
     assert_eq!(
@@ -155,7 +155,7 @@ fn a_mut_reference_label_is_read_when_the_call_starts() {
     retry(&mut channel);
     retry(&mut channel);
     assert_eq!(channel.as_label(), "voice");
-    let exposition = Exposition::parse(&metrics_runtime::render()).unwrap();
+    let exposition = Exposition::parse(&instrument_metric::render()).unwrap();
     let calls = |channel: &str| {
         let labels = [
             ("function", "retry"),
@@ -181,7 +181,7 @@ fn labels_bound_inside_tuple_patterns_land_on_their_series() {
     route((Region::Us, 1), &(0, (Channel::Push, true)));
     route((Region::Us, 2), &(0, (Channel::Push, false)));
     route((Region::Asia, 3), &(0, (Channel::Sms, false)));
-    let exposition = Exposition::parse(&metrics_runtime::render()).unwrap();
+    let exposition = Exposition::parse(&instrument_metric::render()).unwrap();
     let calls = |region: &str, channel: &str| {
         let labels = [
             ("function", "route"),

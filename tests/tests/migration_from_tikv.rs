@@ -9,8 +9,8 @@
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
+use instrument_metric::{HistogramFamily, IntCounterFamily, LabelValue, Metrics};
 use integration_tests::{Exposition, Sample};
-use metrics_runtime::{HistogramFamily, IntCounterFamily, LabelValue, Metrics};
 use prometheus::{HistogramVec, IntCounterVec, register_histogram_vec, register_int_counter_vec};
 
 // Before: tikv `prometheus` (`lazy_static!` or, as here, `LazyLock`).
@@ -32,7 +32,7 @@ static SEND_TIME: LazyLock<HistogramVec> = LazyLock::new(|| {
     .unwrap()
 });
 
-// After: metrics-runtime.
+// After: instrument-metric.
 #[derive(Clone, Copy, LabelValue)]
 enum Provider {
     Twilio,
@@ -105,7 +105,7 @@ fn the_derived_struct_writes_what_the_tikv_vecs_wrote() {
             .unwrap();
         samples(&text, &families)
     };
-    let ours = samples(&metrics_runtime::render(), &families);
+    let ours = samples(&instrument_metric::render(), &families);
 
     let (twilio, vonage): (Vec<_>, Vec<_>) = ours
         .into_iter()

@@ -7,9 +7,9 @@
 
 use std::time::Duration;
 
+use instrument_metric::Registry;
+use instrument_metric::native_histogram::NativeConfig;
 use integration_tests::Exposition;
-use metrics_runtime::Registry;
-use metrics_runtime::native_histogram::NativeConfig;
 
 /// The count of `reads_wait_seconds` in a scrape of `registry`.
 fn scrape(registry: &Registry) -> f64 {
@@ -24,7 +24,7 @@ fn reading_a_native_histogram_in_user_code_never_resets_it() {
     let config = NativeConfig::new()
         .max_buckets(2)
         .min_reset_duration(Duration::from_nanos(1));
-    metrics_runtime::set_native_histograms(config).unwrap();
+    instrument_metric::set_native_histograms(config).unwrap();
     let registry = Registry::new();
     let histogram = registry
         .histogram("reads_wait_seconds", "Waits.", &[1.0])

@@ -4,7 +4,7 @@
 
 #![allow(clippy::unused_self)] // methods that stand for real ones, recorded by their names
 
-use metrics_runtime::{DeclaredObjective, instrument_metric};
+use instrument_metric::{DeclaredObjective, instrument_metric};
 
 /// Places an order.
 #[instrument_metric(name = "orders_place", objective(success = 99.9, latency = (0.25, 99.0)))]
@@ -51,7 +51,7 @@ impl Search {
 fn cancel() {}
 
 fn objective(name: &str) -> DeclaredObjective {
-    metrics_runtime::catalog()
+    instrument_metric::catalog()
         .objectives
         .into_iter()
         .find(|objective| objective.name == name)
@@ -66,7 +66,7 @@ fn a_function_objective_is_named_after_its_family() {
     assert_eq!(place.histogram, "orders_place_duration_seconds");
     assert_eq!(place.success, Some(99.9));
     assert_eq!(place.latency, Some((0.25, 99.0)));
-    assert_eq!(place.bounds, metrics_runtime::DEFAULT_BUCKETS);
+    assert_eq!(place.bounds, instrument_metric::DEFAULT_BUCKETS);
     assert_eq!(place.outcome_label, "result");
     assert_eq!((place.bad, place.ignored), ("error|panic", "cancelled"));
     assert_eq!(place.selector, "");
@@ -92,7 +92,7 @@ fn an_objective_of_some_functions_selects_them() {
 
 #[test]
 fn one_name_in_two_families_is_a_conflict() {
-    let error = metrics_runtime::check().unwrap_err();
+    let error = instrument_metric::check().unwrap_err();
     assert_eq!(error.conflicts.len(), 1, "{error}");
     let conflict = &error.conflicts[0];
     assert_eq!(conflict.family, "orders_cancel_total");

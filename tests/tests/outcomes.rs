@@ -5,11 +5,11 @@
 use std::future::Future;
 
 use axum::http::{Response, StatusCode};
+use instrument_metric::instrument_metric;
 use integration_tests::Exposition;
-use metrics_runtime::instrument_metric;
 
 fn calls(family: &str, function: &str, result: &str) -> u64 {
-    Exposition::parse(&metrics_runtime::render())
+    Exposition::parse(&instrument_metric::render())
         .unwrap()
         .count(
             family,
@@ -104,7 +104,7 @@ impl<T> OkOrDefault<T> for Option<T> {
 
 #[test]
 fn every_family_is_at_zero_before_the_first_call() {
-    let exposition = Exposition::parse(&metrics_runtime::render()).unwrap();
+    let exposition = Exposition::parse(&instrument_metric::render()).unwrap();
     for (family, function) in [
         ("cache_lookups_total", "lookup"),
         ("legacy_calls_total", "legacy"),

@@ -13,13 +13,13 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::Request;
 use axum::routing::post;
-use integration_tests::{Exposition, python_parse_exemplars};
-use metrics_runtime::axum::HttpMetricsLayer;
-use metrics_runtime::native_histogram::{NativeConfig, NativeHistogram};
-use metrics_runtime::proto::{Metric, MetricFamily, PROTOBUF_CONTENT_TYPE};
-use metrics_runtime::{
+use instrument_metric::axum::HttpMetricsLayer;
+use instrument_metric::native_histogram::{NativeConfig, NativeHistogram};
+use instrument_metric::proto::{Metric, MetricFamily, PROTOBUF_CONTENT_TYPE};
+use instrument_metric::{
     DEFAULT_BUCKETS, Format, Histogram, IntCounter, Metrics, instrument_metric, testing,
 };
+use integration_tests::{Exposition, python_parse_exemplars};
 use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
 use prost::Message;
 use tower::ServiceExt;
@@ -91,7 +91,7 @@ fn app() -> Router {
                 "stored"
             }),
         )
-        .merge(metrics_runtime::axum::router())
+        .merge(instrument_metric::axum::router())
         .layer(HttpMetricsLayer::new().native_histograms())
 }
 
@@ -156,7 +156,7 @@ fn series<'a>(
     found[0]
 }
 
-fn time_of(timestamp: &metrics_runtime::proto::Timestamp) -> SystemTime {
+fn time_of(timestamp: &instrument_metric::proto::Timestamp) -> SystemTime {
     UNIX_EPOCH
         + Duration::new(
             u64::try_from(timestamp.seconds).unwrap(),
@@ -187,7 +187,7 @@ async fn protobuf_has_every_family_native_where_asked_and_agrees_with_the_text()
     let (content_type, body) = send(&app, "GET", "/metrics", PROTOBUF_ACCEPT).await;
     assert_eq!(content_type, PROTOBUF_CONTENT_TYPE);
     let families = decode(&body);
-    let text = Exposition::parse(&metrics_runtime::render()).unwrap();
+    let text = Exposition::parse(&instrument_metric::render()).unwrap();
     let now = SystemTime::now();
 
     // The native function histogram: exactly the durations the calls recorded, in the native
@@ -370,7 +370,7 @@ async fn exemplars_carry_the_trace_of_the_current_span() {
     // Outside any span: no exemplar.
     send_invoice();
     invoices.lines_total.inc_by(2);
-    let openmetrics = metrics_runtime::render_as(Format::OpenMetrics);
+    let openmetrics = instrument_metric::render_as(Format::OpenMetrics);
     let samples = python_parse_exemplars(&openmetrics).unwrap();
     let bucket = [("function", "send_invoice"), ("le", "0.005")];
     assert!(exemplar_of(&samples, "invoice_send_duration_seconds_bucket", &bucket).is_none());
@@ -393,9 +393,9 @@ async fn exemplars_carry_the_trace_of_the_current_span() {
     let trace_id = format!("{second:032x}");
     let span_id = "00b7ad6b71692033";
 
-    let openmetrics = metrics_runtime::render_as(Format::OpenMetrics);
+    let openmetrics = instrument_metric::render_as(Format::OpenMetrics);
     assert!(
-        !metrics_runtime::render().contains(" # {"),
+        !instrument_metric::render().contains(" # {"),
         "no exemplar in text 0.0.4"
     );
     let samples = python_parse_exemplars(&openmetrics).unwrap();
@@ -433,7 +433,7 @@ async fn exemplars_carry_the_trace_of_the_current_span() {
     // and on counters, each with its time.
     let (_, body) = send(&app(), "GET", "/metrics", PROTOBUF_ACCEPT).await;
     let families = decode(&body);
-    let trace_labels = |exemplar: &metrics_runtime::proto::Exemplar| {
+    let trace_labels = |exemplar: &instrument_metric::proto::Exemplar| {
         exemplar
             .label
             .iter()
@@ -474,13 +474,13 @@ async fn exemplars_carry_the_trace_of_the_current_span() {
 
 #[test]
 fn created_samples_follow_their_series_in_openmetrics() {
-    let registry = metrics_runtime::registry();
+    let registry = instrument_metric::registry();
     rotate();
     InvoiceMetrics::global()
         .render_duration_seconds
         .observe(1.5);
     registry.set_created_samples(true);
-    let openmetrics = metrics_runtime::render_as(Format::OpenMetrics);
+    let openmetrics = instrument_metric::render_as(Format::OpenMetrics);
     // The reference parser takes them (and checks that each follows its series).
     let samples = python_parse_exemplars(&openmetrics).unwrap();
     let created = |name: &str, wanted: &[(&str, &str)]| {
@@ -527,5 +527,5 @@ fn created_samples_follow_their_series_in_openmetrics() {
     let count = at("invoice_render_duration_seconds_count ");
     assert!(lines[count + 1].starts_with("invoice_render_duration_seconds_created "));
     // Never in the text format 0.0.4, which has no such sample.
-    assert!(!metrics_runtime::render().contains("_created"));
+    assert!(!instrument_metric::render().contains("_created"));
 }

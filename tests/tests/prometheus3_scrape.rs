@@ -26,10 +26,10 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use instrument_metric::Registry;
+use instrument_metric::axum::{Endpoint, MetricsServer};
 use integration_tests::http;
 use integration_tests::prometheus::{Prometheus, Server, eventually, number};
-use metrics_runtime::Registry;
-use metrics_runtime::axum::{Endpoint, MetricsServer};
 
 /// How long the test may wait for each thing Prometheus stores.
 const PATIENCE: Duration = Duration::from_secs(45);

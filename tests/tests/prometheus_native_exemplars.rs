@@ -22,10 +22,10 @@ use axum::body::Body;
 use axum::extract::Path;
 use axum::http::Request;
 use axum::routing::get;
+use instrument_metric::axum::{Endpoint, HttpMetricsLayer, MetricsServer};
+use instrument_metric::{instrument_metric, testing};
 use integration_tests::XorShift;
 use integration_tests::prometheus::{Prometheus, eventually, number};
-use metrics_runtime::axum::{Endpoint, HttpMetricsLayer, MetricsServer};
-use metrics_runtime::{instrument_metric, testing};
 use opentelemetry::trace::{
     SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState, TracerProvider as _,
 };
@@ -289,7 +289,7 @@ async fn prometheus_keeps_exemplars_with_the_trace_ids_of_the_requests() {
 fn a_function_in_its_own_tracing_span_has_the_spans_trace() {
     tracing_to_opentelemetry();
     assert!(check_address("a@b"));
-    let openmetrics = metrics_runtime::render_as(metrics_runtime::Format::OpenMetrics);
+    let openmetrics = instrument_metric::render_as(instrument_metric::Format::OpenMetrics);
     let line = openmetrics
         .lines()
         .find(|line| line.starts_with("address_check_total{") && line.contains("result=\"ok\""))

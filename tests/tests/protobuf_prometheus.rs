@@ -13,11 +13,11 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use instrument_metric::DEFAULT_BUCKETS;
+use instrument_metric::native_histogram::{NativeConfig, NativeHistogram, NativeReading};
+use instrument_metric::proto::{MetricType, PROTOBUF_CONTENT_TYPE, ProtoWriter};
 use integration_tests::XorShift;
 use integration_tests::prometheus::{Prometheus, eventually, number};
-use metrics_runtime::DEFAULT_BUCKETS;
-use metrics_runtime::native_histogram::{NativeConfig, NativeHistogram, NativeReading};
-use metrics_runtime::proto::{MetricType, PROTOBUF_CONTENT_TYPE, ProtoWriter};
 
 /// How long the whole test may wait for Prometheus.
 const PATIENCE: Duration = Duration::from_secs(45);
@@ -223,7 +223,7 @@ fn prometheus_stores_what_the_protobuf_exposition_says() {
         .buckets(false)
         .filter(|(_, count)| *count > 0)
         .map(|(key, count)| {
-            let (lower, upper) = metrics_runtime::native_histogram::bucket_bounds(3, key);
+            let (lower, upper) = instrument_metric::native_histogram::bucket_bounds(3, key);
             (lower, upper, count)
         })
         .collect();

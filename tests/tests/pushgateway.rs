@@ -7,9 +7,9 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use instrument_metric::push::{PushError, Pushgateway};
+use instrument_metric::{IntCounter, Metrics};
 use integration_tests::{Exposition, http};
-use metrics_runtime::push::{PushError, Pushgateway};
-use metrics_runtime::{IntCounter, Metrics};
 
 #[derive(Metrics)]
 #[metrics(prefix = "import")]

@@ -6,9 +6,9 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::Request;
 use axum::routing::get;
+use instrument_metric::axum::HttpMetricsLayer;
+use instrument_metric::{instrument_metric, set_recording};
 use integration_tests::Exposition;
-use metrics_runtime::axum::HttpMetricsLayer;
-use metrics_runtime::{instrument_metric, set_recording};
 use tower::ServiceExt as _;
 
 #[instrument_metric(name = "switched_calls", in_flight)]
@@ -40,13 +40,13 @@ async fn nothing_starts_recording_while_it_is_off() {
     app.clone().oneshot(request()).await.unwrap();
 
     set_recording(false);
-    assert!(!metrics_runtime::recording());
+    assert!(!instrument_metric::recording());
     work(|| {});
     app.clone().oneshot(request()).await.unwrap();
     // Started while on, finished while off: recorded in full.
     set_recording(true);
     work(|| set_recording(false));
-    let off = Exposition::parse(&metrics_runtime::render()).unwrap();
+    let off = Exposition::parse(&instrument_metric::render()).unwrap();
     set_recording(true);
 
     assert_eq!(calls(&off), 2, "the call made while off is not counted");
@@ -62,7 +62,7 @@ async fn nothing_starts_recording_while_it_is_off() {
 
     work(|| {});
     app.clone().oneshot(request()).await.unwrap();
-    let on = Exposition::parse(&metrics_runtime::render()).unwrap();
+    let on = Exposition::parse(&instrument_metric::render()).unwrap();
     assert_eq!(calls(&on), 3);
     assert_eq!(on.count("switched_http_requests_total", &route), 2);
 }

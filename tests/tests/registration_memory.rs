@@ -10,9 +10,9 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
 
+use instrument_metric::axum::HttpMetricsLayer;
+use instrument_metric::{IntGauge, Metrics, Registry, registry};
 use integration_tests::Exposition;
-use metrics_runtime::axum::HttpMetricsLayer;
-use metrics_runtime::{IntGauge, Metrics, Registry, registry};
 
 /// Counts the bytes the program holds on the heap.
 struct Counting;
@@ -82,7 +82,7 @@ struct QueueMetrics {
 }
 
 mod other {
-    use metrics_runtime::{IntGauge, Metrics};
+    use instrument_metric::{IntGauge, Metrics};
 
     #[derive(Metrics)]
     pub(crate) struct QueueMetrics {
@@ -91,7 +91,7 @@ mod other {
     }
 }
 
-fn conflicts() -> Vec<metrics_runtime::Conflict> {
+fn conflicts() -> Vec<instrument_metric::Conflict> {
     registry()
         .check()
         .err()
@@ -246,7 +246,7 @@ fn registering_again_keeps_no_memory() {
     assert_eq!(conflicts().len(), before + 1, "{:#?}", conflicts());
 
     // A `Metrics` struct whose field was refused when the registry was built, used again.
-    let reported = |all: &[metrics_runtime::Conflict]| {
+    let reported = |all: &[instrument_metric::Conflict]| {
         all.iter()
             .filter(|conflict| conflict.family == "queue_depth")
             .count()

@@ -9,8 +9,8 @@ use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Waker};
 
+use instrument_metric::instrument_metric;
 use integration_tests::Exposition;
-use metrics_runtime::instrument_metric;
 
 /// Works, fails or panics on demand.
 #[instrument_metric(name = "reliable_sync")]
@@ -40,7 +40,7 @@ fn key(sample: &integration_tests::Sample) -> String {
 
 /// Parses a scrape and checks that no counter, bucket, count or sum went down since `previous`.
 fn check_scrape(previous: &mut BTreeMap<String, f64>) {
-    let text = metrics_runtime::render();
+    let text = instrument_metric::render();
     let exposition = Exposition::parse(&text).expect("every scrape parses");
     for sample in exposition
         .samples
@@ -135,7 +135,7 @@ fn totals_are_exact_while_scraping() {
     });
     std::panic::set_hook(report);
 
-    let exposition = Exposition::parse(&metrics_runtime::render()).unwrap();
+    let exposition = Exposition::parse(&instrument_metric::render()).unwrap();
     let calls = |family: &str, result: &str| {
         let module = "reliability";
         let function = if family.starts_with("reliable_sync") {

@@ -9,7 +9,7 @@ use std::future::Future;
 use axum::Json;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use metrics_runtime::{ErrorKinds, Outcome, instrument_metric, testing};
+use instrument_metric::{ErrorKinds, Outcome, instrument_metric, testing};
 use serde_json::{Value, json};
 
 #[derive(Debug, ErrorKinds)]

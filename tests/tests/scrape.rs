@@ -7,8 +7,8 @@ use axum::Router;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::routing::get;
+use instrument_metric::instrument_metric;
 use integration_tests::{Exposition, Response, http, promtool_check_metrics};
-use metrics_runtime::instrument_metric;
 
 /// Does some work; odd numbers find the service unavailable (a 5xx: an `error`; a 4xx would
 /// be the client's mistake, `ok`).
@@ -36,7 +36,7 @@ async fn request(addr: SocketAddr, method: &'static str, path: String) -> Respon
 async fn served_metrics_are_exact_and_pass_promtool() {
     let app = Router::new()
         .route("/work/{n}", get(work))
-        .merge(metrics_runtime::axum::router());
+        .merge(instrument_metric::axum::router());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });

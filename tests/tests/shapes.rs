@@ -11,8 +11,8 @@
 use std::fmt::Display;
 use std::sync::Arc;
 
+use instrument_metric::instrument_metric;
 use integration_tests::Exposition;
-use metrics_runtime::instrument_metric;
 
 /// A counter of things.
 #[derive(Default)]
@@ -167,7 +167,7 @@ fn r#match() -> bool {
 }
 
 fn functions_seen() -> Vec<String> {
-    let exposition = Exposition::parse(&metrics_runtime::render()).unwrap();
+    let exposition = Exposition::parse(&instrument_metric::render()).unwrap();
     let mut seen: Vec<String> = exposition
         .series("function_calls_total")
         .filter(|sample| sample.labels["result"] == "ok" && sample.value > 0.0)
@@ -239,7 +239,7 @@ async fn every_shape_records_under_its_name() {
     ];
     assert_eq!(functions_seen(), expected);
 
-    let exposition = Exposition::parse(&metrics_runtime::render()).unwrap();
+    let exposition = Exposition::parse(&instrument_metric::render()).unwrap();
     let store_labels = [
         ("function", "Store::first"),
         ("module", "shapes"),
@@ -252,5 +252,5 @@ async fn every_shape_records_under_its_name() {
         ("result", "error"),
     ];
     assert_eq!(exposition.count("function_calls_total", &insert_error), 1);
-    metrics_runtime::check().unwrap();
+    instrument_metric::check().unwrap();
 }

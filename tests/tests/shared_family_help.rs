@@ -3,8 +3,8 @@
 //! by the documented rule: the one given with `help = "..."`, else a help that names the
 //! family; real disagreements (labels, buckets, two given helps) are still refused.
 
+use instrument_metric::{Outcome, instrument_metric, testing};
 use integration_tests::Exposition;
-use metrics_runtime::{Outcome, instrument_metric, testing};
 
 /// Lists every item.
 #[instrument_metric(name = "inventory")]
@@ -39,7 +39,7 @@ fn ship() {}
 fn track() {}
 
 fn help_of(family: &str) -> String {
-    let catalog = metrics_runtime::catalog();
+    let catalog = instrument_metric::catalog();
     catalog
         .families
         .iter()
@@ -66,7 +66,7 @@ fn doc_comments_that_differ_give_the_family_a_help_of_its_own() {
         "Calls of the functions instrumented as `inventory` (duration in seconds)."
     );
     // Both functions' series are exported, in one family, with no conflict over them.
-    let text = metrics_runtime::render();
+    let text = instrument_metric::render();
     let exposition = Exposition::parse(&text).unwrap();
     for function in ["list_items", "stock"] {
         assert_eq!(
@@ -82,7 +82,7 @@ fn doc_comments_that_differ_give_the_family_a_help_of_its_own() {
             "{function}"
         );
     }
-    let conflicts = metrics_runtime::check().unwrap_err().conflicts;
+    let conflicts = instrument_metric::check().unwrap_err().conflicts;
     assert!(
         conflicts
             .iter()
@@ -105,7 +105,7 @@ fn a_given_help_wins_over_doc_comments() {
 
 #[test]
 fn two_given_helps_that_differ_are_still_a_conflict() {
-    let conflicts = metrics_runtime::check().unwrap_err().conflicts;
+    let conflicts = instrument_metric::check().unwrap_err().conflicts;
     let shipping: Vec<_> = conflicts
         .iter()
         .filter(|conflict| conflict.family == "shipping_total")
@@ -127,7 +127,7 @@ fn two_given_helps_that_differ_are_still_a_conflict() {
 fn the_runtime_derives_helps_as_the_attribute_does() {
     // One function, so the helps are what the attribute derived at compile time; the registry
     // derives them the same way when it picks a family's help.
-    let derived = metrics_runtime::__private::own_helps("Packs a box.");
+    let derived = instrument_metric::__private::own_helps("Packs a box.");
     assert_eq!(derived[0], help_of("packing_total"));
     assert_eq!(derived[1], help_of("packing_duration_seconds"));
     assert_eq!(derived[2], help_of("packing_in_flight"));

@@ -12,14 +12,14 @@ async fn pool_gauges_follow_the_connections_in_use() {
         .connect("sqlite::memory:")
         .await
         .unwrap();
-    metrics_runtime::sqlx::register_pool(&pool).unwrap();
+    instrument_metric::sqlx::register_pool(&pool).unwrap();
     assert!(
-        metrics_runtime::sqlx::register_pool(&pool).is_err(),
+        instrument_metric::sqlx::register_pool(&pool).is_err(),
         "one pool per process"
     );
 
     let mut held = pool.acquire().await.unwrap();
-    let exposition = Exposition::parse(&metrics_runtime::render()).unwrap();
+    let exposition = Exposition::parse(&instrument_metric::render()).unwrap();
     assert_eq!(exposition.count("database_connections_active", &[]), 1);
     assert_eq!(exposition.count("database_connections_max", &[]), 4);
     let utilization = exposition.value("database_connection_pool_utilization", &[]);
@@ -28,7 +28,7 @@ async fn pool_gauges_follow_the_connections_in_use() {
     held.return_to_pool().await;
     drop(held);
 
-    let exposition = Exposition::parse(&metrics_runtime::render()).unwrap();
+    let exposition = Exposition::parse(&instrument_metric::render()).unwrap();
     assert_eq!(exposition.count("database_connections_active", &[]), 0);
     assert_eq!(
         exposition.value("database_connection_pool_utilization", &[]),
@@ -50,10 +50,10 @@ fn the_docs_name_the_supported_sqlx_release() {
         .and_then(|rest| rest.split('"').next())
         .expect("sqlx-core's version");
     let named = format!("sqlx {version}");
-    let module = include_str!("../../metrics-runtime/src/sqlx.rs");
+    let module = include_str!("../../metrics-runtime/src/integrations/sqlx.rs");
     assert!(
         module.contains(&format!("Supported version: {named}")),
-        "metrics_runtime::sqlx does not say it supports {named}"
+        "instrument_metric::sqlx does not say it supports {named}"
     );
     let readme = include_str!("../../README.md");
     let row = readme

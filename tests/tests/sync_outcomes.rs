@@ -3,8 +3,8 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+use instrument_metric::instrument_metric;
 use integration_tests::Exposition;
-use metrics_runtime::instrument_metric;
 
 #[derive(Debug)]
 struct Failure;
@@ -74,7 +74,7 @@ fn unit(panics: bool) {
 }
 
 fn scrape() -> Exposition {
-    Exposition::parse(&metrics_runtime::render()).expect("the exposition parses")
+    Exposition::parse(&instrument_metric::render()).expect("the exposition parses")
 }
 
 fn calls(exposition: &Exposition, family: &str, function: &str, result: &str) -> u64 {
@@ -193,5 +193,5 @@ fn in_flight_returns_to_zero_after_panics() {
 
 #[test]
 fn declarations_agree() {
-    metrics_runtime::check().expect("no conflicts in this binary");
+    instrument_metric::check().expect("no conflicts in this binary");
 }

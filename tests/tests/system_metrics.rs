@@ -6,14 +6,14 @@ use integration_tests::{Exposition, promtool_check_metrics};
 
 #[test]
 fn process_and_system_metrics_are_exported() {
-    metrics_runtime::system::register_process_metrics().unwrap();
-    metrics_runtime::system::register_system_metrics().unwrap();
+    instrument_metric::system::register_process_metrics().unwrap();
+    instrument_metric::system::register_system_metrics().unwrap();
     assert!(
-        metrics_runtime::system::register_system_metrics().is_err(),
+        instrument_metric::system::register_system_metrics().is_err(),
         "registered once"
     );
 
-    let first = metrics_runtime::render();
+    let first = instrument_metric::render();
     let exposition = Exposition::parse(&first).unwrap();
     assert!(exposition.value("process_resident_memory_bytes", &[]) > 1_000_000.0);
     assert!(exposition.value("process_start_time_seconds", &[]) > 1_600_000_000.0);
@@ -38,7 +38,7 @@ fn process_and_system_metrics_are_exported() {
     assert_eq!(exposition.types["system_network_io_bytes_total"], "counter");
 
     // Network counters never go backwards between scrapes.
-    let second = Exposition::parse(&metrics_runtime::render()).unwrap();
+    let second = Exposition::parse(&instrument_metric::render()).unwrap();
     for sample in exposition.series("system_network_io_bytes_total") {
         let labels: Vec<(&str, &str)> = sample
             .labels

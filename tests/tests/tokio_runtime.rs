@@ -14,8 +14,8 @@ fn a_stuck_runtime_reports_its_queue_and_busy_worker() {
         .worker_threads(1)
         .build()
         .unwrap();
-    metrics_runtime::system::register_tokio_metrics(runtime.handle()).unwrap();
-    let idle = Exposition::parse(&metrics_runtime::render()).unwrap();
+    instrument_metric::system::register_tokio_metrics(runtime.handle()).unwrap();
+    let idle = Exposition::parse(&instrument_metric::render()).unwrap();
     assert_eq!(idle.value("tokio_workers", &[]), 1.0);
     assert_eq!(idle.value("tokio_alive_tasks", &[]), 0.0);
     assert_eq!(idle.value("tokio_global_queue_depth", &[]), 0.0);
@@ -30,7 +30,7 @@ fn a_stuck_runtime_reports_its_queue_and_busy_worker() {
     running.recv().unwrap();
     std::thread::sleep(Duration::from_millis(50)); // busy time to measure, not a synchronisation
     let handles: Vec<_> = (0..5).map(|_| runtime.spawn(async {})).collect();
-    let stuck = Exposition::parse(&metrics_runtime::render()).unwrap();
+    let stuck = Exposition::parse(&instrument_metric::render()).unwrap();
     assert_eq!(stuck.value("tokio_alive_tasks", &[]), 6.0);
     assert_eq!(stuck.value("tokio_global_queue_depth", &[]), 5.0);
     release.send(()).unwrap();
@@ -43,7 +43,7 @@ fn a_stuck_runtime_reports_its_queue_and_busy_worker() {
     // its own once the queue is empty: wait for that, with a deadline.
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     let after = loop {
-        let after = Exposition::parse(&metrics_runtime::render()).unwrap();
+        let after = Exposition::parse(&instrument_metric::render()).unwrap();
         let busy = after.value("tokio_worker_busy_seconds_total", &[("worker", "0")]);
         if busy >= 0.05 || std::time::Instant::now() > deadline {
             break after;
@@ -54,5 +54,5 @@ fn a_stuck_runtime_reports_its_queue_and_busy_worker() {
     let busy = after.value("tokio_worker_busy_seconds_total", &[("worker", "0")]);
     assert!(busy >= 0.05, "the worker ran the blocking task: {busy} s");
     assert!(after.value("tokio_worker_parks_total", &[("worker", "0")]) >= 1.0);
-    assert!(metrics_runtime::system::register_tokio_metrics(runtime.handle()).is_err());
+    assert!(instrument_metric::system::register_tokio_metrics(runtime.handle()).is_err());
 }

@@ -17,9 +17,9 @@ use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::routing::get;
+use instrument_metric::axum::{HttpMetricsLayer, TraceContextLayer};
+use instrument_metric::{Format, instrument_metric};
 use integration_tests::{ExemplarSample, python_parse_exemplars};
-use metrics_runtime::axum::{HttpMetricsLayer, TraceContextLayer};
-use metrics_runtime::{Format, instrument_metric};
 use opentelemetry::context::FutureExt as _;
 use opentelemetry::propagation::TextMapPropagator as _;
 use opentelemetry::trace::{
@@ -87,7 +87,7 @@ async fn get_with(app: &Router, path: &str, headers: &[(&str, &str)]) -> StatusC
 /// Every sample of the global registry's OpenMetrics exposition, with its exemplar, as the
 /// reference parser reads them.
 fn samples() -> Vec<ExemplarSample> {
-    python_parse_exemplars(&metrics_runtime::render_as(Format::OpenMetrics)).unwrap()
+    python_parse_exemplars(&instrument_metric::render_as(Format::OpenMetrics)).unwrap()
 }
 
 /// The exemplar labels of the samples `name` whose labels include `wanted` (one entry per

@@ -175,8 +175,8 @@ fn constant_label_names_follow_the_macros_label_rules() {
     let mut accepted = 0;
     for name in inputs() {
         let runtime = !matches!(
-            metrics_runtime::set_constant_labels([(name.as_str(), "v")]),
-            Err(metrics_runtime::ConfigError::InvalidLabel(_))
+            instrument_metric::set_constant_labels([(name.as_str(), "v")]),
+            Err(instrument_metric::ConfigError::InvalidLabel(_))
         );
         let macros = validate::label_name(&name, &taken).is_ok();
         assert_eq!(runtime, macros, "{name:?}");
@@ -195,10 +195,10 @@ fn objective_names_follow_one_rule_in_the_macros_and_the_http_layer() {
         let name: &'static str = Box::leak(name.into_boxed_str());
         // A target of 100% is refused after the name is checked: nothing is registered, and
         // the message tells which check refused the objective.
-        let built = metrics_runtime::axum::HttpMetricsLayer::builder()
-            .objective(metrics_runtime::Objective::new(name).success(100.0))
+        let built = instrument_metric::axum::HttpMetricsLayer::builder()
+            .objective(instrument_metric::Objective::new(name).success(100.0))
             .build();
-        let Err(metrics_runtime::axum::HttpLayerError::Objective(message)) = built else {
+        let Err(instrument_metric::axum::HttpLayerError::Objective(message)) = built else {
             panic!("{name:?}: the objective was not refused");
         };
         let runtime = message.contains("has the success target 100");

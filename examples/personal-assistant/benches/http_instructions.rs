@@ -35,8 +35,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
+use instrument_metric::LabelValue as _;
 use integration_tests::load::Connection;
-use metrics_runtime::LabelValue as _;
 use personal_assistant::metrics::{SmsProvider, SmsStatus};
 use personal_assistant::{AppState, Config};
 use tokio::runtime::Runtime;

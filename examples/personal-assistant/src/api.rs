@@ -11,7 +11,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use metrics_runtime::instrument_metric;
+use instrument_metric::instrument_metric;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -43,7 +43,7 @@ impl ApiError {
 
 /// A handler's error is counted by its status: a 4xx is the caller's mistake (`result="ok"`
 /// in `api_requests_total`), a 5xx the service's (`result="error"`).
-impl metrics_runtime::ResponseStatus for ApiError {
+impl instrument_metric::ResponseStatus for ApiError {
     fn status_code(&self) -> u16 {
         self.status.as_u16()
     }

@@ -1,5 +1,5 @@
 //! A personal-assistant service (HTTP API, SMS, OAuth integrations, a database, background
-//! tasks) instrumented with `metrics-runtime`: the toolkit's showcase and end-to-end test
+//! tasks) instrumented with `instrument-metric`: the toolkit's showcase and end-to-end test
 //! subject. See the README beside this crate.
 #![warn(missing_docs, unreachable_pub)]
 // A service, not a library: its handlers' errors are HTTP answers and its queries' errors are
@@ -61,7 +61,7 @@ pub struct AppState {
     /// What the traffic generator did.
     pub report: simulate::Report,
     /// The HTTP metrics layer, with the API's objective.
-    pub http_layer: metrics_runtime::axum::HttpMetricsLayer,
+    pub http_layer: instrument_metric::axum::HttpMetricsLayer,
 }
 
 /// How to run the service.
@@ -93,8 +93,8 @@ pub fn new_id() -> String {
 /// When the database cannot be opened (the message names `--database-url` and how to fix
 /// it) or the collectors are already registered.
 pub async fn start(config: &Config) -> anyhow::Result<Arc<AppState>> {
-    metrics_runtime::check()?;
-    metrics_runtime::build_info!()?;
+    instrument_metric::check()?;
+    instrument_metric::build_info!()?;
     let http_layer = http_layer()?;
     let db = Database::connect(&config.database_url)
         .await
@@ -116,11 +116,11 @@ pub async fn start(config: &Config) -> anyhow::Result<Arc<AppState>> {
     });
     metrics::register_collectors(&state)?;
     let health_state = Arc::clone(&state);
-    metrics_runtime::health::register("database", Duration::from_secs(2), move || {
+    instrument_metric::health::register("database", Duration::from_secs(2), move || {
         let state = Arc::clone(&health_state);
         async move { db::ping(&state.db).await }
     })?;
-    let _periodic = metrics_runtime::health::spawn_periodic(Duration::from_secs(2));
+    let _periodic = instrument_metric::health::spawn_periodic(Duration::from_secs(2));
     let _sender = SmsQueue::start(&state, sms_receiver, 16);
     tasks::start(&state, task_receiver, 4);
     Ok(state)
@@ -160,9 +160,9 @@ pub fn router(state: Arc<AppState>) -> Router {
 /// # Errors
 ///
 /// When the objective's name or the layer's families are declared elsewhere.
-pub fn http_layer() -> anyhow::Result<metrics_runtime::axum::HttpMetricsLayer> {
-    use metrics_runtime::Objective;
-    Ok(metrics_runtime::axum::HttpMetricsLayer::builder()
+pub fn http_layer() -> anyhow::Result<instrument_metric::axum::HttpMetricsLayer> {
+    use instrument_metric::Objective;
+    Ok(instrument_metric::axum::HttpMetricsLayer::builder()
         .native_histograms()
         .objective(Objective::new("api").success(99.9).latency(0.25, 99.0))
         .build()?)
@@ -271,8 +271,8 @@ pub fn routes(state: Arc<AppState>) -> Router {
             )
         })
         .with_state(state)
-        .merge(metrics_runtime::health::router())
-        .merge(metrics_runtime::axum::router())
+        .merge(instrument_metric::health::router())
+        .merge(instrument_metric::axum::router())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::map_response(json_errors))
 }
@@ -411,7 +411,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         simulate::spawn(addr, Arc::clone(&state), config.simulate_rate);
     }
     // OpenMetrics scrapes get `_created` samples: rates start right after a restart.
-    metrics_runtime::registry().set_created_samples(true);
+    instrument_metric::registry().set_created_samples(true);
     axum::serve(listener, trace::traced(router(state)))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use clap::{Parser, Subcommand};
 
-/// A personal-assistant service instrumented with metrics-runtime.
+/// A personal-assistant service instrumented with instrument-metric.
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
@@ -144,7 +144,7 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
         None => {
             // Before anything records: the registry takes constant labels only once, at start.
             if !cli.constant_labels.is_empty() {
-                metrics_runtime::set_constant_labels(cli.constant_labels).map_err(|error| {
+                instrument_metric::set_constant_labels(cli.constant_labels).map_err(|error| {
                     anyhow::anyhow!("invalid --constant-label: {error}; use NAME=VALUE with a label name like env or replica")
                 })?;
             }
@@ -170,7 +170,7 @@ async fn rollup(
     instance: Option<String>,
     window_hours: u64,
 ) -> anyhow::Result<()> {
-    let mut gateway = metrics_runtime::push::Pushgateway::new(&url, &job);
+    let mut gateway = instrument_metric::push::Pushgateway::new(&url, &job);
     let mut group = format!("job {job}");
     if let Some(instance) = instance {
         group = format!("{group}, instance {instance}");

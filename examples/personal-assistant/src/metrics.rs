@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use metrics_runtime::{
+use instrument_metric::{
     CounterFamily, ErrorKinds, GaugeFamily, Histogram, IntCounter, IntCounterFamily, IntGauge,
     LabelSet, LabelValue, Metrics, collect,
 };
@@ -207,10 +207,10 @@ pub fn register_collectors(state: &Arc<AppState>) -> anyhow::Result<()> {
         let state = Arc::clone(state);
         collect::gauge(name, help, move || read(&state))?;
     }
-    metrics_runtime::system::register_process_metrics()?;
-    metrics_runtime::system::register_tokio_metrics(&tokio::runtime::Handle::current())?;
-    metrics_runtime::system::register_system_metrics()?;
-    metrics_runtime::sqlx::register_pool(state.db.pool())?;
+    instrument_metric::system::register_process_metrics()?;
+    instrument_metric::system::register_tokio_metrics(&tokio::runtime::Handle::current())?;
+    instrument_metric::system::register_system_metrics()?;
+    instrument_metric::sqlx::register_pool(state.db.pool())?;
     Ok(())
 }
 
@@ -220,7 +220,7 @@ mod tests {
     /// sees them all (a test in `tests/` would see only what it uses).
     #[test]
     fn every_metric_declaration_of_the_service_agrees() {
-        let declared = metrics_runtime::check_crate(env!("CARGO_CRATE_NAME"))
+        let declared = instrument_metric::check_crate(env!("CARGO_CRATE_NAME"))
             .unwrap_or_else(|error| panic!("{error}"));
         // The instrumented functions and the `Metrics` structs of the service.
         assert!(declared >= 20, "{declared} declarations");

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use metrics_runtime::{ErrorKinds, LabelValue as _, instrument_metric};
+use instrument_metric::{ErrorKinds, LabelValue as _, instrument_metric};
 
 use crate::db::{Database, DbError, now};
 use crate::metrics::{OAuthErrorType, OAuthMetrics, OAuthProvider, RefreshResult};

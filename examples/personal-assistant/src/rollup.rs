@@ -24,8 +24,8 @@
 use std::str::FromStr as _;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use metrics_runtime::push::{PushError, Pushgateway};
-use metrics_runtime::{
+use instrument_metric::push::{PushError, Pushgateway};
+use instrument_metric::{
     Gauge, GaugeFamily, IntGauge, IntGaugeFamily, LabelValue, Metrics, Registry,
 };
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};

@@ -205,7 +205,7 @@ impl Client {
     async fn oauth(&self) {
         let Some(user) = self.some_user() else { return };
         let provider = OAuthProvider::ALL[fastrand::usize(0..3)];
-        let name = metrics_runtime::LabelValue::as_label(&provider);
+        let name = instrument_metric::LabelValue::as_label(&provider);
         let body = Some(json!({ "user_id": user }));
         match fastrand::u32(0..10) {
             0..=4 => {

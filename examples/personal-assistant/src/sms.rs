@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use metrics_runtime::{ErrorKinds, LabelValue as _, instrument_metric};
+use instrument_metric::{ErrorKinds, LabelValue as _, instrument_metric};
 use tokio::sync::mpsc;
 
 use crate::AppState;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use metrics_runtime::{LabelValue as _, instrument_metric};
+use instrument_metric::{LabelValue as _, instrument_metric};
 use tokio::sync::mpsc;
 
 use crate::AppState;

@@ -10,7 +10,7 @@ use axum::Router;
 use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::Response;
-use metrics_runtime::axum::TraceContextLayer;
+use instrument_metric::axum::TraceContextLayer;
 use opentelemetry::trace::TracerProvider as _;
 use tracing::Instrument as _;
 use tracing_subscriber::layer::SubscriberExt as _;

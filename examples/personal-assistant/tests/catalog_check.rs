@@ -2,15 +2,15 @@
 //! `check()` passes there whatever the service declares, `check_crate` says it saw nothing.
 //! (The check that sees every declaration is the unit test in `src/metrics.rs`.)
 
-use metrics_runtime::CrateCheckError;
+use instrument_metric::CrateCheckError;
 
 #[test]
 fn a_check_that_sees_nothing_of_the_crate_fails() {
     assert!(
-        metrics_runtime::check().is_ok(),
+        instrument_metric::check().is_ok(),
         "nothing linked, nothing to refuse"
     );
-    let error = metrics_runtime::check_crate("personal-assistant").unwrap_err();
+    let error = instrument_metric::check_crate("personal-assistant").unwrap_err();
     let CrateCheckError::NothingDeclared { krate, .. } = &error else {
         panic!("{error}");
     };

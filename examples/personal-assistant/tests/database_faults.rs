@@ -184,7 +184,7 @@ async fn the_service_reports_a_deleted_database_and_comes_back() {
     let kept: Value = response.json().await.unwrap();
     assert_eq!(status(addr, "/health/database").await, 200);
     let failed_pings = || {
-        Exposition::parse(&metrics_runtime::render())
+        Exposition::parse(&instrument_metric::render())
             .unwrap()
             .series("database_pings_total")
             .filter(|s| s.labels["result"] == "error")
@@ -230,7 +230,7 @@ async fn the_service_reports_a_deleted_database_and_comes_back() {
     for _ in 0..8 {
         let _ = register("let through or refused").await.unwrap();
     }
-    let exposition = Exposition::parse(&metrics_runtime::render()).unwrap();
+    let exposition = Exposition::parse(&instrument_metric::render()).unwrap();
     assert_eq!(
         exposition.count("database_health_status", &[]),
         0,

@@ -1,5 +1,5 @@
 //! The checked-in dashboard, function rules, objective rules and their promtool tests are
-//! exactly what the metric catalog generates (through `metrics_runtime::export`): run
+//! exactly what the metric catalog generates (through `instrument_metric::export`): run
 //! `personal-assistant catalog dashboard|rules|objectives|objective-tests` to refresh them after
 //! changing a metric.
 
@@ -64,7 +64,7 @@ fn the_objective_rules_are_generated_from_the_catalog() {
 #[test]
 fn the_objectives_are_the_api_and_sms_delivery() {
     declared();
-    let names: Vec<String> = metrics_runtime::catalog()
+    let names: Vec<String> = instrument_metric::catalog()
         .objectives
         .into_iter()
         .map(|objective| objective.name)
@@ -104,7 +104,7 @@ fn the_dashboard_covers_every_category_and_metric() {
         .filter_map(|t| t["expr"].as_str().map(str::to_owned))
         .collect::<Vec<_>>()
         .join("\n");
-    for family in metrics_runtime::catalog().families {
+    for family in instrument_metric::catalog().families {
         assert!(
             queries.contains(family.name),
             "no panel queries {}",
@@ -116,7 +116,7 @@ fn the_dashboard_covers_every_category_and_metric() {
 /// The example's catalog (every family with its kind and labels, every instrumented function
 /// with its families), one line each, as `tests/catalog.txt` holds it.
 fn catalog_snapshot() -> String {
-    let catalog = metrics_runtime::catalog();
+    let catalog = instrument_metric::catalog();
     let mut lines = Vec::new();
     for family in &catalog.families {
         lines.push(format!(

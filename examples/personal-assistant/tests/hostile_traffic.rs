@@ -201,7 +201,7 @@ async fn hostile_traffic_creates_no_series_and_the_service_stays_up() {
         Some(200)
     );
 
-    let exposition = Exposition::parse(&metrics_runtime::render()).unwrap();
+    let exposition = Exposition::parse(&instrument_metric::render()).unwrap();
     let series: Vec<_> = exposition.series("http_requests_total").collect();
     let endpoints: BTreeSet<&str> = series
         .iter()

@@ -1,4 +1,4 @@
-//! The smallest service instrumented with `metrics-runtime`.
+//! The smallest service instrumented with `instrument-metric`.
 //!
 //! Run it with `cargo run -p quickstart` (optionally pass a listen address, default
 //! `127.0.0.1:9000`), then open the printed `/metrics` address or call `/hello/{name}`.
@@ -9,7 +9,7 @@ use axum::Router;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::routing::get;
-use metrics_runtime::instrument_metric;
+use instrument_metric::instrument_metric;
 
 /// Greets someone by name; a greeting for nobody is a client error.
 #[instrument_metric(name = "greetings", in_flight)]
@@ -37,7 +37,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:9000".to_owned());
     // Fail at start-up, not in a dashboard, if two declarations disagree.
-    metrics_runtime::check()?;
+    instrument_metric::check()?;
 
     tokio::spawn(async {
         let mut round = 0_u64;
@@ -51,7 +51,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let app = Router::new()
         .route("/hello/{name}", get(hello))
-        .merge(metrics_runtime::axum::router());
+        .merge(instrument_metric::axum::router());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     let local = listener.local_addr()?;
     println!("serving metrics on http://{local}/metrics (try http://{local}/hello/world)");

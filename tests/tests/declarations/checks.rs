@@ -4,8 +4,8 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
+use instrument_metric::{Format, Registry};
 use integration_tests::{Exposition, promtool_check_metrics, python_parse};
-use metrics_runtime::{Format, Registry};
 use proptest::prelude::*;
 
 use super::{Expected, Kind, Model, conflicts};

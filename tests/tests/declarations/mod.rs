@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Once;
 
 pub use checks::check_registry;
-use metrics_runtime::{
+use instrument_metric::{
     Conflict, Gauge, HistogramFamily, IntCounter, IntCounterFamily, IntGauge, IntGaugeFamily,
     LabelValue, Metrics, Registry,
 };
@@ -1072,14 +1072,14 @@ fn register_tikv(tikv: &prometheus::Registry, family: &TikvFamily) -> prometheus
 
 /// The families of the global registry's catalog, for [`Model::new`].
 pub fn catalog_families() -> Vec<(String, Kind, Vec<&'static str>)> {
-    metrics_runtime::catalog()
+    instrument_metric::catalog()
         .families
         .iter()
         .map(|family| {
             let kind = match family.kind {
-                metrics_runtime::MetricKind::Counter => Kind::Counter,
-                metrics_runtime::MetricKind::Gauge => Kind::Gauge,
-                metrics_runtime::MetricKind::Histogram => Kind::Histogram,
+                instrument_metric::MetricKind::Counter => Kind::Counter,
+                instrument_metric::MetricKind::Gauge => Kind::Gauge,
+                instrument_metric::MetricKind::Histogram => Kind::Histogram,
             };
             (family.name.to_owned(), kind, family.labels.clone())
         })

@@ -568,7 +568,7 @@ pub async fn start_service(dir: &Path, rate: u32) -> (Arc<AppState>, SocketAddr)
     let listener = tokio::net::TcpListener::bind(config.addr).await.unwrap();
     let service = listener.local_addr().unwrap();
     // As `personal_assistant::run` serves it: requests in spans, `_created` in OpenMetrics.
-    metrics_runtime::registry().set_created_samples(true);
+    instrument_metric::registry().set_created_samples(true);
     let app = personal_assistant::trace::traced(personal_assistant::router(Arc::clone(&state)));
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     personal_assistant::simulate::spawn(service, Arc::clone(&state), config.simulate_rate);

@@ -1,4 +1,4 @@
-use metrics_runtime::instrument_metric;
+use instrument_metric::instrument_metric;
 
 #[instrument_metric(name = "sms_send", buckets = [0.1, 0.5, 0.5, 0.2])]
 fn send() {}

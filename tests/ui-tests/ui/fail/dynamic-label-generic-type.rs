@@ -1,4 +1,4 @@
-use metrics_runtime::{LabelValue, instrument_metric};
+use instrument_metric::{LabelValue, instrument_metric};
 
 #[instrument_metric(name = "sms_send", labels(provider = provider))]
 fn send<P: LabelValue>(provider: P) -> usize {

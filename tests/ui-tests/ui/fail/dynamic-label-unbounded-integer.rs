@@ -1,4 +1,4 @@
-use metrics_runtime::instrument_metric;
+use instrument_metric::instrument_metric;
 
 #[instrument_metric(name = "orders", labels(user = user_id))]
 fn place_order(user_id: u64) -> u64 {

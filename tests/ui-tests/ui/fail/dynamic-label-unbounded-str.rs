@@ -1,4 +1,4 @@
-use metrics_runtime::instrument_metric;
+use instrument_metric::instrument_metric;
 
 #[instrument_metric(name = "http_requests", labels(path = path))]
 fn handle(path: &str) -> usize {

@@ -1,4 +1,4 @@
-use metrics_runtime::{LabelValue, instrument_metric};
+use instrument_metric::{LabelValue, instrument_metric};
 
 #[derive(Clone, Copy, LabelValue)]
 enum Provider {

@@ -1,4 +1,4 @@
-use metrics_runtime::ErrorKinds;
+use instrument_metric::ErrorKinds;
 
 #[derive(ErrorKinds)]
 struct NotAnEnum;

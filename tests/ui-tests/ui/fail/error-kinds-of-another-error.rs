@@ -1,4 +1,4 @@
-use metrics_runtime::{ErrorKinds, instrument_metric};
+use instrument_metric::{ErrorKinds, instrument_metric};
 
 #[derive(Debug, ErrorKinds)]
 enum SmsError {

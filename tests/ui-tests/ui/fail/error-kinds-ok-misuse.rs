@@ -1,4 +1,4 @@
-use metrics_runtime::ErrorKinds;
+use instrument_metric::ErrorKinds;
 
 #[derive(Debug, ErrorKinds)]
 enum Inner {

@@ -1,4 +1,4 @@
-use metrics_runtime::instrument_metric;
+use instrument_metric::instrument_metric;
 
 #[instrument_metric(name = "sms_send", buckets = [0.0, 1e-10, 5e-10, 1e-9, 0.5])]
 fn send() {}

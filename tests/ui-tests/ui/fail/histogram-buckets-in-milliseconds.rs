@@ -1,4 +1,4 @@
-use metrics_runtime::{Histogram, Metrics, instrument_metric};
+use instrument_metric::{Histogram, Metrics, instrument_metric};
 
 #[instrument_metric(name = "sms_send", buckets = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000])]
 fn send() {}

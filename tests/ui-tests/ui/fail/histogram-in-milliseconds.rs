@@ -1,4 +1,4 @@
-use metrics_runtime::instrument_metric;
+use instrument_metric::instrument_metric;
 
 #[instrument_metric(counter = "sms_messages_total", histogram = "sms_duration_ms")]
 fn send() {}

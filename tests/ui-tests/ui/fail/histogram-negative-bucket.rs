@@ -1,4 +1,4 @@
-use metrics_runtime::{Histogram, Metrics, instrument_metric};
+use instrument_metric::{Histogram, Metrics, instrument_metric};
 
 #[instrument_metric(name = "sms_send", buckets = [-1.0, 0.0, 0.5, 1.0])]
 fn send() {}

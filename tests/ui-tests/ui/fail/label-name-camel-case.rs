@@ -1,4 +1,4 @@
-use metrics_runtime::{LabelSet, LabelValue, instrument_metric};
+use instrument_metric::{LabelSet, LabelValue, instrument_metric};
 
 #[derive(Clone, Copy, LabelValue)]
 enum Method {

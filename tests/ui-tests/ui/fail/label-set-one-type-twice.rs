@@ -1,4 +1,4 @@
-use metrics_runtime::{GaugeFamily, IntCounterFamily, LabelValue, Metrics};
+use instrument_metric::{GaugeFamily, IntCounterFamily, LabelValue, Metrics};
 
 #[derive(Clone, Copy, LabelValue)]
 enum Provider {

@@ -1,4 +1,4 @@
-use metrics_runtime::{LabelSet, LabelValue};
+use instrument_metric::{LabelSet, LabelValue};
 
 #[derive(Clone, Copy, LabelValue)]
 enum Level {

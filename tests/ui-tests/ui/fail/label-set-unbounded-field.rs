@@ -1,4 +1,4 @@
-use metrics_runtime::LabelSet;
+use instrument_metric::LabelSet;
 
 #[derive(LabelSet)]
 struct RequestLabels {

@@ -1,4 +1,4 @@
-use metrics_runtime::LabelValue;
+use instrument_metric::LabelValue;
 
 #[derive(LabelValue)]
 struct Provider {

@@ -1,4 +1,4 @@
-use metrics_runtime::{Histogram, Metrics, instrument_metric};
+use instrument_metric::{Histogram, Metrics, instrument_metric};
 
 #[instrument_metric(name = "nightly_backup", long_running)]
 fn backup() {}

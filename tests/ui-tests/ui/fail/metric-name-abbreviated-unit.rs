@@ -1,4 +1,4 @@
-use metrics_runtime::{IntGauge, Metrics, instrument_metric};
+use instrument_metric::{IntGauge, Metrics, instrument_metric};
 
 #[instrument_metric(counter = "api_ms_budget_total", histogram = "api_call_seconds")]
 fn call() {}

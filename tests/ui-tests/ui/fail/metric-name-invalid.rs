@@ -1,4 +1,4 @@
-const SENT: &str = metrics_runtime::metric_name!("sms-messages-total");
+const SENT: &str = instrument_metric::metric_name!("sms-messages-total");
 
 fn main() {
     println!("{SENT}");

@@ -1,4 +1,4 @@
-use metrics_runtime::{Gauge, IntCounter, Metrics, instrument_metric};
+use instrument_metric::{Gauge, IntCounter, Metrics, instrument_metric};
 
 #[instrument_metric(name = "job_minutes_spent")]
 fn run_job() {}

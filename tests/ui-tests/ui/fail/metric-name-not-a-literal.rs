@@ -1,5 +1,5 @@
 const NAME: &str = "sms_messages_total";
-const SENT: &str = metrics_runtime::metric_name!(NAME);
+const SENT: &str = instrument_metric::metric_name!(NAME);
 
 fn main() {
     println!("{SENT}");

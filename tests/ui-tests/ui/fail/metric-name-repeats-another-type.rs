@@ -1,4 +1,4 @@
-use metrics_runtime::instrument_metric;
+use instrument_metric::instrument_metric;
 
 #[instrument_metric(counter = "queue_gauge_total", histogram = "queue_summary_seconds")]
 fn enqueue() {}

@@ -1,4 +1,4 @@
-use metrics_runtime::{IntCounter, Metrics};
+use instrument_metric::{IntCounter, Metrics};
 
 #[derive(Metrics)]
 #[metrics(prefix = "sms")]

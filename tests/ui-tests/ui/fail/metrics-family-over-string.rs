@@ -1,4 +1,4 @@
-use metrics_runtime::{IntCounterFamily, Metrics};
+use instrument_metric::{IntCounterFamily, Metrics};
 
 #[derive(Metrics)]
 #[metrics(prefix = "http")]

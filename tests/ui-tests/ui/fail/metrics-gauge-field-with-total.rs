@@ -1,4 +1,4 @@
-use metrics_runtime::{Gauge, Metrics};
+use instrument_metric::{Gauge, Metrics};
 
 #[derive(Metrics)]
 #[metrics(prefix = "sms")]

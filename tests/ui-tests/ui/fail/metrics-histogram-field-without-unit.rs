@@ -1,4 +1,4 @@
-use metrics_runtime::{Histogram, Metrics};
+use instrument_metric::{Histogram, Metrics};
 
 #[derive(Metrics)]
 #[metrics(prefix = "queue")]

@@ -1,4 +1,4 @@
-use metrics_runtime::{IntCounter as Hits, IntCounterFamily, LabelValue, Metrics};
+use instrument_metric::{IntCounter as Hits, IntCounterFamily, LabelValue, Metrics};
 
 #[derive(Clone, Copy, LabelValue)]
 enum Channel {

@@ -1,4 +1,4 @@
-use metrics_runtime::{IntGauge, Metrics};
+use instrument_metric::{IntGauge, Metrics};
 
 #[derive(Metrics)]
 #[metrics(prefix = "queue")]

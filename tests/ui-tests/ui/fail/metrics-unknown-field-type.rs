@@ -1,4 +1,4 @@
-use metrics_runtime::Metrics;
+use instrument_metric::Metrics;
 
 #[derive(Metrics)]
 #[metrics(prefix = "sms")]

@@ -1,4 +1,4 @@
-use metrics_runtime::instrument_metric;
+use instrument_metric::instrument_metric;
 
 #[instrument_metric(name = "orders_place", objective(name = "checkout #1", success = 99.9))]
 fn place() {}

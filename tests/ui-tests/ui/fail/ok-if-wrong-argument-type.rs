@@ -1,4 +1,4 @@
-use metrics_runtime::instrument_metric;
+use instrument_metric::instrument_metric;
 
 fn is_positive(value: &i64) -> bool {
     *value > 0

@@ -1,4 +1,4 @@
-use metrics_runtime::{IntCounterFamily, LabelValue, Metrics};
+use instrument_metric::{IntCounterFamily, LabelValue, Metrics};
 
 macro_rules! twenty {
     ($name:ident) => {

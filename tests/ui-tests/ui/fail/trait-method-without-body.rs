@@ -1,4 +1,4 @@
-use metrics_runtime::instrument_metric;
+use instrument_metric::instrument_metric;
 
 trait Sender {
     #[instrument_metric]

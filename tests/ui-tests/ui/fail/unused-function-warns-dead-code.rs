@@ -2,7 +2,7 @@
 //! instrumented function that nothing calls is still reported as dead code.
 #![deny(dead_code)]
 
-use metrics_runtime::instrument_metric;
+use instrument_metric::instrument_metric;
 
 #[instrument_metric]
 fn never_called() -> u32 {

@@ -1,7 +1,7 @@
 #![deny(missing_docs, unreachable_pub)]
 //! Every derive and dynamic labels in a crate that denies missing docs.
 
-use metrics_runtime::{
+use instrument_metric::{
     Counter, CounterFamily, Gauge, GaugeFamily, Histogram, HistogramFamily, IntCounter,
     IntCounterFamily, IntGauge, IntGaugeFamily, LabelSet, LabelValue, Metrics, instrument_metric,
     metric_name,
@@ -84,10 +84,10 @@ fn main() {
     metrics.pairs.with((Provider::Nexmo, Status::Ok)).set(1.5);
     metrics.flags.with(true).set(2);
     assert_eq!(send(Provider::Twilio, &Status::Failed, false), 1);
-    let text = metrics_runtime::render();
+    let text = instrument_metric::render();
     assert!(text.contains(r#"all_messages_total{provider="type",status="failed",urgent="true"} 1"#));
     assert!(text.contains(r#"all_pairs{provider="vonage",state="ok"} 1.5"#));
     assert!(text.contains(r#"all_flags{value="true"} 2"#));
     assert!(text.contains(SENT));
-    metrics_runtime::check().unwrap();
+    instrument_metric::check().unwrap();
 }

@@ -1,4 +1,4 @@
-use metrics_runtime::{LabelValue, instrument_metric};
+use instrument_metric::{LabelValue, instrument_metric};
 
 #[derive(Clone, Copy, LabelValue)]
 enum Provider {
@@ -32,7 +32,7 @@ fn main() {
     drop(future);
     job();
     drop(send_parts((Provider::Twilio, 2)));
-    let text = metrics_runtime::render();
+    let text = instrument_metric::render();
     assert!(text.contains("# TYPE fetches_total counter"));
     assert!(text.contains("# TYPE jobs_run_seconds histogram"));
     assert!(text.contains(r#"queue="default""#));

@@ -1,6 +1,6 @@
 use std::fmt::Debug;
 
-use metrics_runtime::instrument_metric;
+use instrument_metric::instrument_metric;
 
 #[instrument_metric]
 fn largest<'a, T>(items: &'a [T]) -> Option<&'a T>

@@ -2,7 +2,7 @@
 //! keeps its constants, types, macro items and `const fn`s as written.
 #![deny(unused_variables, dead_code)]
 
-use metrics_runtime::instrument_metric;
+use instrument_metric::instrument_metric;
 
 #[derive(Debug, PartialEq)]
 struct Point {
@@ -62,7 +62,7 @@ fn main() {
     assert_eq!(Point::new(3).x(), 3);
     assert_eq!(Point::new(3).area(), 9);
     assert_eq!(with_inner_attribute(1), 2);
-    let text = metrics_runtime::render();
+    let text = instrument_metric::render();
     let calls = |family: &str, function: &str| {
         let prefix = format!("{family}_total{{function=\"{function}\",");
         text.lines()

@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use metrics_runtime::instrument_metric;
+use instrument_metric::instrument_metric;
 
 struct Account {
     balance: i64,
@@ -57,5 +57,5 @@ fn main() {
     drop(account.audit());
     assert_eq!(Arc::new(Account { balance: 3 }).shared(), 3);
     assert_eq!(account.close(), 10);
-    assert!(metrics_runtime::render().contains(r#"function="Account::double""#));
+    assert!(instrument_metric::render().contains(r#"function="Account::double""#));
 }

@@ -1,6 +1,6 @@
 //! `native_histogram` on a function's own histogram and on `Metrics` histogram fields, with and
 //! without buckets, labelled or not.
-use metrics_runtime::{Histogram, HistogramFamily, LabelValue, Metrics, instrument_metric};
+use instrument_metric::{Histogram, HistogramFamily, LabelValue, Metrics, instrument_metric};
 
 #[derive(Clone, Copy, LabelValue)]
 enum Provider {

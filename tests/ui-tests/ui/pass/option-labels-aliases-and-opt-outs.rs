@@ -1,7 +1,7 @@
 //! `Option` and `&mut` label arguments, metric kinds taken from type aliases and renamed
 //! imports, and the explicit opt-outs: `unitless`, `long_running`, `max_series`.
 
-use metrics_runtime::{
+use instrument_metric::{
     Histogram, IntCounter as Hits, IntCounterFamily, LabelSet, LabelValue, Metrics,
     instrument_metric,
 };
@@ -111,7 +111,7 @@ fn main() {
     export(Shard::V7);
     assert_eq!(pick(None, &Provider::Twilio).as_label(), "twilio");
 
-    let text = metrics_runtime::render();
+    let text = instrument_metric::render();
     let value = |prefix: &str| -> f64 {
         let line = text
             .lines()

@@ -3,7 +3,7 @@
 
 use std::future::Future;
 
-use metrics_runtime::{ErrorKinds, instrument_metric};
+use instrument_metric::{ErrorKinds, instrument_metric};
 
 #[derive(Debug, ErrorKinds)]
 enum ProviderError {

@@ -1,5 +1,5 @@
 mod rt {
-    pub use metrics_runtime::*;
+    pub use instrument_metric::*;
 }
 
 #[rt::instrument_metric(crate = crate::rt, name = "renamed_calls")]

@@ -1,4 +1,4 @@
-use metrics_runtime::instrument_metric;
+use instrument_metric::instrument_metric;
 
 trait Provider {
     fn name(&self) -> &'static str;
@@ -45,5 +45,5 @@ fn main() {
     let future = Twilio.send("+1");
     assert_send(&future);
     drop(future);
-    assert!(metrics_runtime::render().contains(r#"function="<Vonage as Provider>::name""#));
+    assert!(instrument_metric::render().contains(r#"function="<Vonage as Provider>::name""#));
 }

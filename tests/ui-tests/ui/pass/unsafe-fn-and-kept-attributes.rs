@@ -1,6 +1,6 @@
 #![deny(unused_must_use)]
 
-use metrics_runtime::instrument_metric;
+use instrument_metric::instrument_metric;
 
 /// # Safety
 /// `pointer` must be valid.

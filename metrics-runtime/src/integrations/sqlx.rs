@@ -4,20 +4,20 @@
 //! `Pool` the `sqlx` 0.9 facade re-exports), with any database it supports (`SqlitePool`,
 //! `PgPool`, `MySqlPool`, `AnyPool`). A pool of another sqlx release (0.8, 0.7) is another type
 //! and does not compile with [`register_pool`]; read its `size()` and `num_idle()` in
-//! [`collect::gauge`](crate::collect::gauge)s of your own instead.
+//! [`collect::gauge`](crate::registry::collect::gauge)s of your own instead.
 //!
 //! ```
 //! # use sqlx_core as sqlx;
 //! // In a crate that depends on `sqlx = "0.9"`: `sqlx::SqlitePool` is a `sqlx::Pool<Sqlite>`.
 //! fn start_up<DB: sqlx::database::Database>(pool: &sqlx::pool::Pool<DB>) {
-//!     metrics_runtime::sqlx::register_pool(pool).expect("registered once");
+//!     instrument_metric::sqlx::register_pool(pool).expect("registered once");
 //! }
 //! ```
 
 use sqlx_core::database::Database;
 use sqlx_core::pool::Pool;
 
-use crate::collect::{CollectorError, gauge};
+use crate::registry::collect::{CollectorError, gauge};
 
 /// Registers the gauges of `pool`, read on every scrape:
 ///
@@ -39,8 +39,8 @@ use crate::collect::{CollectorError, gauge};
 /// // `sqlx::Pool<DB>`: a `SqlitePool`, a `PgPool`, ... once, at start-up.
 /// fn start_up<DB: sqlx::database::Database>(
 ///     pool: &sqlx::pool::Pool<DB>,
-/// ) -> Result<(), metrics_runtime::collect::CollectorError> {
-///     metrics_runtime::sqlx::register_pool(pool)
+/// ) -> Result<(), instrument_metric::collect::CollectorError> {
+///     instrument_metric::sqlx::register_pool(pool)
 /// }
 /// ```
 pub fn register_pool<DB: Database>(pool: &Pool<DB>) -> Result<(), CollectorError> {

@@ -31,13 +31,13 @@ use ::axum::http::{Method, Request, Response};
 use http_body::{Frame, SizeHint};
 
 use crate::catalog::{Conflict, DeclaredObjective, FamilySpec, Origin};
-use crate::cells::{CallCells, HistogramCells, Readings};
-use crate::exemplar::{Exemplar, current_trace};
+use crate::exposition::text::render_labels;
 use crate::exposition::{Exposition, HistogramReading, Value};
 use crate::instrument::{CAPTURES, CapturedRequest, captured_request};
 use crate::model::{DEFAULT_BUCKETS, Location, MetricKind, Objective, Outcome, Shape};
-use crate::native_histogram::NativeHistogram;
-use crate::text::render_labels;
+use crate::storage::cells::{CallCells, HistogramCells, Readings};
+use crate::storage::exemplar::{Exemplar, current_trace};
+use crate::storage::native_histogram::NativeHistogram;
 
 /// `endpoint` of a request that matched no route.
 pub const UNMATCHED_ENDPOINT: &str = "unmatched";
@@ -183,7 +183,7 @@ static LAYERS: Mutex<Vec<&'static Layer>> = Mutex::new(Vec::new());
 struct Route {
     /// `endpoint="...",method="..."` and the constant labels, sorted by name.
     labels: String,
-    /// The `endpoint` label value, for a capture (`metrics_runtime::testing`).
+    /// The `endpoint` label value, for a capture (`instrument_metric::testing`).
     endpoint: Box<str>,
     method: usize,
     /// Its in-flight count (only the in-flight slots are used).
@@ -279,7 +279,7 @@ impl Layer {
                 vec![("endpoint", endpoint), ("method", METHODS[method])];
             // The layer records into the global registry: its constant labels.
             labels.extend(
-                crate::config::freeze()
+                crate::settings::freeze()
                     .pairs
                     .iter()
                     .map(|(n, v)| (n.as_str(), v.as_str())),
@@ -295,7 +295,7 @@ impl Layer {
                     .map(|bounds| HistogramCells::new(1, bounds, None))
             };
             // A configuration is checked when it is set, the bounds when the layer is built.
-            let native = crate::config::native_config(native)
+            let native = crate::settings::native_config(native)
                 .and_then(|config| NativeHistogram::new(&config, self.bounds).ok());
             // Routes are bounded by the application's routes and methods: kept for the process.
             Box::leak(Box::new(Route {
@@ -582,11 +582,11 @@ impl std::error::Error for HttpLayerError {}
 ///
 /// ```
 /// use axum::{Router, routing::get};
-/// use metrics_runtime::axum::HttpMetricsLayer;
+/// use instrument_metric::axum::HttpMetricsLayer;
 ///
 /// let app: Router = Router::new()
 ///     .route("/users/{id}", get(|| async { "user" }))
-///     .merge(metrics_runtime::axum::router())
+///     .merge(instrument_metric::axum::router())
 ///     .layer(HttpMetricsLayer::default());
 /// ```
 #[derive(Clone, Copy)]
@@ -634,8 +634,8 @@ impl HttpMetricsLayer {
     ///
     /// ```
     /// use axum::{Router, routing::{get, post}};
-    /// use metrics_runtime::Objective;
-    /// use metrics_runtime::axum::HttpMetricsLayer;
+    /// use instrument_metric::Objective;
+    /// use instrument_metric::axum::HttpMetricsLayer;
     ///
     /// let layer = HttpMetricsLayer::builder()
     ///     .prefix("public")                  // public_http_requests_total, ...
@@ -643,12 +643,12 @@ impl HttpMetricsLayer {
     ///     .exclude("/health/*")              // every route template under /health/
     ///     .status_classes()                  // status="2xx", not "201"
     ///     .buckets(&[0.01, 0.05, 0.1, 0.25, 0.5, 1.0])
-    ///     .body_sizes(metrics_runtime::axum::BODY_SIZE_BUCKETS)
+    ///     .body_sizes(instrument_metric::axum::BODY_SIZE_BUCKETS)
     ///     .objective(Objective::new("public_api").success(99.9).latency(0.25, 99.0))
     ///     .build()?;
     /// let app: Router = Router::new()
     ///     .route("/orders", post(|| async { "placed" }))
-    ///     .merge(metrics_runtime::axum::router())
+    ///     .merge(instrument_metric::axum::router())
     ///     .layer(layer);
     ///
     /// // A threshold that is not a bound cannot be evaluated: an error, not wrong data.
@@ -657,7 +657,7 @@ impl HttpMetricsLayer {
     ///     .build()
     ///     .unwrap_err();
     /// assert!(error.to_string().contains("not a bound"));
-    /// # Ok::<(), metrics_runtime::axum::HttpLayerError>(())
+    /// # Ok::<(), instrument_metric::axum::HttpLayerError>(())
     /// ```
     pub fn builder() -> HttpMetricsBuilder {
         HttpMetricsBuilder {
@@ -674,7 +674,7 @@ impl HttpMetricsLayer {
     ///
     /// ```
     /// use axum::{Router, routing::get};
-    /// use metrics_runtime::axum::HttpMetricsLayer;
+    /// use instrument_metric::axum::HttpMetricsLayer;
     ///
     /// let app: Router = Router::new()
     ///     .route("/", get(|| async { "hello" }))
@@ -705,7 +705,7 @@ impl HttpMetricsBuilder {
     /// [`build`](Self::build), as `#[metrics(prefix = "...")]` refuses it.
     ///
     /// ```
-    /// use metrics_runtime::axum::HttpMetricsLayer;
+    /// use instrument_metric::axum::HttpMetricsLayer;
     ///
     /// let error = HttpMetricsLayer::builder().prefix("api_").build().unwrap_err();
     /// assert!(error.to_string().contains("try `.prefix(\"api\")`"));
@@ -728,7 +728,7 @@ impl HttpMetricsBuilder {
     /// excluding nothing.
     ///
     /// ```
-    /// use metrics_runtime::axum::HttpMetricsLayer;
+    /// use instrument_metric::axum::HttpMetricsLayer;
     ///
     /// let error = HttpMetricsLayer::builder().exclude("/health/*/x").build().unwrap_err();
     /// assert!(error.to_string().contains("only a final `*`"));
@@ -783,7 +783,7 @@ impl HttpMetricsBuilder {
     /// success target (the share of requests not answered with a 5xx status; requests whose
     /// client went away count neither way, those whose handler panicked are 5xx) and a latency
     /// target (the share answered within a threshold, which must be a bound of the buckets).
-    /// `metrics_runtime::export` generates its rules, alerts and dashboard row.
+    /// `instrument_metric::export` generates its rules, alerts and dashboard row.
     pub fn objective(mut self, objective: Objective) -> Self {
         self.config.objectives.push(objective);
         self

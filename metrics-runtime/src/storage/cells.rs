@@ -10,9 +10,9 @@ use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::exemplar::{Exemplar, Exemplars, Trace};
 use crate::model::Outcome;
-use crate::native_histogram::{NativeConfig, NativeHistogram, NativeReading};
+use crate::storage::exemplar::{Exemplar, Exemplars, Trace};
+use crate::storage::native_histogram::{NativeConfig, NativeHistogram, NativeReading};
 
 /// The clock of every call: a calibrated TSC read when the CPU has a stable one.
 pub(crate) static CLOCK: LazyLock<quanta::Clock> = LazyLock::new(quanta::Clock::new);
@@ -495,7 +495,7 @@ impl HistogramCells {
         } else {
             self.observe_classic(index, value);
         }
-        if let Some(trace) = crate::exemplar::current_trace() {
+        if let Some(trace) = crate::storage::exemplar::current_trace() {
             self.exemplar(index, trace, value);
         }
     }

@@ -109,7 +109,7 @@ const MANTISSA: u64 = (1 << MANTISSA_BITS) - 1;
 ///
 /// ```
 /// use std::time::Duration;
-/// use metrics_runtime::native_histogram::NativeConfig;
+/// use instrument_metric::native_histogram::NativeConfig;
 ///
 /// let config = NativeConfig::new()
 ///     .bucket_factor(1.05)
@@ -136,7 +136,7 @@ impl NativeConfig {
     /// never reset.
     ///
     /// ```
-    /// use metrics_runtime::native_histogram::NativeConfig;
+    /// use instrument_metric::native_histogram::NativeConfig;
     ///
     /// assert_eq!(NativeConfig::new().schema(), Ok(3));
     /// ```
@@ -154,7 +154,7 @@ impl NativeConfig {
     /// whose factor `2^(2^-schema)` is at most this (and at most 8, whose factor is 1.0027).
     ///
     /// ```
-    /// use metrics_runtime::native_histogram::NativeConfig;
+    /// use instrument_metric::native_histogram::NativeConfig;
     ///
     /// assert_eq!(NativeConfig::new().bucket_factor(2.0).schema(), Ok(0));
     /// assert!(NativeConfig::new().bucket_factor(1.0).schema().is_err());
@@ -169,7 +169,7 @@ impl NativeConfig {
     /// the zero bucket; 0 counts only zeros there.
     ///
     /// ```
-    /// use metrics_runtime::native_histogram::{NativeConfig, NativeHistogram};
+    /// use instrument_metric::native_histogram::{NativeConfig, NativeHistogram};
     ///
     /// let config = NativeConfig::new().zero_threshold(0.001);
     /// let histogram = NativeHistogram::new(&config, &[]).unwrap();
@@ -186,7 +186,7 @@ impl NativeConfig {
     /// with [`NativeConfig::min_reset_duration`], a reset scheduled): 1 to 1000.
     ///
     /// ```
-    /// use metrics_runtime::native_histogram::{NativeConfig, NativeHistogram};
+    /// use instrument_metric::native_histogram::{NativeConfig, NativeHistogram};
     ///
     /// let histogram = NativeHistogram::new(&NativeConfig::new().max_buckets(4), &[]).unwrap();
     /// for value in [1.0, 2.0, 4.0, 8.0, 16.0, 32.0] {
@@ -212,7 +212,7 @@ impl NativeConfig {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use metrics_runtime::native_histogram::NativeConfig;
+    /// use instrument_metric::native_histogram::NativeConfig;
     ///
     /// let config = NativeConfig::new().min_reset_duration(Duration::from_secs(600));
     /// # let _ = config;
@@ -234,7 +234,7 @@ impl NativeConfig {
     /// A bucket factor that is not above 1.
     ///
     /// ```
-    /// use metrics_runtime::native_histogram::NativeConfig;
+    /// use instrument_metric::native_histogram::NativeConfig;
     ///
     /// assert_eq!(NativeConfig::new().bucket_factor(1.1).schema(), Ok(3));
     /// assert_eq!(NativeConfig::new().bucket_factor(1e9).schema(), Ok(-4));
@@ -272,7 +272,7 @@ impl NativeConfig {
 /// Why a native histogram cannot be built as configured.
 ///
 /// ```
-/// use metrics_runtime::native_histogram::{NativeConfig, NativeConfigError, NativeHistogram};
+/// use instrument_metric::native_histogram::{NativeConfig, NativeConfigError, NativeHistogram};
 ///
 /// let error = NativeHistogram::new(&NativeConfig::new().max_buckets(0), &[]).unwrap_err();
 /// assert_eq!(error, NativeConfigError::MaxBuckets(0));
@@ -321,7 +321,7 @@ impl std::error::Error for NativeConfigError {}
 /// (for the first span, the number of its first bucket), `length` the buckets in it.
 ///
 /// ```
-/// use metrics_runtime::native_histogram::Span;
+/// use instrument_metric::native_histogram::Span;
 ///
 /// let span = Span { offset: -3, length: 2 };
 /// assert_eq!(span.length, 2);
@@ -337,7 +337,7 @@ pub struct Span {
 /// One reading of a native histogram series, in the form the protobuf exposition takes.
 ///
 /// ```
-/// use metrics_runtime::native_histogram::{NativeConfig, NativeHistogram, Span};
+/// use instrument_metric::native_histogram::{NativeConfig, NativeHistogram, Span};
 ///
 /// let histogram = NativeHistogram::new(&NativeConfig::new(), &[0.5, 1.0]).unwrap();
 /// for value in [1.0, 1.0, 2.0, 0.0, -1.0] {
@@ -385,7 +385,7 @@ impl NativeReading {
     /// buckets inside spans included.
     ///
     /// ```
-    /// use metrics_runtime::native_histogram::{NativeConfig, NativeHistogram};
+    /// use instrument_metric::native_histogram::{NativeConfig, NativeHistogram};
     ///
     /// let histogram = NativeHistogram::new(&NativeConfig::new(), &[]).unwrap();
     /// histogram.observe(1.0);
@@ -422,7 +422,7 @@ impl NativeReading {
 /// above the first and at most the second.
 ///
 /// ```
-/// use metrics_runtime::native_histogram::bucket_bounds;
+/// use instrument_metric::native_histogram::bucket_bounds;
 ///
 /// assert_eq!(bucket_bounds(0, 1), (1.0, 2.0));
 /// assert_eq!(bucket_bounds(3, 8), (2f64.powf(7.0 / 8.0), 2.0));
@@ -699,7 +699,7 @@ enum Counted {
 /// [module documentation](self).
 ///
 /// ```
-/// use metrics_runtime::native_histogram::{NativeConfig, NativeHistogram};
+/// use instrument_metric::native_histogram::{NativeConfig, NativeHistogram};
 ///
 /// let histogram = NativeHistogram::new(&NativeConfig::new(), &[0.1, 1.0]).unwrap();
 /// std::thread::scope(|scope| {
@@ -746,7 +746,7 @@ impl NativeHistogram {
     /// out of range, bounds that are not finite and strictly increasing.
     ///
     /// ```
-    /// use metrics_runtime::native_histogram::{NativeConfig, NativeHistogram};
+    /// use instrument_metric::native_histogram::{NativeConfig, NativeHistogram};
     ///
     /// assert!(NativeHistogram::new(&NativeConfig::new(), &[0.1, 1.0]).is_ok());
     /// assert!(NativeHistogram::new(&NativeConfig::new(), &[1.0, 0.1]).is_err());
@@ -787,7 +787,7 @@ impl NativeHistogram {
     /// Records one observation; a NaN is ignored (see the [module documentation](self)).
     ///
     /// ```
-    /// use metrics_runtime::native_histogram::{NativeConfig, NativeHistogram};
+    /// use instrument_metric::native_histogram::{NativeConfig, NativeHistogram};
     ///
     /// let histogram = NativeHistogram::new(&NativeConfig::new(), &[]).unwrap();
     /// histogram.observe(0.25);
@@ -1104,7 +1104,7 @@ impl NativeHistogram {
     /// [`NativeHistogram::scrape`].
     ///
     /// ```
-    /// use metrics_runtime::native_histogram::{NativeConfig, NativeHistogram};
+    /// use instrument_metric::native_histogram::{NativeConfig, NativeHistogram};
     ///
     /// let histogram = NativeHistogram::new(&NativeConfig::new(), &[1.0]).unwrap();
     /// histogram.observe(0.5);
@@ -1125,7 +1125,7 @@ impl NativeHistogram {
     /// [`read`](NativeHistogram::read) for anything else, which never resets.
     ///
     /// ```
-    /// use metrics_runtime::native_histogram::{NativeConfig, NativeHistogram};
+    /// use instrument_metric::native_histogram::{NativeConfig, NativeHistogram};
     ///
     /// let histogram = NativeHistogram::new(&NativeConfig::new(), &[1.0]).unwrap();
     /// histogram.observe(0.5);
@@ -1292,7 +1292,7 @@ impl NativeHistogram {
     /// the buckets counted outside them.
     ///
     /// ```
-    /// use metrics_runtime::native_histogram::{NativeConfig, NativeHistogram};
+    /// use instrument_metric::native_histogram::{NativeConfig, NativeHistogram};
     ///
     /// let histogram = NativeHistogram::new(&NativeConfig::new(), &[]).unwrap();
     /// let empty = histogram.size();

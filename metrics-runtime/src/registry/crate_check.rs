@@ -64,7 +64,7 @@ fn crate_of(module: &str) -> &str {
 /// it saw nothing:
 ///
 /// ```
-/// use metrics_runtime::instrument_metric;
+/// use instrument_metric::instrument_metric;
 ///
 /// /// Reserves stock.
 /// #[instrument_metric(name = "stock_reserve")]
@@ -73,11 +73,11 @@ fn crate_of(module: &str) -> &str {
 /// # fn main() {
 /// // In the crate's own `#[cfg(test)] mod tests` (a doctest is a crate named after its file).
 /// let krate = module_path!().split("::").next().unwrap();
-/// let declared = metrics_runtime::check_crate(krate).expect("metric declarations agree");
+/// let declared = instrument_metric::check_crate(krate).expect("metric declarations agree");
 /// assert!(declared >= 1);
 /// // A crate none of whose declarations reached this binary fails, whatever `check()` says.
-/// assert!(metrics_runtime::check().is_ok());
-/// let error = metrics_runtime::check_crate("inventory_service").unwrap_err();
+/// assert!(instrument_metric::check().is_ok());
+/// let error = instrument_metric::check_crate("inventory_service").unwrap_err();
 /// assert!(error.to_string().starts_with("no metric declaration of crate `inventory_service`"));
 /// # }
 /// ```

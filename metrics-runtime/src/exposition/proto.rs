@@ -12,7 +12,7 @@
 //! like `a="x",b="y"`, which it parses back), and writes one `MetricFamily` per family:
 //!
 //! ```
-//! use metrics_runtime::proto::{MetricFamily, MetricType, ProtoWriter};
+//! use instrument_metric::proto::{MetricFamily, MetricType, ProtoWriter};
 //! use prost::Message;
 //!
 //! let mut out = Vec::new();
@@ -35,15 +35,15 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use prost::Message;
 
-use crate::exemplar::Exemplar as Sample;
 use crate::exposition::{Buckets, Exposition, HistogramReading, Kind, Value};
 use crate::model::MetricKind;
-use crate::native_histogram::{NativeReading, Span};
+use crate::storage::exemplar::Exemplar as Sample;
+use crate::storage::native_histogram::{NativeReading, Span};
 
 /// The `Content-Type` of the protobuf exposition.
 ///
 /// ```
-/// assert!(metrics_runtime::proto::PROTOBUF_CONTENT_TYPE.ends_with("encoding=delimited"));
+/// assert!(instrument_metric::proto::PROTOBUF_CONTENT_TYPE.ends_with("encoding=delimited"));
 /// ```
 pub const PROTOBUF_CONTENT_TYPE: &str =
     "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited";
@@ -315,7 +315,7 @@ impl MetricType {
     /// The type as the text format names it: `counter`, `gauge_histogram`, ...
     ///
     /// ```
-    /// use metrics_runtime::proto::MetricType;
+    /// use instrument_metric::proto::MetricType;
     ///
     /// assert_eq!(MetricType::Untyped.as_str(), "untyped");
     /// ```
@@ -384,7 +384,7 @@ impl std::error::Error for LabelListError {}
 /// unescaped line feed, a comma at the end.
 ///
 /// ```
-/// use metrics_runtime::proto::parse_label_list;
+/// use instrument_metric::proto::parse_label_list;
 ///
 /// let mut pairs = Vec::new();
 /// parse_label_list(r#"path="/a,b",quote="\"x\"\\""#, &mut pairs).unwrap();
@@ -566,7 +566,7 @@ impl std::error::Error for ProtoError {}
 /// than serve an exposition with a series missing.
 ///
 /// ```
-/// use metrics_runtime::proto::{MetricFamily, MetricType, ProtoWriter};
+/// use instrument_metric::proto::{MetricFamily, MetricType, ProtoWriter};
 /// use prost::Message;
 ///
 /// let mut out = Vec::new();
@@ -606,7 +606,7 @@ impl<'a> ProtoWriter<'a> {
     /// A writer appending to `out`.
     ///
     /// ```
-    /// use metrics_runtime::proto::ProtoWriter;
+    /// use instrument_metric::proto::ProtoWriter;
     ///
     /// let mut out = Vec::new();
     /// ProtoWriter::new(&mut out).finish().unwrap();
@@ -627,7 +627,7 @@ impl<'a> ProtoWriter<'a> {
     /// Starts family `name`: its series follow. A family without series is not written.
     ///
     /// ```
-    /// use metrics_runtime::proto::{MetricType, ProtoWriter};
+    /// use instrument_metric::proto::{MetricType, ProtoWriter};
     ///
     /// let mut out = Vec::new();
     /// let mut writer = ProtoWriter::new(&mut out);
@@ -658,7 +658,7 @@ impl<'a> ProtoWriter<'a> {
     ///
     /// ```
     /// use std::time::{Duration, UNIX_EPOCH};
-    /// use metrics_runtime::proto::{MetricFamily, MetricType, ProtoWriter};
+    /// use instrument_metric::proto::{MetricFamily, MetricType, ProtoWriter};
     /// use prost::Message;
     ///
     /// let mut out = Vec::new();
@@ -706,7 +706,7 @@ impl<'a> ProtoWriter<'a> {
     /// One series of a gauge family.
     ///
     /// ```
-    /// use metrics_runtime::proto::{MetricType, ProtoWriter};
+    /// use instrument_metric::proto::{MetricType, ProtoWriter};
     ///
     /// let mut out = Vec::new();
     /// let mut writer = ProtoWriter::new(&mut out);
@@ -732,7 +732,7 @@ impl<'a> ProtoWriter<'a> {
     /// One series of a family of unknown type (`untyped`).
     ///
     /// ```
-    /// use metrics_runtime::proto::{MetricType, ProtoWriter};
+    /// use instrument_metric::proto::{MetricType, ProtoWriter};
     ///
     /// let mut out = Vec::new();
     /// let mut writer = ProtoWriter::new(&mut out);
@@ -752,7 +752,7 @@ impl<'a> ProtoWriter<'a> {
     /// One series of a summary family: its quantiles (quantile, value), sum and count.
     ///
     /// ```
-    /// use metrics_runtime::proto::{MetricType, ProtoWriter};
+    /// use instrument_metric::proto::{MetricType, ProtoWriter};
     ///
     /// let mut out = Vec::new();
     /// let mut writer = ProtoWriter::new(&mut out);
@@ -790,7 +790,7 @@ impl<'a> ProtoWriter<'a> {
     /// cumulative count of each and of `+Inf` (the count), and the sum.
     ///
     /// ```
-    /// use metrics_runtime::proto::{MetricType, ProtoWriter};
+    /// use instrument_metric::proto::{MetricType, ProtoWriter};
     ///
     /// let mut out = Vec::new();
     /// let mut writer = ProtoWriter::new(&mut out);
@@ -845,8 +845,8 @@ impl<'a> ProtoWriter<'a> {
     /// upper `bounds`), count, sum and created timestamp, all from the same observations.
     ///
     /// ```
-    /// use metrics_runtime::native_histogram::{NativeConfig, NativeHistogram};
-    /// use metrics_runtime::proto::{MetricFamily, MetricType, ProtoWriter};
+    /// use instrument_metric::native_histogram::{NativeConfig, NativeHistogram};
+    /// use instrument_metric::proto::{MetricFamily, MetricType, ProtoWriter};
     /// use prost::Message;
     ///
     /// let bounds = [0.1, 1.0];
@@ -931,7 +931,7 @@ impl<'a> ProtoWriter<'a> {
     /// The first series left out, and why (see [`ProtoError`]).
     ///
     /// ```
-    /// use metrics_runtime::proto::{ProtoError, ProtoWriter};
+    /// use instrument_metric::proto::{ProtoError, ProtoWriter};
     ///
     /// let mut out = Vec::new();
     /// let mut writer = ProtoWriter::new(&mut out);
@@ -1182,7 +1182,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::native_histogram::{NativeConfig, NativeHistogram};
+    use crate::storage::native_histogram::{NativeConfig, NativeHistogram};
 
     fn families(mut bytes: &[u8]) -> Vec<MetricFamily> {
         let mut out = Vec::new();
@@ -1397,7 +1397,8 @@ mod tests {
         ];
         for value in values {
             for other in values {
-                let rendered = crate::text::render_labels([("first", value), ("_2nd", other)]);
+                let rendered =
+                    crate::exposition::text::render_labels([("first", value), ("_2nd", other)]);
                 let mut pairs = Vec::new();
                 parse_label_list(&rendered, &mut pairs).unwrap();
                 let read: Vec<(&str, &str)> = pairs

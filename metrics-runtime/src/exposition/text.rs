@@ -17,20 +17,21 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::exemplar::Exemplar;
 use crate::exposition::{Buckets, Exposition, HistogramReading, Kind, Value};
+pub(crate) use crate::model::labels::render_labels;
+use crate::storage::exemplar::Exemplar;
 
 /// The content type of the Prometheus text format 0.0.4.
 ///
 /// ```
-/// assert!(metrics_runtime::TEXT_CONTENT_TYPE.starts_with("text/plain; version=0.0.4"));
+/// assert!(instrument_metric::TEXT_CONTENT_TYPE.starts_with("text/plain; version=0.0.4"));
 /// ```
 pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// The content type of OpenMetrics 1.0 text.
 ///
 /// ```
-/// assert!(metrics_runtime::OPENMETRICS_CONTENT_TYPE.starts_with("application/openmetrics-text"));
+/// assert!(instrument_metric::OPENMETRICS_CONTENT_TYPE.starts_with("application/openmetrics-text"));
 /// ```
 pub const OPENMETRICS_CONTENT_TYPE: &str =
     "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -49,9 +50,9 @@ impl Format {
     /// The `Content-Type` of this format.
     ///
     /// ```
-    /// use metrics_runtime::Format;
+    /// use instrument_metric::Format;
     ///
-    /// assert_eq!(Format::Text.content_type(), metrics_runtime::TEXT_CONTENT_TYPE);
+    /// assert_eq!(Format::Text.content_type(), instrument_metric::TEXT_CONTENT_TYPE);
     /// ```
     #[must_use]
     pub const fn content_type(self) -> &'static str {
@@ -73,38 +74,6 @@ pub(crate) fn unit_of(name: &str) -> Option<&'static str> {
         name.strip_suffix(unit)
             .is_some_and(|stem| stem.ends_with('_'))
     })
-}
-
-/// Escapes a label value: `\`, `"` and line feeds, as both formats require.
-pub(crate) fn escape_label_value(text: &str, out: &mut String) {
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
-    }
-}
-
-/// `name="value",...` with values escaped, for labels in the order given.
-pub(crate) fn render_labels<'a>(labels: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
-    let mut out = String::new();
-    for (i, (name, value)) in labels.into_iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        label_pair(name, value, &mut out);
-    }
-    out
-}
-
-/// `name="value"`, the value escaped.
-pub(crate) fn label_pair(name: &str, value: &str, out: &mut String) {
-    out.push_str(name);
-    out.push_str("=\"");
-    escape_label_value(value, out);
-    out.push('"');
 }
 
 /// A number as OpenMetrics writes it: `+Inf`, `-Inf`, `NaN`, or the shortest text that
@@ -555,6 +524,7 @@ impl Exposition for Writer<'_> {
 mod tests {
     use super::*;
     use crate::model::MetricKind;
+    use crate::model::labels::escape_label_value;
 
     fn written(format: Format, write: impl FnOnce(&mut Writer<'_>)) -> String {
         let mut out = String::new();
@@ -676,7 +646,7 @@ mod tests {
 
     #[test]
     fn exemplars_and_created_samples_in_openmetrics_only() {
-        use crate::exemplar::Trace;
+        use crate::storage::exemplar::Trace;
         let time = |seconds: u64| UNIX_EPOCH + std::time::Duration::from_millis(seconds);
         let exemplar = Exemplar {
             trace: Trace {

@@ -2,24 +2,27 @@
 //! ([`Exposition`]) in the format asked for, collectors included (each waited for until the
 //! scrape's deadline at most).
 
+#[cfg(feature = "prometheus")]
+pub(crate) mod gathered;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::cells::Readings;
+use crate::exposition::text::{Format, Writer, render_labels};
 use crate::exposition::{Exposition, HistogramReading, Value};
 use crate::model::MetricKind;
+use crate::registry::runner::{Results, Source, finish_all, start_all};
 use crate::registry::{
     COLLECTOR_ERRORS_FAMILY, COLLECTOR_TIMEOUTS_FAMILY, CONFLICTS_FAMILY, EXPORTER_FAMILIES,
     FunctionFamily, FunctionKind, Global, Registry, SERIES_FAMILY, Snapshot, registry,
     valid_samples,
 };
-use crate::runner::{Results, Source, finish_all, start_all};
-use crate::text::{Format, Writer, render_labels};
+use crate::storage::cells::Readings;
 
 /// Renders the global registry in the Prometheus text exposition format 0.0.4.
 ///
 /// ```
-/// let text = metrics_runtime::render();
+/// let text = instrument_metric::render();
 /// assert!(text.starts_with("# HELP"));
 /// ```
 #[must_use]
@@ -30,9 +33,9 @@ pub fn render() -> String {
 /// Renders the global registry in `format`.
 ///
 /// ```
-/// use metrics_runtime::Format;
+/// use instrument_metric::Format;
 ///
-/// let text = metrics_runtime::render_as(Format::OpenMetrics);
+/// let text = instrument_metric::render_as(Format::OpenMetrics);
 /// assert!(text.ends_with("# EOF\n"));
 /// ```
 #[must_use]
@@ -63,7 +66,7 @@ impl Scrape {
         let deadline = self
             .deadline
             .unwrap_or_else(|| self.started + Duration::from_secs(365 * 24 * 3600));
-        crate::runner::finish_all_async(sources, &self.runs, deadline).await
+        crate::registry::runner::finish_all_async(sources, &self.runs, deadline).await
     }
 }
 
@@ -88,7 +91,7 @@ impl Registry {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use metrics_runtime::{Format, Registry};
+    /// use instrument_metric::{Format, Registry};
     ///
     /// let registry = Registry::new();
     /// registry.collect_gauge("backlog_items", "Items waiting.", || {
@@ -135,7 +138,7 @@ impl Registry {
     }
 
     /// Encodes this registry in the Prometheus protobuf exposition
-    /// ([`PROTOBUF_CONTENT_TYPE`](crate::proto::PROTOBUF_CONTENT_TYPE): length-delimited
+    /// ([`PROTOBUF_CONTENT_TYPE`](crate::exposition::proto::PROTOBUF_CONTENT_TYPE): length-delimited
     /// `io.prometheus.client.MetricFamily` messages), waiting for its collectors up to
     /// `timeout` as [`Registry::render_within`] does. Native histograms have their native
     /// buckets and their classic ones; counters, summaries and histograms their created
@@ -143,13 +146,13 @@ impl Registry {
     ///
     /// # Errors
     ///
-    /// A series the protobuf writer refused (see [`ProtoError`](crate::proto::ProtoError)):
+    /// A series the protobuf writer refused (see [`ProtoError`](crate::exposition::proto::ProtoError)):
     /// a bug, reported rather than an exposition with a series missing.
     ///
     /// ```
     /// use std::time::Duration;
-    /// use metrics_runtime::Registry;
-    /// use metrics_runtime::proto::MetricFamily;
+    /// use instrument_metric::Registry;
+    /// use instrument_metric::proto::MetricFamily;
     /// use prost::Message;
     ///
     /// let registry = Registry::new();
@@ -163,7 +166,7 @@ impl Registry {
     pub fn encode_protobuf_within(
         &self,
         timeout: Duration,
-    ) -> Result<Vec<u8>, crate::proto::ProtoError> {
+    ) -> Result<Vec<u8>, crate::exposition::proto::ProtoError> {
         self.encode_protobuf_scrape(self.start_scrape(timeout), None)
     }
 
@@ -174,9 +177,9 @@ impl Registry {
         &self,
         scrape: Scrape,
         collected: Option<Results>,
-    ) -> Result<Vec<u8>, crate::proto::ProtoError> {
+    ) -> Result<Vec<u8>, crate::exposition::proto::ProtoError> {
         let mut out = Vec::with_capacity(LAST_SIZE.load(Ordering::Relaxed) + 4096);
-        let mut writer = crate::proto::ProtoWriter::new(&mut out);
+        let mut writer = crate::exposition::proto::ProtoWriter::new(&mut out);
         let started = scrape.started;
         self.write_all(&mut writer, scrape, collected);
         let finished = writer.finish();
@@ -225,7 +228,7 @@ impl Registry {
             }
         }
         #[cfg(feature = "prometheus")]
-        crate::gathered::write_attached(self, &snapshot, writer);
+        crate::render::gathered::write_attached(self, &snapshot, writer);
         if self.global().is_some() {
             write_exporter(&snapshot, self.constant(), writer);
         }
@@ -336,7 +339,7 @@ fn write_function_family(
 /// the collector's error.
 fn write_collected(
     source: &Source,
-    samples: &[crate::runner::Samples],
+    samples: &[crate::registry::runner::Samples],
     constant: &str,
     writer: &mut dyn Exposition,
 ) {

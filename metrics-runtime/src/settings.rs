@@ -4,9 +4,9 @@
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::exposition::text::render_labels;
 use crate::model::label_name_problem;
-use crate::native_histogram::{NativeConfig, NativeConfigError, NativeHistogram};
-use crate::text::render_labels;
+use crate::storage::native_histogram::{NativeConfig, NativeConfigError, NativeHistogram};
 
 /// Labels the crate's own families carry, with the family that carries each: a constant label
 /// of that name would repeat it in those series, which Prometheus refuses (the whole scrape
@@ -97,7 +97,7 @@ static FROZEN: AtomicBool = AtomicBool::new(false);
 /// ...) or that Prometheus adds (`job`, `instance`).
 ///
 /// ```standalone_crate
-/// use metrics_runtime::{ConfigError, IntCounter, Metrics};
+/// use instrument_metric::{ConfigError, IntCounter, Metrics};
 ///
 /// #[derive(Metrics)]
 /// struct Boots {
@@ -106,12 +106,12 @@ static FROZEN: AtomicBool = AtomicBool::new(false);
 /// }
 ///
 /// assert!(matches!(
-///     metrics_runtime::set_constant_labels([("instance", "a")]),
+///     instrument_metric::set_constant_labels([("instance", "a")]),
 ///     Err(ConfigError::Taken { .. })
 /// ));
-/// metrics_runtime::set_constant_labels([("env", "staging"), ("service", "assistant")]).unwrap();
+/// instrument_metric::set_constant_labels([("env", "staging"), ("service", "assistant")]).unwrap();
 /// Boots::global().boots_total.inc();
-/// let text = metrics_runtime::render();
+/// let text = instrument_metric::render();
 /// let line = text.lines().find(|line| line.starts_with("boots_total{")).unwrap();
 /// assert!(line.contains(r#"env="staging""#) && line.contains(r#"service="assistant""#));
 /// ```
@@ -145,7 +145,7 @@ static NATIVE_DEFAULT: OnceLock<Option<NativeConfig>> = OnceLock::new();
 /// `#[instrument_metric]` or `#[metric(...)]`, [`HttpMetricsLayer::native_histograms`]), with
 /// [`NativeConfig::new`]'s defaults; with it, those take `config` too.
 ///
-/// [`HttpMetricsLayer::native_histograms`]: crate::axum::HttpMetricsLayer::native_histograms
+/// [`HttpMetricsLayer::native_histograms`]: crate::integrations::axum::HttpMetricsLayer::native_histograms
 ///
 /// # Errors
 ///
@@ -153,11 +153,11 @@ static NATIVE_DEFAULT: OnceLock<Option<NativeConfig>> = OnceLock::new();
 /// [`ConfigError::NativeHistogramsTooLate`] once a histogram exists or when called twice.
 ///
 /// ```standalone_crate
-/// use metrics_runtime::native_histogram::NativeConfig;
+/// use instrument_metric::native_histogram::NativeConfig;
 ///
 /// let config = NativeConfig::new().bucket_factor(1.05).max_buckets(100);
-/// metrics_runtime::set_native_histograms(config).unwrap();
-/// assert!(metrics_runtime::set_native_histograms(config).is_err());
+/// instrument_metric::set_native_histograms(config).unwrap();
+/// assert!(instrument_metric::set_native_histograms(config).is_err());
 /// ```
 pub fn set_native_histograms(config: NativeConfig) -> Result<(), ConfigError> {
     NativeHistogram::new(&config, &[]).map_err(ConfigError::NativeHistogram)?;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use base64::Engine as _;
 
 use crate::Registry;
-use crate::text::TEXT_CONTENT_TYPE;
+use crate::exposition::text::TEXT_CONTENT_TYPE;
 
 /// The default time a request to the gateway may take, connecting included.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -60,11 +60,11 @@ impl std::error::Error for PushError {}
 /// [`DEFAULT_TIMEOUT`] (10 s) unless [`Pushgateway::timeout`] says otherwise.
 ///
 /// ```no_run
-/// use metrics_runtime::push::Pushgateway;
+/// use instrument_metric::push::Pushgateway;
 ///
 /// let gateway = Pushgateway::new("http://127.0.0.1:9091", "nightly_import")
 ///     .grouping("instance", "db-1");
-/// // ... the batch job runs, recording into metrics_runtime::registry() ...
+/// // ... the batch job runs, recording into instrument_metric::registry() ...
 /// gateway.push().expect("metrics pushed");
 /// ```
 #[derive(Clone, Debug)]

@@ -11,10 +11,10 @@
 use std::borrow::Cow;
 
 use crate::catalog::Conflict;
-use crate::labels::LabelSet;
 use crate::model::Shape;
+use crate::model::labels::LabelSet;
+use crate::registry::runner::{Read, Samples};
 use crate::registry::{Registry, registry};
-use crate::runner::{Read, Samples};
 
 /// Why a collector could not be registered: the conflict that refused it, also reported by
 /// [`check`](crate::check).
@@ -75,7 +75,7 @@ impl Registry {
     /// `http_requests_in_flight` and their series).
     ///
     /// ```
-    /// let registry = metrics_runtime::Registry::new();
+    /// let registry = instrument_metric::Registry::new();
     /// registry.collect_gauge("cache_entries", "Entries in the cache.", || 3_u32).unwrap();
     /// assert!(registry.render().contains("cache_entries 3"));
     /// ```
@@ -185,9 +185,9 @@ impl Registry {
 ///
 /// let queue = Arc::new(AtomicUsize::new(3));
 /// let reader = Arc::clone(&queue);
-/// metrics_runtime::collect::gauge("jobs_queue_length", "Jobs waiting.", move || reader.load(Ordering::Relaxed))
+/// instrument_metric::collect::gauge("jobs_queue_length", "Jobs waiting.", move || reader.load(Ordering::Relaxed))
 ///     .unwrap();
-/// assert!(metrics_runtime::render().contains("jobs_queue_length 3"));
+/// assert!(instrument_metric::render().contains("jobs_queue_length 3"));
 /// ```
 #[track_caller]
 pub fn gauge<V: IntoSample>(
@@ -206,8 +206,8 @@ pub fn gauge<V: IntoSample>(
 /// As [`Registry::collect_gauge`].
 ///
 /// ```
-/// metrics_runtime::collect::counter("jobs_finished_total", "Jobs finished.", || 12_u64).unwrap();
-/// assert!(metrics_runtime::render().contains("jobs_finished_total 12"));
+/// instrument_metric::collect::counter("jobs_finished_total", "Jobs finished.", || 12_u64).unwrap();
+/// assert!(instrument_metric::render().contains("jobs_finished_total 12"));
 /// ```
 #[track_caller]
 pub fn counter<V: IntoSample>(
@@ -226,16 +226,16 @@ pub fn counter<V: IntoSample>(
 /// As [`Registry::collect_gauge`].
 ///
 /// ```
-/// use metrics_runtime::LabelValue;
+/// use instrument_metric::LabelValue;
 ///
 /// #[derive(Clone, Copy, LabelValue)]
 /// enum Provider { Google, Microsoft }
 ///
-/// metrics_runtime::collect::gauge_family("integrations_active", "Active integrations.", || {
+/// instrument_metric::collect::gauge_family("integrations_active", "Active integrations.", || {
 ///     [(Provider::Google, 4), (Provider::Microsoft, 1)]
 /// })
 /// .unwrap();
-/// assert!(metrics_runtime::render().contains(r#"integrations_active{provider="google"} 4"#));
+/// assert!(instrument_metric::render().contains(r#"integrations_active{provider="google"} 4"#));
 /// ```
 #[track_caller]
 pub fn gauge_family<L, I, V>(

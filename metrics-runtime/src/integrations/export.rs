@@ -7,15 +7,15 @@
 //! that registers families at start-up (collectors, HTTP layers) has run:
 //!
 //! ```
-//! use metrics_runtime::instrument_metric;
-//! use metrics_runtime::export::Export;
+//! use instrument_metric::instrument_metric;
+//! use instrument_metric::export::Export;
 //!
 //! /// Places an order.
 //! #[instrument_metric(name = "orders_place", objective(success = 99.9, latency = (0.25, 99.0)))]
 //! fn place() {}
 //!
 //! fn main() {
-//!     let catalog = metrics_runtime::catalog();
+//!     let catalog = instrument_metric::catalog();
 //!     let export = Export::new(&catalog, "shop catalog");
 //!     let rules = export.objective_rules();
 //!     assert!(rules.contains("alert: ObjectiveFastBurn"));
@@ -51,8 +51,8 @@ use std::fmt::Write as _;
 use serde_json::{Value, json};
 
 use crate::catalog::{Catalog, DeclaredFamily, DeclaredObjective};
+use crate::exposition::text::{Format, bound_text, promql_string};
 use crate::model::MetricKind;
-use crate::text::{Format, bound_text, promql_string};
 
 /// The windows of the error ratios, the budget's included.
 const WINDOWS: [&str; 6] = ["5m", "30m", "1h", "6h", "3d", "30d"];
@@ -92,9 +92,9 @@ const BURN_ALERTS: [(&str, f64, &str, &str, &str, &str, &str); 3] = [
 /// The generators over one catalog, with the options of their output.
 ///
 /// ```
-/// use metrics_runtime::export::Export;
+/// use instrument_metric::export::Export;
 ///
-/// let catalog = metrics_runtime::catalog();
+/// let catalog = instrument_metric::catalog();
 /// let export = Export::new(&catalog, "my-service catalog")
 ///     .dashboard_title("My service", "my-service")
 ///     .row("Payments", &["payments_", "refunds_"])

@@ -14,15 +14,17 @@ use ::axum::response::{IntoResponse, Response};
 use ::axum::routing::get;
 
 use crate::Registry;
-use crate::encode::Scrape;
-pub use crate::http::{
+use crate::exposition::negotiate::{Answer, accepts_gzip, negotiate};
+pub use crate::integrations::http::{
     BODY_SIZE_BUCKETS, CLIENT_CLOSED_STATUS, HttpLayerError, HttpMetricsBuilder, HttpMetricsLayer,
     HttpMetricsService, ResponseFuture, UNMATCHED_ENDPOINT,
 };
-use crate::negotiate::{Answer, accepts_gzip, negotiate};
-use crate::runner::Results;
 #[cfg(feature = "exemplars")]
-pub use crate::trace_context::{TraceContextFuture, TraceContextLayer, TraceContextService};
+pub use crate::integrations::trace_context::{
+    TraceContextFuture, TraceContextLayer, TraceContextService,
+};
+use crate::registry::runner::Results;
+use crate::render::Scrape;
 
 /// A router serving `GET /metrics` with the default [`Endpoint`]; merge it into your app.
 ///
@@ -31,7 +33,7 @@ pub use crate::trace_context::{TraceContextFuture, TraceContextLayer, TraceConte
 ///
 /// let app: Router = Router::new()
 ///     .route("/", get(|| async { "hello" }))
-///     .merge(metrics_runtime::axum::router());
+///     .merge(instrument_metric::axum::router());
 /// ```
 pub fn router<S>() -> Router<S>
 where
@@ -48,7 +50,7 @@ where
 /// ```
 /// use axum::{Router, routing::get};
 ///
-/// let app: Router = Router::new().route("/internal/metrics", get(metrics_runtime::axum::metrics));
+/// let app: Router = Router::new().route("/internal/metrics", get(instrument_metric::axum::metrics));
 /// ```
 pub async fn metrics(headers: HeaderMap) -> Response {
     Endpoint::new().respond_off_runtime(headers).await
@@ -61,11 +63,11 @@ pub async fn metrics(headers: HeaderMap) -> Response {
 ///
 /// ```
 /// use axum::Router;
-/// use metrics_runtime::axum::Endpoint;
+/// use instrument_metric::axum::Endpoint;
 ///
 /// // Protect /metrics; give Prometheus the token with `authorization: { credentials: ... }`.
 /// let app: Router = Endpoint::new().bearer_token("s3cret")?.router();
-/// # Ok::<(), metrics_runtime::axum::TokenError>(())
+/// # Ok::<(), instrument_metric::axum::TokenError>(())
 /// ```
 #[derive(Clone, Default)]
 pub struct Endpoint {
@@ -113,8 +115,8 @@ impl Endpoint {
     /// Serves `registry` instead of the global one.
     ///
     /// ```
-    /// use metrics_runtime::Registry;
-    /// use metrics_runtime::axum::Endpoint;
+    /// use instrument_metric::Registry;
+    /// use instrument_metric::axum::Endpoint;
     ///
     /// let registry = Registry::new();
     /// registry.int_counter("jobs_total", "Jobs.").unwrap().inc();
@@ -138,7 +140,7 @@ impl Endpoint {
     /// token could never be sent, and every scrape would be refused.
     ///
     /// ```
-    /// use metrics_runtime::axum::{Endpoint, TokenError};
+    /// use instrument_metric::axum::{Endpoint, TokenError};
     ///
     /// assert!(Endpoint::new().bearer_token("s3cret").is_ok());
     /// assert_eq!(Endpoint::new().bearer_token("").unwrap_err(), TokenError::Empty);
@@ -217,7 +219,7 @@ impl Endpoint {
     ///
     /// ```no_run
     /// # async fn run() -> std::io::Result<()> {
-    /// metrics_runtime::axum::Endpoint::new().serve("127.0.0.1:9100").await
+    /// instrument_metric::axum::Endpoint::new().serve("127.0.0.1:9100").await
     /// # }
     /// ```
     pub async fn serve(self, addr: impl tokio::net::ToSocketAddrs) -> std::io::Result<()> {
@@ -240,7 +242,7 @@ impl Endpoint {
     ///
     /// ```
     /// # fn main() -> std::io::Result<()> {
-    /// let server = metrics_runtime::axum::Endpoint::new().spawn("127.0.0.1:0")?;
+    /// let server = instrument_metric::axum::Endpoint::new().spawn("127.0.0.1:0")?;
     /// println!("scrape http://{}/metrics", server.local_addr());
     /// server.shutdown()
     /// # }

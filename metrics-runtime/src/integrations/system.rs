@@ -5,13 +5,13 @@
 use std::borrow::Cow;
 
 #[cfg(any(feature = "process", feature = "system", feature = "tokio-runtime"))]
-use crate::collect::CollectorError;
-#[cfg(any(feature = "process", feature = "system", feature = "tokio-runtime"))]
 use crate::model::Shape;
 #[cfg(any(feature = "process", feature = "system", feature = "tokio-runtime"))]
 use crate::registry::Registry;
 #[cfg(any(feature = "process", feature = "system", feature = "tokio-runtime"))]
-use crate::runner::Samples;
+use crate::registry::collect::CollectorError;
+#[cfg(any(feature = "process", feature = "system", feature = "tokio-runtime"))]
+use crate::registry::runner::Samples;
 
 /// One series without labels.
 #[cfg(any(feature = "process", feature = "system", feature = "tokio-runtime"))]
@@ -31,8 +31,8 @@ fn single(value: f64) -> Samples {
 /// When they are already registered.
 ///
 /// ```
-/// metrics_runtime::system::register_process_metrics().unwrap();
-/// assert!(metrics_runtime::render().contains("process_resident_memory_bytes"));
+/// instrument_metric::system::register_process_metrics().unwrap();
+/// assert!(instrument_metric::render().contains("process_resident_memory_bytes"));
 /// ```
 #[cfg(feature = "process")]
 #[track_caller]
@@ -141,8 +141,8 @@ fn read_process() -> Result<Vec<Samples>, String> {
 /// When they are already registered.
 ///
 /// ```
-/// metrics_runtime::system::register_system_metrics().unwrap();
-/// let text = metrics_runtime::render();
+/// instrument_metric::system::register_system_metrics().unwrap();
+/// let text = instrument_metric::render();
 /// assert!(text.contains("# TYPE system_memory_usage_bytes gauge"));
 /// assert!(text.contains("# TYPE system_cpu_usage_percent gauge"));
 /// ```
@@ -304,8 +304,8 @@ impl State {
 ///
 /// ```
 /// let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
-/// metrics_runtime::system::register_tokio_metrics(runtime.handle()).unwrap();
-/// let text = metrics_runtime::render();
+/// instrument_metric::system::register_tokio_metrics(runtime.handle()).unwrap();
+/// let text = instrument_metric::render();
 /// assert!(text.contains("\ntokio_workers 2\n"));
 /// assert!(text.contains(r#"tokio_worker_busy_seconds_total{worker="1"}"#));
 /// ```

@@ -43,8 +43,8 @@ use opentelemetry::trace::{
 ///
 /// ```
 /// use axum::{Router, body::Body, http::Request, routing::get};
-/// use metrics_runtime::axum::{HttpMetricsLayer, TraceContextLayer};
-/// use metrics_runtime::{Format, instrument_metric};
+/// use instrument_metric::axum::{HttpMetricsLayer, TraceContextLayer};
+/// use instrument_metric::{Format, instrument_metric};
 /// use tower::ServiceExt as _;
 ///
 /// /// Looks the weather up.
@@ -68,13 +68,13 @@ use opentelemetry::trace::{
 /// app.oneshot(request).await.unwrap();
 ///
 /// // weather_lookup_total{...,result="ok"} 1 # {trace_id="4bf92f35...",span_id="00f067aa..."} 1 ...
-/// let text = metrics_runtime::render_as(Format::OpenMetrics);
+/// let text = instrument_metric::render_as(Format::OpenMetrics);
 /// let counted = text.lines().find(|line| line.starts_with("weather_lookup_total{")).unwrap();
 /// assert!(counted.contains(r#"trace_id="4bf92f3577b34da6a3ce929d0e0e4736""#));
 /// # }
 /// ```
 ///
-/// [`HttpMetricsLayer`]: crate::axum::HttpMetricsLayer
+/// [`HttpMetricsLayer`]: crate::integrations::axum::HttpMetricsLayer
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TraceContextLayer {
     _private: (),
@@ -85,7 +85,7 @@ impl TraceContextLayer {
     ///
     /// ```
     /// use axum::Router;
-    /// use metrics_runtime::axum::TraceContextLayer;
+    /// use instrument_metric::axum::TraceContextLayer;
     ///
     /// let app: Router = Router::new().layer(TraceContextLayer::new());
     /// ```
@@ -107,7 +107,7 @@ impl<S> tower_layer::Layer<S> for TraceContextLayer {
 ///
 /// ```
 /// use axum::{Router, body::Body, http::Request};
-/// use metrics_runtime::axum::TraceContextLayer;
+/// use instrument_metric::axum::TraceContextLayer;
 /// use tower::{Layer as _, ServiceExt as _};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
@@ -160,7 +160,7 @@ pin_project_lite::pin_project! {
     ///
     /// ```
     /// use axum::{Router, body::Body, http::Request};
-    /// use metrics_runtime::axum::{TraceContextFuture, TraceContextLayer};
+    /// use instrument_metric::axum::{TraceContextFuture, TraceContextLayer};
     /// use tower::{Layer as _, Service as _};
     ///
     /// # #[tokio::main(flavor = "current_thread")]

@@ -7,7 +7,7 @@
 //! With the `protobuf` feature, the protobuf exposition is one more entry of [`OFFERS`]: a
 //! scraper gets it by naming it (Prometheus does when native histograms are on).
 
-use crate::text::Format;
+use crate::exposition::text::Format;
 
 /// What `/metrics` answers with: a text format, or the protobuf exposition.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,7 +24,7 @@ impl Answer {
         match self {
             Answer::Text(format) => format.content_type(),
             #[cfg(feature = "protobuf")]
-            Answer::Protobuf => crate::proto::PROTOBUF_CONTENT_TYPE,
+            Answer::Protobuf => crate::exposition::proto::PROTOBUF_CONTENT_TYPE,
         }
     }
 }
@@ -132,7 +132,7 @@ impl Format {
     /// `gzip;q=0, *` gets no gzip.
     ///
     /// ```
-    /// use metrics_runtime::Format;
+    /// use instrument_metric::Format;
     ///
     /// // Prometheus 2.42 and Prometheus 3.
     /// let prometheus_2 = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
@@ -550,7 +550,7 @@ mod tests {
         assert_eq!(Format::from_accept(prometheus_3), Format::OpenMetrics);
         assert_eq!(
             negotiate(&[prometheus_2]).content_type(),
-            crate::proto::PROTOBUF_CONTENT_TYPE
+            crate::exposition::proto::PROTOBUF_CONTENT_TYPE
         );
         // Another encoding or message, or a wildcard: not protobuf.
         for not in [

@@ -8,9 +8,9 @@ use prometheus::proto::{LabelPair, Metric, MetricFamily, MetricType};
 
 use crate::catalog::taken_names;
 
+use crate::exposition::text::{Format, Writer, render_labels};
 use crate::exposition::{Exposition, HistogramReading, Kind, Value};
 use crate::registry::{Registry, Snapshot};
-use crate::text::{Format, Writer, render_labels};
 
 /// Writes the families of every registry attached to `registry`, but those that would make
 /// the exposition invalid (reported as conflicts, once each): a family named like one of

@@ -30,7 +30,7 @@ use tokio::sync::watch;
 use crate::IntGauge;
 use crate::catalog::Conflict;
 use crate::model::Shape;
-use crate::runner::Samples;
+use crate::registry::runner::Samples;
 
 type CheckFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
 type Check = Arc<dyn Fn() -> CheckFuture + Send + Sync>;
@@ -117,7 +117,7 @@ impl std::error::Error for HealthError {}
 /// ```
 /// use std::time::Duration;
 ///
-/// metrics_runtime::health::register("cache", Duration::from_secs(1), || async {
+/// instrument_metric::health::register("cache", Duration::from_secs(1), || async {
 ///     Ok::<(), std::io::Error>(())
 /// })
 /// .unwrap();
@@ -315,14 +315,14 @@ fn components() -> Vec<Arc<Component>> {
 /// # async fn main() {
 /// use std::time::Duration;
 ///
-/// metrics_runtime::health::register("queue", Duration::from_secs(1), || async {
+/// instrument_metric::health::register("queue", Duration::from_secs(1), || async {
 ///     Err::<(), _>("the queue is full")
 /// })
 /// .unwrap();
-/// let health = metrics_runtime::health::check("queue").await.unwrap();
+/// let health = instrument_metric::health::check("queue").await.unwrap();
 /// assert!(!health.healthy);
 /// assert_eq!(health.error.as_deref(), Some("the queue is full"));
-/// assert!(metrics_runtime::health::check("nothing").await.is_none());
+/// assert!(instrument_metric::health::check("nothing").await.is_none());
 /// # }
 /// ```
 pub async fn check(component: &str) -> Option<ComponentHealth> {
@@ -337,11 +337,11 @@ pub async fn check(component: &str) -> Option<ComponentHealth> {
 /// # async fn main() {
 /// use std::time::Duration;
 ///
-/// metrics_runtime::health::register("search", Duration::from_secs(1), || async {
+/// instrument_metric::health::register("search", Duration::from_secs(1), || async {
 ///     Ok::<(), String>(())
 /// })
 /// .unwrap();
-/// let all = metrics_runtime::health::check_all().await;
+/// let all = instrument_metric::health::check_all().await;
 /// assert!(all.iter().any(|health| health.component == "search" && health.healthy));
 /// # }
 /// ```
@@ -367,7 +367,7 @@ pub async fn check_all() -> Vec<ComponentHealth> {
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
-/// let periodic = metrics_runtime::health::spawn_periodic(std::time::Duration::from_secs(5));
+/// let periodic = instrument_metric::health::spawn_periodic(std::time::Duration::from_secs(5));
 /// periodic.abort();
 /// # }
 /// ```
@@ -398,7 +398,7 @@ fn json_response(status: StatusCode, body: &serde_json::Value) -> Response {
 /// ```
 /// use axum::Router;
 ///
-/// let app: Router = Router::new().merge(metrics_runtime::health::router());
+/// let app: Router = Router::new().merge(instrument_metric::health::router());
 /// ```
 pub fn router<S>() -> Router<S>
 where

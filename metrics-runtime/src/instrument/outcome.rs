@@ -21,8 +21,8 @@
 
 use std::convert::Infallible;
 
-use crate::labels::ErrorKinds;
 use crate::model::Outcome;
+use crate::model::labels::ErrorKinds;
 
 /// `error` for a server error (5xx), `ok` for any other status.
 #[inline]
@@ -42,7 +42,7 @@ pub(crate) const fn status_outcome(status: u16) -> Outcome {
 /// `Result<Json<T>, ApiError>` counts its 4xx answers as `ok`:
 ///
 /// ```
-/// use metrics_runtime::{Outcome, ResponseStatus, instrument_metric, testing};
+/// use instrument_metric::{Outcome, ResponseStatus, instrument_metric, testing};
 ///
 /// #[derive(Debug)]
 /// struct ApiError {

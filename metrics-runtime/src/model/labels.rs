@@ -12,7 +12,7 @@
 /// and so are references to one and `Option`s of one ([`OptionLabelValue`]: `None` is `none`).
 ///
 /// ```
-/// use metrics_runtime::LabelValue;
+/// use instrument_metric::LabelValue;
 ///
 /// #[derive(Clone, Copy, LabelValue)]
 /// enum Provider {
@@ -78,7 +78,7 @@ impl<T: LabelValue + ?Sized> LabelValue for &mut T {
 /// (`Option` could not tell `None` from it then); `bool` implements it.
 ///
 /// ```
-/// use metrics_runtime::{LabelSet, LabelValue};
+/// use instrument_metric::{LabelSet, LabelValue};
 ///
 /// #[derive(Clone, Copy, LabelValue)]
 /// enum Provider { Twilio, Vonage }
@@ -127,7 +127,7 @@ impl<T: OptionLabelValue> LabelValue for Option<T> {
 /// `false` and `true`.
 ///
 /// ```
-/// use metrics_runtime::LabelValue;
+/// use instrument_metric::LabelValue;
 ///
 /// assert_eq!(true.as_label(), "true");
 /// assert_eq!(bool::VALUES, ["false", "true"]);
@@ -153,7 +153,7 @@ impl OptionLabelValue for bool {
 /// fastest), so a family is a plain array of series.
 ///
 /// ```
-/// use metrics_runtime::{LabelSet, LabelValue};
+/// use instrument_metric::{LabelSet, LabelValue};
 ///
 /// #[derive(Clone, Copy, LabelValue)]
 /// enum Provider { Twilio, Vonage }
@@ -255,7 +255,7 @@ tuple_label_sets! {
 /// `AppError` says which kinds they are. Every `Err` is counted by kind whatever its class.
 ///
 /// ```
-/// use metrics_runtime::{ErrorKinds, Outcome, instrument_metric, testing};
+/// use instrument_metric::{ErrorKinds, Outcome, instrument_metric, testing};
 ///
 /// #[derive(Debug, ErrorKinds)]
 /// enum AppError {
@@ -291,7 +291,7 @@ tuple_label_sets! {
 /// ```
 ///
 /// ```
-/// use metrics_runtime::ErrorKinds;
+/// use instrument_metric::ErrorKinds;
 ///
 /// #[derive(Debug, ErrorKinds)]
 /// enum ProviderError { RateLimited, Unavailable }
@@ -364,7 +364,7 @@ impl<T: ErrorKinds + ?Sized> ErrorKinds for Box<T> {
 /// the series of a family, for the compile-time cap generated code checks.
 ///
 /// ```
-/// use metrics_runtime::__private::series_count;
+/// use instrument_metric::__private::series_count;
 ///
 /// assert_eq!(series_count(&[&["a", "b"], &["x", "y", "z"]]), 6);
 /// assert_eq!(series_count(&[]), 1);
@@ -384,7 +384,7 @@ pub const fn series_count(values: &[&[&str]]) -> usize {
 /// label twice (a tuple of one `LabelValue` type twice) at compile time with it.
 ///
 /// ```
-/// use metrics_runtime::__private::distinct_names;
+/// use instrument_metric::__private::distinct_names;
 ///
 /// assert!(distinct_names(&["provider", "status"]));
 /// assert!(!distinct_names(&["provider", "status", "provider"]));
@@ -436,6 +436,38 @@ pub(crate) fn combinations(values: &[&'static [&'static str]]) -> Vec<Vec<&'stat
             .collect();
     }
     all
+}
+
+/// Escapes a label value: `\`, `"` and line feeds, as both formats require.
+pub(crate) fn escape_label_value(text: &str, out: &mut String) {
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// `name="value",...` with values escaped, for labels in the order given.
+pub(crate) fn render_labels<'a>(labels: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut out = String::new();
+    for (i, (name, value)) in labels.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        label_pair(name, value, &mut out);
+    }
+    out
+}
+
+/// `name="value"`, the value escaped.
+pub(crate) fn label_pair(name: &str, value: &str, out: &mut String) {
+    out.push_str(name);
+    out.push_str("=\"");
+    escape_label_value(value, out);
+    out.push('"');
 }
 
 #[cfg(test)]

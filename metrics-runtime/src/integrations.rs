@@ -1,0 +1,18 @@
+//! What a service plugs in: the HTTP layer and the `/metrics` endpoint, health checks, the
+//! Pushgateway, process and system metrics, sqlx pools, and the generated rules and dashboards.
+
+#[cfg(feature = "axum")]
+pub mod axum;
+#[cfg(feature = "export")]
+pub mod export;
+#[cfg(feature = "health")]
+pub mod health;
+#[cfg(feature = "axum")]
+pub(crate) mod http;
+#[cfg(feature = "push")]
+pub mod push;
+#[cfg(feature = "sqlx")]
+pub mod sqlx;
+pub mod system;
+#[cfg(all(feature = "axum", feature = "exemplars"))]
+pub(crate) mod trace_context;

@@ -1,0 +1,6 @@
+//! Storage: the cells calls and handles write, native histograms and exemplars. Knows no
+//! exposition format and no registry.
+
+pub(crate) mod cells;
+pub(crate) mod exemplar;
+pub mod native_histogram;
