@@ -13,6 +13,7 @@ pub(crate) mod text;
 use std::time::SystemTime;
 
 use crate::model::MetricKind;
+use crate::model::labels::Labels;
 use crate::storage::exemplar::Exemplar;
 use crate::storage::native_histogram::NativeReading;
 
@@ -97,8 +98,9 @@ impl HistogramReading<'_> {
 }
 
 /// A writer of one exposition, in one format. Families call it: a header, then each of their
-/// series. Labels come as rendered label lists (`a="x",b="y"`, joined with commas, empty ones
-/// skipped), plus one `extra` label whose value needs no escaping (`result="ok"`).
+/// series. Labels come as label lists made when the family was ([`Labels`]: the text formats
+/// write their text, joined with commas, empty ones skipped; protobuf their pairs), the
+/// constant labels last, plus one `extra` label whose value needs no escaping (`result="ok"`).
 pub(crate) trait Exposition {
     /// The classic buckets `bounds` of a histogram family, for its series.
     fn buckets<'b>(&self, bounds: &'b [f64]) -> Buckets<'b>;
@@ -115,7 +117,7 @@ pub(crate) trait Exposition {
     fn counter(
         &mut self,
         name: &str,
-        labels: &[&str],
+        labels: &[&Labels],
         extra: Option<(&str, &str)>,
         value: Value,
         created: Option<SystemTime>,
@@ -123,18 +125,18 @@ pub(crate) trait Exposition {
     );
 
     /// One series of a gauge family.
-    fn gauge(&mut self, name: &str, labels: &[&str], extra: Option<(&str, &str)>, value: Value);
+    fn gauge(&mut self, name: &str, labels: &[&Labels], extra: Option<(&str, &str)>, value: Value);
 
     /// One series of a family of unknown type (gathered from a hand-written collector).
     #[cfg_attr(not(feature = "prometheus"), allow(dead_code))]
-    fn unknown(&mut self, name: &str, labels: &[&str], value: Value);
+    fn unknown(&mut self, name: &str, labels: &[&Labels], value: Value);
 
     /// One series of a summary family: its quantiles (quantile, value), sum and count.
     #[cfg_attr(not(feature = "prometheus"), allow(dead_code))]
     fn summary(
         &mut self,
         name: &str,
-        labels: &[&str],
+        labels: &[&Labels],
         quantiles: &[(f64, f64)],
         sum: f64,
         count: u64,
@@ -146,7 +148,7 @@ pub(crate) trait Exposition {
     fn histogram(
         &mut self,
         name: &str,
-        labels: &[&str],
+        labels: &[&Labels],
         buckets: &Buckets<'_>,
         reading: HistogramReading<'_>,
         created: Option<SystemTime>,

@@ -145,6 +145,10 @@ impl CallSite {
         CallGuard {
             cells,
             site: self,
+            // Series are far fewer than 2^32 (each has cells in memory); `u32` keeps the guard
+            // within the size it had without it.
+            #[allow(clippy::cast_possible_truncation)]
+            combination: index as u32,
             stripe,
             in_flight,
             on,
@@ -165,7 +169,7 @@ impl CallSite {
     /// `inventory` when it is built).
     pub(crate) fn cells(&self) -> &[CallCells] {
         self.handles.get_or_init(|| {
-            let combinations = crate::model::labels::combinations(&self.dynamic_values()).len();
+            let combinations = crate::model::labels::series_count(&self.dynamic_values());
             let native = crate::settings::native_config(self.descriptor.native_histogram);
             (0..combinations)
                 .map(|_| {
@@ -192,7 +196,7 @@ impl CallSite {
 /// label arguments, in declaration order.
 #[inline]
 pub fn label_index<T: crate::LabelValue + ?Sized>(index: usize, value: &T) -> usize {
-    index * T::VALUES.len() + value.index()
+    crate::model::labels::next_index(index, T::VALUES.len(), value.index())
 }
 
 /// Records one call of an instrumented function when dropped.
@@ -205,6 +209,8 @@ pub struct CallGuard {
     cells: &'static CallCells,
     /// The call site, for a capture (`instrument_metric::testing`).
     site: &'static CallSite,
+    /// The series of its dynamic label values in the site's cells, for a capture.
+    combination: u32,
     stripe: usize,
     in_flight: bool,
     /// Whether recording was on when the call started ([`set_recording`]).
@@ -259,7 +265,8 @@ impl Drop for CallGuard {
         }
         // One relaxed load when no test captures anything.
         if CAPTURES.load(Ordering::Relaxed) != 0 {
-            captured(self.site, self.cells, outcome, self.kind, nanos);
+            let combination = self.combination as usize;
+            captured(self.site, combination, outcome, self.kind, nanos);
         }
     }
 }
@@ -318,16 +325,11 @@ pub(crate) fn captured_request(request: CapturedRequest) {
 #[cold]
 fn captured(
     site: &'static CallSite,
-    cells: &'static CallCells,
+    combination: usize,
     outcome: Outcome,
     kind: Option<usize>,
     nanos: u64,
 ) {
-    let combination = site
-        .handles
-        .get()
-        .and_then(|all| all.iter().position(|one| std::ptr::eq(one, cells)))
-        .unwrap_or(0);
     CAPTURED.with(|captured| {
         if let Some(capture) = captured.borrow_mut().as_mut() {
             capture.calls.push(CapturedCall {

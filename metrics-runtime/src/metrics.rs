@@ -10,9 +10,8 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::exposition::text::render_labels;
 use crate::exposition::{Exposition, HistogramReading, Value};
-use crate::model::labels::LabelSet;
+use crate::model::labels::{LabelSet, Labels, step};
 use crate::model::{DEFAULT_BUCKETS, Shape};
 use crate::storage::cells::{HistogramCells, ValueCells};
 use crate::storage::exemplar::current_trace;
@@ -78,47 +77,44 @@ impl Storage {
         name: &str,
         shape: Shape,
         labels: &LabelTable,
-        constant: &str,
+        constant: &Labels,
         writer: &mut dyn Exposition,
     ) {
-        let mut parts: Vec<&str> = Vec::with_capacity(labels.values.len() + 1);
         match self {
             Storage::Values(cells) => {
-                for index in 0..cells.series() {
-                    labels.parts(index, constant, &mut parts);
+                labels.each_series(cells.series(), constant, |index, parts| {
                     let counter = |value| (value, cells.created(index), cells.exemplar_of(index));
                     match shape {
                         Shape::IntCounter => {
                             let (value, created, exemplar) =
                                 counter(Value::Unsigned(cells.get_u64(index)));
-                            writer.counter(name, &parts, None, value, created, exemplar.as_ref());
+                            writer.counter(name, parts, None, value, created, exemplar.as_ref());
                         }
                         Shape::Counter => {
                             let (value, created, exemplar) =
                                 counter(Value::Float(cells.get_f64(index)));
-                            writer.counter(name, &parts, None, value, created, exemplar.as_ref());
+                            writer.counter(name, parts, None, value, created, exemplar.as_ref());
                         }
                         Shape::IntGauge => {
-                            writer.gauge(name, &parts, None, Value::Signed(cells.get_i64(index)));
+                            writer.gauge(name, parts, None, Value::Signed(cells.get_i64(index)));
                         }
                         Shape::Gauge | Shape::Histogram => {
-                            writer.gauge(name, &parts, None, Value::Float(cells.get_f64(index)));
+                            writer.gauge(name, parts, None, Value::Float(cells.get_f64(index)));
                         }
                     }
-                }
+                });
             }
             Storage::Histograms(cells) => {
                 let buckets = writer.buckets(cells.bounds());
                 let mut cumulative = Vec::with_capacity(buckets.bounds.len() + 1);
                 let mut exemplars = Vec::new();
-                for index in 0..cells.series() {
-                    labels.parts(index, constant, &mut parts);
+                labels.each_series(cells.series(), constant, |index, parts| {
                     cells.exemplars(index, &mut exemplars);
                     if let Some(native) = cells.read_native(index) {
                         // A native histogram restarts from 0 when it is reset.
                         let created = Some(native.created);
                         let reading = HistogramReading::Native(&native);
-                        writer.histogram(name, &parts, &buckets, reading, created, &exemplars);
+                        writer.histogram(name, parts, &buckets, reading, created, &exemplars);
                     } else {
                         let created = Some(cells.created);
                         let sum = cells.read(index, &mut cumulative);
@@ -126,20 +122,20 @@ impl Storage {
                             cumulative: &cumulative,
                             sum,
                         };
-                        writer.histogram(name, &parts, &buckets, reading, created, &exemplars);
+                        writer.histogram(name, parts, &buckets, reading, created, &exemplars);
                     }
-                }
+                });
             }
         }
     }
 }
 
-/// The label text of a family whose labels are bounded: for each label, the rendered
+/// The labels of a family whose labels are bounded: for each label, the label list
 /// `name="value"` of each of its values, so that a series' labels are assembled from its index
 /// without a string per series.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct LabelTable {
-    values: Vec<Vec<String>>,
+    values: Vec<Vec<Labels>>,
 }
 
 impl LabelTable {
@@ -151,28 +147,39 @@ impl LabelTable {
                 .map(|(name, values)| {
                     values
                         .iter()
-                        .map(|value| render_labels([(*name, *value)]))
+                        .map(|value| Labels::new([(*name, *value)]))
                         .collect()
                 })
                 .collect(),
         }
     }
 
-    /// The label parts of series `index` (mixed radix, the last label varying fastest), then
-    /// the constant labels.
-    pub(crate) fn parts<'a>(
+    /// Calls `each` with the index of each of `series` series, in order, and its label
+    /// lists: one per label, then `constant`.
+    pub(crate) fn each_series<'a>(
         &'a self,
-        mut index: usize,
-        constant: &'a str,
-        parts: &mut Vec<&'a str>,
+        series: usize,
+        constant: &'a Labels,
+        mut each: impl FnMut(usize, &[&'a Labels]),
     ) {
-        parts.clear();
-        parts.resize(self.values.len(), "");
-        for (slot, values) in parts.iter_mut().zip(&self.values).rev() {
-            *slot = &values[index % values.len()];
-            index /= values.len();
+        if series == 0 {
+            // A label without values: no series (and no first value).
+            return;
         }
+        let mut values = vec![0; self.values.len()];
+        let mut parts: Vec<&Labels> = self.values.iter().map(|labels| &labels[0]).collect();
         parts.push(constant);
+        for index in 0..series {
+            each(index, &parts);
+            let changed = step(&mut values, self.values.iter().map(Vec::len));
+            for ((slot, labels), value) in parts[changed..]
+                .iter_mut()
+                .zip(&self.values[changed..])
+                .zip(&values[changed..])
+            {
+                *slot = &labels[*value];
+            }
+        }
     }
 }
 
@@ -736,10 +743,20 @@ mod tests {
     #[test]
     fn label_parts_follow_the_series_index() {
         let table = LabelTable::new(&["a", "b"], &[&["x", "y"], &["p", "q", "r"]]);
-        let mut parts = Vec::new();
-        table.parts(4, "env=\"t\"", &mut parts);
+        let at = |index, constant| {
+            let mut found = Vec::new();
+            table.each_series(6, constant, |i, parts| {
+                if i == index {
+                    found = parts.to_vec();
+                }
+            });
+            found
+        };
+        let constant = Labels::new([("env", "t")]);
+        let parts = at(4, &constant);
         assert_eq!(parts, ["a=\"y\"", "b=\"q\"", "env=\"t\""]);
-        table.parts(0, "", &mut parts);
+        let none = Labels::default();
+        let parts = at(0, &none);
         assert_eq!(parts, ["a=\"x\"", "b=\"p\"", ""]);
     }
 

@@ -29,10 +29,9 @@ use crate::catalog::{
     Builtin, Catalog, CatalogError, Conflict, Declaration, DeclaredObjective, FamilySpec,
     InstrumentedFunction, Origin,
 };
-use crate::exposition::text::render_labels;
 use crate::instrument::CallSite;
 use crate::metrics::{Histogram, IntGauge, LabelTable, Metric, Storage};
-use crate::model::labels::combinations;
+use crate::model::labels::{Labels, combinations};
 use crate::model::{
     DEFAULT_BUCKETS, Families, FieldDescriptor, FunctionDescriptor, FunctionName, Location,
     MetricKind, Objective, Outcome, SHARED_COUNTER, SHARED_COUNTER_HELP, SHARED_ERRORS,
@@ -188,8 +187,8 @@ pub(crate) struct FunctionFamily {
 
 /// One series (one label combination of one function) of a [`FunctionFamily`].
 pub(crate) struct FunctionSeries {
-    /// Its rendered labels, constant labels included.
-    pub(crate) labels: String,
+    /// Its labels, constant labels included.
+    pub(crate) labels: Labels,
     /// Its cells: an index into [`Global::cells`], so that a scrape reads each cell once for
     /// every family that shows it.
     pub(crate) cells: usize,
@@ -397,9 +396,14 @@ impl Registry {
         self.inner.created_samples.load(Ordering::Relaxed)
     }
 
-    /// The constant labels, rendered.
-    pub(crate) fn constant(&self) -> &str {
-        &self.inner.constant.rendered
+    /// The constant labels, made once: the last label list of each series.
+    pub(crate) fn constant(&self) -> &Labels {
+        &self.inner.constant.labels
+    }
+
+    /// The label list of a series of a function family: its labels, then the constant labels.
+    pub(crate) fn series_labels(&self, labels: &[(&str, &str)]) -> Labels {
+        self.inner.constant.join(labels, false)
     }
 
     pub(crate) fn global(&self) -> Option<&Global> {
@@ -866,7 +870,7 @@ impl Registry {
             bytes += global.cells.iter().map(|cells| cells.size()).sum::<usize>();
             for family in &global.functions {
                 for one in &family.series {
-                    bytes += one.labels.len();
+                    bytes += one.labels.text().len();
                     series += match family.kind {
                         FunctionKind::Calls => one.outcomes.len(),
                         FunctionKind::Duration => family.bounds.len() + 3,
@@ -1316,14 +1320,7 @@ fn function_families(
             );
             pairs.sort_by_key(|(name, _)| *name);
             let values: Vec<&'static str> = pairs.iter().map(|(_, value)| *value).collect();
-            let mut labels = render_labels(pairs.iter().copied());
-            if !registry.constant().is_empty() {
-                // Constant labels are sorted and none is a function label (refused when set).
-                if !labels.is_empty() {
-                    labels.push(',');
-                }
-                labels.push_str(registry.constant());
-            }
+            let labels = registry.series_labels(&pairs);
             for ((spec, kind), accepted) in specs.iter().zip(kinds).zip(&accepted) {
                 if !accepted {
                     continue;

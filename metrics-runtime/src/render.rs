@@ -8,9 +8,10 @@ pub(crate) mod gathered;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::exposition::text::{Format, Writer, render_labels};
+use crate::exposition::text::{Format, Writer};
 use crate::exposition::{Exposition, HistogramReading, Value};
 use crate::model::MetricKind;
+use crate::model::labels::Labels;
 use crate::registry::runner::{Results, Source, finish_all, start_all};
 use crate::registry::{
     COLLECTOR_ERRORS_FAMILY, COLLECTOR_TIMEOUTS_FAMILY, CONFLICTS_FAMILY, EXPORTER_FAMILIES,
@@ -278,7 +279,7 @@ fn write_function_family(
                     let calls = Value::Unsigned(reading.calls(*outcome));
                     let result = Some(("result", outcome.as_str()));
                     let exemplar = recorded.outcome_exemplar(*outcome);
-                    let (labels, created) = (&[series.labels.as_str()], Some(recorded.created));
+                    let (labels, created) = (&[&series.labels], Some(recorded.created));
                     writer.counter(name, labels, result, calls, created, exemplar.as_ref());
                 }
             }
@@ -286,10 +287,8 @@ fn write_function_family(
         FunctionKind::Errors => {
             for series in &family.series {
                 let reading = readings.get(series.cells);
-                let (labels, created) = (
-                    &[series.labels.as_str()],
-                    Some(global.cells[series.cells].created),
-                );
+                let (labels, created) =
+                    (&[&series.labels], Some(global.cells[series.cells].created));
                 for (index, kind) in series.kinds.iter().enumerate() {
                     let errors = Value::Unsigned(reading.kind(index));
                     let kind = Some(("kind", *kind));
@@ -309,7 +308,7 @@ fn write_function_family(
             for series in &family.series {
                 let cells = global.cells[series.cells];
                 cells.bucket_exemplars(&mut exemplars);
-                let labels = &[series.labels.as_str()];
+                let labels = &[&series.labels];
                 // The protobuf writer takes the native histogram, the text formats the classic
                 // buckets read with the counter rows (so that they add up to its count).
                 if writer.native_histograms()
@@ -340,7 +339,7 @@ fn write_function_family(
 fn write_collected(
     source: &Source,
     samples: &[crate::registry::runner::Samples],
-    constant: &str,
+    constant: &Labels,
     writer: &mut dyn Exposition,
 ) {
     if samples.len() != source.families.len()
@@ -356,7 +355,7 @@ fn write_collected(
     for (spec, samples) in source.families.iter().zip(samples) {
         writer.header(spec.name, spec.help, spec.shape.kind().into());
         for (values, value) in &samples.series {
-            let labels = render_labels(
+            let labels = Labels::new(
                 spec.labels
                     .iter()
                     .copied()
@@ -374,7 +373,7 @@ fn write_collected(
 
 /// The exporter's own families: conflicts, series per family of this exposition, collector
 /// errors and timeouts. (Its scrape duration and size are ordinary families, written above.)
-fn write_exporter(snapshot: &Snapshot, constant: &str, writer: &mut dyn Exposition) {
+fn write_exporter(snapshot: &Snapshot, constant: &Labels, writer: &mut dyn Exposition) {
     let help = |name: &str| {
         EXPORTER_FAMILIES
             .iter()
@@ -397,7 +396,7 @@ fn write_exporter(snapshot: &Snapshot, constant: &str, writer: &mut dyn Expositi
     let counted = writer.series_counts();
     writer.header(SERIES_FAMILY, help(SERIES_FAMILY), MetricKind::Gauge.into());
     for (family, series) in counted {
-        let label = render_labels([("family", family.as_str())]);
+        let label = Labels::new([("family", family.as_str())]);
         writer.gauge(
             SERIES_FAMILY,
             &[&label, constant],
@@ -411,7 +410,7 @@ fn write_exporter(snapshot: &Snapshot, constant: &str, writer: &mut dyn Expositi
     ] {
         writer.header(name, help(name), MetricKind::Counter.into());
         for source in snapshot.sources.iter() {
-            let label = render_labels([("collector", source.name)]);
+            let label = Labels::new([("collector", source.name)]);
             let count = if errors {
                 &source.errors
             } else {

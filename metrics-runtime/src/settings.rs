@@ -4,8 +4,8 @@
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::exposition::text::render_labels;
 use crate::model::label_name_problem;
+use crate::model::labels::Labels;
 use crate::storage::native_histogram::{NativeConfig, NativeConfigError, NativeHistogram};
 
 /// Labels the crate's own families carry, with the family that carries each: a constant label
@@ -216,15 +216,26 @@ pub(crate) fn freeze() -> &'static ConstantLabels {
 pub(crate) struct ConstantLabels {
     /// Sorted by name.
     pub(crate) pairs: Vec<(String, String)>,
-    /// `a="x",b="y"`, as a label list of every series.
-    pub(crate) rendered: String,
+    /// The same, made once: the last label list of every series a registry writes.
+    pub(crate) labels: Labels,
 }
 
 impl ConstantLabels {
     pub(crate) fn new(mut pairs: Vec<(String, String)>) -> ConstantLabels {
         pairs.sort();
-        let rendered = render_labels(pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())));
-        ConstantLabels { pairs, rendered }
+        let labels = Labels::new(pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+        ConstantLabels { pairs, labels }
+    }
+
+    /// The label list of a series labelled `labels` (none of them a constant label: refused
+    /// when set): `labels` then the constant labels, or, `by_name`, all of them sorted by name.
+    pub(crate) fn join<'a>(&'a self, labels: &[(&'a str, &'a str)], by_name: bool) -> Labels {
+        let mut all = labels.to_vec();
+        all.extend(self.pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+        if by_name {
+            all.sort_by_key(|(name, _)| *name);
+        }
+        Labels::new(all)
     }
 
     /// Whether `name` is one of them.

@@ -202,9 +202,8 @@ impl Captured {
                     .iter()
                     .map(|(_, values)| *values)
                     .collect();
-                crate::model::labels::combinations(&values)
-                    .get(call.combination)
-                    .is_some_and(|combination| combination == labels)
+                call.combination < crate::model::labels::series_count(&values)
+                    && crate::model::labels::combination(call.combination, &values) == labels
             })
             .count() as u64
     }

@@ -6,6 +6,10 @@
 //! `CounterWithExemplar` given the same trace (its caller reads the span's ids, writes them as
 //! labels and passes the time, which ours does itself).
 //!
+//! Then protobuf against text for the same classic families, side by side in one run: the
+//! families of 100 instrumented functions (the global registry), and one `#[derive(Metrics)]`
+//! family of 10,000 counter series; a value changes before every render.
+//!
 //! Run: `cargo bench -p integration-tests --bench exposition` (with the `exemplars` feature,
 //! on by default in this crate).
 #![allow(clippy::cast_precision_loss)] // reported figures, far below 2^53
@@ -14,7 +18,9 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group};
-use instrument_metric::{Format, HistogramFamily, IntCounterFamily, Metrics, Registry};
+use instrument_metric::{
+    Format, HistogramFamily, IntCounterFamily, LabelValue, Metrics, Registry, instrument_metric,
+};
 use integration_tests::bench_labels::{SHARDS, Shard, TENANTS, Tenant};
 use opentelemetry::trace::{SpanContext, TraceContextExt as _, TraceFlags, TraceState};
 
@@ -36,6 +42,51 @@ struct NativeMetrics {
     #[metric(native_histogram)]
     latency_seconds: HistogramFamily<(Shard, Tenant)>,
 }
+
+/// A quarter: with the 50 shards and 50 tenants, 10,000 combinations.
+#[derive(Clone, Copy, Debug, LabelValue)]
+enum Quarter {
+    Q1,
+    Q2,
+    Q3,
+    Q4,
+}
+
+#[derive(Metrics)]
+#[metrics(scoped, prefix = "derive")]
+struct DeriveMetrics {
+    /// Requests, by shard, tenant and quarter.
+    requests_total: IntCounterFamily<(Shard, Tenant, Quarter)>,
+}
+
+/// 100 instrumented functions (in the global registry), and a function that calls them all.
+macro_rules! functions {
+    ($($name:ident)+) => {
+        $(
+            #[instrument_metric]
+            fn $name(fail: bool) -> Result<(), ()> {
+                if black_box(fail) { Err(()) } else { Ok(()) }
+            }
+        )+
+
+        /// Calls each function, failing every third call.
+        fn call_all(round: u64) {
+            let mut i = round;
+            $(
+                i += 1;
+                let _ = $name(i % 3 == 0);
+            )+
+        }
+    };
+}
+
+functions!(
+    f00 f01 f02 f03 f04 f05 f06 f07 f08 f09 f10 f11 f12 f13 f14 f15 f16 f17 f18 f19
+    f20 f21 f22 f23 f24 f25 f26 f27 f28 f29 f30 f31 f32 f33 f34 f35 f36 f37 f38 f39
+    f40 f41 f42 f43 f44 f45 f46 f47 f48 f49 f50 f51 f52 f53 f54 f55 f56 f57 f58 f59
+    f60 f61 f62 f63 f64 f65 f66 f67 f68 f69 f70 f71 f72 f73 f74 f75 f76 f77 f78 f79
+    f80 f81 f82 f83 f84 f85 f86 f87 f88 f89 f90 f91 f92 f93 f94 f95 f96 f97 f98 f99
+);
 
 /// Latencies from 1 ms to 2 s, spread over 11 powers of two.
 fn latencies() -> impl Iterator<Item = f64> {
@@ -90,6 +141,52 @@ fn render(c: &mut Criterion) {
             b.iter(|| black_box(registry.encode_protobuf_within(timeout).unwrap()));
         });
     }
+    group.finish();
+}
+
+/// Protobuf against text for the same classic families: 100 instrumented functions, and a
+/// derive family of 10,000 series. A value changes before each render, as between scrapes.
+fn protobuf_over_text(c: &mut Criterion) {
+    let timeout = Duration::from_secs(1);
+    let mut group = c.benchmark_group("protobuf_over_text");
+    let global = instrument_metric::registry();
+    let mut round = 0;
+    call_all(round);
+    group.bench_function("functions_100_text", |b| {
+        b.iter(|| {
+            round += 1;
+            call_all(round);
+            black_box(global.render_within(Format::Text, timeout))
+        });
+    });
+    group.bench_function("functions_100_protobuf", |b| {
+        b.iter(|| {
+            round += 1;
+            call_all(round);
+            black_box(global.encode_protobuf_within(timeout).unwrap())
+        });
+    });
+    let registry = Registry::new();
+    let metrics = DeriveMetrics::register_in(&registry);
+    let mut i = 0_usize;
+    let mut step = || {
+        i = (i + 7) % 10_000;
+        let (shard, tenant, quarter) = (SHARDS[i / 200], TENANTS[(i / 4) % 50], i % 4);
+        let quarter = [Quarter::Q1, Quarter::Q2, Quarter::Q3, Quarter::Q4][quarter];
+        metrics.requests_total.with((shard, tenant, quarter)).inc();
+    };
+    group.bench_function("derive_10k_text", |b| {
+        b.iter(|| {
+            step();
+            black_box(registry.render_within(Format::Text, timeout))
+        });
+    });
+    group.bench_function("derive_10k_protobuf", |b| {
+        b.iter(|| {
+            step();
+            black_box(registry.encode_protobuf_within(timeout).unwrap())
+        });
+    });
     group.finish();
 }
 
@@ -175,7 +272,7 @@ fn peer_observe(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, render, observe, peer_observe);
+criterion_group!(benches, render, protobuf_over_text, observe, peer_observe);
 
 /// The mean of one benchmark, in nanoseconds, from criterion's saved estimates.
 fn mean_ns(id: &str) -> f64 {
@@ -228,6 +325,21 @@ fn main() {
             *bytes as f64 / 2_500.0,
         );
     }
+    let ratio = |case: &str| {
+        let ns = |format: &str| mean_ns(&format!("protobuf_over_text/{case}_{format}"));
+        (
+            ns("text") / 1e3,
+            ns("protobuf") / 1e3,
+            ns("protobuf") / ns("text"),
+        )
+    };
+    let (functions, derive) = (ratio("functions_100"), ratio("derive_10k"));
+    let native =
+        mean_ns(&format!("{group}/native_protobuf")) / mean_ns(&format!("{group}/native_text"));
+    println!(
+        "protobuf / text, classic (mean): 100 functions {:.1} us / {:.1} us = {:.2}x; derive family of 10,000 series {:.1} us / {:.1} us = {:.2}x; native histograms (2,500) {native:.2}x",
+        functions.1, functions.0, functions.2, derive.1, derive.0, derive.2,
+    );
     let field = |id: &str| mean_ns(&format!("metrics_field/{id}"));
     println!(
         "a Metrics field (mean): histogram observe {:.1} ns, native {:.1} ns; in a span {:.1} ns (+{:.1} ns: the exemplar); counter inc {:.1} ns, in a span {:.1} ns (+{:.1} ns)",

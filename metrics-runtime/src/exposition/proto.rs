@@ -8,8 +8,11 @@
 //! numbers are written unpacked, as proto2 declares them (parsers read both).
 //!
 //! [`ProtoWriter`] has the methods of the text formats' writer, called the same way (a
-//! header, then the family's series one at a time, with their labels as rendered label lists
-//! like `a="x",b="y"`, which it parses back), and writes one `MetricFamily` per family:
+//! header, then the family's series one at a time), and writes one `MetricFamily` per family.
+//! A registry's families give it each label set with its pairs, made when the family was
+//! (their encoding is kept after the first scrape: labels do not change); its public methods,
+//! for expositions written by hand, take rendered label lists like `a="x",b="y"` and read
+//! them back ([`parse_label_list`]):
 //!
 //! ```
 //! use instrument_metric::proto::{MetricFamily, MetricType, ProtoWriter};
@@ -37,6 +40,7 @@ use prost::Message;
 
 use crate::exposition::{Buckets, Exposition, HistogramReading, Kind, Value};
 use crate::model::MetricKind;
+use crate::model::labels::Labels;
 use crate::storage::exemplar::Exemplar as Sample;
 use crate::storage::native_histogram::{NativeReading, Span};
 
@@ -589,18 +593,39 @@ pub struct ProtoWriter<'a> {
     out: &'a mut Vec<u8>,
     /// The family being written, without its series.
     family: Option<MetricFamily>,
-    /// Its series so far, each encoded as field 4 of the family.
-    series: Vec<u8>,
-    /// The series being written (its label vector kept between series).
-    metric: Metric,
+    /// Where the family being written starts in `out` (the room for its length), and where
+    /// its series start (each encoded as field 4 of the family).
+    family_start: usize,
+    series_start: usize,
+    /// The histogram of the series being written, kept between series for its vectors.
+    histogram: Histogram,
+    /// Its labels, encoded as fields of `Metric`.
+    labels: Vec<u8>,
+    /// Its value, encoded as the fields of the message that holds it.
+    value: Vec<u8>,
+    /// The last time converted, and its `Timestamp`.
+    last_time: Option<(SystemTime, Timestamp)>,
+    /// Label lists read back, kept between series.
+    parsed: Vec<LabelPair>,
     written: HashSet<String>,
     /// Each family written, with its number of series.
     families: Vec<(String, u64)>,
     error: Option<ProtoError>,
 }
 
+/// The room `ProtoWriter::header` leaves for a family's length: three bytes, as a varint, for
+/// families of 16 KiB to 2 MiB, those whose bytes it is worth not moving.
+const LENGTH_ROOM: usize = 3;
+
 /// The key of `MetricFamily.metric`: field 4, length-delimited.
 const METRIC_FIELD_KEY: u8 = 4 << 3 | 2;
+
+/// The fields of `Metric` that hold a value.
+const GAUGE_FIELD: u8 = 2;
+const COUNTER_FIELD: u8 = 3;
+const SUMMARY_FIELD: u8 = 4;
+const UNTYPED_FIELD: u8 = 5;
+const HISTOGRAM_FIELD: u8 = 7;
 
 impl<'a> ProtoWriter<'a> {
     /// A writer appending to `out`.
@@ -616,8 +641,13 @@ impl<'a> ProtoWriter<'a> {
         ProtoWriter {
             out,
             family: None,
-            series: Vec::new(),
-            metric: Metric::default(),
+            family_start: 0,
+            series_start: 0,
+            histogram: Histogram::default(),
+            labels: Vec::new(),
+            value: Vec::new(),
+            last_time: None,
+            parsed: Vec::new(),
             written: HashSet::new(),
             families: Vec::new(),
             error: None,
@@ -645,13 +675,20 @@ impl<'a> ProtoWriter<'a> {
             return;
         }
         self.families.push((name.to_owned(), 0));
-        self.family = Some(MetricFamily {
+        let family = MetricFamily {
             name: Some(name.to_owned()),
             help: Some(help.to_owned()),
             r#type: Some(kind.into() as i32),
             metric: Vec::new(),
             unit: None,
-        });
+        };
+        // The family's length comes first: room for it, then its fields, then its series as
+        // they come, so that they are written once, where they stay (see `flush`).
+        self.family_start = self.out.len();
+        self.out.extend_from_slice(&[0; LENGTH_ROOM]);
+        let _ = family.encode(self.out);
+        self.series_start = self.out.len();
+        self.family = Some(family);
     }
 
     /// One series of a counter family.
@@ -681,25 +718,34 @@ impl<'a> ProtoWriter<'a> {
         value: impl Into<f64>,
         created: Option<SystemTime>,
     ) {
+        let labels = SeriesLabels::Text(labels);
         self.counter_series(name, labels, extra, value.into(), created, None);
     }
 
     fn counter_series(
         &mut self,
         name: &str,
-        labels: &[&str],
+        labels: SeriesLabels<'_>,
         extra: Option<(&str, &str)>,
         value: f64,
         created: Option<SystemTime>,
         exemplar: Option<&Sample>,
     ) {
         if self.start(name, labels, extra, MetricType::Counter) {
-            self.metric.counter = Some(Counter {
-                value: Some(value),
-                exemplar: exemplar.map(Exemplar::from),
-                created_timestamp: created.map(Timestamp::from),
-            });
-            self.push();
+            // `Counter`'s fields, as `prost` writes them.
+            self.value.clear();
+            put_double(&mut self.value, 1, value);
+            if let Some(exemplar) = exemplar {
+                let exemplar = Exemplar::from(exemplar);
+                self.value.push(2 << 3 | 2);
+                put_varint(&mut self.value, exemplar.encoded_len());
+                let _ = exemplar.encode(&mut self.value);
+            }
+            if let Some(created) = created {
+                let created = self.timestamp(created);
+                put_timestamp(&mut self.value, 3, created);
+            }
+            self.push_encoded(COUNTER_FIELD);
         }
     }
 
@@ -721,11 +767,21 @@ impl<'a> ProtoWriter<'a> {
         extra: Option<(&str, &str)>,
         value: impl Into<f64>,
     ) {
+        self.gauge_series(name, SeriesLabels::Text(labels), extra, value.into());
+    }
+
+    fn gauge_series(
+        &mut self,
+        name: &str,
+        labels: SeriesLabels<'_>,
+        extra: Option<(&str, &str)>,
+        value: f64,
+    ) {
         if self.start(name, labels, extra, MetricType::Gauge) {
-            self.metric.gauge = Some(Gauge {
-                value: Some(value.into()),
-            });
-            self.push();
+            // `Gauge`'s one field.
+            self.value.clear();
+            put_double(&mut self.value, 1, value);
+            self.push_encoded(GAUGE_FIELD);
         }
     }
 
@@ -741,11 +797,12 @@ impl<'a> ProtoWriter<'a> {
     /// writer.finish().unwrap();
     /// ```
     pub fn unknown(&mut self, name: &str, labels: &[&str], value: impl Into<f64>) {
+        self.unknown_series(name, SeriesLabels::Text(labels), value.into());
+    }
+
+    fn unknown_series(&mut self, name: &str, labels: SeriesLabels<'_>, value: f64) {
         if self.start(name, labels, None, MetricType::Untyped) {
-            self.metric.untyped = Some(Untyped {
-                value: Some(value.into()),
-            });
-            self.push();
+            self.push(UNTYPED_FIELD, &Untyped { value: Some(value) });
         }
     }
 
@@ -769,8 +826,21 @@ impl<'a> ProtoWriter<'a> {
         count: u64,
         created: Option<SystemTime>,
     ) {
+        let labels = SeriesLabels::Text(labels);
+        self.summary_series(name, labels, quantiles, sum, count, created);
+    }
+
+    fn summary_series(
+        &mut self,
+        name: &str,
+        labels: SeriesLabels<'_>,
+        quantiles: &[(f64, f64)],
+        sum: f64,
+        count: u64,
+        created: Option<SystemTime>,
+    ) {
         if self.start(name, labels, None, MetricType::Summary) {
-            self.metric.summary = Some(Summary {
+            let summary = Summary {
                 sample_count: Some(count),
                 sample_sum: Some(sum),
                 quantile: quantiles
@@ -781,8 +851,8 @@ impl<'a> ProtoWriter<'a> {
                     })
                     .collect(),
                 created_timestamp: created.map(Timestamp::from),
-            });
-            self.push();
+            };
+            self.push(SUMMARY_FIELD, &summary);
         }
     }
 
@@ -809,6 +879,7 @@ impl<'a> ProtoWriter<'a> {
         sum: f64,
         created: Option<SystemTime>,
     ) {
+        let labels = SeriesLabels::Text(labels);
         self.classic_series(name, labels, bounds, cumulative, sum, created, &[]);
     }
 
@@ -816,7 +887,7 @@ impl<'a> ProtoWriter<'a> {
     fn classic_series(
         &mut self,
         name: &str,
-        labels: &[&str],
+        labels: SeriesLabels<'_>,
         bounds: &[f64],
         cumulative: &[u64],
         sum: f64,
@@ -826,18 +897,15 @@ impl<'a> ProtoWriter<'a> {
         if !self.start(name, labels, None, MetricType::Histogram) {
             return;
         }
-        let Some(mut buckets) = self.classic_buckets(bounds, cumulative) else {
-            return;
-        };
-        with_exemplars(&mut buckets, cumulative, exemplars);
-        self.metric.histogram = Some(Histogram {
-            sample_count: cumulative.last().copied(),
-            sample_sum: Some(sum),
-            bucket: buckets,
-            created_timestamp: created.map(Timestamp::from),
-            ..Histogram::default()
-        });
-        self.push();
+        let mut histogram = self.take_histogram();
+        if self.classic_buckets(bounds, cumulative, &mut histogram.bucket) {
+            with_exemplars(&mut histogram.bucket, cumulative, exemplars);
+            histogram.sample_count = cumulative.last().copied();
+            histogram.sample_sum = Some(sum);
+            histogram.created_timestamp = created.map(Timestamp::from);
+            self.push(HISTOGRAM_FIELD, &histogram);
+        }
+        self.histogram = histogram;
     }
 
     /// One series of a histogram family with native buckets, from one reading of its cells:
@@ -873,13 +941,13 @@ impl<'a> ProtoWriter<'a> {
         bounds: &[f64],
         reading: &NativeReading,
     ) {
-        self.native_series(name, labels, bounds, reading, &[]);
+        self.native_series(name, SeriesLabels::Text(labels), bounds, reading, &[]);
     }
 
     fn native_series(
         &mut self,
         name: &str,
-        labels: &[&str],
+        labels: SeriesLabels<'_>,
         bounds: &[f64],
         reading: &NativeReading,
         exemplars: &[Option<Sample>],
@@ -887,41 +955,34 @@ impl<'a> ProtoWriter<'a> {
         if !self.start(name, labels, None, MetricType::Histogram) {
             return;
         }
-        let buckets = if reading.classic.is_empty() && bounds.is_empty() {
-            Vec::new()
-        } else {
-            let Some(mut buckets) = self.classic_buckets(bounds, &reading.classic) else {
+        let mut histogram = self.take_histogram();
+        if !(reading.classic.is_empty() && bounds.is_empty()) {
+            if !self.classic_buckets(bounds, &reading.classic, &mut histogram.bucket) {
+                self.histogram = histogram;
                 return;
-            };
-            with_exemplars(&mut buckets, &reading.classic, exemplars);
-            buckets
+            }
+            with_exemplars(&mut histogram.bucket, &reading.classic, exemplars);
+        }
+        let spans = |out: &mut Vec<BucketSpan>, spans: &[Span]| {
+            out.extend(spans.iter().map(|span| BucketSpan {
+                offset: Some(span.offset),
+                length: Some(span.length),
+            }));
         };
-        let spans = |spans: &[Span]| {
-            spans
-                .iter()
-                .map(|span| BucketSpan {
-                    offset: Some(span.offset),
-                    length: Some(span.length),
-                })
-                .collect()
-        };
-        self.metric.histogram = Some(Histogram {
-            sample_count: Some(reading.count),
-            sample_sum: Some(reading.sum),
-            bucket: buckets,
-            created_timestamp: Some(reading.created.into()),
-            schema: Some(reading.schema),
-            zero_threshold: Some(reading.zero_threshold),
-            zero_count: Some(reading.zero_count),
-            negative_span: spans(&reading.negative_spans),
-            negative_delta: reading.negative_deltas.clone(),
-            positive_span: spans(&reading.positive_spans),
-            positive_delta: reading.positive_deltas.clone(),
-            // Prometheus 3 reads a native histogram's exemplars here (each with its time).
-            exemplars: exemplars.iter().flatten().map(Exemplar::from).collect(),
-            ..Histogram::default()
-        });
-        self.push();
+        histogram.sample_count = Some(reading.count);
+        histogram.sample_sum = Some(reading.sum);
+        histogram.created_timestamp = Some(reading.created.into());
+        histogram.schema = Some(reading.schema);
+        histogram.zero_threshold = Some(reading.zero_threshold);
+        histogram.zero_count = Some(reading.zero_count);
+        spans(&mut histogram.negative_span, &reading.negative_spans);
+        (histogram.negative_delta).extend_from_slice(&reading.negative_deltas);
+        spans(&mut histogram.positive_span, &reading.positive_spans);
+        (histogram.positive_delta).extend_from_slice(&reading.positive_deltas);
+        // Prometheus 3 reads a native histogram's exemplars here (each with its time).
+        (histogram.exemplars).extend(exemplars.iter().flatten().map(Exemplar::from));
+        self.push(HISTOGRAM_FIELD, &histogram);
+        self.histogram = histogram;
     }
 
     /// Ends the exposition.
@@ -947,8 +1008,13 @@ impl<'a> ProtoWriter<'a> {
     }
 
     /// Classic buckets for `bounds` from cumulative counts (`+Inf` last, left out: the count
-    /// says it).
-    fn classic_buckets(&mut self, bounds: &[f64], cumulative: &[u64]) -> Option<Vec<Bucket>> {
+    /// says it), into `buckets`; whether the counts fit the bounds.
+    fn classic_buckets(
+        &mut self,
+        bounds: &[f64],
+        cumulative: &[u64],
+        buckets: &mut Vec<Bucket>,
+    ) -> bool {
         if cumulative.len() != bounds.len() + 1 {
             let family = self.family_name().to_owned();
             self.fail(ProtoError::Buckets {
@@ -956,19 +1022,46 @@ impl<'a> ProtoWriter<'a> {
                 bounds: bounds.len(),
                 counts: cumulative.len(),
             });
-            return None;
+            return false;
         }
-        Some(
-            bounds
-                .iter()
-                .zip(cumulative)
-                .map(|(bound, count)| Bucket {
-                    cumulative_count: Some(*count),
-                    upper_bound: Some(*bound),
-                    ..Bucket::default()
-                })
-                .collect(),
-        )
+        buckets.extend(bounds.iter().zip(cumulative).map(|(bound, count)| Bucket {
+            cumulative_count: Some(*count),
+            upper_bound: Some(*bound),
+            ..Bucket::default()
+        }));
+        true
+    }
+
+    /// `time` as a `Timestamp`; the series of a family mostly share one start time.
+    fn timestamp(&mut self, time: SystemTime) -> Timestamp {
+        match self.last_time {
+            Some((last, timestamp)) if last == time => timestamp,
+            _ => {
+                let timestamp = Timestamp::from(time);
+                self.last_time = Some((time, timestamp));
+                timestamp
+            }
+        }
+    }
+
+    /// The histogram kept between series, emptied (its vectors keep their room).
+    fn take_histogram(&mut self) -> Histogram {
+        let mut kept = std::mem::take(&mut self.histogram);
+        kept.bucket.clear();
+        kept.negative_span.clear();
+        kept.negative_delta.clear();
+        kept.positive_span.clear();
+        kept.positive_delta.clear();
+        kept.exemplars.clear();
+        Histogram {
+            bucket: kept.bucket,
+            negative_span: kept.negative_span,
+            negative_delta: kept.negative_delta,
+            positive_span: kept.positive_span,
+            positive_delta: kept.positive_delta,
+            exemplars: kept.exemplars,
+            ..Histogram::default()
+        }
     }
 
     fn family_name(&self) -> &str {
@@ -980,11 +1073,11 @@ impl<'a> ProtoWriter<'a> {
     }
 
     /// Checks that a series `name` of type `kind` belongs to the family being written and
-    /// reads its labels into the series being written.
+    /// encodes its labels for the series being written.
     fn start(
         &mut self,
         name: &str,
-        labels: &[&str],
+        labels: SeriesLabels<'_>,
         extra: Option<(&str, &str)>,
         kind: MetricType,
     ) -> bool {
@@ -1011,62 +1104,230 @@ impl<'a> ProtoWriter<'a> {
             self.fail(error);
             return false;
         }
-        self.metric = Metric {
-            label: std::mem::take(&mut self.metric.label),
-            ..Metric::default()
-        };
-        self.metric.label.clear();
-        for list in labels {
-            if let Err(error) = parse_label_list(list, &mut self.metric.label) {
-                self.fail(ProtoError::Labels(error));
-                return false;
+        self.labels.clear();
+        let twice = match labels {
+            SeriesLabels::Made(labels) => {
+                // A label list's pairs are encoded the first time it is written, and kept.
+                for list in labels {
+                    let encoded = list.encoded(|pairs| {
+                        let mut out = Vec::new();
+                        for (name, value) in pairs {
+                            encode_pair(name, value, &mut out);
+                        }
+                        out.into()
+                    });
+                    self.labels.extend_from_slice(encoded);
+                }
+                if let Some((name, value)) = extra {
+                    encode_pair(name, value, &mut self.labels);
+                }
+                if distinct_names(labels, extra.map(|(name, _)| name)) {
+                    None
+                } else {
+                    let names = labels.iter().flat_map(|labels| labels.pairs()).chain(extra);
+                    twice(&names.map(|(name, _)| name)).map(str::to_owned)
+                }
             }
-        }
-        if let Some((label, value)) = extra {
-            self.metric.label.push(LabelPair {
-                name: Some(label.to_owned()),
-                value: Some(value.to_owned()),
-            });
-        }
-        let pairs = &self.metric.label;
-        if let Some(twice) = pairs
-            .iter()
-            .enumerate()
-            .find(|(i, pair)| pairs[..*i].iter().any(|p| p.name == pair.name))
-        {
-            let error = ProtoError::DuplicateLabel {
+            SeriesLabels::Text(lists) => {
+                let mut parsed = std::mem::take(&mut self.parsed);
+                parsed.clear();
+                for list in lists {
+                    if let Err(error) = parse_label_list(list, &mut parsed) {
+                        self.parsed = parsed;
+                        self.fail(ProtoError::Labels(error));
+                        return false;
+                    }
+                }
+                let pairs = parsed.iter().map(|pair| (pair.name(), pair.value()));
+                let twice = encode_labels(pairs.chain(extra), &mut self.labels).map(str::to_owned);
+                self.parsed = parsed;
+                twice
+            }
+        };
+        if let Some(label) = twice {
+            self.fail(ProtoError::DuplicateLabel {
                 family: name.to_owned(),
-                label: twice.1.name().to_owned(),
-            };
-            self.fail(error);
+                label,
+            });
             return false;
         }
         true
     }
 
-    /// Adds the series being written to the family's.
-    fn push(&mut self) {
+    /// Adds the series being written to the family's: its labels, encoded by [`start`], then
+    /// its value, `value` as field `field` of `Metric`. The same bytes as `prost` would write
+    /// for the `Metric` (it writes fields in the order of their numbers, labels first),
+    /// without building one.
+    ///
+    /// [`start`]: ProtoWriter::start
+    fn push(&mut self, field: u8, value: &impl Message) {
+        self.value.clear();
+        // A `Vec` grows as needed: encoding into one cannot run out of room.
+        let _ = value.encode(&mut self.value);
+        self.push_encoded(field);
+    }
+
+    /// As [`ProtoWriter::push`], the value's fields already in `self.value`.
+    fn push_encoded(&mut self, field: u8) {
         if let Some((_, series)) = self.families.last_mut() {
             *series += 1;
         }
-        self.series.push(METRIC_FIELD_KEY);
-        // A `Vec` grows as needed: encoding into one cannot run out of room.
-        let _ = self.metric.encode_length_delimited(&mut self.series);
+        let value = self.value.len();
+        let length = self.labels.len() + 1 + prost::length_delimiter_len(value) + value;
+        self.out.push(METRIC_FIELD_KEY);
+        put_varint(self.out, length);
+        self.out.extend_from_slice(&self.labels);
+        self.out.push(field << 3 | 2);
+        put_varint(self.out, value);
+        self.out.extend_from_slice(&self.value);
     }
 
     /// Writes the family being written, if it has series.
     fn flush(&mut self) {
-        let Some(family) = self.family.take() else {
-            return;
-        };
-        if self.series.is_empty() {
+        if self.family.take().is_none() {
             return;
         }
-        let length = family.encoded_len() + self.series.len();
-        let _ = prost::encode_length_delimiter(length, self.out);
-        let _ = family.encode(self.out);
-        self.out.append(&mut self.series);
+        if self.out.len() == self.series_start {
+            self.out.truncate(self.family_start);
+            return;
+        }
+        let body = self.family_start + LENGTH_ROOM;
+        let mut length = Vec::with_capacity(LENGTH_ROOM);
+        put_varint(&mut length, self.out.len() - body);
+        if length.len() == LENGTH_ROOM {
+            self.out[self.family_start..body].copy_from_slice(&length);
+        } else {
+            // A family shorter than 16 KiB (or longer than 2 MiB): its bytes move.
+            self.out.splice(self.family_start..body, length);
+        }
     }
+}
+
+/// The labels of a series as the writer is given them.
+#[derive(Clone, Copy)]
+enum SeriesLabels<'l> {
+    /// Rendered label lists (what the public methods take), read back.
+    Text(&'l [&'l str]),
+    /// Label lists made with their pairs, as every family of a registry writes them.
+    Made(&'l [&'l Labels]),
+}
+
+/// Appends each (name, value) of `pairs` to `out` as a `Metric.label` field, unless a name
+/// comes twice: that name then.
+fn encode_labels<'p>(
+    pairs: impl Iterator<Item = (&'p str, &'p str)> + Clone,
+    out: &mut Vec<u8>,
+) -> Option<&'p str> {
+    if let Some(name) = twice(&pairs.clone().map(|(name, _)| name)) {
+        return Some(name);
+    }
+    for (name, value) in pairs {
+        encode_pair(name, value, out);
+    }
+    None
+}
+
+/// Whether the names of `lists` and `extra` are surely distinct, from the bits of their names
+/// alone (see [`Labels::name_bits`]); when they may not be, [`twice`] looks.
+fn distinct_names(lists: &[&Labels], extra: Option<&str>) -> bool {
+    let mut bits = extra.map_or(0, Labels::name_bit);
+    for list in lists {
+        let Some(list_bits) = list.name_bits() else {
+            return false;
+        };
+        if bits & list_bits != 0 {
+            return false;
+        }
+        bits |= list_bits;
+    }
+    true
+}
+
+/// A name `names` has twice, if any.
+fn twice<'p>(names: &(impl Iterator<Item = &'p str> + Clone)) -> Option<&'p str> {
+    // The names seen, compared without allocating (a series has a few labels).
+    let mut seen = [""; 16];
+    for (i, name) in names.clone().enumerate() {
+        let twice = match seen.get_mut(i) {
+            Some(slot) => {
+                *slot = name;
+                seen[..i].contains(&name)
+            }
+            None => names.clone().take(i).any(|earlier| earlier == name),
+        };
+        if twice {
+            return Some(name);
+        }
+    }
+    None
+}
+
+/// Appends `name` and `value` as a `Metric.label` field, as `prost` encodes a `LabelPair` whose
+/// name and value are set.
+fn encode_pair(name: &str, value: &str, out: &mut Vec<u8>) {
+    /// The key of `Metric.label` and of `LabelPair.name` (both field 1, length-delimited), and
+    /// of `LabelPair.value` (field 2).
+    const FIELD_1: u8 = 1 << 3 | 2;
+    const FIELD_2: u8 = 2 << 3 | 2;
+    let field = |text: &str| 1 + prost::length_delimiter_len(text.len()) + text.len();
+    out.push(FIELD_1);
+    put_varint(out, field(name) + field(value));
+    for (key, text) in [(FIELD_1, name), (FIELD_2, value)] {
+        out.push(key);
+        put_varint(out, text.len());
+        out.extend_from_slice(text.as_bytes());
+    }
+}
+
+/// Appends a `double` field `field` (fixed 64 bits).
+#[inline]
+fn put_double(out: &mut Vec<u8>, field: u8, value: f64) {
+    out.push(field << 3 | 1);
+    out.extend_from_slice(&value.to_le_bytes());
+}
+
+/// Appends a `Timestamp` field `field`, as `prost` writes it (proto3: a field at 0 is left
+/// out).
+#[inline]
+fn put_timestamp(out: &mut Vec<u8>, field: u8, time: Timestamp) {
+    // `int64` and `int32` are varints of their 64-bit two's complement.
+    #[allow(clippy::cast_sign_loss)]
+    let (seconds, nanos) = (time.seconds as u64, i64::from(time.nanos) as u64);
+    let length = |value: u64| {
+        if value == 0 {
+            0
+        } else {
+            // One byte for every seven bits.
+            1 + (64 - value.leading_zeros() as usize).div_ceil(7)
+        }
+    };
+    out.push(field << 3 | 2);
+    #[allow(clippy::cast_possible_truncation)] // two varints: at most 22 bytes
+    out.push((length(seconds) + length(nanos)) as u8);
+    for (key, value) in [(1 << 3, seconds), (2 << 3, nanos)] {
+        if value != 0 {
+            out.push(key);
+            put_varint_u64(out, value);
+        }
+    }
+}
+
+/// Appends `value` as a varint, as `prost::encode_length_delimiter` does (without its check
+/// for room, which a `Vec` does not need).
+#[inline]
+fn put_varint(out: &mut Vec<u8>, value: usize) {
+    put_varint_u64(out, value as u64);
+}
+
+#[inline]
+fn put_varint_u64(out: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        #[allow(clippy::cast_possible_truncation)] // the low seven bits
+        out.push((value as u8 & 0x7f) | 0x80);
+        value >>= 7;
+    }
+    #[allow(clippy::cast_possible_truncation)] // below 0x80
+    out.push(value as u8);
 }
 
 /// Puts each classic bucket's exemplar on it; an exemplar of the `+Inf` bucket, which the
@@ -1121,44 +1382,47 @@ impl Exposition for ProtoWriter<'_> {
     fn counter(
         &mut self,
         name: &str,
-        labels: &[&str],
+        labels: &[&Labels],
         extra: Option<(&str, &str)>,
         value: Value,
         created: Option<SystemTime>,
         exemplar: Option<&Sample>,
     ) {
+        let labels = SeriesLabels::Made(labels);
         self.counter_series(name, labels, extra, value.into(), created, exemplar);
     }
 
-    fn gauge(&mut self, name: &str, labels: &[&str], extra: Option<(&str, &str)>, value: Value) {
-        ProtoWriter::gauge(self, name, labels, extra, value);
+    fn gauge(&mut self, name: &str, labels: &[&Labels], extra: Option<(&str, &str)>, value: Value) {
+        self.gauge_series(name, SeriesLabels::Made(labels), extra, value.into());
     }
 
-    fn unknown(&mut self, name: &str, labels: &[&str], value: Value) {
-        ProtoWriter::unknown(self, name, labels, value);
+    fn unknown(&mut self, name: &str, labels: &[&Labels], value: Value) {
+        self.unknown_series(name, SeriesLabels::Made(labels), value.into());
     }
 
     fn summary(
         &mut self,
         name: &str,
-        labels: &[&str],
+        labels: &[&Labels],
         quantiles: &[(f64, f64)],
         sum: f64,
         count: u64,
         created: Option<SystemTime>,
     ) {
-        ProtoWriter::summary(self, name, labels, quantiles, sum, count, created);
+        let labels = SeriesLabels::Made(labels);
+        self.summary_series(name, labels, quantiles, sum, count, created);
     }
 
     fn histogram(
         &mut self,
         name: &str,
-        labels: &[&str],
+        labels: &[&Labels],
         buckets: &Buckets<'_>,
         reading: HistogramReading<'_>,
         created: Option<SystemTime>,
         exemplars: &[Option<Sample>],
     ) {
+        let labels = SeriesLabels::Made(labels);
         match reading {
             HistogramReading::Classic { cumulative, sum } => {
                 let bounds = buckets.bounds;
@@ -1343,6 +1607,121 @@ mod tests {
             (0.5, 0.25)
         );
         assert!(summary.created_timestamp.is_some());
+    }
+
+    /// The writer encodes labels, counters and gauges itself and writes each family where it
+    /// stays: the bytes are those `prost` writes for the same messages.
+    #[test]
+    fn the_bytes_are_prosts() {
+        use crate::storage::exemplar::Trace;
+        let time = |millis: u64| UNIX_EPOCH + Duration::from_millis(millis);
+        let exemplar = Sample {
+            trace: Trace {
+                trace_id: 0xabc,
+                span_id: 0x12,
+            },
+            value: 0.25,
+            time: time(1_700_000_000_500),
+        };
+        let queue = Labels::new([("queue", "a\"b\\c\nd é")]);
+        let none = Labels::default();
+        let constant = Labels::new([("env", "prod")]);
+        let cells = NativeHistogram::new(&NativeConfig::new(), &[0.1, 1.0]).unwrap();
+        cells.observe(0.5);
+        cells.observe(-2.0);
+        let native = cells.scrape();
+        let mut out = Vec::new();
+        let mut writer = ProtoWriter::new(&mut out);
+        let w: &mut dyn Exposition = &mut writer;
+        w.header("jobs_total", "Jobs.", Kind::Counter);
+        for (created, exemplar, value) in [
+            (
+                Some(time(1_600_000_000_000)),
+                Some(&exemplar),
+                Value::Unsigned(2),
+            ),
+            (Some(time(0)), None, Value::Float(0.0)),
+            (
+                Some(UNIX_EPOCH - Duration::from_millis(1_500)),
+                None,
+                Value::Float(-1.0),
+            ),
+            (None, None, Value::Unsigned(u64::MAX)),
+        ] {
+            w.counter(
+                "jobs_total",
+                &[&queue, &constant],
+                Some(("result", "ok")),
+                value,
+                created,
+                exemplar,
+            );
+        }
+        w.header("depth", "Depth.", Kind::Gauge);
+        w.gauge("depth", &[&none, &constant], None, Value::Signed(-3));
+        w.gauge("depth", &[&queue], None, Value::Float(f64::NAN));
+        w.header("idle", "No series.", Kind::Gauge);
+        w.header("wait_seconds", "Waits.", Kind::Histogram);
+        let buckets = w.buckets(&[0.1, 1.0]);
+        let classic = HistogramReading::Classic {
+            cumulative: &[1, 2, 3],
+            sum: 1.5,
+        };
+        let created = Some(time(1_600_000_000_250));
+        w.histogram(
+            "wait_seconds",
+            &[&queue],
+            &buckets,
+            classic,
+            created,
+            &[None, Some(exemplar), None],
+        );
+        let reading = HistogramReading::Native(&native);
+        w.histogram(
+            "wait_seconds",
+            &[&constant],
+            &buckets,
+            reading,
+            created,
+            &[Some(exemplar)],
+        );
+        writer.finish().unwrap();
+
+        let read = families(&out);
+        assert_eq!(read.len(), 3);
+        let mut again = Vec::new();
+        for family in &read {
+            family.encode_length_delimited(&mut again).unwrap();
+        }
+        assert_eq!(out, again);
+        assert_eq!(labels(&read[0].metric[0])[0], ("queue", "a\"b\\c\nd é"));
+    }
+
+    /// A family longer than the room left for its length (and one shorter) reads back.
+    #[test]
+    fn long_families_read_back() {
+        let mut out = Vec::new();
+        let mut writer = ProtoWriter::new(&mut out);
+        let lists: Vec<Labels> = (0..100_000)
+            .map(|i| Labels::new([("i", i.to_string().as_str())]))
+            .collect();
+        let w: &mut dyn Exposition = &mut writer;
+        w.header("many", "Many.", Kind::Gauge);
+        for list in &lists {
+            w.gauge("many", &[list], None, Value::Unsigned(1));
+        }
+        w.header("one", "One.", Kind::Gauge);
+        w.gauge("one", &[], None, Value::Unsigned(1));
+        writer.finish().unwrap();
+        assert!(out.len() > 1 << 21);
+        let read = families(&out);
+        assert_eq!((read[0].metric.len(), read[1].metric.len()), (100_000, 1));
+        assert_eq!(labels(&read[0].metric[99_999]), [("i", "99999")]);
+        let mut again = Vec::new();
+        for family in &read {
+            family.encode_length_delimited(&mut again).unwrap();
+        }
+        assert_eq!(out, again);
     }
 
     #[test]

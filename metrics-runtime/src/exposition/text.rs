@@ -18,6 +18,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::exposition::{Buckets, Exposition, HistogramReading, Kind, Value};
+use crate::model::labels::Labels;
 pub(crate) use crate::model::labels::render_labels;
 use crate::storage::exemplar::Exemplar;
 
@@ -217,14 +218,14 @@ impl<'a> Writer<'a> {
 
     /// `name{labels,extra="value"} ` (the value follows); no braces when there is no label.
     /// The extra label's value is written as it is (a number, an outcome).
-    fn start(&mut self, name: &str, suffix: &str, labels: &[&str], extra: Option<(&str, &str)>) {
+    fn start(&mut self, name: &str, suffix: &str, labels: &[&Labels], extra: Option<(&str, &str)>) {
         self.out.push_str(name);
         self.out.push_str(suffix);
         let mut first = true;
         for part in labels.iter().filter(|part| !part.is_empty()) {
             self.out.push(if first { '{' } else { ',' });
             first = false;
-            self.out.push_str(part);
+            self.out.push_str(part.text());
         }
         if let Some((label, value)) = extra {
             self.out.push(if first { '{' } else { ',' });
@@ -249,7 +250,7 @@ impl<'a> Writer<'a> {
     fn counter_series(
         &mut self,
         name: &str,
-        labels: &[&str],
+        labels: &[&Labels],
         extra: Option<(&str, &str)>,
         value: Value,
         created: Option<SystemTime>,
@@ -278,7 +279,7 @@ impl<'a> Writer<'a> {
     pub(crate) fn gauge(
         &mut self,
         name: &str,
-        labels: &[&str],
+        labels: &[&Labels],
         extra: Option<(&str, &str)>,
         value: Value,
     ) {
@@ -289,7 +290,7 @@ impl<'a> Writer<'a> {
 
     /// One series of a family of unknown type (gathered from a hand-written collector).
     #[cfg_attr(not(feature = "prometheus"), allow(dead_code))]
-    pub(crate) fn unknown(&mut self, name: &str, labels: &[&str], value: Value) {
+    pub(crate) fn unknown(&mut self, name: &str, labels: &[&Labels], value: Value) {
         self.gauge(name, labels, None, value);
     }
 
@@ -298,7 +299,7 @@ impl<'a> Writer<'a> {
     pub(crate) fn summary(
         &mut self,
         name: &str,
-        labels: &[&str],
+        labels: &[&Labels],
         quantiles: &[(f64, f64)],
         sum: f64,
         count: u64,
@@ -342,7 +343,7 @@ impl<'a> Writer<'a> {
     fn created_sample(
         &mut self,
         family: &str,
-        labels: &[&str],
+        labels: &[&Labels],
         extra: Option<(&str, &str)>,
         created: SystemTime,
     ) {
@@ -383,7 +384,7 @@ impl<'a> Writer<'a> {
     fn histogram_series(
         &mut self,
         name: &str,
-        labels: &[&str],
+        labels: &[&Labels],
         le: &[String],
         cumulative: &[u64],
         sum: f64,
@@ -461,7 +462,7 @@ impl Exposition for Writer<'_> {
     fn counter(
         &mut self,
         name: &str,
-        labels: &[&str],
+        labels: &[&Labels],
         extra: Option<(&str, &str)>,
         value: Value,
         created: Option<SystemTime>,
@@ -470,18 +471,18 @@ impl Exposition for Writer<'_> {
         self.counter_series(name, labels, extra, value, created, exemplar);
     }
 
-    fn gauge(&mut self, name: &str, labels: &[&str], extra: Option<(&str, &str)>, value: Value) {
+    fn gauge(&mut self, name: &str, labels: &[&Labels], extra: Option<(&str, &str)>, value: Value) {
         Writer::gauge(self, name, labels, extra, value);
     }
 
-    fn unknown(&mut self, name: &str, labels: &[&str], value: Value) {
+    fn unknown(&mut self, name: &str, labels: &[&Labels], value: Value) {
         Writer::unknown(self, name, labels, value);
     }
 
     fn summary(
         &mut self,
         name: &str,
-        labels: &[&str],
+        labels: &[&Labels],
         quantiles: &[(f64, f64)],
         sum: f64,
         count: u64,
@@ -498,7 +499,7 @@ impl Exposition for Writer<'_> {
     fn histogram(
         &mut self,
         name: &str,
-        labels: &[&str],
+        labels: &[&Labels],
         buckets: &Buckets<'_>,
         reading: HistogramReading<'_>,
         created: Option<SystemTime>,
@@ -583,7 +584,7 @@ mod tests {
             Exposition::counter(
                 w,
                 "jobs_total",
-                &["kind=\"a\""],
+                &[&Labels::new([("kind", "a")])],
                 None,
                 Value::Unsigned(2),
                 None,
@@ -603,7 +604,7 @@ mod tests {
         let out = written(Format::Text, |w| {
             w.histogram_series(
                 "t_seconds",
-                &["", "a=\"x\""],
+                &[&Labels::default(), &Labels::new([("a", "x")])],
                 &le,
                 &[1, 2, 3],
                 1.5,
@@ -665,7 +666,7 @@ mod tests {
             let ok = Some(("result", "ok"));
             w.counter(
                 "jobs_total",
-                &["a=\"x\""],
+                &[&Labels::new([("a", "x")])],
                 ok,
                 Value::Unsigned(2),
                 created,

@@ -31,9 +31,9 @@ use ::axum::http::{Method, Request, Response};
 use http_body::{Frame, SizeHint};
 
 use crate::catalog::{Conflict, DeclaredObjective, FamilySpec, Origin};
-use crate::exposition::text::render_labels;
 use crate::exposition::{Exposition, HistogramReading, Value};
 use crate::instrument::{CAPTURES, CapturedRequest, captured_request};
+use crate::model::labels::Labels;
 use crate::model::{DEFAULT_BUCKETS, Location, MetricKind, Objective, Outcome, Shape};
 use crate::storage::cells::{CallCells, HistogramCells, Readings};
 use crate::storage::exemplar::{Exemplar, current_trace};
@@ -181,8 +181,8 @@ static LAYERS: Mutex<Vec<&'static Layer>> = Mutex::new(Vec::new());
 
 /// The cells of one `(endpoint, method)` of one layer.
 struct Route {
-    /// `endpoint="...",method="..."` and the constant labels, sorted by name.
-    labels: String,
+    /// `endpoint` and `method` and the constant labels, sorted by name.
+    labels: Labels,
     /// The `endpoint` label value, for a capture (`instrument_metric::testing`).
     endpoint: Box<str>,
     method: usize,
@@ -275,16 +275,9 @@ impl Layer {
         }
         let mut routes = self.routes.write().unwrap_or_else(PoisonError::into_inner);
         routes.entry(key).or_insert_with(|| {
-            let mut labels: Vec<(&str, &str)> =
-                vec![("endpoint", endpoint), ("method", METHODS[method])];
             // The layer records into the global registry: its constant labels.
-            labels.extend(
-                crate::settings::freeze()
-                    .pairs
-                    .iter()
-                    .map(|(n, v)| (n.as_str(), v.as_str())),
-            );
-            labels.sort_by_key(|(name, _)| *name);
+            let labels = crate::settings::freeze()
+                .join(&[("endpoint", endpoint), ("method", METHODS[method])], true);
             let slots = if self.config.status_classes {
                 CLASSES
             } else {
@@ -299,7 +292,7 @@ impl Layer {
                 .and_then(|config| NativeHistogram::new(&config, self.bounds).ok());
             // Routes are bounded by the application's routes and methods: kept for the process.
             Box::leak(Box::new(Route {
-                labels: render_labels(labels),
+                labels,
                 endpoint: endpoint.into(),
                 method,
                 in_flight: CallCells::new(&[], 0, None),
@@ -427,7 +420,7 @@ impl Layer {
                     integers.format(*status)
                 };
                 let exemplar = cells.outcome_exemplar(Outcome::Ok);
-                let (labels, created) = (&[route.labels.as_str()], Some(cells.created));
+                let (labels, created) = (&[&route.labels], Some(cells.created));
                 let status = Some(("status", status));
                 writer.counter(
                     names.requests,
@@ -475,7 +468,7 @@ impl Layer {
                     }
                 }
             }
-            let labels = &[route.labels.as_str()];
+            let labels = &[&route.labels];
             if writer.native_histograms()
                 && let Some(native) = &route.native
             {
@@ -530,7 +523,7 @@ impl Layer {
                             sum,
                         };
                         let created = Some(route.in_flight.created);
-                        let labels = &[route.labels.as_str()];
+                        let labels = &[&route.labels];
                         writer.histogram(name, labels, &buckets, reading, created, &[]);
                     }
                 }

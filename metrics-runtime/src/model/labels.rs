@@ -4,6 +4,8 @@
 //! finite, known at compile time and created at start-up; recording picks a series by index,
 //! never by hashing a string.
 
+use std::sync::OnceLock;
+
 /// A type whose values are a fixed, small set of label values: derive it on a fieldless enum.
 ///
 /// The label name is the enum's name in `snake_case` (checked like any label name; a raw
@@ -223,7 +225,7 @@ macro_rules! tuple_label_sets {
             #[inline]
             fn series_index(&self) -> usize {
                 let mut index = 0;
-                $(index = index * $name::VALUES.len() + self.$index.index();)+
+                $(index = next_index(index, $name::VALUES.len(), self.$index.index());)+
                 index
             }
         }
@@ -420,22 +422,61 @@ const fn same_str(a: &str, b: &str) -> bool {
     true
 }
 
+/// The series index of a label set, one more label at a time: `index` so far, then a label of
+/// `count` values whose value is number `value`. This is the crate's one mixed-radix index
+/// (the last label varies fastest): [`LabelSet::series_index`], the index generated code folds
+/// over a function's label arguments, [`digits`] and [`combination`] all follow it.
+#[inline]
+pub(crate) const fn next_index(index: usize, count: usize, value: usize) -> usize {
+    index * count + value
+}
+
+/// The value number of each label of series `index`, for labels of `counts` values each:
+/// the inverse of [`next_index`], the LAST label first.
+pub(crate) fn digits(
+    mut index: usize,
+    counts: impl DoubleEndedIterator<Item = usize>,
+) -> impl Iterator<Item = usize> {
+    counts.rev().map(move |count| {
+        let value = index % count;
+        index /= count;
+        value
+    })
+}
+
+/// Steps `values` (the value number of each label, of labels of `counts` values each) to the
+/// next series index: [`next_index`] plus one, without a division. Returns the first label
+/// whose value changed (the labels after it changed too).
+pub(crate) fn step(
+    values: &mut [usize],
+    counts: impl DoubleEndedIterator<Item = usize> + ExactSizeIterator,
+) -> usize {
+    for (label, (value, count)) in values.iter_mut().zip(counts).enumerate().rev() {
+        *value += 1;
+        if *value < count {
+            return label;
+        }
+        *value = 0;
+    }
+    0
+}
+
+/// The label values of series `index` of labels whose values are `values` (one list per
+/// label), in label order.
+pub(crate) fn combination(index: usize, values: &[&'static [&'static str]]) -> Vec<&'static str> {
+    let mut combination: Vec<&'static str> = digits(index, values.iter().map(|v| v.len()))
+        .zip(values.iter().rev())
+        .map(|(value, values)| values[value])
+        .collect();
+    combination.reverse();
+    combination
+}
+
 /// Every combination of `values` (one list per label), in index order.
 pub(crate) fn combinations(values: &[&'static [&'static str]]) -> Vec<Vec<&'static str>> {
-    let mut all = vec![Vec::with_capacity(values.len())];
-    for label in values {
-        all = all
-            .into_iter()
-            .flat_map(|prefix| {
-                label.iter().map(move |value| {
-                    let mut next = prefix.clone();
-                    next.push(*value);
-                    next
-                })
-            })
-            .collect();
-    }
-    all
+    (0..series_count(values))
+        .map(|index| combination(index, values))
+        .collect()
 }
 
 /// Escapes a label value: `\`, `"` and line feeds, as both formats require.
@@ -462,6 +503,109 @@ pub(crate) fn render_labels<'a>(labels: impl IntoIterator<Item = (&'a str, &'a s
     out
 }
 
+/// A label list made once, when its family or series is created: the rendered text
+/// (`a="x",b="y"`, values escaped) the text formats write, and the pairs (values as they are)
+/// the protobuf writer writes, so that no writer reads back what another wrote.
+///
+/// A writer that encodes the pairs (protobuf) keeps its encoding here the first time it
+/// writes them: a label set does not change, its values do.
+#[derive(Clone, Debug)]
+pub(crate) struct Labels {
+    text: String,
+    pairs: Vec<(Box<str>, Box<str>)>,
+    /// A bit for each name ([`Labels::name_bit`]), if the names are distinct.
+    name_bits: Option<u64>,
+    encoded: OnceLock<Box<[u8]>>,
+}
+
+impl Labels {
+    /// The labels `pairs`, in the order given.
+    pub(crate) fn new<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Labels {
+        let pairs: Vec<(Box<str>, Box<str>)> = pairs
+            .into_iter()
+            .map(|(name, value)| (name.into(), value.into()))
+            .collect();
+        let text = render_labels(pairs.iter().map(|(name, value)| (&**name, &**value)));
+        let mut name_bits = Some(0);
+        for (i, (name, _)) in pairs.iter().enumerate() {
+            if pairs[..i].iter().any(|(earlier, _)| earlier == name) {
+                name_bits = None;
+            }
+            name_bits = name_bits.map(|bits| bits | Labels::name_bit(name));
+        }
+        Labels {
+            text,
+            pairs,
+            name_bits,
+            encoded: OnceLock::new(),
+        }
+    }
+
+    /// One bit of 64 for a label name, from a hash of it: label lists whose names' bits do
+    /// not meet have no name in common, which a writer checks without comparing names.
+    #[cfg_attr(not(feature = "protobuf"), allow(dead_code))]
+    pub(crate) fn name_bit(name: &str) -> u64 {
+        let bytes = name.as_bytes();
+        let (first, last) = (bytes.first(), bytes.last());
+        let hash = bytes.len() * 31
+            + usize::from(first.copied().unwrap_or(0))
+            + usize::from(last.copied().unwrap_or(0)) * 7;
+        1 << (hash % 64)
+    }
+
+    /// The bits of its names ([`Labels::name_bit`]), or `None` if a name comes twice.
+    #[cfg_attr(not(feature = "protobuf"), allow(dead_code))]
+    pub(crate) fn name_bits(&self) -> Option<u64> {
+        self.name_bits
+    }
+
+    /// `name="value",...`, values escaped; empty when there is no label.
+    pub(crate) fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Each (name, value), the value unescaped.
+    pub(crate) fn pairs(&self) -> impl Iterator<Item = (&str, &str)> + Clone {
+        self.pairs.iter().map(|(name, value)| (&**name, &**value))
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
+
+    /// The pairs as `encode` encodes them, encoded the first time only.
+    #[cfg_attr(not(feature = "protobuf"), allow(dead_code))]
+    pub(crate) fn encoded<'a, F>(&'a self, encode: F) -> &'a [u8]
+    where
+        F: FnOnce(&mut dyn Iterator<Item = (&'a str, &'a str)>) -> Box<[u8]>,
+    {
+        self.encoded.get_or_init(|| encode(&mut self.pairs()))
+    }
+}
+
+/// No label.
+impl Default for Labels {
+    fn default() -> Labels {
+        Labels::new([])
+    }
+}
+
+/// Label lists are equal when their pairs are (whether encoded yet or not).
+impl PartialEq for Labels {
+    fn eq(&self, other: &Labels) -> bool {
+        self.pairs == other.pairs
+    }
+}
+
+impl Eq for Labels {}
+
+/// A label list equals its text.
+impl PartialEq<str> for Labels {
+    fn eq(&self, text: &str) -> bool {
+        self.text == text
+    }
+}
+
 /// `name="value"`, the value escaped.
 pub(crate) fn label_pair(name: &str, value: &str, out: &mut String) {
     out.push_str(name);
@@ -483,6 +627,28 @@ mod tests {
         let flags = combinations(&[<bool as LabelValue>::VALUES; 2]);
         assert_eq!((true, false).series_index(), 2);
         assert_eq!(flags[(true, false).series_index()], ["true", "false"]);
+    }
+
+    #[test]
+    fn digits_invert_the_index() {
+        let counts = [2, 3, 4];
+        for index in 0..24 {
+            let mut values: Vec<usize> = digits(index, counts.into_iter()).collect();
+            values.reverse();
+            let again = values
+                .iter()
+                .zip(counts)
+                .fold(0, |index, (value, count)| next_index(index, count, *value));
+            assert_eq!(again, index);
+        }
+        assert_eq!(combination(4, &[&["a", "b"], &["x", "y", "z"]]), ["b", "y"]);
+        let mut values = [0, 0, 0];
+        for index in 0..24 {
+            let mut expected: Vec<usize> = digits(index, counts.into_iter()).collect();
+            expected.reverse();
+            assert_eq!(values[..], expected[..]);
+            step(&mut values, counts.into_iter());
+        }
     }
 
     #[test]

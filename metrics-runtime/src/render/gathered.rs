@@ -8,8 +8,9 @@ use prometheus::proto::{LabelPair, Metric, MetricFamily, MetricType};
 
 use crate::catalog::taken_names;
 
-use crate::exposition::text::{Format, Writer, render_labels};
+use crate::exposition::text::{Format, Writer};
 use crate::exposition::{Exposition, HistogramReading, Kind, Value};
+use crate::model::labels::Labels;
 use crate::registry::{Registry, Snapshot};
 
 /// Writes the families of every registry attached to `registry`, but those that would make
@@ -147,25 +148,25 @@ pub(crate) fn encode_gathered(families: &[MetricFamily], format: Format) -> Stri
     let mut out = String::new();
     let mut writer = Writer::new(&mut out, format);
     for family in families {
-        gathered_family(family, "", &mut writer);
+        gathered_family(family, &Labels::default(), &mut writer);
     }
     writer.finish();
     out
 }
 
 /// Writes a family gathered from a tikv `prometheus::Registry`.
-fn gathered_family(family: &MetricFamily, constant: &str, writer: &mut dyn Exposition) {
+fn gathered_family(family: &MetricFamily, constant: &Labels, writer: &mut dyn Exposition) {
     let name = family.name();
     let kind = kind(family);
     writer.header(name, family.help(), kind);
     for metric in family.get_metric() {
-        let labels = render_labels(
+        let labels = Labels::new(
             metric
                 .get_label()
                 .iter()
                 .map(|pair| (pair.name(), pair.value())),
         );
-        let labels = [labels.as_str(), constant];
+        let labels = [&labels, constant];
         match kind {
             Kind::Counter => {
                 let value = Value::Float(metric.get_counter().get_value());
