@@ -603,8 +603,9 @@ pub struct ProtoWriter<'a> {
     labels: Vec<u8>,
     /// Its value, encoded as the fields of the message that holds it.
     value: Vec<u8>,
-    /// The last time converted, and its `Timestamp`.
-    last_time: Option<(SystemTime, Timestamp)>,
+    /// The last created time written, and its field.
+    last_time: Option<SystemTime>,
+    last_field: Vec<u8>,
     /// Label lists read back, kept between series.
     parsed: Vec<LabelPair>,
     written: HashSet<String>,
@@ -647,6 +648,7 @@ impl<'a> ProtoWriter<'a> {
             labels: Vec::new(),
             value: Vec::new(),
             last_time: None,
+            last_field: Vec::new(),
             parsed: Vec::new(),
             written: HashSet::new(),
             families: Vec::new(),
@@ -742,10 +744,9 @@ impl<'a> ProtoWriter<'a> {
                 let _ = exemplar.encode(&mut self.value);
             }
             if let Some(created) = created {
-                let created = self.timestamp(created);
-                put_timestamp(&mut self.value, 3, created);
+                self.created_field(created);
             }
-            self.push_encoded(COUNTER_FIELD);
+            self.push_encoded(COUNTER_FIELD, labels, extra);
         }
     }
 
@@ -781,7 +782,7 @@ impl<'a> ProtoWriter<'a> {
             // `Gauge`'s one field.
             self.value.clear();
             put_double(&mut self.value, 1, value);
-            self.push_encoded(GAUGE_FIELD);
+            self.push_encoded(GAUGE_FIELD, labels, extra);
         }
     }
 
@@ -802,7 +803,7 @@ impl<'a> ProtoWriter<'a> {
 
     fn unknown_series(&mut self, name: &str, labels: SeriesLabels<'_>, value: f64) {
         if self.start(name, labels, None, MetricType::Untyped) {
-            self.push(UNTYPED_FIELD, &Untyped { value: Some(value) });
+            self.push(UNTYPED_FIELD, &Untyped { value: Some(value) }, labels);
         }
     }
 
@@ -852,7 +853,7 @@ impl<'a> ProtoWriter<'a> {
                     .collect(),
                 created_timestamp: created.map(Timestamp::from),
             };
-            self.push(SUMMARY_FIELD, &summary);
+            self.push(SUMMARY_FIELD, &summary, labels);
         }
     }
 
@@ -903,7 +904,7 @@ impl<'a> ProtoWriter<'a> {
             histogram.sample_count = cumulative.last().copied();
             histogram.sample_sum = Some(sum);
             histogram.created_timestamp = created.map(Timestamp::from);
-            self.push(HISTOGRAM_FIELD, &histogram);
+            self.push(HISTOGRAM_FIELD, &histogram, labels);
         }
         self.histogram = histogram;
     }
@@ -981,7 +982,7 @@ impl<'a> ProtoWriter<'a> {
         (histogram.positive_delta).extend_from_slice(&reading.positive_deltas);
         // Prometheus 3 reads a native histogram's exemplars here (each with its time).
         (histogram.exemplars).extend(exemplars.iter().flatten().map(Exemplar::from));
-        self.push(HISTOGRAM_FIELD, &histogram);
+        self.push(HISTOGRAM_FIELD, &histogram, labels);
         self.histogram = histogram;
     }
 
@@ -1032,16 +1033,15 @@ impl<'a> ProtoWriter<'a> {
         true
     }
 
-    /// `time` as a `Timestamp`; the series of a family mostly share one start time.
-    fn timestamp(&mut self, time: SystemTime) -> Timestamp {
-        match self.last_time {
-            Some((last, timestamp)) if last == time => timestamp,
-            _ => {
-                let timestamp = Timestamp::from(time);
-                self.last_time = Some((time, timestamp));
-                timestamp
-            }
+    /// Appends `time` to `self.value` as `Counter.created_timestamp`; the series of a family
+    /// mostly share one start time, whose field is encoded once.
+    fn created_field(&mut self, time: SystemTime) {
+        if self.last_time != Some(time) {
+            self.last_time = Some(time);
+            self.last_field.clear();
+            put_timestamp(&mut self.last_field, 3, Timestamp::from(time));
         }
+        self.value.extend_from_slice(&self.last_field);
     }
 
     /// The histogram kept between series, emptied (its vectors keep their room).
@@ -1107,20 +1107,7 @@ impl<'a> ProtoWriter<'a> {
         self.labels.clear();
         let twice = match labels {
             SeriesLabels::Made(labels) => {
-                // A label list's pairs are encoded the first time it is written, and kept.
-                for list in labels {
-                    let encoded = list.encoded(|pairs| {
-                        let mut out = Vec::new();
-                        for (name, value) in pairs {
-                            encode_pair(name, value, &mut out);
-                        }
-                        out.into()
-                    });
-                    self.labels.extend_from_slice(encoded);
-                }
-                if let Some((name, value)) = extra {
-                    encode_pair(name, value, &mut self.labels);
-                }
+                // Written by `push`, from the lists.
                 if distinct_names(labels, extra.map(|(name, _)| name)) {
                     None
                 } else {
@@ -1160,23 +1147,40 @@ impl<'a> ProtoWriter<'a> {
     /// without building one.
     ///
     /// [`start`]: ProtoWriter::start
-    fn push(&mut self, field: u8, value: &impl Message) {
+    fn push(&mut self, field: u8, value: &impl Message, labels: SeriesLabels<'_>) {
         self.value.clear();
         // A `Vec` grows as needed: encoding into one cannot run out of room.
         let _ = value.encode(&mut self.value);
-        self.push_encoded(field);
+        self.push_encoded(field, labels, None);
     }
 
     /// As [`ProtoWriter::push`], the value's fields already in `self.value`.
-    fn push_encoded(&mut self, field: u8) {
+    fn push_encoded(&mut self, field: u8, labels: SeriesLabels<'_>, extra: Option<(&str, &str)>) {
         if let Some((_, series)) = self.families.last_mut() {
             *series += 1;
         }
         let value = self.value.len();
-        let length = self.labels.len() + 1 + prost::length_delimiter_len(value) + value;
+        let labels_length = match labels {
+            SeriesLabels::Made(lists) => {
+                let lists: usize = lists.iter().map(|list| encoded(list).len()).sum();
+                lists + extra.map_or(0, |(name, value)| pair_length(name, value))
+            }
+            SeriesLabels::Text(_) => self.labels.len(),
+        };
+        let length = labels_length + 1 + prost::length_delimiter_len(value) + value;
         self.out.push(METRIC_FIELD_KEY);
         put_varint(self.out, length);
-        self.out.extend_from_slice(&self.labels);
+        match labels {
+            SeriesLabels::Made(lists) => {
+                for list in lists {
+                    self.out.extend_from_slice(encoded(list));
+                }
+                if let Some((name, value)) = extra {
+                    encode_pair(name, value, self.out);
+                }
+            }
+            SeriesLabels::Text(_) => self.out.extend_from_slice(&self.labels),
+        }
         self.out.push(field << 3 | 2);
         put_varint(self.out, value);
         self.out.extend_from_slice(&self.value);
@@ -1260,6 +1264,25 @@ fn twice<'p>(names: &(impl Iterator<Item = &'p str> + Clone)) -> Option<&'p str>
         }
     }
     None
+}
+
+/// The pairs of `list` as `Metric.label` fields: encoded the first time it is written, and
+/// kept (a label list does not change).
+fn encoded(list: &Labels) -> &[u8] {
+    list.encoded(|pairs| {
+        let mut out = Vec::new();
+        for (name, value) in pairs {
+            encode_pair(name, value, &mut out);
+        }
+        out.into()
+    })
+}
+
+/// The bytes [`encode_pair`] writes.
+fn pair_length(name: &str, value: &str) -> usize {
+    let field = |text: &str| 1 + prost::length_delimiter_len(text.len()) + text.len();
+    let pair = field(name) + field(value);
+    1 + prost::length_delimiter_len(pair) + pair
 }
 
 /// Appends `name` and `value` as a `Metric.label` field, as `prost` encodes a `LabelPair` whose
