@@ -1761,7 +1761,7 @@ mod tests {
         let values: Vec<f64> = (0..5000)
             .map(|_| {
                 let magnitude = 2f64.powf(rng.unit() * 40.0 - 20.0);
-                if rng.next() % 5 == 0 {
+                if rng.next().is_multiple_of(5) {
                     -magnitude
                 } else {
                     magnitude
@@ -1981,7 +1981,11 @@ mod tests {
         let value_of = |thread: u64, i: u64| {
             let exponent = i32::try_from((i * 7 + thread * 3) % 25).unwrap() - 8;
             let step = f64::from(u32::try_from((i * 13 + thread) % 8).unwrap());
-            let sign = if (i + thread) % 9 == 0 { -1.0 } else { 1.0 };
+            let sign = if (i + thread).is_multiple_of(9) {
+                -1.0
+            } else {
+                1.0
+            };
             sign * 2f64.powi(exponent) * (1.0 + step / 8.0)
         };
         let h = histogram(NativeConfig::new().max_buckets(60), &[0.5, 8.0, 1000.0]);
