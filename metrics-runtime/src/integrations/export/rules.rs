@@ -90,7 +90,7 @@ impl Export<'_> {
     }
 
     /// Recording rules of the error ratio of every objective over each window, of its error
-    /// budget left, and its burn-rate alerts (see the [module docs](super::export)).
+    /// budget left, and its burn-rate alerts (see the [module docs](crate::export)).
     #[must_use]
     pub fn objective_rules(&self) -> String {
         let mut out = self.header(

@@ -123,7 +123,7 @@ impl NativeConfig {
 
     /// Resets a histogram whose resolution was reduced once `duration` has passed since its
     /// creation or last reset, right after the next reading of a scrape
-    /// ([`NativeHistogram::scrape`], which has every observation made until then), to get the
+    /// ([`NativeHistogram::scrape`](super::NativeHistogram::scrape), which has every observation made until then), to get the
     /// configured resolution back; reads from user code never reset. With several scrapers,
     /// the first scrape after the due time takes the reset and the others lose what was
     /// observed since their own last scrape. A zero duration never resets (the default).
