@@ -222,10 +222,14 @@ impl<'a> Writer<'a> {
         self.out.push_str(name);
         self.out.push_str(suffix);
         let mut first = true;
-        for part in labels.iter().filter(|part| !part.is_empty()) {
+        for part in labels
+            .iter()
+            .map(|part| part.text())
+            .filter(|text| !text.is_empty())
+        {
             self.out.push(if first { '{' } else { ',' });
             first = false;
-            self.out.push_str(part.text());
+            self.out.push_str(part);
         }
         if let Some((label, value)) = extra {
             self.out.push(if first { '{' } else { ',' });

@@ -569,10 +569,6 @@ impl Labels {
         self.pairs.iter().map(|(name, value)| (&**name, &**value))
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
-        self.pairs.is_empty()
-    }
-
     /// The pairs as `encode` encodes them, encoded the first time only.
     #[cfg_attr(not(feature = "protobuf"), allow(dead_code))]
     pub(crate) fn encoded<'a, F>(&'a self, encode: F) -> &'a [u8]
