@@ -220,7 +220,7 @@ macro_rules! tuple_label_sets {
         impl<$($name: LabelValue),+> LabelSet for ($($name,)+) {
             const NAMES: &'static [&'static str] = &[$($name::LABEL_NAME),+];
             const VALUE_SETS: &'static [&'static [&'static str]] = &[$($name::VALUES),+];
-            const CARDINALITY: usize = 1 $(* $name::VALUES.len())+;
+            const CARDINALITY: usize = series_count(&[$($name::VALUES),+]);
 
             #[inline]
             fn series_index(&self) -> usize {
