@@ -227,7 +227,7 @@ impl Registry {
     ///
     /// When the name is not a counter's (`[a-zA-Z_][a-zA-Z0-9_]*_total`), conflicts with a
     /// family already in the registry, or is one the global registry keeps for the default HTTP
-    /// layer (see [`registry()`]); the conflict is also reported by [`Registry::check`].
+    /// layer (see [`registry()`](crate::registry())); the conflict is also reported by [`Registry::check`].
     ///
     /// ```
     /// let registry = instrument_metric::Registry::new();
