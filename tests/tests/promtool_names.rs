@@ -4,7 +4,7 @@
 //! three names `#[instrument_metric(name = ...)]` derives from it) and label name, and runs
 //! promtool on it. The generator draws names from the words those lints look for, in any case.
 //!
-//! The rules are `instrument-metric-rules`', which the macros apply.
+//! The rules are those of `instrument-metric-rules`, which the macros apply.
 
 use instrument_metric_rules as validate;
 
