@@ -593,6 +593,30 @@ mod tests {
         assert!(!registry.render_as(Format::Text).contains("# UNIT"));
     }
 
+    /// A `#[derive(Metrics)]` histogram in kelvin, which the macros accept: its family has a
+    /// `# UNIT` line too (the macros and the runtime read one list of units).
+    #[test]
+    fn a_derived_histogram_in_kelvin_has_a_unit_line() {
+        use crate::Metrics as _;
+
+        #[derive(crate::Metrics)]
+        #[metrics(prefix = "oven", scoped, crate = crate)]
+        struct Oven {
+            /// Oven temperature.
+            #[metric(buckets = [300.0, 500.0])]
+            temperature_kelvin: crate::Histogram,
+        }
+
+        let registry = crate::Registry::new();
+        let oven = Oven::register_in(&registry);
+        oven.temperature_kelvin.observe(450.0);
+        let text = registry.render_as(Format::OpenMetrics);
+        assert!(
+            text.contains("# UNIT oven_temperature_kelvin kelvin\n"),
+            "{text}"
+        );
+    }
+
     #[test]
     fn counters_are_named_without_total_in_openmetrics() {
         let out = written(Format::OpenMetrics, |w| {
