@@ -26,6 +26,21 @@ impl Errors {
         self.0.map_or(Ok(()), Err)
     }
 
+    /// Parses the arguments of every `#[name(...)]` among `attrs` with `each`, reporting what
+    /// does not parse and going on with the next attribute.
+    pub(crate) fn nested(
+        &mut self,
+        attrs: &[syn::Attribute],
+        name: &str,
+        mut each: impl FnMut(&mut Errors, syn::meta::ParseNestedMeta<'_>) -> syn::Result<()>,
+    ) {
+        for attr in attrs.iter().filter(|attr| attr.path().is_ident(name)) {
+            if let Err(error) = attr.parse_nested_meta(|meta| each(self, meta)) {
+                self.push(error);
+            }
+        }
+    }
+
     /// Stores the value of argument `key` (written at `span`) in `slot`, or reports that the
     /// argument was already given. The first value is kept.
     pub(crate) fn set<T>(&mut self, slot: &mut Option<T>, value: T, span: Span, key: impl Display) {

@@ -31,39 +31,31 @@ fn kind_attr(attrs: &[syn::Attribute], on_enum: bool, errors: &mut Errors) -> Ki
     } else {
         "`rename = \"...\"`, `transparent` and `ok`"
     };
-    for attr in attrs
-        .iter()
-        .filter(|attr| attr.path().is_ident("error_kind"))
-    {
-        let result = attr.parse_nested_meta(|meta| {
-            let key = meta
-                .path
-                .get_ident()
-                .map(ToString::to_string)
-                .unwrap_or_default();
-            let span = meta.path.span();
-            match (key.as_str(), on_enum) {
-                ("crate", true) => {
-                    let path = meta.value()?.call(syn::Path::parse_mod_style)?;
-                    errors.set(&mut parsed.krate, path, span, &key);
-                }
-                ("rename", false) => {
-                    let lit: LitStr = meta.value()?.parse()?;
-                    errors.set(&mut parsed.rename, lit, span, &key);
-                }
-                ("transparent", false) => errors.set(&mut parsed.transparent, span, span, &key),
-                ("ok", false) => errors.set(&mut parsed.ok, span, span, &key),
-                _ => {
-                    errors.unknown(span, meta.path.to_token_stream(), List::Here, valid);
-                    skip_value(&meta)?;
-                }
+    errors.nested(attrs, "error_kind", |errors, meta| {
+        let key = meta
+            .path
+            .get_ident()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let span = meta.path.span();
+        match (key.as_str(), on_enum) {
+            ("crate", true) => {
+                let path = meta.value()?.call(syn::Path::parse_mod_style)?;
+                errors.set(&mut parsed.krate, path, span, &key);
             }
-            Ok(())
-        });
-        if let Err(error) = result {
-            errors.push(error);
+            ("rename", false) => {
+                let lit: LitStr = meta.value()?.parse()?;
+                errors.set(&mut parsed.rename, lit, span, &key);
+            }
+            ("transparent", false) => errors.set(&mut parsed.transparent, span, span, &key),
+            ("ok", false) => errors.set(&mut parsed.ok, span, span, &key),
+            _ => {
+                errors.unknown(span, meta.path.to_token_stream(), List::Here, valid);
+                skip_value(&meta)?;
+            }
         }
-    }
+        Ok(())
+    });
     parsed
 }
 

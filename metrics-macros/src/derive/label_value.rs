@@ -29,34 +29,29 @@ pub(crate) fn label_attr(
     errors: &mut Errors,
 ) -> LabelAttr {
     let mut parsed = LabelAttr::default();
-    for attr in attrs.iter().filter(|attr| attr.path().is_ident("label")) {
-        let result = attr.parse_nested_meta(|meta| {
-            let key = meta
-                .path
-                .get_ident()
-                .map(ToString::to_string)
-                .unwrap_or_default();
-            if !allowed.contains(&key.as_str()) {
-                let valid: Vec<String> = allowed.iter().map(|k| format!("`{k}`")).collect();
-                let path = meta.path.to_token_stream();
-                errors.unknown(meta.path.span(), path, List::Here, &valid.join(", "));
-                return skip_value(&meta);
-            }
-            let span = meta.path.span();
-            match key.as_str() {
-                "crate" => {
-                    let path = meta.value()?.call(syn::Path::parse_mod_style)?;
-                    errors.set(&mut parsed.krate, path, span, "crate");
-                }
-                "name" => errors.set(&mut parsed.name, meta.value()?.parse()?, span, "name"),
-                _ => errors.set(&mut parsed.rename, meta.value()?.parse()?, span, "rename"),
-            }
-            Ok(())
-        });
-        if let Err(error) = result {
-            errors.push(error);
+    errors.nested(attrs, "label", |errors, meta| {
+        let key = meta
+            .path
+            .get_ident()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        if !allowed.contains(&key.as_str()) {
+            let valid: Vec<String> = allowed.iter().map(|k| format!("`{k}`")).collect();
+            let path = meta.path.to_token_stream();
+            errors.unknown(meta.path.span(), path, List::Here, &valid.join(", "));
+            return skip_value(&meta);
         }
-    }
+        let span = meta.path.span();
+        match key.as_str() {
+            "crate" => {
+                let path = meta.value()?.call(syn::Path::parse_mod_style)?;
+                errors.set(&mut parsed.krate, path, span, "crate");
+            }
+            "name" => errors.set(&mut parsed.name, meta.value()?.parse()?, span, "name"),
+            _ => errors.set(&mut parsed.rename, meta.value()?.parse()?, span, "rename"),
+        }
+        Ok(())
+    });
     parsed
 }
 

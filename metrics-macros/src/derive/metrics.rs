@@ -56,74 +56,56 @@ struct FieldArgs {
 
 fn struct_args(input: &DeriveInput, errors: &mut Errors) -> StructArgs {
     let mut args = StructArgs::default();
-    for attr in input
-        .attrs
-        .iter()
-        .filter(|attr| attr.path().is_ident("metrics"))
-    {
-        let result = attr.parse_nested_meta(|meta| {
-            let span = meta.path.span();
-            if meta.path.is_ident("prefix") {
-                let value: LitStr = meta.value()?.parse()?;
-                errors.set(&mut args.prefix, value, span, "prefix");
-            } else if meta.path.is_ident("crate") {
-                let path = meta.value()?.call(syn::Path::parse_mod_style)?;
-                errors.set(&mut args.krate, path, span, "crate");
-            } else if meta.path.is_ident("scoped") {
-                errors.set(&mut args.scoped, span, span, "scoped");
-            } else {
-                let path = meta.path.to_token_stream();
-                let list = List::Of("#[metrics(...)]");
-                errors.unknown(span, path, list, VALID_STRUCT_ARGUMENTS);
-                skip_value(&meta)?;
-            }
-            Ok(())
-        });
-        if let Err(error) = result {
-            errors.push(error);
+    errors.nested(&input.attrs, "metrics", |errors, meta| {
+        let span = meta.path.span();
+        if meta.path.is_ident("prefix") {
+            let value: LitStr = meta.value()?.parse()?;
+            errors.set(&mut args.prefix, value, span, "prefix");
+        } else if meta.path.is_ident("crate") {
+            let path = meta.value()?.call(syn::Path::parse_mod_style)?;
+            errors.set(&mut args.krate, path, span, "crate");
+        } else if meta.path.is_ident("scoped") {
+            errors.set(&mut args.scoped, span, span, "scoped");
+        } else {
+            let path = meta.path.to_token_stream();
+            let list = List::Of("#[metrics(...)]");
+            errors.unknown(span, path, list, VALID_STRUCT_ARGUMENTS);
+            skip_value(&meta)?;
         }
-    }
+        Ok(())
+    });
     args
 }
 
 fn field_args(field: &Field, errors: &mut Errors) -> FieldArgs {
     let mut args = FieldArgs::default();
-    for attr in field
-        .attrs
-        .iter()
-        .filter(|attr| attr.path().is_ident("metric"))
-    {
-        let result = attr.parse_nested_meta(|meta| {
-            let span = meta.path.span();
-            if meta.path.is_ident("name") {
-                errors.set(&mut args.name, meta.value()?.parse()?, span, "name");
-            } else if meta.path.is_ident("help") {
-                errors.set(&mut args.help, meta.value()?.parse()?, span, "help");
-            } else if meta.path.is_ident("buckets") {
-                let buckets = buckets_from(meta.value()?, errors)?;
-                errors.set(&mut args.buckets, buckets, span, "buckets");
-            } else if meta.path.is_ident("long_running") {
-                errors.set(&mut args.long_running, span, span, "long_running");
-            } else if meta.path.is_ident("unitless") {
-                errors.set(&mut args.unitless, span, span, "unitless");
-            } else if meta.path.is_ident("native_histogram") {
-                errors.set(&mut args.native_histogram, span, span, "native_histogram");
-            } else if meta.path.is_ident("max_series") {
-                if let Some(cap) = MaxSeries::parse(meta.value()?, errors)? {
-                    errors.set(&mut args.max_series, cap, span, "max_series");
-                }
-            } else {
-                let path = meta.path.to_token_stream();
-                let list = List::Of("#[metric(...)]");
-                errors.unknown(span, path, list, VALID_FIELD_ARGUMENTS);
-                skip_value(&meta)?;
+    errors.nested(&field.attrs, "metric", |errors, meta| {
+        let span = meta.path.span();
+        if meta.path.is_ident("name") {
+            errors.set(&mut args.name, meta.value()?.parse()?, span, "name");
+        } else if meta.path.is_ident("help") {
+            errors.set(&mut args.help, meta.value()?.parse()?, span, "help");
+        } else if meta.path.is_ident("buckets") {
+            let buckets = buckets_from(meta.value()?, errors)?;
+            errors.set(&mut args.buckets, buckets, span, "buckets");
+        } else if meta.path.is_ident("long_running") {
+            errors.set(&mut args.long_running, span, span, "long_running");
+        } else if meta.path.is_ident("unitless") {
+            errors.set(&mut args.unitless, span, span, "unitless");
+        } else if meta.path.is_ident("native_histogram") {
+            errors.set(&mut args.native_histogram, span, span, "native_histogram");
+        } else if meta.path.is_ident("max_series") {
+            if let Some(cap) = MaxSeries::parse(meta.value()?, errors)? {
+                errors.set(&mut args.max_series, cap, span, "max_series");
             }
-            Ok(())
-        });
-        if let Err(error) = result {
-            errors.push(error);
+        } else {
+            let path = meta.path.to_token_stream();
+            let list = List::Of("#[metric(...)]");
+            errors.unknown(span, path, list, VALID_FIELD_ARGUMENTS);
+            skip_value(&meta)?;
         }
-    }
+        Ok(())
+    });
     args
 }
 
