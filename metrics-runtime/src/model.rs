@@ -589,3 +589,72 @@ pub(crate) fn metric_name_problem(name: &str, kind: MetricKind) -> Option<String
         },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The runtime decides with the macros' rules (`instrument-metric-rules`), in its own words:
+    /// on one table of names, what the macros accept the runtime accepts, and for labels and
+    /// objectives, both answer alike.
+    #[test]
+    fn the_runtime_and_the_macros_decide_alike() {
+        let names = [
+            "",
+            "a",
+            "_a",
+            "__a",
+            "9a",
+            "a-b",
+            "a:b",
+            "é",
+            "le",
+            "quantile",
+            "provider",
+            "httpMethod",
+            "HTTP_method",
+            "jobs",
+            "jobs_total",
+            "jobs_count",
+            "rpc_seconds",
+            "rpc_seconds_sum",
+            "rpc_seconds_bucket",
+            "x_created",
+            "room_kelvin",
+            "queue_gauge",
+            "job_minutes_total",
+            "checkout",
+            "checkout #1",
+        ];
+        let kinds = [
+            (MetricKind::Counter, rules::Kind::Counter),
+            (MetricKind::Gauge, rules::Kind::Gauge),
+            (MetricKind::Histogram, rules::Kind::UnitlessHistogram),
+        ];
+        for name in names {
+            assert_eq!(
+                label_name_problem(name).is_none(),
+                rules::label_name(name, &[]).is_ok(),
+                "{name:?}"
+            );
+            assert_eq!(
+                objective_name_problem(name).is_none(),
+                rules::objective_name(name).is_ok(),
+                "{name:?}"
+            );
+            for (runtime, macros) in kinds {
+                if rules::metric_name(name, macros).is_ok() {
+                    assert_eq!(
+                        metric_name_problem(name, runtime),
+                        None,
+                        "{name:?} {runtime}"
+                    );
+                }
+            }
+        }
+        assert_eq!(
+            metric_name_problem("jobs_total", MetricKind::Gauge).as_deref(),
+            Some("only a counter's name ends in `_total`, and `jobs_total` is a gauge")
+        );
+    }
+}
