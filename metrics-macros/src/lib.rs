@@ -1,4 +1,4 @@
-//! Procedural macros of [`instrument-metric`](https://docs.rs/metrics-runtime).
+//! Procedural macros of [`instrument-metric`](https://docs.rs/instrument-metric).
 //!
 //! Depend on `instrument-metric`, which re-exports these macros; the code they generate calls
 //! into it by absolute path. Each macro parses its input into a typed model, checks every name,

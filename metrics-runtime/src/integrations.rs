@@ -3,6 +3,7 @@
 
 #[cfg(feature = "axum")]
 pub mod axum;
+pub(crate) mod build_info;
 #[cfg(feature = "export")]
 pub mod export;
 #[cfg(feature = "health")]

@@ -145,7 +145,7 @@ static NATIVE_DEFAULT: OnceLock<Option<NativeConfig>> = OnceLock::new();
 /// `#[instrument_metric]` or `#[metric(...)]`, [`HttpMetricsLayer::native_histograms`]), with
 /// [`NativeConfig::new`]'s defaults; with it, those take `config` too.
 ///
-/// [`HttpMetricsLayer::native_histograms`]: crate::integrations::axum::HttpMetricsLayer::native_histograms
+/// [`HttpMetricsLayer::native_histograms`]: crate::axum::HttpMetricsLayer::native_histograms
 ///
 /// # Errors
 ///

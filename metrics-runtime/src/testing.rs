@@ -215,7 +215,7 @@ impl Captured {
         self.calls.is_empty() && self.requests.is_empty()
     }
 
-    /// The duration of each HTTP request the [`HttpMetricsLayer`](crate::integrations::axum::HttpMetricsLayer)
+    /// The duration of each HTTP request the [`HttpMetricsLayer`](crate::axum::HttpMetricsLayer)
     /// recorded for route `endpoint` (its `endpoint` label: the route template), as its
     /// histogram observed it, in order, with its method and status. A request is in the
     /// capture when its response future completes in the captured code, as with

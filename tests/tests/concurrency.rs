@@ -11,7 +11,7 @@ use integration_tests::Exposition;
 /// Adds nothing; fails for odd inputs.
 #[instrument_metric(name = "busy_calls", buckets = [0.5, 1])]
 fn busy(i: u64) -> Result<u64, u64> {
-    if i % 2 == 0 { Ok(i) } else { Err(i) }
+    if i.is_multiple_of(2) { Ok(i) } else { Err(i) }
 }
 
 #[test]

@@ -24,7 +24,7 @@ async fn hello(Path(name): Path<String>) -> Result<String, StatusCode> {
 #[instrument_metric]
 async fn tick(round: u64) -> Result<(), &'static str> {
     tokio::time::sleep(Duration::from_millis(5)).await;
-    if round % 7 == 0 {
+    if round.is_multiple_of(7) {
         Err("every seventh round fails")
     } else {
         Ok(())

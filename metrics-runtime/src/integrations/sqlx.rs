@@ -4,7 +4,7 @@
 //! `Pool` the `sqlx` 0.9 facade re-exports), with any database it supports (`SqlitePool`,
 //! `PgPool`, `MySqlPool`, `AnyPool`). A pool of another sqlx release (0.8, 0.7) is another type
 //! and does not compile with [`register_pool`]; read its `size()` and `num_idle()` in
-//! [`collect::gauge`](crate::registry::collect::gauge)s of your own instead.
+//! [`collect::gauge`](crate::collect::gauge)s of your own instead.
 //!
 //! ```
 //! # use sqlx_core as sqlx;
@@ -17,7 +17,7 @@
 use sqlx_core::database::Database;
 use sqlx_core::pool::Pool;
 
-use crate::registry::collect::{CollectorError, gauge};
+use crate::collect::{CollectorError, gauge};
 
 /// Registers the gauges of `pool`, read on every scrape:
 ///

@@ -74,7 +74,7 @@ use opentelemetry::trace::{
 /// # }
 /// ```
 ///
-/// [`HttpMetricsLayer`]: crate::integrations::axum::HttpMetricsLayer
+/// [`HttpMetricsLayer`]: crate::axum::HttpMetricsLayer
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TraceContextLayer {
     _private: (),
