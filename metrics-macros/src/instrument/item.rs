@@ -92,12 +92,12 @@ impl ImplBlock {
             let mut items = Vec::new();
             while !input.is_empty() {
                 let fork = input.fork();
-                if let Ok(function) = fork.parse::<FnItem>() {
-                    if function.body.is_some() {
-                        syn::parse::discouraged::Speculative::advance_to(input, &fork);
-                        items.push(ImplMember::Fn(Box::new(function)));
-                        continue;
-                    }
+                if let Ok(function) = fork.parse::<FnItem>()
+                    && function.body.is_some()
+                {
+                    syn::parse::discouraged::Speculative::advance_to(input, &fork);
+                    items.push(ImplMember::Fn(Box::new(function)));
+                    continue;
                 }
                 let other: ImplItem = input.parse()?;
                 items.push(ImplMember::Other(other.into_token_stream()));

@@ -227,13 +227,13 @@ fn own_families(args: &Args, attrs: &[Attribute], check: &mut Check<'_>) -> Opti
     let help = help.unwrap_or_else(|| format!("Calls of the functions instrumented as `{stem}`."));
     let short = help.trim_end_matches('.');
     let errors = format!("{stem}_errors_total");
-    if let Some(ty) = &args.error_kinds {
-        if let Err(message) = validate::metric_name(&errors, Kind::Counter) {
-            check.fail(
-                ty.span(),
-                format!("the errors family of this function would be `{errors}`: {message}"),
-            );
-        }
+    if let Some(ty) = &args.error_kinds
+        && let Err(message) = validate::metric_name(&errors, Kind::Counter)
+    {
+        check.fail(
+            ty.span(),
+            format!("the errors family of this function would be `{errors}`: {message}"),
+        );
     }
     Some(OwnFamilies {
         help_given: args.help.is_some(),
@@ -374,19 +374,20 @@ fn plan_objective(
         );
         valid = false;
     }
-    if let Some((threshold, _)) = &latency {
-        if !buckets.is_empty() && !buckets.contains(&threshold.value) {
-            let bounds: Vec<String> = buckets.iter().map(ToString::to_string).collect();
-            check.fail(
-                threshold.span,
-                format!(
-                    "the latency threshold of an objective must be a bound of the histogram, which alone tells which calls were faster; `{}` is not one of this function's `buckets` [{}]: use one of them, or add it to `buckets`",
-                    threshold.value,
-                    bounds.join(", ")
-                ),
-            );
-            valid = false;
-        }
+    if let Some((threshold, _)) = &latency
+        && !buckets.is_empty()
+        && !buckets.contains(&threshold.value)
+    {
+        let bounds: Vec<String> = buckets.iter().map(ToString::to_string).collect();
+        check.fail(
+            threshold.span,
+            format!(
+                "the latency threshold of an objective must be a bound of the histogram, which alone tells which calls were faster; `{}` is not one of this function's `buckets` [{}]: use one of them, or add it to `buckets`",
+                threshold.value,
+                bounds.join(", ")
+            ),
+        );
+        valid = false;
     }
     let name = match &objective.name {
         Some(lit) => {

@@ -68,10 +68,10 @@ pub(super) fn concrete_type(
         .collect();
     let mut problem = None;
     for token in ty.to_token_stream() {
-        if let proc_macro2::TokenTree::Ident(ident) = token {
-            if ident == "Self" || ident == "impl" || generics.iter().any(|g| ident == g) {
-                problem = Some(ident);
-            }
+        if let proc_macro2::TokenTree::Ident(ident) = token
+            && (ident == "Self" || ident == "impl" || generics.iter().any(|g| ident == g))
+        {
+            problem = Some(ident);
         }
     }
     if let Some(ident) = problem {
