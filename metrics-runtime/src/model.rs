@@ -95,7 +95,8 @@ impl Outcome {
 /// ([`ErrorKinds`](crate::ErrorKinds)), the index of its kind.
 ///
 /// ```
-/// use instrument_metric::{Ending, Outcome};
+/// use instrument_metric::Outcome;
+/// use instrument_metric::__private::Ending;
 ///
 /// assert_eq!(Ending::from(Outcome::Ok).outcome(), Outcome::Ok);
 /// assert_eq!(Ending::with_kind(Outcome::Error, Some(2)).kind(), Some(2));
