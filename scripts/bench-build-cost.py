@@ -163,7 +163,7 @@ def function(i, style, receiver=False):
 
 def hand_expanded(i, part, sig, ret, body, asynchronous, location):
     """Function `i` with the parts of the attribute's expansion up to `part`, written out as
-    `metrics-macros/src/expand.rs` (`CallSiteTokens`, `wrap_body`) writes them for a function
+    `metrics-macros/src/instrument/expand.rs` (`CallSiteTokens`, `wrap_body`) writes them for a function
     without arguments to the attribute; `location` is the (line, column) of the function's
     name in the crate that carries the attribute, which the descriptor records."""
     line, column = location
@@ -324,12 +324,16 @@ def expander():
     attribute's own code: instrument-metric-macros' modules compiled into a plain binary, where
     proc-macro2 works outside the compiler. Returns the command that runs it."""
     source = ROOT / "metrics-macros" / "src"
+    (WORK / "expander" / "src").mkdir(parents=True, exist_ok=True)
     modules = []
     for module in re.findall(r"^mod (\w+);", (source / "lib.rs").read_text(), re.MULTILINE):
-        path = source / f"{module}.rs"
-        if not path.exists():
-            path = source / module / "mod.rs"
-        modules.append(f'#[path = "{path}"]\nmod {module};')
+        # Linked rather than loaded with `#[path]`: a module with a folder of its own
+        # (`instrument.rs` and `instrument/`) finds its submodules in that folder only then.
+        for entry in (source / f"{module}.rs", source / module):
+            link = WORK / "expander" / "src" / entry.name
+            if entry.exists() and not link.is_symlink():
+                link.symlink_to(entry)
+        modules.append(f"mod {module};")
     workspace = tomllib.loads((ROOT / "Cargo.toml").read_text())["workspace"]["dependencies"]
 
     def dependency(crate):
@@ -341,12 +345,14 @@ def expander():
         return f"{crate} = {{ {fields} }}"
 
     dependencies = "\n".join(dependency(crate) for crate in ["proc-macro2", "quote", "syn"])
+    rules = ROOT / "metrics-rules"
+    dependencies += f'\ninstrument-metric-rules = {{ path = "{rules}" }}'
     write_crate("expander", dependencies, EXPANDER.replace("MODULES", "\n".join(modules)), "main.rs")
     cargo(
         "expander",
         "build",
         failure="the helper that runs instrument-metric-macros' expansion (target/build-cost/expander) does "
-        "not build: it compiles instrument-metric-macros' modules and calls expand::instrument_metric(args, "
+        "not build: it compiles instrument-metric-macros' modules and calls instrument::instrument_metric(args, "
         "item); update EXPANDER in scripts/bench-build-cost.py to the macro's current entry point",
     )
     return [str(TARGET / "debug" / "build-cost-expander")]
@@ -397,7 +403,7 @@ fn expand(item: TokenStream) -> TokenStream {
                         syn::Meta::List(list) => list.tokens,
                         _ => TokenStream::new(),
                     };
-                    return expand::instrument_metric(args, rest.iter().cloned().collect());
+                    return instrument::instrument_metric(args, rest.iter().cloned().collect());
                 }
             }
         }
@@ -495,7 +501,7 @@ def check_breakdown(run_expander):
     sys.exit(
         "the hand-written expansion of the breakdown no longer matches what #[instrument_metric] "
         "emits for the same crate; update hand_expanded() in scripts/bench-build-cost.py to the "
-        f"current expansion (metrics-macros/src/expand.rs). First difference: {where}"
+        f"current expansion (metrics-macros/src/instrument/expand.rs). First difference: {where}"
     )
 
 

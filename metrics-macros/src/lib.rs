@@ -1,20 +1,20 @@
 //! Procedural macros of [`instrument-metric`](https://docs.rs/instrument-metric).
 //!
 //! Depend on `instrument-metric`, which re-exports these macros; the code they generate calls
-//! into it by absolute path. Each macro parses its input into a typed model (`attr`), checks
-//! every name, label and bucket list (`validate`) and generates code (`expand` for the
-//! attribute, one `derive_*` module per derive).
+//! into it by absolute path. Each macro parses its input into a typed model, checks every name,
+//! label and bucket list (`validate`, with the rules of `instrument-metric-rules`) and generates
+//! code: `instrument` for the attribute, one module of `derive` per derive. Every problem is
+//! collected in one accumulator (`ctxt`); `shared` holds what the attribute and the derives
+//! both parse or generate.
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
 use proc_macro::TokenStream;
 
-mod attr;
-mod derive_error_kinds;
-mod derive_label_set;
-mod derive_label_value;
-mod derive_metrics;
-mod expand;
+mod ctxt;
+mod derive;
+mod instrument;
+mod shared;
 mod validate;
 
 /// Records calls of a function: a counter labelled by outcome, a duration histogram and,
@@ -42,25 +42,25 @@ mod validate;
 /// - `crate = path`: where `instrument-metric` is, if the dependency is renamed.
 #[proc_macro_attribute]
 pub fn instrument_metric(attr: TokenStream, item: TokenStream) -> TokenStream {
-    expand::instrument_metric(attr.into(), item.into()).into()
+    instrument::instrument_metric(attr.into(), item.into()).into()
 }
 
 /// Derives `ErrorKinds` for an enum of errors. Documented in `instrument-metric`.
 #[proc_macro_derive(ErrorKinds, attributes(error_kind))]
 pub fn derive_error_kinds(input: TokenStream) -> TokenStream {
-    derive_error_kinds::derive(input.into()).into()
+    derive::error_kinds::derive(input.into()).into()
 }
 
 /// Derives `LabelValue` and `LabelSet` for a fieldless enum. Documented in `instrument-metric`.
 #[proc_macro_derive(LabelValue, attributes(label))]
 pub fn derive_label_value(input: TokenStream) -> TokenStream {
-    derive_label_value::derive(input.into()).into()
+    derive::label_value::derive(input.into()).into()
 }
 
 /// Derives `LabelSet` for a struct of `LabelValue` fields. Documented in `instrument-metric`.
 #[proc_macro_derive(LabelSet, attributes(label))]
 pub fn derive_label_set(input: TokenStream) -> TokenStream {
-    derive_label_set::derive(input.into()).into()
+    derive::label_set::derive(input.into()).into()
 }
 
 /// Derives `Metrics` for a struct of metric fields. Documented in `instrument-metric`.
@@ -70,7 +70,7 @@ pub fn derive_label_set(input: TokenStream) -> TokenStream {
 /// max_series = N)]`.
 #[proc_macro_derive(Metrics, attributes(metrics, metric))]
 pub fn derive_metrics(input: TokenStream) -> TokenStream {
-    derive_metrics::derive(input.into()).into()
+    derive::metrics::derive(input.into()).into()
 }
 
 /// Checks a metric name literal at compile time. Documented in `instrument-metric`.

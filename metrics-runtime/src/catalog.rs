@@ -1,12 +1,16 @@
-//! The catalog of declared metrics: what generated code (and the crate's own integrations)
-//! submit through `inventory`, how one declaration describes a family, and the errors reported
-//! when two declarations disagree or would write the same series.
+//! The catalog of declared metrics: what generated code submits through `inventory`, how one
+//! declaration describes a family, and the errors reported when two declarations disagree or
+//! would write the same series. Pure functions of the declarations: an instrumented function's
+//! families and `function` label (`functions.rs`, `function_name.rs`), its objectives
+//! (`objectives.rs`).
 
 pub(crate) mod function_name;
+pub(crate) mod functions;
+pub(crate) mod objectives;
 
 use std::fmt;
 
-use crate::exposition::{Exposition, Kind};
+use crate::exposition::Kind;
 use crate::instrument::CallSite;
 use crate::model::{FieldDescriptor, GroupDescriptor, Location, MetricKind, Shape};
 
@@ -17,25 +21,6 @@ pub enum Declaration {
     Function(&'static CallSite),
     /// A struct deriving `Metrics`.
     Group(&'static GroupDescriptor),
-    /// Families the crate writes itself from cells of its own (the HTTP layer).
-    Builtin(&'static Builtin),
-}
-
-/// Families the crate writes itself, such as the HTTP layer's: declared to the global
-/// registry's catalog like any other, written by their own function.
-pub struct Builtin {
-    /// Each family: name, help, kind and label names.
-    pub(crate) families: &'static [(&'static str, &'static str, Shape, &'static [&'static str])],
-    /// Writes every one of them (from one reading of their cells).
-    pub(crate) write: fn(&mut dyn Exposition),
-}
-
-impl fmt::Debug for Builtin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Builtin")
-            .field("families", &self.families)
-            .finish_non_exhaustive()
-    }
 }
 
 impl FieldDescriptor {

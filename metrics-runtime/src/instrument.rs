@@ -118,12 +118,6 @@ impl CallSite {
         &self.descriptor
     }
 
-    /// Starts recording one call; the returned guard records it when dropped.
-    #[inline]
-    pub fn start(&'static self) -> CallGuard {
-        self.start_at(0)
-    }
-
     /// Starts recording one call into the series of dynamic label combination `index`.
     ///
     /// The hot path is `#[inline]` in optimised builds only: in a debug build an `#[inline]`

@@ -78,7 +78,7 @@ pub use metrics::{
     IntCounter, IntCounterFamily, IntGauge, IntGaugeFamily, Metric,
 };
 pub use model::labels::{ErrorKinds, LabelSet, LabelValue, OptionLabelValue};
-pub use model::{DEFAULT_BUCKETS, Ending, Location, MetricKind, Objective, Outcome, Shape};
+pub use model::{DEFAULT_BUCKETS, Location, MetricKind, Objective, Outcome, Shape};
 pub use registry::collect;
 pub use registry::crate_check::{CrateCheckError, check_crate};
 pub use registry::{

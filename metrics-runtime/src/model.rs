@@ -6,6 +6,8 @@ pub(crate) mod labels;
 
 use std::fmt;
 
+use instrument_metric_rules as rules;
+
 /// The bucket bounds of a histogram that declares none, in seconds: Prometheus' defaults.
 pub const DEFAULT_BUCKETS: &[f64] = &[
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -93,7 +95,8 @@ impl Outcome {
 /// ([`ErrorKinds`](crate::ErrorKinds)), the index of its kind.
 ///
 /// ```
-/// use instrument_metric::{Ending, Outcome};
+/// use instrument_metric::Outcome;
+/// use instrument_metric::__private::Ending;
 ///
 /// assert_eq!(Ending::from(Outcome::Ok).outcome(), Outcome::Ok);
 /// assert_eq!(Ending::with_kind(Outcome::Error, Some(2)).kind(), Some(2));
@@ -529,81 +532,130 @@ pub const fn for_kind(
 
 /// Why `name` cannot be a label name, if it cannot: the characters Prometheus accepts, not
 /// reserved (`__` prefix, a leading `_` in OpenMetrics, `le`, `quantile`), not camelCase (which
-/// promtool flags). The macros' rule (`metrics-macros/src/validate.rs`) agrees:
-/// `tests/tests/validation_agreement.rs` checks both on the same names.
+/// promtool flags). The rule is `instrument-metric-rules`' (`label_name_problem`), which the
+/// macros apply too; the words are the runtime's.
 pub(crate) fn label_name_problem(name: &str) -> Option<&'static str> {
-    let camel_case = name
-        .as_bytes()
-        .windows(2)
-        .any(|pair| pair[0].is_ascii_lowercase() && pair[1].is_ascii_uppercase());
-    if !name.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) {
-        Some("a label name starts with a letter (a leading `_` is reserved)")
-    } else if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        Some("a label name has only ASCII letters, digits and `_`")
-    } else if camel_case {
-        Some("a label name is snake_case, not camelCase")
-    } else if ["le", "quantile"].contains(&name) {
-        Some("`le` and `quantile` are labels of histograms and summaries")
-    } else {
-        None
-    }
+    use rules::LabelNameProblem as Problem;
+    Some(match rules::label_name_problem(name)? {
+        Problem::Empty | Problem::LeadingUnderscore | Problem::FirstCharacter(_) => {
+            "a label name starts with a letter (a leading `_` is reserved)"
+        }
+        Problem::Character(_) => "a label name has only ASCII letters, digits and `_`",
+        Problem::CamelCase => "a label name is snake_case, not camelCase",
+        Problem::Reserved => "`le` and `quantile` are labels of histograms and summaries",
+    })
 }
 
 /// Why `name` cannot name an objective, if it cannot: it becomes the `objective` label of
 /// generated rules and text in alerts, so it is written like a family stem, ASCII letters,
-/// digits and `_`, not starting with a digit. The macros' rule
-/// (`metrics-macros/src/validate.rs`, `objective_name`) agrees:
-/// `tests/tests/validation_agreement.rs` checks both on the same names.
+/// digits and `_`, not starting with a digit. The rule is `instrument-metric-rules`'
+/// (`objective_name_problem`), which the macros apply too; the words are the runtime's.
 #[cfg_attr(not(feature = "axum"), allow(dead_code))]
 pub(crate) fn objective_name_problem(name: &str) -> Option<String> {
-    let valid_start = name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
-    if valid_start && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return None;
-    }
-    Some(if name.is_empty() {
-        "an objective needs a name: `Objective::new(\"api\")`".to_owned()
-    } else {
-        format!(
+    Some(match rules::objective_name_problem(name)? {
+        rules::ObjectiveNameProblem::Empty => {
+            "an objective needs a name: `Objective::new(\"api\")`".to_owned()
+        }
+        rules::ObjectiveNameProblem::NotAStem => format!(
             "the objective name {name:?} is not written like a family stem: ASCII letters, digits and `_`, not starting with a digit (it becomes a label value in rules and text in alerts)"
-        )
+        ),
     })
 }
 
 /// Why `name` cannot be the name of a family of `kind` registered at run time, if it cannot:
 /// the characters Prometheus accepts (no colon: those are for recording rules), no leading
 /// `__`, `_total` for a counter and only for a counter, no suffix a histogram's series take.
-/// The macros check more (units, case, abbreviations) on the names they see at compile time.
+/// The rule is `instrument-metric-rules`' (`registered_name_problem`), a part of the one the
+/// macros check (which adds units, case and abbreviations) on the names they see at compile
+/// time; the words are the runtime's.
 pub(crate) fn metric_name_problem(name: &str, kind: MetricKind) -> Option<String> {
-    let valid_start = name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
-    if !valid_start || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Some(format!(
-            "`{name}` is not a metric name: ASCII letters, digits and `_`, not starting with a digit"
-        ));
-    }
-    if name.starts_with("__") {
-        return Some(format!(
-            "`{name}` starts with `__`, which Prometheus reserves"
-        ));
-    }
-    let total = name.ends_with("_total");
-    match kind {
-        MetricKind::Counter if !total => Some(format!(
-            "a counter's name ends in `_total`; try `{name}_total`"
-        )),
-        MetricKind::Gauge | MetricKind::Histogram if total => Some(format!(
-            "only a counter's name ends in `_total`, and `{name}` is {kind}"
-        )),
-        _ => ["_count", "_sum", "_bucket", "_created"]
-            .iter()
-            .find(|suffix| name.ends_with(**suffix))
-            .map(|suffix| {
+    use rules::{NameProblem, SuffixProblem};
+    Some(
+        match rules::registered_name_problem(name, kind == MetricKind::Counter)? {
+            NameProblem::Characters => format!(
+                "`{name}` is not a metric name: ASCII letters, digits and `_`, not starting with a digit"
+            ),
+            NameProblem::ReservedPrefix => {
+                format!("`{name}` starts with `__`, which Prometheus reserves")
+            }
+            NameProblem::Suffix(SuffixProblem::MissingTotal) => {
+                format!("a counter's name ends in `_total`; try `{name}_total`")
+            }
+            NameProblem::Suffix(SuffixProblem::Reserved("_total")) => {
+                format!("only a counter's name ends in `_total`, and `{name}` is {kind}")
+            }
+            NameProblem::Suffix(SuffixProblem::Reserved(suffix)) => {
                 format!("`{name}` ends in `{suffix}`, which the series of a histogram take")
-            }),
+            }
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The runtime decides with the macros' rules (`instrument-metric-rules`), in its own words:
+    /// on one table of names, what the macros accept the runtime accepts, and for labels and
+    /// objectives, both answer alike.
+    #[test]
+    fn the_runtime_and_the_macros_decide_alike() {
+        let names = [
+            "",
+            "a",
+            "_a",
+            "__a",
+            "9a",
+            "a-b",
+            "a:b",
+            "é",
+            "le",
+            "quantile",
+            "provider",
+            "httpMethod",
+            "HTTP_method",
+            "jobs",
+            "jobs_total",
+            "jobs_count",
+            "rpc_seconds",
+            "rpc_seconds_sum",
+            "rpc_seconds_bucket",
+            "x_created",
+            "room_kelvin",
+            "queue_gauge",
+            "job_minutes_total",
+            "checkout",
+            "checkout #1",
+        ];
+        let kinds = [
+            (MetricKind::Counter, rules::Kind::Counter),
+            (MetricKind::Gauge, rules::Kind::Gauge),
+            (MetricKind::Histogram, rules::Kind::UnitlessHistogram),
+        ];
+        for name in names {
+            assert_eq!(
+                label_name_problem(name).is_none(),
+                rules::label_name(name, &[]).is_ok(),
+                "{name:?}"
+            );
+            assert_eq!(
+                objective_name_problem(name).is_none(),
+                rules::objective_name(name).is_ok(),
+                "{name:?}"
+            );
+            for (runtime, macros) in kinds {
+                if rules::metric_name(name, macros).is_ok() {
+                    assert_eq!(
+                        metric_name_problem(name, runtime),
+                        None,
+                        "{name:?} {runtime}"
+                    );
+                }
+            }
+        }
+        assert_eq!(
+            metric_name_problem("jobs_total", MetricKind::Gauge).as_deref(),
+            Some("only a counter's name ends in `_total`, and `jobs_total` is a gauge")
+        );
     }
 }

@@ -34,13 +34,44 @@ pub use crate::registry::{Registry, registry};
 /// the memory benchmark.
 #[must_use]
 pub fn memory() -> (usize, usize) {
-    crate::registry().memory()
+    memory_of(crate::registry())
 }
 
-/// Bytes held by the cells of `registry` and the number of series they export.
+/// Bytes held by the cells of `registry`'s families, and the number of series they export
+/// (each counter outcome, histogram bucket, sum and count, and gauge counts as one).
 #[must_use]
 pub fn memory_of(registry: &Registry) -> (usize, usize) {
-    registry.memory()
+    use crate::metrics::Storage;
+    use crate::registry::FunctionKind;
+
+    let mut bytes = 0;
+    let mut series = 0;
+    if let Some(global) = registry.global() {
+        bytes += global.cells.iter().map(|cells| cells.size()).sum::<usize>();
+        for family in &global.functions {
+            for one in &family.series {
+                bytes += one.labels.text().len();
+                series += match family.kind {
+                    FunctionKind::Calls => one.outcomes.len(),
+                    FunctionKind::Duration => family.bounds.len() + 3,
+                    FunctionKind::InFlight => 1,
+                    FunctionKind::Errors => one.kinds.len(),
+                };
+            }
+        }
+    }
+    for family in registry.snapshot().stored.iter() {
+        bytes += family.storage.size();
+        let count = match &family.storage {
+            Storage::Values(cells) => cells.series(),
+            Storage::Histograms(cells) => cells.series(),
+        };
+        series += match family.spec.shape {
+            Shape::Histogram => count * (family.spec.buckets.len().max(DEFAULT_BUCKETS.len()) + 3),
+            _ => count,
+        };
+    }
+    (bytes, series)
 }
 
 /// Encodes `families` in `format` the way a registry writes gathered families, for the

@@ -201,9 +201,6 @@ impl Registry {
         let sources = snapshot.sources.as_slice();
         if let Some(global) = self.global() {
             write_functions(global, writer);
-            for builtin in &global.builtins {
-                (builtin.write)(writer);
-            }
         }
         for write in snapshot.writers.iter() {
             write(writer);

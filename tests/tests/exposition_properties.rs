@@ -3,9 +3,7 @@
 //! reference parsers and give back the same values; and the macros' name rules never accept
 //! what tikv `prometheus` refuses.
 
-#[allow(dead_code, unreachable_pub)]
-#[path = "../../metrics-macros/src/validate.rs"]
-mod validate;
+use instrument_metric_rules as validate;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

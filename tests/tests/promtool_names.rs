@@ -4,11 +4,9 @@
 //! three names `#[instrument_metric(name = ...)]` derives from it) and label name, and runs
 //! promtool on it. The generator draws names from the words those lints look for, in any case.
 //!
-//! The rules are metrics-macros/src/validate.rs, compiled here as-is.
+//! The rules are those of `instrument-metric-rules`, which the macros apply.
 
-#[allow(dead_code, unreachable_pub)]
-#[path = "../../metrics-macros/src/validate.rs"]
-mod validate;
+use instrument_metric_rules as validate;
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;

@@ -1,12 +1,10 @@
-//! The macro's name rules (metrics-macros/src/validate.rs, compiled here as-is) agree with
+//! The macro's name rules (`instrument-metric-rules`, which the macros apply) agree with
 //! what tikv `prometheus` accepts at runtime: the character rules exactly, and every name,
 //! label and bucket list the macros accept is accepted by the registry. Where the macros are
 //! stricter, the test checks that it is for a documented naming rule. The runtime's own label
 //! rule (`set_constant_labels`) agrees with the macros' exactly.
 
-#[allow(dead_code, unreachable_pub)]
-#[path = "../../metrics-macros/src/validate.rs"]
-mod validate;
+use instrument_metric_rules as validate;
 
 use integration_tests::XorShift;
 use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, Opts};

@@ -17,6 +17,10 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+// The unit a family name ends in (`_seconds`), which OpenMetrics names in a `# UNIT` line: one
+// of the units a histogram's name may end in, from the rule table the macros read too.
+use instrument_metric_rules::unit_of;
+
 use crate::exposition::{Buckets, Exposition, HistogramReading, Kind, Value};
 use crate::model::labels::Labels;
 pub(crate) use crate::model::labels::render_labels;
@@ -62,19 +66,6 @@ impl Format {
             Format::OpenMetrics => OPENMETRICS_CONTENT_TYPE,
         }
     }
-}
-
-/// Units that a family name may end in, which OpenMetrics names in a `# UNIT` line.
-const UNITS: &[&str] = &[
-    "seconds", "bytes", "ratio", "celsius", "meters", "volts", "amperes", "joules", "grams",
-];
-
-/// The unit a family name ends in, if it ends in one of [`UNITS`] (`_seconds`).
-pub(crate) fn unit_of(name: &str) -> Option<&'static str> {
-    UNITS.iter().copied().find(|unit| {
-        name.strip_suffix(unit)
-            .is_some_and(|stem| stem.ends_with('_'))
-    })
 }
 
 /// A number as OpenMetrics writes it: `+Inf`, `-Inf`, `NaN`, or the shortest text that
@@ -578,6 +569,56 @@ mod tests {
         assert_eq!(
             header(Format::OpenMetrics),
             "# HELP x_seconds a \\\\ \\\"b\\\"\\nc\n# TYPE x_seconds histogram\n# UNIT x_seconds seconds\n"
+        );
+    }
+
+    #[test]
+    fn a_family_in_kelvin_has_a_unit_line() {
+        let header = written(Format::OpenMetrics, |w| {
+            w.header("room_kelvin", "Room.", MetricKind::Histogram);
+        });
+        assert!(header.ends_with("# UNIT room_kelvin kelvin\n"), "{header}");
+        // Registered by hand, as a `#[derive(Metrics)]` field or an attribute's histogram is.
+        let registry = crate::Registry::new();
+        let histogram = registry
+            .histogram(
+                "room_temperature_kelvin",
+                "Room temperature.",
+                &[250.0, 300.0],
+            )
+            .unwrap();
+        histogram.observe(293.0);
+        let text = registry.render_as(Format::OpenMetrics);
+        assert!(
+            text.contains(
+                "# TYPE room_temperature_kelvin histogram\n# UNIT room_temperature_kelvin kelvin\n"
+            ),
+            "{text}"
+        );
+        assert!(!registry.render_as(Format::Text).contains("# UNIT"));
+    }
+
+    /// A `#[derive(Metrics)]` histogram in kelvin, which the macros accept: its family has a
+    /// `# UNIT` line too (the macros and the runtime read one list of units).
+    #[test]
+    fn a_derived_histogram_in_kelvin_has_a_unit_line() {
+        use crate::Metrics as _;
+
+        #[derive(crate::Metrics)]
+        #[metrics(prefix = "oven", scoped, crate = crate)]
+        struct Oven {
+            /// Oven temperature.
+            #[metric(buckets = [300.0, 500.0])]
+            temperature_kelvin: crate::Histogram,
+        }
+
+        let registry = crate::Registry::new();
+        let oven = Oven::register_in(&registry);
+        oven.temperature_kelvin.observe(450.0);
+        let text = registry.render_as(Format::OpenMetrics);
+        assert!(
+            text.contains("# UNIT oven_temperature_kelvin kelvin\n"),
+            "{text}"
         );
     }
 

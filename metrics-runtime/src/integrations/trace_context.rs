@@ -33,7 +33,8 @@ use opentelemetry::trace::{
 /// of a span of your own (a `tracing` span opened inside this layer starts a new trace). An
 /// invalid `tracestate` is dropped and the `traceparent` kept, as the specification asks.
 ///
-/// A request the client abandons before its response (counted with status 499 by the HTTP
+/// A request the client abandons before its response (counted with status
+/// [`CLIENT_CLOSED_STATUS`](crate::axum::CLIENT_CLOSED_STATUS) by the HTTP
 /// layer when its future is dropped) is recorded outside the caller's context: its exemplar,
 /// if any, is not the caller's.
 ///

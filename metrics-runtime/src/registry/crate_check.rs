@@ -94,7 +94,6 @@ pub fn check_crate(krate: &str) -> Result<usize, CrateCheckError> {
         let module = match declaration {
             Declaration::Function(site) => site.descriptor().module,
             Declaration::Group(group) => group.module,
-            Declaration::Builtin(_) => continue,
         };
         let of = crate_of(module);
         if of == krate {

@@ -5,12 +5,13 @@ use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields, LitStr};
 
-use crate::attr::{Errors, call_at};
+use crate::ctxt::{Errors, List, skip_value};
+use crate::shared::{call_at, crate_path};
 use crate::validate;
 
 /// Entry point of the derive.
 pub(crate) fn derive(input: TokenStream) -> TokenStream {
-    crate::attr::run_derive(input, expand)
+    super::run_derive(input, expand)
 }
 
 /// `#[error_kind(...)]` on a variant, or `#[error_kind(crate = path)]` on the enum.
@@ -30,62 +31,31 @@ fn kind_attr(attrs: &[syn::Attribute], on_enum: bool, errors: &mut Errors) -> Ki
     } else {
         "`rename = \"...\"`, `transparent` and `ok`"
     };
-    for attr in attrs
-        .iter()
-        .filter(|attr| attr.path().is_ident("error_kind"))
-    {
-        let result = attr.parse_nested_meta(|meta| {
-            let key = meta
-                .path
-                .get_ident()
-                .map(ToString::to_string)
-                .unwrap_or_default();
-            let span = meta.path.span();
-            let twice = |errors: &mut Errors| {
-                errors.at(span, format!("`{key}` is given more than once; keep one"));
-            };
-            match (key.as_str(), on_enum) {
-                ("crate", true) => {
-                    let path = meta.value()?.call(syn::Path::parse_mod_style)?;
-                    if parsed.krate.replace(path).is_some() {
-                        twice(errors);
-                    }
-                }
-                ("rename", false) => {
-                    let lit: LitStr = meta.value()?.parse()?;
-                    if parsed.rename.replace(lit).is_some() {
-                        twice(errors);
-                    }
-                }
-                ("transparent", false) => {
-                    if parsed.transparent.replace(span).is_some() {
-                        twice(errors);
-                    }
-                }
-                ("ok", false) => {
-                    if parsed.ok.replace(span).is_some() {
-                        twice(errors);
-                    }
-                }
-                _ => {
-                    errors.at(
-                        span,
-                        format!(
-                            "unknown argument `{}`; the valid arguments here are {valid}",
-                            meta.path.to_token_stream()
-                        ),
-                    );
-                    if meta.input.peek(syn::Token![=]) {
-                        meta.value()?.parse::<syn::Expr>()?;
-                    }
-                }
+    errors.nested(attrs, "error_kind", |errors, meta| {
+        let key = meta
+            .path
+            .get_ident()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let span = meta.path.span();
+        match (key.as_str(), on_enum) {
+            ("crate", true) => {
+                let path = meta.value()?.call(syn::Path::parse_mod_style)?;
+                errors.set(&mut parsed.krate, path, span, &key);
             }
-            Ok(())
-        });
-        if let Err(error) = result {
-            errors.push(error);
+            ("rename", false) => {
+                let lit: LitStr = meta.value()?.parse()?;
+                errors.set(&mut parsed.rename, lit, span, &key);
+            }
+            ("transparent", false) => errors.set(&mut parsed.transparent, span, span, &key),
+            ("ok", false) => errors.set(&mut parsed.ok, span, span, &key),
+            _ => {
+                errors.unknown(span, meta.path.to_token_stream(), List::Here, valid);
+                skip_value(&meta)?;
+            }
         }
-    }
+        Ok(())
+    });
     parsed
 }
 
@@ -118,10 +88,7 @@ fn expand(input: &DeriveInput, errors: &mut Errors) -> TokenStream {
         );
     }
     let attr = kind_attr(&input.attrs, true, errors);
-    let krate = attr.krate.map_or_else(
-        || quote!(::instrument_metric),
-        |path| path.to_token_stream(),
-    );
+    let krate = crate_path(attr.krate.as_ref());
     let kinds = variant_kinds(data, errors);
     generate(ident, &kinds, &quote!(#krate::__private))
 }

@@ -2,17 +2,18 @@
 //! types (`LabelValue` types) give their values.
 
 use proc_macro2::TokenStream;
-use quote::{ToTokens, quote, quote_spanned};
+use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields};
 
-use crate::attr::Errors;
-use crate::derive_label_value::label_attr;
+use super::label_value::label_attr;
+use crate::ctxt::Errors;
+use crate::shared::crate_path;
 use crate::validate;
 
 /// Entry point of the derive.
 pub(crate) fn derive(input: TokenStream) -> TokenStream {
-    crate::attr::run_derive(input, expand)
+    super::run_derive(input, expand)
 }
 
 fn expand(input: &DeriveInput, errors: &mut Errors) -> TokenStream {
@@ -36,10 +37,7 @@ fn expand(input: &DeriveInput, errors: &mut Errors) -> TokenStream {
         errors.at(input.generics.span(), "a `LabelSet` struct cannot be generic: its labels are listed once for the whole program");
     }
     let attr = label_attr(&input.attrs, &["crate"], errors);
-    let krate = attr.krate.map_or_else(
-        || quote!(::instrument_metric),
-        |path| path.to_token_stream(),
-    );
+    let krate = crate_path(attr.krate.as_ref());
     let private = quote!(#krate::__private);
 
     let mut names: Vec<String> = Vec::new();

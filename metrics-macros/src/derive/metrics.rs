@@ -6,7 +6,8 @@ use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Field, Fields, LitStr};
 
-use crate::attr::{Buckets, Errors, MaxSeries, buckets_from, call_at, doc_help, span_range};
+use crate::ctxt::{Errors, List, skip_value};
+use crate::shared::{Buckets, MaxSeries, buckets_from, call_at, crate_path, doc_help, span_range};
 use crate::validate::{self, Kind};
 
 const VALID_FIELD_ARGUMENTS: &str = "`name = \"...\"`, `help = \"...\"`, `buckets = [...]`, \
@@ -53,100 +54,58 @@ struct FieldArgs {
     max_series: Option<MaxSeries>,
 }
 
-fn duplicate(span: Span, key: &str, errors: &mut Errors) {
-    errors.at(span, format!("`{key}` is given more than once; keep one"));
-}
-
 fn struct_args(input: &DeriveInput, errors: &mut Errors) -> StructArgs {
     let mut args = StructArgs::default();
-    for attr in input
-        .attrs
-        .iter()
-        .filter(|attr| attr.path().is_ident("metrics"))
-    {
-        let result = attr.parse_nested_meta(|meta| {
-            let span = meta.path.span();
-            if meta.path.is_ident("prefix") {
-                let value: LitStr = meta.value()?.parse()?;
-                if args.prefix.replace(value).is_some() {
-                    duplicate(span, "prefix", errors);
-                }
-            } else if meta.path.is_ident("crate") {
-                let path = meta.value()?.call(syn::Path::parse_mod_style)?;
-                if args.krate.replace(path).is_some() {
-                    duplicate(span, "crate", errors);
-                }
-            } else if meta.path.is_ident("scoped") {
-                if args.scoped.replace(span).is_some() {
-                    duplicate(span, "scoped", errors);
-                }
-            } else {
-                errors.at(span, format!("unknown argument `{}`; the valid arguments of `#[metrics(...)]` are {VALID_STRUCT_ARGUMENTS}", meta.path.to_token_stream()));
-                if meta.input.peek(syn::Token![=]) {
-                    meta.value()?.parse::<syn::Expr>()?;
-                }
-            }
-            Ok(())
-        });
-        if let Err(error) = result {
-            errors.push(error);
+    errors.nested(&input.attrs, "metrics", |errors, meta| {
+        let span = meta.path.span();
+        if meta.path.is_ident("prefix") {
+            let value: LitStr = meta.value()?.parse()?;
+            errors.set(&mut args.prefix, value, span, "prefix");
+        } else if meta.path.is_ident("crate") {
+            let path = meta.value()?.call(syn::Path::parse_mod_style)?;
+            errors.set(&mut args.krate, path, span, "crate");
+        } else if meta.path.is_ident("scoped") {
+            errors.set(&mut args.scoped, span, span, "scoped");
+        } else {
+            let path = meta.path.to_token_stream();
+            let list = List::Of("#[metrics(...)]");
+            errors.unknown(span, path, list, VALID_STRUCT_ARGUMENTS);
+            skip_value(&meta)?;
         }
-    }
+        Ok(())
+    });
     args
 }
 
 fn field_args(field: &Field, errors: &mut Errors) -> FieldArgs {
     let mut args = FieldArgs::default();
-    for attr in field
-        .attrs
-        .iter()
-        .filter(|attr| attr.path().is_ident("metric"))
-    {
-        let result = attr.parse_nested_meta(|meta| {
-            let span = meta.path.span();
-            if meta.path.is_ident("name") {
-                if args.name.replace(meta.value()?.parse()?).is_some() {
-                    duplicate(span, "name", errors);
-                }
-            } else if meta.path.is_ident("help") {
-                if args.help.replace(meta.value()?.parse()?).is_some() {
-                    duplicate(span, "help", errors);
-                }
-            } else if meta.path.is_ident("buckets") {
-                let buckets = buckets_from(meta.value()?, errors)?;
-                if args.buckets.replace(buckets).is_some() {
-                    duplicate(span, "buckets", errors);
-                }
-            } else if meta.path.is_ident("long_running") {
-                if args.long_running.replace(span).is_some() {
-                    duplicate(span, "long_running", errors);
-                }
-            } else if meta.path.is_ident("unitless") {
-                if args.unitless.replace(span).is_some() {
-                    duplicate(span, "unitless", errors);
-                }
-            } else if meta.path.is_ident("native_histogram") {
-                if args.native_histogram.replace(span).is_some() {
-                    duplicate(span, "native_histogram", errors);
-                }
-            } else if meta.path.is_ident("max_series") {
-                if let Some(cap) = MaxSeries::parse(meta.value()?, errors)?
-                    && args.max_series.replace(cap).is_some()
-                {
-                    duplicate(span, "max_series", errors);
-                }
-            } else {
-                errors.at(span, format!("unknown argument `{}`; the valid arguments of `#[metric(...)]` are {VALID_FIELD_ARGUMENTS}", meta.path.to_token_stream()));
-                if meta.input.peek(syn::Token![=]) {
-                    meta.value()?.parse::<syn::Expr>()?;
-                }
+    errors.nested(&field.attrs, "metric", |errors, meta| {
+        let span = meta.path.span();
+        if meta.path.is_ident("name") {
+            errors.set(&mut args.name, meta.value()?.parse()?, span, "name");
+        } else if meta.path.is_ident("help") {
+            errors.set(&mut args.help, meta.value()?.parse()?, span, "help");
+        } else if meta.path.is_ident("buckets") {
+            let buckets = buckets_from(meta.value()?, errors)?;
+            errors.set(&mut args.buckets, buckets, span, "buckets");
+        } else if meta.path.is_ident("long_running") {
+            errors.set(&mut args.long_running, span, span, "long_running");
+        } else if meta.path.is_ident("unitless") {
+            errors.set(&mut args.unitless, span, span, "unitless");
+        } else if meta.path.is_ident("native_histogram") {
+            errors.set(&mut args.native_histogram, span, span, "native_histogram");
+        } else if meta.path.is_ident("max_series") {
+            if let Some(cap) = MaxSeries::parse(meta.value()?, errors)? {
+                errors.set(&mut args.max_series, cap, span, "max_series");
             }
-            Ok(())
-        });
-        if let Err(error) = result {
-            errors.push(error);
+        } else {
+            let path = meta.path.to_token_stream();
+            let list = List::Of("#[metric(...)]");
+            errors.unknown(span, path, list, VALID_FIELD_ARGUMENTS);
+            skip_value(&meta)?;
         }
-    }
+        Ok(())
+    });
     args
 }
 
@@ -206,10 +165,7 @@ fn expand(input: &DeriveInput, errors: &mut Errors) -> TokenStream {
         // Generated code for a struct the derive cannot take would only add errors.
         return TokenStream::new();
     }
-    let krate = args.krate.map_or_else(
-        || quote!(::instrument_metric),
-        |path| path.to_token_stream(),
-    );
+    let krate = crate_path(args.krate.as_ref());
     generate(input, &declared, &krate, args.scoped)
 }
 

@@ -5,12 +5,13 @@ use quote::{ToTokens, quote};
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields, LitStr};
 
-use crate::attr::Errors;
+use crate::ctxt::{Errors, List, skip_value};
+use crate::shared::crate_path;
 use crate::validate;
 
 /// Entry point of the derive.
 pub(crate) fn derive(input: TokenStream) -> TokenStream {
-    crate::attr::run_derive(input, expand)
+    super::run_derive(input, expand)
 }
 
 /// `#[label(...)]` arguments on the enum or on a variant.
@@ -28,64 +29,30 @@ pub(crate) fn label_attr(
     errors: &mut Errors,
 ) -> LabelAttr {
     let mut parsed = LabelAttr::default();
-    for attr in attrs.iter().filter(|attr| attr.path().is_ident("label")) {
-        let result = attr.parse_nested_meta(|meta| {
-            let key = meta
-                .path
-                .get_ident()
-                .map(ToString::to_string)
-                .unwrap_or_default();
-            if !allowed.contains(&key.as_str()) {
-                let valid: Vec<String> = allowed.iter().map(|k| format!("`{k}`")).collect();
-                errors.at(
-                    meta.path.span(),
-                    format!(
-                        "unknown argument `{}`; the valid arguments here are {}",
-                        meta.path.to_token_stream(),
-                        valid.join(", ")
-                    ),
-                );
-                if meta.input.peek(syn::Token![=]) {
-                    meta.value()?.parse::<syn::Expr>()?;
-                }
-                return Ok(());
-            }
-            let span = meta.path.span();
-            match key.as_str() {
-                "crate" => {
-                    let path = meta.value()?.call(syn::Path::parse_mod_style)?;
-                    set(&mut parsed.krate, path, span, "crate", errors);
-                }
-                "name" => set(
-                    &mut parsed.name,
-                    meta.value()?.parse()?,
-                    span,
-                    "name",
-                    errors,
-                ),
-                _ => set(
-                    &mut parsed.rename,
-                    meta.value()?.parse()?,
-                    span,
-                    "rename",
-                    errors,
-                ),
-            }
-            Ok(())
-        });
-        if let Err(error) = result {
-            errors.push(error);
+    errors.nested(attrs, "label", |errors, meta| {
+        let key = meta
+            .path
+            .get_ident()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        if !allowed.contains(&key.as_str()) {
+            let valid: Vec<String> = allowed.iter().map(|k| format!("`{k}`")).collect();
+            let path = meta.path.to_token_stream();
+            errors.unknown(meta.path.span(), path, List::Here, &valid.join(", "));
+            return skip_value(&meta);
         }
-    }
+        let span = meta.path.span();
+        match key.as_str() {
+            "crate" => {
+                let path = meta.value()?.call(syn::Path::parse_mod_style)?;
+                errors.set(&mut parsed.krate, path, span, "crate");
+            }
+            "name" => errors.set(&mut parsed.name, meta.value()?.parse()?, span, "name"),
+            _ => errors.set(&mut parsed.rename, meta.value()?.parse()?, span, "rename"),
+        }
+        Ok(())
+    });
     parsed
-}
-
-fn set<T>(slot: &mut Option<T>, value: T, span: proc_macro2::Span, key: &str, errors: &mut Errors) {
-    if slot.is_some() {
-        errors.at(span, format!("`{key}` is given more than once; keep one"));
-    } else {
-        *slot = Some(value);
-    }
 }
 
 /// The label name: `#[label(name = "...")]`, or the enum's name in `snake_case`; checked either
@@ -159,10 +126,7 @@ fn expand(input: &DeriveInput, errors: &mut Errors) -> TokenStream {
         arms.push(quote!(Self::#variant_ident => #index));
     }
 
-    let krate = attr.krate.map_or_else(
-        || quote!(::instrument_metric),
-        |path| path.to_token_stream(),
-    );
+    let krate = crate_path(attr.krate.as_ref());
     let private = quote!(#krate::__private);
     let strings: Vec<&String> = values.iter().map(|(value, _)| value).collect();
     let count = values.len();

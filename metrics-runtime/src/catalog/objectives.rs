@@ -1,0 +1,133 @@
+//! The objectives instrumented functions declare, planned from their descriptors: one per
+//! name, with the selector of the series it covers and the PromQL text of its labels, and the
+//! conflicts among the functions that declare it.
+
+use std::collections::BTreeMap;
+
+use crate::catalog::functions::{counter_name, function_specs, location};
+use crate::catalog::{Conflict, DeclaredObjective};
+use crate::instrument::CallSite;
+use crate::model::{Families, Objective};
+
+/// The name of a function's objective: the one given, or its family's stem (its function label
+/// in the shared families).
+fn objective_name(site: &CallSite, objective: &Objective) -> String {
+    if !objective.name.is_empty() {
+        return objective.name.to_owned();
+    }
+    match site.descriptor.families {
+        Families::Own { counter, .. } => {
+            counter.strip_suffix("_total").unwrap_or(counter).to_owned()
+        }
+        Families::Shared => site.function().to_owned(),
+    }
+}
+
+/// The objectives of instrumented functions: one per name, over the calls of the functions
+/// that declare it (every series of their family, or those of named functions of one module).
+/// Functions that give one name different targets or families, or functions of several modules
+/// that share a name without covering their whole family, are reported (in the order found,
+/// for the registry to record); the first is kept.
+pub(crate) fn function_objectives(
+    sites: &[&'static CallSite],
+) -> (Vec<DeclaredObjective>, Vec<Conflict>) {
+    let mut conflicts = Vec::new();
+    let mut by_name: BTreeMap<String, Vec<(&'static CallSite, Objective)>> = BTreeMap::new();
+    for site in sites {
+        let Some(objective) = site.descriptor.objective else {
+            continue;
+        };
+        by_name
+            .entry(objective_name(site, &objective))
+            .or_default()
+            .push((site, objective));
+    }
+    let mut objectives = Vec::new();
+    for (name, members) in by_name {
+        let (first, objective) = members[0];
+        let counter = counter_name(&first.descriptor);
+        let mut kept = vec![first];
+        for (site, other) in &members[1..] {
+            let problem = if counter_name(&site.descriptor) != counter {
+                Some(format!(
+                    "declared with the objective `{name}`, which functions of the family `{counter}` declare too: one objective covers one family; rename one"
+                ))
+            } else if (other.success, other.latency) != (objective.success, objective.latency) {
+                Some(format!(
+                    "declared with the objective `{name}` and other targets than the first function that declares it: give them the same targets, or another name"
+                ))
+            } else {
+                None
+            };
+            match problem {
+                Some(problem) => {
+                    conflicts.push(Conflict {
+                        family: counter_name(&site.descriptor).to_owned(),
+                        problem,
+                        locations: vec![location(&first.descriptor), location(&site.descriptor)],
+                    });
+                }
+                None => kept.push(site),
+            }
+        }
+        let bounds = first.descriptor.bucket_bounds();
+        if let Some(problem) = objective.problem(bounds) {
+            conflicts.push(Conflict {
+                family: counter.to_owned(),
+                problem: format!("declared with the objective `{name}`, which {problem}"),
+                locations: vec![location(&first.descriptor)],
+            });
+            continue;
+        }
+        let family_size = sites
+            .iter()
+            .filter(|site| counter_name(&site.descriptor) == counter)
+            .count();
+        if kept.len() < family_size {
+            // Functions of several modules are selected by name within one module only.
+            let (same, other): (Vec<&'static CallSite>, Vec<&'static CallSite>) = kept
+                .iter()
+                .partition(|site| site.descriptor.module == first.descriptor.module);
+            for site in other {
+                conflicts.push(Conflict {
+                    family: counter.to_owned(),
+                    problem: format!(
+                        "declared with the objective `{name}` in two modules without covering its whole family: an objective covers its whole family, or functions of one module; name them apart"
+                    ),
+                    locations: vec![location(&first.descriptor), location(&site.descriptor)],
+                });
+            }
+            kept = same;
+        }
+        let selector = if kept.len() == family_size {
+            String::new()
+        } else {
+            let functions: Vec<String> = kept
+                .iter()
+                .map(|site| crate::exposition::text::regex_escape(site.function()))
+                .collect();
+            let module = crate::exposition::text::promql_string(first.descriptor.module);
+            let function = crate::exposition::text::promql_string(&functions.join("|"));
+            format!("function=~{function},module={module}")
+        };
+        let [counter_spec, histogram_spec, ..] = function_specs(first);
+        objectives.push(DeclaredObjective {
+            name,
+            success: objective.success,
+            latency: objective.latency,
+            requests: counter_spec.name,
+            outcome_label: "result",
+            bad: "error|panic",
+            ignored: "cancelled",
+            histogram: histogram_spec.name,
+            bounds,
+            selector,
+            example: vec![
+                ("function", first.function().to_owned()),
+                ("module", first.descriptor.module.to_owned()),
+            ],
+            location: location(&first.descriptor),
+        });
+    }
+    (objectives, conflicts)
+}
