@@ -86,7 +86,7 @@ pub use registry::{
 };
 pub use render::{render, render_as};
 pub use settings::{ConfigError, set_constant_labels, set_native_histograms};
-pub use storage::native_histogram;
+pub use storage::native_histogram::config as native_histogram;
 
 #[doc = include_str!("../docs/metrics.md")]
 pub trait Metrics: Sized + 'static {

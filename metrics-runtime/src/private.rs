@@ -30,6 +30,21 @@ pub use crate::model::{
 pub use crate::registry::MetricField;
 pub use crate::registry::{Registry, registry};
 
+/// The protobuf writer, for doc examples and the tests that write expositions by hand.
+#[cfg(feature = "protobuf")]
+pub mod proto {
+    pub use crate::exposition::proto::label_list::{LabelListError, parse_label_list};
+    pub use crate::exposition::proto::writer::ProtoWriter;
+}
+
+/// A native histogram series alone (no handle, no registry) and its reading, for tests and
+/// benchmarks.
+pub mod native_histogram {
+    pub use crate::storage::native_histogram::{
+        NativeHistogram, NativeReading, Span, bucket_bounds,
+    };
+}
+
 /// Bytes held by the cells of the global registry and the number of series they export, for
 /// the memory benchmark.
 #[must_use]

@@ -3,4 +3,4 @@
 
 pub(crate) mod cells;
 pub(crate) mod exemplar;
-pub mod native_histogram;
+pub(crate) mod native_histogram;

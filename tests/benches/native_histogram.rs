@@ -18,8 +18,9 @@ use std::time::{Duration, Instant};
 use common::LIVE;
 use criterion::{Criterion, criterion_group};
 use instrument_metric::__private::bench::ClassicHistogram;
+use instrument_metric::__private::native_histogram::NativeHistogram;
 use instrument_metric::DEFAULT_BUCKETS;
-use instrument_metric::native_histogram::{NativeConfig, NativeHistogram};
+use instrument_metric::native_histogram::NativeConfig;
 use prometheus_client::metrics::histogram::{Histogram as ClientHistogram, NativeHistogramConfig};
 
 #[global_allocator]

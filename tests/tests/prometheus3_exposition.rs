@@ -13,8 +13,9 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::Request;
 use axum::routing::post;
+use instrument_metric::__private::native_histogram::NativeHistogram;
 use instrument_metric::axum::HttpMetricsLayer;
-use instrument_metric::native_histogram::{NativeConfig, NativeHistogram};
+use instrument_metric::native_histogram::NativeConfig;
 use instrument_metric::proto::{Metric, MetricFamily, PROTOBUF_CONTENT_TYPE};
 use instrument_metric::{
     DEFAULT_BUCKETS, Format, Histogram, IntCounter, Metrics, instrument_metric, testing,

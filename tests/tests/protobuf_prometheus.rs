@@ -13,9 +13,13 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use instrument_metric::__private::native_histogram::{
+    NativeHistogram, NativeReading, bucket_bounds,
+};
+use instrument_metric::__private::proto::ProtoWriter;
 use instrument_metric::DEFAULT_BUCKETS;
-use instrument_metric::native_histogram::{NativeConfig, NativeHistogram, NativeReading};
-use instrument_metric::proto::{MetricType, PROTOBUF_CONTENT_TYPE, ProtoWriter};
+use instrument_metric::native_histogram::NativeConfig;
+use instrument_metric::proto::{MetricType, PROTOBUF_CONTENT_TYPE};
 use integration_tests::XorShift;
 use integration_tests::prometheus::{Prometheus, eventually, number};
 
@@ -223,7 +227,7 @@ fn prometheus_stores_what_the_protobuf_exposition_says() {
         .buckets(false)
         .filter(|(_, count)| *count > 0)
         .map(|(key, count)| {
-            let (lower, upper) = instrument_metric::native_histogram::bucket_bounds(3, key);
+            let (lower, upper) = bucket_bounds(3, key);
             (lower, upper, count)
         })
         .collect();

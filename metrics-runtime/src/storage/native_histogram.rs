@@ -1,73 +1,14 @@
 //! The cells of one native histogram series: Prometheus' sparse, exponential buckets (a
 //! schema, a zero bucket, positive and negative buckets), with the classic buckets of the same
-//! series beside them, so that one reading gives both from the same observations.
-//!
-//! # The schema
-//!
-//! In schema `s` (from -4 to 8), bucket `k` holds the values `v` with
-//! `2^((k-1)/2^s) < |v| <= 2^(k/2^s)`: each power of two is split into `2^s` buckets, each
-//! wider than the one before by the factor `2^(2^-s)`. [`NativeConfig::bucket_factor`] picks
-//! the largest schema whose factor is at most the one asked for: 1.1, the default, gives
-//! schema 3 (factor 1.09, 8 buckets per power of two). Values whose magnitude is at most the
-//! zero threshold (2^-128 by default) are counted in the zero bucket. A NaN observation is
-//! ignored, as a counter ignores a NaN increment: Prometheus' own clients count it, which makes
-//! the sum NaN for good (and OpenMetrics then has no `_sum` nor `_count` for the series).
-//!
-//! # The bucket limit
-//!
-//! A histogram whose observations spread over more than [`NativeConfig::max_buckets`]
-//! buckets (160 by default, positive and negative together) reduces its resolution, as
-//! `client_golang` does: the schema drops, two neighbouring buckets (or 4, 8, ...) merge into
-//! one, and no count is lost. With [`NativeConfig::min_reset_duration`] set, a histogram whose
-//! resolution was reduced is also reset (every count back to 0, the schema back to the
-//! configured one, a new created timestamp) once that long has passed since its creation or
-//! last reset: right after the next reading of a scrape ([`NativeHistogram::scrape`], which
-//! every exposition of this crate takes), so that every observation is in a scrape
-//! (`client_golang` resets at that time, or at once when over the limit that long after the
-//! last reset, and loses what was observed since the last scrape). A reading for anything else
-//! ([`NativeHistogram::read`], a histogram's `get_sample_count` and `get_sample_sum`) never
-//! resets. With several scrapers (a Prometheus HA pair, a second exporter), the first scrape
-//! after the due time takes the reset, and each other scraper loses what was observed between
-//! its own last scrape and that reset: its next reading starts from the reset. Without it, a
-//! histogram never resets. The zero bucket never widens
-//! (`client_golang` widens it only when a maximum zero threshold is configured).
-//!
-//! # How an observation is recorded
-//!
-//! The series has two halves, a hot one that observations go to and a cold one, as in
-//! `client_golang`. An observation takes a ticket (one `fetch_add` on a word that also says which
-//! half is hot), adds to the hot half's sum (a compare-and-swap loop), to its classic bucket
-//! and to its native bucket (one `fetch_add` each): four uncontended atomic operations, no
-//! lock, no allocation. A reading swaps the halves, waits until every observation holding a
-//! ticket of the old hot half has landed (observers never block or panic in between, so the
-//! wait is short), reads that half, which no one writes any more, and adds it into the new hot
-//! one. So a reading is one consistent set of observations: its native buckets and zero bucket
-//! add up to its count, and its classic `+Inf` bucket is that count.
-//!
-//! Native buckets live in a window of consecutive bucket numbers per sign, placed where the
-//! observations are. An observation outside the windows (the first ones of a histogram, a
-//! value far from the others, an infinity) is counted in a small map under a lock of its own;
-//! if its bucket is new, it then (holding no ticket any more) takes a census of the buckets and
-//! moves the windows where they hold the most observations, with the same swap of halves as a
-//! reading; a histogram over its bucket limit reduces its schema the same way. A window is at
-//! most `4 * max_buckets` bucket numbers wide (and at least 160): an outlier far from the rest
-//! costs one bucket in the map, not resolution or memory, and memory stays bounded whatever is
-//! observed.
-//!
-//! # Memory per series
-//!
-//! 488 bytes for the series itself (on 64-bit targets; [`NativeHistogram::size`] gives the
-//! exact figure), plus 24 bytes per classic bucket (16 for `+Inf`), plus 16 bytes per bucket
-//! number in the windows (one count per half), allocated as a window grows, in blocks of 16,
-//! 32, 64, ... numbers, plus about 48 bytes per bucket outside them. A latency histogram
-//! spread over 0.5 ms to 4 s (13 powers of two: 104 bucket numbers in schema 3) with the 11
-//! default classic buckets takes 2,560 bytes.
+//! series beside them, so that one reading gives both from the same observations. What they
+//! are, how they are configured and what they cost is the public module's doc (`config.rs`,
+//! `instrument_metric::native_histogram`).
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
-mod config;
+pub mod config;
 mod reading;
 mod schema;
 #[cfg(test)]
@@ -75,10 +16,9 @@ mod schema;
 mod tests;
 mod window;
 
-pub use config::{
-    DEFAULT_BUCKET_FACTOR, DEFAULT_MAX_BUCKETS, DEFAULT_ZERO_THRESHOLD, MAX_BUCKET_LIMIT,
-    MAX_SCHEMA, MIN_SCHEMA, NativeConfig, NativeConfigError,
-};
+#[cfg(test)]
+use config::{DEFAULT_ZERO_THRESHOLD, MAX_SCHEMA};
+pub(crate) use config::{MIN_SCHEMA, NativeConfig, NativeConfigError};
 pub use reading::{NativeReading, Span};
 use reading::{Plan, spans_and_deltas};
 pub use schema::bucket_bounds;
@@ -89,10 +29,11 @@ use window::{
 };
 
 /// The cells of one native histogram series, with its classic buckets. See the
-/// [module documentation](self).
+/// [`native_histogram`](crate::native_histogram) module's documentation.
 ///
 /// ```
-/// use instrument_metric::native_histogram::{NativeConfig, NativeHistogram};
+/// use instrument_metric::__private::native_histogram::NativeHistogram;
+/// use instrument_metric::native_histogram::NativeConfig;
 ///
 /// let histogram = NativeHistogram::new(&NativeConfig::new(), &[0.1, 1.0]).unwrap();
 /// std::thread::scope(|scope| {
@@ -139,7 +80,8 @@ impl NativeHistogram {
     /// out of range, bounds that are not finite and strictly increasing.
     ///
     /// ```
-    /// use instrument_metric::native_histogram::{NativeConfig, NativeHistogram};
+    /// use instrument_metric::__private::native_histogram::NativeHistogram;
+    /// use instrument_metric::native_histogram::NativeConfig;
     ///
     /// assert!(NativeHistogram::new(&NativeConfig::new(), &[0.1, 1.0]).is_ok());
     /// assert!(NativeHistogram::new(&NativeConfig::new(), &[1.0, 0.1]).is_err());
@@ -180,7 +122,8 @@ impl NativeHistogram {
     /// Records one observation; a NaN is ignored (see the [module documentation](self)).
     ///
     /// ```
-    /// use instrument_metric::native_histogram::{NativeConfig, NativeHistogram};
+    /// use instrument_metric::__private::native_histogram::NativeHistogram;
+    /// use instrument_metric::native_histogram::NativeConfig;
     ///
     /// let histogram = NativeHistogram::new(&NativeConfig::new(), &[]).unwrap();
     /// histogram.observe(0.25);
@@ -497,7 +440,8 @@ impl NativeHistogram {
     /// [`NativeHistogram::scrape`].
     ///
     /// ```
-    /// use instrument_metric::native_histogram::{NativeConfig, NativeHistogram};
+    /// use instrument_metric::__private::native_histogram::NativeHistogram;
+    /// use instrument_metric::native_histogram::NativeConfig;
     ///
     /// let histogram = NativeHistogram::new(&NativeConfig::new(), &[1.0]).unwrap();
     /// histogram.observe(0.5);
@@ -518,7 +462,8 @@ impl NativeHistogram {
     /// [`read`](NativeHistogram::read) for anything else, which never resets.
     ///
     /// ```
-    /// use instrument_metric::native_histogram::{NativeConfig, NativeHistogram};
+    /// use instrument_metric::__private::native_histogram::NativeHistogram;
+    /// use instrument_metric::native_histogram::NativeConfig;
     ///
     /// let histogram = NativeHistogram::new(&NativeConfig::new(), &[1.0]).unwrap();
     /// histogram.observe(0.5);
@@ -685,7 +630,8 @@ impl NativeHistogram {
     /// the buckets counted outside them.
     ///
     /// ```
-    /// use instrument_metric::native_histogram::{NativeConfig, NativeHistogram};
+    /// use instrument_metric::__private::native_histogram::NativeHistogram;
+    /// use instrument_metric::native_histogram::NativeConfig;
     ///
     /// let histogram = NativeHistogram::new(&NativeConfig::new(), &[]).unwrap();
     /// let empty = histogram.size();

@@ -39,7 +39,7 @@ impl std::error::Error for LabelListError {}
 /// unescaped line feed, a comma at the end.
 ///
 /// ```
-/// use instrument_metric::proto::parse_label_list;
+/// use instrument_metric::__private::proto::parse_label_list;
 ///
 /// let mut pairs = Vec::new();
 /// parse_label_list(r#"path="/a,b",quote="\"x\"\\""#, &mut pairs).unwrap();

@@ -1,6 +1,5 @@
-//! The messages of the protobuf exposition: `io.prometheus.client`'s `MetricFamily` and what
-//! it holds, as `prometheus/client_model`'s `metrics.proto` declares them (proto2), with
-//! `prost`'s derive; `Timestamp` is `google.protobuf.Timestamp`.
+//! The messages: `io.prometheus.client.MetricFamily` and what it holds, field numbers and
+//! types as in `metrics.proto`, and the conversions the writer needs.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -9,6 +8,14 @@ use prost::Message;
 use crate::exposition::Kind;
 use crate::model::MetricKind;
 use crate::storage::exemplar::Exemplar as Sample;
+
+/// The `Content-Type` of the protobuf exposition.
+///
+/// ```
+/// assert!(instrument_metric::proto::PROTOBUF_CONTENT_TYPE.ends_with("encoding=delimited"));
+/// ```
+pub const PROTOBUF_CONTENT_TYPE: &str =
+    "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited";
 
 /// A label: name and value.
 #[derive(Clone, PartialEq, Message)]

@@ -2,8 +2,15 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 
+use prost::Message;
+
+use super::label_list::parse_label_list;
 use super::*;
+use crate::exposition::{Exposition, HistogramReading, Kind, Value};
 use crate::model::MetricKind;
+use crate::model::labels::Labels;
+use crate::storage::exemplar::Exemplar as Sample;
+use crate::storage::native_histogram::NativeReading;
 use crate::storage::native_histogram::{NativeConfig, NativeHistogram};
 
 fn families(mut bytes: &[u8]) -> Vec<MetricFamily> {

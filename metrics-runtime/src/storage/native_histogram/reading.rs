@@ -9,7 +9,7 @@ use super::window::Window;
 /// (for the first span, the number of its first bucket), `length` the buckets in it.
 ///
 /// ```
-/// use instrument_metric::native_histogram::Span;
+/// use instrument_metric::__private::native_histogram::Span;
 ///
 /// let span = Span { offset: -3, length: 2 };
 /// assert_eq!(span.length, 2);
@@ -25,7 +25,8 @@ pub struct Span {
 /// One reading of a native histogram series, in the form the protobuf exposition takes.
 ///
 /// ```
-/// use instrument_metric::native_histogram::{NativeConfig, NativeHistogram, Span};
+/// use instrument_metric::__private::native_histogram::{NativeHistogram, Span};
+/// use instrument_metric::native_histogram::NativeConfig;
 ///
 /// let histogram = NativeHistogram::new(&NativeConfig::new(), &[0.5, 1.0]).unwrap();
 /// for value in [1.0, 1.0, 2.0, 0.0, -1.0] {
@@ -73,7 +74,8 @@ impl NativeReading {
     /// buckets inside spans included.
     ///
     /// ```
-    /// use instrument_metric::native_histogram::{NativeConfig, NativeHistogram};
+    /// use instrument_metric::__private::native_histogram::NativeHistogram;
+    /// use instrument_metric::native_histogram::NativeConfig;
     ///
     /// let histogram = NativeHistogram::new(&NativeConfig::new(), &[]).unwrap();
     /// histogram.observe(1.0);

@@ -13,7 +13,7 @@ pub(super) const MANTISSA: u64 = (1 << MANTISSA_BITS) - 1;
 /// above the first and at most the second.
 ///
 /// ```
-/// use instrument_metric::native_histogram::bucket_bounds;
+/// use instrument_metric::__private::native_histogram::bucket_bounds;
 ///
 /// assert_eq!(bucket_bounds(0, 1), (1.0, 2.0));
 /// assert_eq!(bucket_bounds(3, 8), (2f64.powf(7.0 / 8.0), 2.0));
