@@ -3,8 +3,11 @@
 
 use crate::model::labels::Labels;
 use crate::storage::exemplar::Exemplar as Sample;
+use crate::storage::native_histogram::Span;
 
-use super::messages::{Bucket, Exemplar, Timestamp};
+#[cfg(doc)]
+use super::messages::Exemplar;
+use super::messages::Timestamp;
 
 /// The labels of a series as the writer is given them.
 #[derive(Clone, Copy)]
@@ -87,18 +90,79 @@ pub(super) fn pair_length(name: &str, value: &str) -> usize {
 /// Appends `name` and `value` as a `Metric.label` field, as `prost` encodes a `LabelPair` whose
 /// name and value are set.
 pub(super) fn encode_pair(name: &str, value: &str, out: &mut Vec<u8>) {
-    /// The key of `Metric.label` and of `LabelPair.name` (both field 1, length-delimited), and
-    /// of `LabelPair.value` (field 2).
-    const FIELD_1: u8 = 1 << 3 | 2;
-    const FIELD_2: u8 = 2 << 3 | 2;
-    let field = |text: &str| 1 + prost::length_delimiter_len(text.len()) + text.len();
-    out.push(FIELD_1);
-    put_varint(out, field(name) + field(value));
-    for (key, text) in [(FIELD_1, name), (FIELD_2, value)] {
+    put_pair(1, name.as_bytes(), value.as_bytes(), out);
+}
+
+/// Appends a `LabelPair` as field `field` (length-delimited) of its message.
+fn put_pair(field: u8, name: &[u8], value: &[u8], out: &mut Vec<u8>) {
+    /// The keys of `LabelPair.name` (field 1, length-delimited) and `LabelPair.value` (2).
+    const NAME: u8 = 1 << 3 | 2;
+    const VALUE: u8 = 2 << 3 | 2;
+    let length = |text: &[u8]| 1 + prost::length_delimiter_len(text.len()) + text.len();
+    out.push(field << 3 | 2);
+    put_varint(out, length(name) + length(value));
+    for (key, text) in [(NAME, name), (VALUE, value)] {
         out.push(key);
         put_varint(out, text.len());
-        out.extend_from_slice(text.as_bytes());
+        out.extend_from_slice(text);
     }
+}
+
+/// Appends the fields of an `Exemplar` (its trace and span ids as labels, value, timestamp),
+/// as `prost` writes those of [`Exemplar::from`] the sample: the ids in lowercase hex,
+/// written in place rather than formatted into strings.
+pub(super) fn put_exemplar(out: &mut Vec<u8>, sample: &Sample) {
+    let mut trace = [0; 32];
+    let mut span = [0; 16];
+    hex(sample.trace.trace_id, &mut trace);
+    hex(u128::from(sample.trace.span_id), &mut span);
+    put_pair(1, b"trace_id", &trace, out);
+    put_pair(1, b"span_id", &span, out);
+    put_double(out, 2, sample.value);
+    put_timestamp(out, 3, sample.time.into());
+}
+
+/// Writes the low `4 * out.len()` bits of `value` into `out` as lowercase hex digits, the
+/// most significant first (`{:0width$x}`).
+fn hex(mut value: u128, out: &mut [u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for digit in out.iter_mut().rev() {
+        *digit = DIGITS[(value & 0xf) as usize];
+        value >>= 4;
+    }
+}
+
+/// Appends `value` as a `sint32`/`sint64` varint (zigzag: small magnitudes, few bytes).
+#[inline]
+pub(super) fn put_sint(out: &mut Vec<u8>, value: i64) {
+    #[allow(clippy::cast_sign_loss)] // the zigzag's bits
+    put_varint_u64(out, ((value << 1) ^ (value >> 63)) as u64);
+}
+
+/// Appends the `BucketSpan`s of one sign as field `field` of `Histogram`, then their deltas
+/// as the next field (`sint64`, unpacked), as `prost` writes them.
+pub(super) fn put_spans(out: &mut Vec<u8>, field: u8, spans: &[Span], deltas: &[i64]) {
+    for span in spans {
+        #[allow(clippy::cast_sign_loss)] // the zigzag's bits
+        let offset = ((span.offset << 1) ^ (span.offset >> 31)) as u32;
+        out.push(field << 3 | 2);
+        let length = 2 + varint_length(offset.into()) + varint_length(span.length.into());
+        put_varint(out, length);
+        out.push(1 << 3);
+        put_varint_u64(out, offset.into());
+        out.push(2 << 3);
+        put_varint_u64(out, span.length.into());
+    }
+    for delta in deltas {
+        out.push((field + 1) << 3);
+        put_sint(out, *delta);
+    }
+}
+
+/// The bytes of `value` as a varint.
+#[inline]
+pub(super) fn varint_length(value: u64) -> usize {
+    1 + (63 - (value | 1).leading_zeros() as usize) / 7
 }
 
 /// Appends a `double` field `field` (fixed 64 bits).
@@ -150,24 +214,4 @@ pub(super) fn put_varint_u64(out: &mut Vec<u8>, mut value: u64) {
     }
     #[allow(clippy::cast_possible_truncation)] // below 0x80
     out.push(value as u8);
-}
-
-/// Puts each classic bucket's exemplar on it; an exemplar of the `+Inf` bucket, which the
-/// count otherwise stands for, on a `+Inf` bucket of its own.
-pub(super) fn with_exemplars(
-    buckets: &mut Vec<Bucket>,
-    cumulative: &[u64],
-    exemplars: &[Option<Sample>],
-) {
-    for (bucket, exemplar) in buckets.iter_mut().zip(exemplars) {
-        bucket.exemplar = exemplar.as_ref().map(Exemplar::from);
-    }
-    if let Some(Some(last)) = exemplars.get(buckets.len()) {
-        buckets.push(Bucket {
-            cumulative_count: cumulative.last().copied(),
-            upper_bound: Some(f64::INFINITY),
-            exemplar: Some(last.into()),
-            ..Bucket::default()
-        });
-    }
 }

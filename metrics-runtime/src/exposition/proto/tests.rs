@@ -536,3 +536,119 @@ fn timestamps_before_and_after_the_epoch() {
         }
     );
 }
+
+/// Scrapes of native histograms with far buckets of both signs, in three schemas.
+fn hard_readings() -> Vec<NativeReading> {
+    let mut readings = Vec::new();
+    for (factor, zero, values) in [
+        (
+            1.1,
+            2.938_735_877_055_719e-39,
+            &[1e-30, 5e9, -1e12, 0.0, 3.0][..],
+        ),
+        (20.0, 0.0, &[1e-300, 1e300, -7.0, f64::INFINITY][..]),
+        (1.003, 1e-3, &[1e-4, -1e-4, 1.0, 1.01, 1.02, 200.0][..]),
+    ] {
+        let config = NativeConfig::new()
+            .bucket_factor(factor)
+            .zero_threshold(zero);
+        let cells = NativeHistogram::new(&config, &[0.5, 10.0]).unwrap();
+        for value in values {
+            cells.observe(*value);
+        }
+        readings.push(cells.scrape());
+    }
+    readings
+}
+
+/// Histograms written by hand, in the cases the test above has not: an exemplar on `+Inf`,
+/// ids of every width, schemas below 0, far and negative bucket numbers, a zero threshold
+/// of 0, exemplars before the epoch: the bytes are those `prost` writes, the values those
+/// read.
+#[test]
+fn hand_written_histograms_are_prosts() {
+    use crate::storage::exemplar::Trace;
+    let sample = |trace_id: u128, span_id: u64, seconds: i64| Sample {
+        trace: Trace { trace_id, span_id },
+        value: -0.5,
+        time: if seconds >= 0 {
+            UNIX_EPOCH + Duration::new(seconds.unsigned_abs(), 7)
+        } else {
+            UNIX_EPOCH - Duration::new(seconds.unsigned_abs(), 7)
+        },
+    };
+    let exemplars = [
+        Some(sample(u128::MAX, u64::MAX, 1_700_000_000)),
+        None,
+        Some(sample(0, 0, -5)),
+    ];
+    let readings = hard_readings();
+    let labels = Labels::new([("q", "x")]);
+    let mut out = Vec::new();
+    let mut writer = ProtoWriter::new(&mut out);
+    let w: &mut dyn Exposition = &mut writer;
+    w.header("wait_seconds", "Waits.", Kind::Histogram);
+    let buckets = w.buckets(&[0.5, 10.0]);
+    for reading in &readings {
+        let reading = HistogramReading::Native(reading);
+        w.histogram(
+            "wait_seconds",
+            &[&labels],
+            &buckets,
+            reading,
+            None,
+            &exemplars,
+        );
+    }
+    let classic = HistogramReading::Classic {
+        cumulative: &[0, 300, u64::MAX],
+        sum: f64::NAN,
+    };
+    let created = Some(UNIX_EPOCH - Duration::from_millis(2_500));
+    w.histogram("wait_seconds", &[], &buckets, classic, created, &exemplars);
+    writer.finish().unwrap();
+
+    let read = families(&out);
+    let mut again = Vec::new();
+    read[0].encode_length_delimited(&mut again).unwrap();
+    assert_eq!(out, again);
+    for (metric, reading) in read[0].metric.iter().zip(&readings) {
+        let histogram = metric.histogram.as_ref().unwrap();
+        assert_eq!(histogram.schema(), reading.schema);
+        assert_eq!(histogram.zero_count(), reading.zero_count);
+        let spans: Vec<(i32, u32)> = histogram
+            .positive_span
+            .iter()
+            .map(|span| (span.offset(), span.length()))
+            .collect();
+        let expected: Vec<(i32, u32)> = (reading.positive_spans.iter())
+            .map(|span| (span.offset, span.length))
+            .collect();
+        assert_eq!(spans, expected);
+        assert_eq!(histogram.negative_delta, reading.negative_deltas);
+        assert_eq!(histogram.exemplars.len(), 2);
+    }
+    let classic = read[0].metric[3].histogram.as_ref().unwrap();
+    assert_eq!(classic.bucket.len(), 3);
+    let inf = &classic.bucket[2];
+    assert_eq!(
+        (inf.upper_bound(), inf.cumulative_count()),
+        (f64::INFINITY, u64::MAX)
+    );
+    let exemplar = inf.exemplar.as_ref().unwrap();
+    let ids: Vec<(&str, &str)> = (exemplar.label.iter())
+        .map(|pair| (pair.name(), pair.value()))
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            ("trace_id", "0".repeat(32).as_str()),
+            ("span_id", "0".repeat(16).as_str())
+        ]
+    );
+    let first = classic.bucket[0].exemplar.as_ref().unwrap();
+    assert_eq!(first.label[0].value(), "f".repeat(32));
+    assert_eq!(first.label[1].value(), "f".repeat(16));
+    assert_eq!(first, &Exemplar::from(exemplars[0].as_ref().unwrap()));
+    assert_eq!(exemplar, &Exemplar::from(exemplars[2].as_ref().unwrap()));
+}

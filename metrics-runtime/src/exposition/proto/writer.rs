@@ -42,18 +42,16 @@ use prost::Message;
 use crate::exposition::{Buckets, Exposition, HistogramReading, Kind, Value};
 use crate::model::labels::Labels;
 use crate::storage::exemplar::Exemplar as Sample;
-use crate::storage::native_histogram::{NativeReading, Span};
+use crate::storage::native_histogram::NativeReading;
 
 use super::ProtoError;
 use super::encode::{
     SeriesLabels, distinct_names, encode_labels, encode_pair, encoded, pair_length, put_double,
-    put_timestamp, put_varint, twice, with_exemplars,
+    put_exemplar, put_sint, put_spans, put_timestamp, put_varint, put_varint_u64, twice,
+    varint_length,
 };
 use super::label_list::parse_label_list;
-use super::messages::{
-    Bucket, BucketSpan, Exemplar, Histogram, LabelPair, MetricFamily, MetricType, Quantile,
-    Summary, Timestamp, Untyped,
-};
+use super::messages::{LabelPair, MetricFamily, MetricType, Quantile, Summary, Timestamp, Untyped};
 
 /// Writes families as length-delimited `MetricFamily` messages, with the methods of the text
 /// formats' writer: [`ProtoWriter::header`] starts a family, each series method writes one
@@ -94,14 +92,14 @@ pub struct ProtoWriter<'a> {
     /// its series start (each encoded as field 4 of the family).
     family_start: usize,
     series_start: usize,
-    /// The histogram of the series being written, kept between series for its vectors.
-    histogram: Histogram,
+    /// An exemplar being encoded, kept between series.
+    exemplar: Vec<u8>,
     /// Its labels, encoded as fields of `Metric`.
     labels: Vec<u8>,
     /// Its value, encoded as the fields of the message that holds it.
     value: Vec<u8>,
     /// The last created time written, and its field.
-    last_time: Option<SystemTime>,
+    last_time: Option<(SystemTime, u8)>,
     last_field: Vec<u8>,
     /// Label lists read back, kept between series.
     parsed: Vec<LabelPair>,
@@ -141,7 +139,7 @@ impl<'a> ProtoWriter<'a> {
             family: None,
             family_start: 0,
             series_start: 0,
-            histogram: Histogram::default(),
+            exemplar: Vec::new(),
             labels: Vec::new(),
             value: Vec::new(),
             last_time: None,
@@ -237,13 +235,10 @@ impl<'a> ProtoWriter<'a> {
             self.value.clear();
             put_double(&mut self.value, 1, value);
             if let Some(exemplar) = exemplar {
-                let exemplar = Exemplar::from(exemplar);
-                self.value.push(2 << 3 | 2);
-                put_varint(&mut self.value, exemplar.encoded_len());
-                let _ = exemplar.encode(&mut self.value);
+                self.put_exemplar(2 << 3 | 2, exemplar);
             }
             if let Some(created) = created {
-                self.created_field(created);
+                self.created_field(3, created);
             }
             self.push_encoded(COUNTER_FIELD, labels, extra);
         }
@@ -398,18 +393,23 @@ impl<'a> ProtoWriter<'a> {
         created: Option<SystemTime>,
         exemplars: &[Option<Sample>],
     ) {
-        if !self.start(name, labels, None, MetricType::Histogram) {
+        if !self.start(name, labels, None, MetricType::Histogram)
+            || !self.buckets_fit(bounds, cumulative)
+        {
             return;
         }
-        let mut histogram = self.take_histogram();
-        if self.classic_buckets(bounds, cumulative, &mut histogram.bucket) {
-            with_exemplars(&mut histogram.bucket, cumulative, exemplars);
-            histogram.sample_count = cumulative.last().copied();
-            histogram.sample_sum = Some(sum);
-            histogram.created_timestamp = created.map(Timestamp::from);
-            self.push(HISTOGRAM_FIELD, &histogram, labels);
+        // `Histogram`'s fields, in the order of their numbers, as `prost` writes them.
+        self.value.clear();
+        if let Some(count) = cumulative.last() {
+            self.value.push(1 << 3);
+            put_varint_u64(&mut self.value, *count);
         }
-        self.histogram = histogram;
+        put_double(&mut self.value, 2, sum);
+        self.classic_buckets(bounds, cumulative, exemplars);
+        if let Some(created) = created {
+            self.created_field(15, created);
+        }
+        self.push_encoded(HISTOGRAM_FIELD, labels, None);
     }
 
     /// One series of a histogram family with native buckets, from one reading of its cells:
@@ -458,37 +458,45 @@ impl<'a> ProtoWriter<'a> {
         reading: &NativeReading,
         exemplars: &[Option<Sample>],
     ) {
-        if !self.start(name, labels, None, MetricType::Histogram) {
+        let classic = !(reading.classic.is_empty() && bounds.is_empty());
+        if !self.start(name, labels, None, MetricType::Histogram)
+            || (classic && !self.buckets_fit(bounds, &reading.classic))
+        {
             return;
         }
-        let mut histogram = self.take_histogram();
-        if !(reading.classic.is_empty() && bounds.is_empty()) {
-            if !self.classic_buckets(bounds, &reading.classic, &mut histogram.bucket) {
-                self.histogram = histogram;
-                return;
-            }
-            with_exemplars(&mut histogram.bucket, &reading.classic, exemplars);
+        // `Histogram`'s fields, in the order of their numbers, as `prost` writes them.
+        self.value.clear();
+        self.value.push(1 << 3);
+        put_varint_u64(&mut self.value, reading.count);
+        put_double(&mut self.value, 2, reading.sum);
+        if classic {
+            self.classic_buckets(bounds, &reading.classic, exemplars);
         }
-        let spans = |out: &mut Vec<BucketSpan>, spans: &[Span]| {
-            out.extend(spans.iter().map(|span| BucketSpan {
-                offset: Some(span.offset),
-                length: Some(span.length),
-            }));
-        };
-        histogram.sample_count = Some(reading.count);
-        histogram.sample_sum = Some(reading.sum);
-        histogram.created_timestamp = Some(reading.created.into());
-        histogram.schema = Some(reading.schema);
-        histogram.zero_threshold = Some(reading.zero_threshold);
-        histogram.zero_count = Some(reading.zero_count);
-        spans(&mut histogram.negative_span, &reading.negative_spans);
-        (histogram.negative_delta).extend_from_slice(&reading.negative_deltas);
-        spans(&mut histogram.positive_span, &reading.positive_spans);
-        (histogram.positive_delta).extend_from_slice(&reading.positive_deltas);
-        // Prometheus 3 reads a native histogram's exemplars here (each with its time).
-        (histogram.exemplars).extend(exemplars.iter().flatten().map(Exemplar::from));
-        self.push(HISTOGRAM_FIELD, &histogram, labels);
-        self.histogram = histogram;
+        self.value.push(5 << 3);
+        put_sint(&mut self.value, i64::from(reading.schema));
+        put_double(&mut self.value, 6, reading.zero_threshold);
+        self.value.push(7 << 3);
+        put_varint_u64(&mut self.value, reading.zero_count);
+        put_spans(
+            &mut self.value,
+            9,
+            &reading.negative_spans,
+            &reading.negative_deltas,
+        );
+        put_spans(
+            &mut self.value,
+            12,
+            &reading.positive_spans,
+            &reading.positive_deltas,
+        );
+        self.created_field(15, reading.created);
+        // Prometheus 3 reads a native histogram's exemplars here (each with its time): field
+        // 16, whose key takes two bytes.
+        for sample in exemplars.iter().flatten() {
+            self.value.push(16 << 3 | 2 | 0x80);
+            self.put_exemplar(1, sample);
+        }
+        self.push_encoded(HISTOGRAM_FIELD, labels, None);
     }
 
     /// Ends the exposition.
@@ -514,14 +522,9 @@ impl<'a> ProtoWriter<'a> {
         }
     }
 
-    /// Classic buckets for `bounds` from cumulative counts (`+Inf` last, left out: the count
-    /// says it), into `buckets`; whether the counts fit the bounds.
-    fn classic_buckets(
-        &mut self,
-        bounds: &[f64],
-        cumulative: &[u64],
-        buckets: &mut Vec<Bucket>,
-    ) -> bool {
+    /// Whether cumulative counts (`+Inf` last) fit `bounds`; if not, the series is left out
+    /// and reported.
+    fn buckets_fit(&mut self, bounds: &[f64], cumulative: &[u64]) -> bool {
         if cumulative.len() != bounds.len() + 1 {
             let family = self.family_name().to_owned();
             self.fail(ProtoError::Buckets {
@@ -531,43 +534,67 @@ impl<'a> ProtoWriter<'a> {
             });
             return false;
         }
-        buckets.extend(bounds.iter().zip(cumulative).map(|(bound, count)| Bucket {
-            cumulative_count: Some(*count),
-            upper_bound: Some(*bound),
-            ..Bucket::default()
-        }));
         true
     }
 
-    /// Appends `time` to `self.value` as `Counter.created_timestamp`; the series of a family
-    /// mostly share one start time, whose field is encoded once.
-    fn created_field(&mut self, time: SystemTime) {
-        if self.last_time != Some(time) {
-            self.last_time = Some(time);
-            self.last_field.clear();
-            put_timestamp(&mut self.last_field, 3, Timestamp::from(time));
+    /// Appends to `self.value` the classic buckets for `bounds` (field 3 of `Histogram`) from
+    /// cumulative counts (`+Inf` last, left out: the count says it), each with its exemplar;
+    /// an exemplar of the `+Inf` bucket on a `+Inf` bucket of its own.
+    fn classic_buckets(
+        &mut self,
+        bounds: &[f64],
+        cumulative: &[u64],
+        exemplars: &[Option<Sample>],
+    ) {
+        for (at, (bound, count)) in bounds.iter().zip(cumulative).enumerate() {
+            let exemplar = exemplars.get(at).and_then(Option::as_ref);
+            self.bucket(*count, *bound, exemplar);
         }
-        self.value.extend_from_slice(&self.last_field);
+        if let (Some(Some(last)), Some(count)) = (exemplars.get(bounds.len()), cumulative.last()) {
+            self.bucket(*count, f64::INFINITY, Some(last));
+        }
     }
 
-    /// The histogram kept between series, emptied (its vectors keep their room).
-    fn take_histogram(&mut self) -> Histogram {
-        let mut kept = std::mem::take(&mut self.histogram);
-        kept.bucket.clear();
-        kept.negative_span.clear();
-        kept.negative_delta.clear();
-        kept.positive_span.clear();
-        kept.positive_delta.clear();
-        kept.exemplars.clear();
-        Histogram {
-            bucket: kept.bucket,
-            negative_span: kept.negative_span,
-            negative_delta: kept.negative_delta,
-            positive_span: kept.positive_span,
-            positive_delta: kept.positive_delta,
-            exemplars: kept.exemplars,
-            ..Histogram::default()
+    /// Appends one `Bucket` (field 3 of `Histogram`) to `self.value`.
+    fn bucket(&mut self, count: u64, bound: f64, exemplar: Option<&Sample>) {
+        self.exemplar.clear();
+        let mut length = 1 + varint_length(count) + 9;
+        if let Some(sample) = exemplar {
+            put_exemplar(&mut self.exemplar, sample);
+            length += 1 + varint_length(self.exemplar.len() as u64) + self.exemplar.len();
         }
+        self.value.push(3 << 3 | 2);
+        put_varint(&mut self.value, length);
+        self.value.push(1 << 3);
+        put_varint_u64(&mut self.value, count);
+        put_double(&mut self.value, 2, bound);
+        if exemplar.is_some() {
+            self.value.push(3 << 3 | 2);
+            put_varint(&mut self.value, self.exemplar.len());
+            self.value.extend_from_slice(&self.exemplar);
+        }
+    }
+
+    /// Appends `sample` to `self.value` as an `Exemplar` message, after `key` (the field's key,
+    /// or its last byte).
+    fn put_exemplar(&mut self, key: u8, sample: &Sample) {
+        self.exemplar.clear();
+        put_exemplar(&mut self.exemplar, sample);
+        self.value.push(key);
+        put_varint(&mut self.value, self.exemplar.len());
+        self.value.extend_from_slice(&self.exemplar);
+    }
+
+    /// Appends `time` to `self.value` as the created timestamp, field `field` of the value's
+    /// message; the series of a family mostly share one start time, whose field is encoded
+    /// once.
+    fn created_field(&mut self, field: u8, time: SystemTime) {
+        if self.last_time != Some((time, field)) {
+            self.last_time = Some((time, field));
+            self.last_field.clear();
+            put_timestamp(&mut self.last_field, field, Timestamp::from(time));
+        }
+        self.value.extend_from_slice(&self.last_field);
     }
 
     fn family_name(&self) -> &str {
