@@ -533,8 +533,11 @@ impl NativeHistogram {
     ) -> NativeReading {
         let own = &self.halves[old];
         let hot = into.map(|new| &self.halves[new]);
-        let mut positive = Vec::new();
-        let mut negative = Vec::new();
+        // Room for every bucket with observations on either side at once: two allocations per
+        // reading rather than one per doubling.
+        let populated = self.populated.load(Ordering::Relaxed) as usize;
+        let mut positive = Vec::with_capacity(populated);
+        let mut negative = Vec::with_capacity(populated);
         for is_negative in [false, true] {
             let buckets = if is_negative {
                 &mut negative
