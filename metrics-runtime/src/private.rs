@@ -21,7 +21,7 @@ pub use crate::instrument::{
     CallGuard, CallSite, Instrumented, call, error_kind_of, instrument_future, label_index,
 };
 pub use crate::model::labels::{
-    ErrorKinds, LabelSet, LabelValue, OptionLabelValue, distinct_names, series_count,
+    ErrorKinds, LabelSet, LabelValue, OptionLabelValue, distinct_names, next_index, series_count,
 };
 pub use crate::model::{
     DEFAULT_BUCKETS, Ending, Families, FieldDescriptor, FunctionDescriptor, FunctionName,

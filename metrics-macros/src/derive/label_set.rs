@@ -42,7 +42,6 @@ fn expand(input: &DeriveInput, errors: &mut Errors) -> TokenStream {
 
     let mut names: Vec<String> = Vec::new();
     let mut values = Vec::new();
-    let mut sizes = Vec::new();
     let mut index = quote!(0);
     for field in fields {
         let Some(field_ident) = &field.ident else {
@@ -67,12 +66,12 @@ fn expand(input: &DeriveInput, errors: &mut Errors) -> TokenStream {
         let value_list = quote_spanned!(ty.span()=> <#ty as #private::LabelValue>::VALUES);
         let position =
             quote_spanned!(ty.span()=> <#ty as #private::LabelValue>::index(&self.#field_ident));
-        index = match sizes.len() {
-            0 => position,
-            1 => quote!(#index * #value_list.len() + #position),
-            _ => quote!((#index) * #value_list.len() + #position),
+        // The runtime's one mixed-radix index, a label at a time.
+        index = if values.is_empty() {
+            position
+        } else {
+            quote!(#private::next_index(#index, #value_list.len(), #position))
         };
-        sizes.push(quote!(#value_list.len()));
         values.push(value_list);
     }
 
@@ -81,7 +80,7 @@ fn expand(input: &DeriveInput, errors: &mut Errors) -> TokenStream {
         impl #private::LabelSet for #ident {
             const NAMES: &'static [&'static str] = &[#(#names),*];
             const VALUE_SETS: &'static [&'static [&'static str]] = &[#(#values),*];
-            const CARDINALITY: usize = 1 #(* #sizes)*;
+            const CARDINALITY: usize = #private::series_count(&[#(#values),*]);
 
             #[inline]
             fn series_index(&self) -> usize {

@@ -427,7 +427,8 @@ const fn same_str(a: &str, b: &str) -> bool {
 /// (the last label varies fastest): [`LabelSet::series_index`], the index generated code folds
 /// over a function's label arguments, [`digits`] and [`combination`] all follow it.
 #[inline]
-pub(crate) const fn next_index(index: usize, count: usize, value: usize) -> usize {
+#[must_use]
+pub const fn next_index(index: usize, count: usize, value: usize) -> usize {
     index * count + value
 }
 
