@@ -425,7 +425,7 @@ const fn same_str(a: &str, b: &str) -> bool {
 /// The series index of a label set, one more label at a time: `index` so far, then a label of
 /// `count` values whose value is number `value`. This is the crate's one mixed-radix index
 /// (the last label varies fastest): [`LabelSet::series_index`], the index generated code folds
-/// over a function's label arguments, [`digits`] and [`combination`] all follow it.
+/// over a function's label arguments, and the decoders `digits` and `combination` all follow it.
 #[inline]
 #[must_use]
 pub const fn next_index(index: usize, count: usize, value: usize) -> usize {
