@@ -5,52 +5,20 @@
 //! Durations are integer nanoseconds from a TSC clock (`quanta`), so a histogram's sum is an
 //! exact integer sum of what was observed and needs no compare-and-swap loop.
 
-use std::cell::Cell;
-use std::sync::LazyLock;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::model::Outcome;
+use crate::storage::clock::{self, CLOCK};
 use crate::storage::exemplar::{Exemplar, Exemplars, Trace};
 use crate::storage::native_histogram::{NativeConfig, NativeHistogram, NativeReading};
-
-/// The clock of every call: a calibrated TSC read when the CPU has a stable one.
-pub(crate) static CLOCK: LazyLock<quanta::Clock> = LazyLock::new(quanta::Clock::new);
-
-/// Number of stripes: a power of two, at least the CPUs (and 2), at most 16.
-static STRIPES: LazyLock<usize> = LazyLock::new(|| {
-    std::thread::available_parallelism()
-        .map_or(4, std::num::NonZero::get)
-        .next_power_of_two()
-        .clamp(2, 16)
-});
+use crate::storage::stripes;
 
 /// Slots of one stripe: the in-flight count, the sum, then one row of buckets per outcome,
 /// so that a call costs two increments: its outcome's bucket and the sum.
 const IN_FLIGHT: usize = 0;
 const SUM_NANOS: usize = 1;
 const BUCKETS: usize = 2;
-
-/// The next thread number to assign.
-static NEXT_THREAD: AtomicUsize = AtomicUsize::new(0);
-
-thread_local! {
-    /// This thread's number, assigned on first use; it picks the thread's stripe.
-    static THREAD: Cell<usize> = const { Cell::new(usize::MAX) };
-}
-
-#[inline]
-fn thread_number() -> usize {
-    THREAD.with(|number| {
-        let known = number.get();
-        if known != usize::MAX {
-            return known;
-        }
-        let assigned = NEXT_THREAD.fetch_add(1, Ordering::Relaxed);
-        number.set(assigned);
-        assigned
-    })
-}
 
 /// The cells of one series combination of one instrumented function.
 #[derive(Debug)]
@@ -91,11 +59,13 @@ impl CallCells {
             .collect();
         let stride =
             (BUCKETS + Outcome::ALL.len() * (bounds.len() + 1) + kinds).next_multiple_of(16);
-        let slots = (0..stride * *STRIPES).map(|_| AtomicU64::new(0)).collect();
+        let slots = (0..stride * stripes::count())
+            .map(|_| AtomicU64::new(0))
+            .collect();
         CallCells {
             slots,
             stride,
-            mask: *STRIPES - 1,
+            mask: stripes::count() - 1,
             exemplars: Exemplars::new(bounds.len() + 1 + Outcome::ALL.len()),
             bounds,
             kinds,
@@ -110,10 +80,10 @@ impl CallCells {
         }
     }
 
-    /// The first slot of this thread's stripe.
+    /// The first slot of the stripe of the CPU the thread runs on.
     #[inline]
     pub(crate) fn stripe(&self) -> usize {
-        (thread_number() & self.mask) * self.stride
+        (stripes::current() & self.mask) * self.stride
     }
 
     #[inline]
@@ -144,19 +114,21 @@ impl CallCells {
         }
     }
 
-    /// Keeps the exemplar of a call made in `trace`: on its duration's bucket, and on its
-    /// outcome's count.
+    /// Keeps the exemplar of a call made in `trace` that took `nanos` and ended at the
+    /// reading `ended` of [`CLOCK`]: on its duration's bucket, and on its outcome's count.
     #[cold]
     #[inline(never)]
-    pub(crate) fn exemplar(&self, trace: Trace, outcome: Outcome, nanos: u64) {
+    pub(crate) fn exemplar(&self, trace: Trace, outcome: Outcome, nanos: u64, ended: u64) {
         let bucket = self
             .bounds
             .iter()
             .position(|bound| nanos <= *bound)
             .unwrap_or(self.bounds.len());
-        self.exemplars.store(bucket, trace, seconds(nanos));
+        let time = clock::wall_nanos(ended);
+        self.exemplars.store(bucket, trace, seconds(nanos), time);
         let outcomes = self.bounds.len() + 1;
-        self.exemplars.store(outcomes + outcome.index(), trace, 1.0);
+        self.exemplars
+            .store(outcomes + outcome.index(), trace, 1.0, time);
     }
 
     /// The exemplars of the buckets, `+Inf` last (none when none was kept).
@@ -255,25 +227,16 @@ fn time_of(nanos: u64) -> Option<SystemTime> {
     (nanos != 0).then(|| UNIX_EPOCH + Duration::from_nanos(nanos))
 }
 
-/// Nanoseconds since the Unix epoch, now.
-fn now_nanos() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(1, |since| {
-            u64::try_from(since.as_nanos()).unwrap_or(u64::MAX)
-        })
-}
-
 /// How many stripes a storage of `slots` slots per stripe gets: striped where it pays (a few
 /// hot series), not on every series of a large family, whose stripes would multiply its
 /// memory for series that are rarely contended.
 fn stripes_for(slots: usize) -> usize {
     let budget = (4096 / slots.max(1)).max(1);
-    let mut stripes = *STRIPES;
-    while stripes > budget {
-        stripes /= 2;
+    let mut count = stripes::count();
+    while count > budget {
+        count /= 2;
     }
-    stripes
+    count
 }
 
 /// The values of the series of one counter or gauge family: one slot per series and stripe.
@@ -305,7 +268,7 @@ impl ValueCells {
         } else {
             series
         };
-        let now = now_nanos();
+        let now = clock::system_nanos();
         ValueCells {
             slots: (0..stride * count).map(|_| AtomicU64::new(0)).collect(),
             stride,
@@ -323,10 +286,13 @@ impl ValueCells {
         time_of(self.created.get(index)?.load(Ordering::Relaxed))
     }
 
-    /// Keeps the exemplar of an increment of counter `index` by `amount`, made in `trace`.
-    #[inline]
+    /// Keeps the exemplar of an increment of counter `index` by `amount`, made in `trace`
+    /// now.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn exemplar(&self, index: usize, trace: Trace, amount: f64) {
-        self.exemplars.store(index, trace, amount);
+        self.exemplars
+            .store(index, trace, amount, clock::wall_now());
     }
 
     /// The exemplar of counter `index`'s last increment made in a trace.
@@ -341,7 +307,7 @@ impl ValueCells {
 
     #[inline]
     fn own(&self, index: usize) -> &AtomicU64 {
-        &self.slots[(thread_number() & self.mask) * self.stride + index]
+        &self.slots[(stripes::current() & self.mask) * self.stride + index]
     }
 
     /// Adds `n` to an integer counter.
@@ -384,7 +350,7 @@ impl ValueCells {
             self.slots[stripe * self.stride + index].store(0, Ordering::Relaxed);
         }
         if let Some(created) = self.created.get(index) {
-            created.store(now_nanos(), Ordering::Relaxed);
+            created.store(clock::system_nanos(), Ordering::Relaxed);
         }
     }
 
@@ -507,7 +473,7 @@ impl HistogramCells {
             .iter()
             .position(|bound| value <= *bound)
             .unwrap_or(self.bounds.len());
-        let start = (thread_number() & self.mask) * self.stride + index * self.width;
+        let start = (stripes::current() & self.mask) * self.stride + index * self.width;
         self.slots[start + bucket].fetch_add(1, Ordering::Relaxed);
         let sum = &self.slots[start + self.width - 1];
         let mut current = sum.load(Ordering::Relaxed);
@@ -528,8 +494,12 @@ impl HistogramCells {
             .iter()
             .position(|bound| value <= *bound)
             .unwrap_or(self.bounds.len());
-        self.exemplars
-            .store(index * (self.bounds.len() + 1) + bucket, trace, value);
+        self.exemplars.store(
+            index * (self.bounds.len() + 1) + bucket,
+            trace,
+            value,
+            clock::wall_now(),
+        );
     }
 
     /// The exemplars of the buckets of series `index`, `+Inf` last (none when none was kept).
