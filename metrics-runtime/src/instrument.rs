@@ -169,6 +169,7 @@ impl CallSite {
                         self.descriptor.bucket_bounds(),
                         self.descriptor.error_kinds.len(),
                         native.as_ref(),
+                        combinations,
                     )
                 })
                 .collect()

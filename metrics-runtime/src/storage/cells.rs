@@ -45,11 +45,12 @@ pub(crate) struct CallCells {
 
 impl CallCells {
     /// Cells for a histogram with `bounds` (in seconds), a counter per kind of error, native
-    /// too with `native`.
+    /// too with `native`, for one of `combinations` label combinations of a call site.
     pub(crate) fn new(
         bounds_seconds: &[f64],
         kinds: usize,
         native: Option<&NativeConfig>,
+        combinations: usize,
     ) -> CallCells {
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         // validated positive seconds
@@ -57,15 +58,18 @@ impl CallCells {
             .iter()
             .map(|b| (b * 1e9).round().max(0.0) as u64)
             .collect();
-        let stride =
-            (BUCKETS + Outcome::ALL.len() * (bounds.len() + 1) + kinds).next_multiple_of(16);
-        let slots = (0..stride * stripes::count())
-            .map(|_| AtomicU64::new(0))
-            .collect();
+        let width = BUCKETS + Outcome::ALL.len() * (bounds.len() + 1) + kinds;
+        let count = stripes_within(width * combinations, CALL_SITE_STRIPES_BUDGET);
+        let stride = if count > 1 {
+            width.next_multiple_of(16)
+        } else {
+            width
+        };
+        let slots = (0..stride * count).map(|_| AtomicU64::new(0)).collect();
         CallCells {
             slots,
             stride,
-            mask: stripes::count() - 1,
+            mask: count - 1,
             exemplars: Exemplars::new(bounds.len() + 1 + Outcome::ALL.len()),
             bounds,
             kinds,
@@ -227,11 +231,25 @@ fn time_of(nanos: u64) -> Option<SystemTime> {
     (nanos != 0).then(|| UNIX_EPOCH + Duration::from_nanos(nanos))
 }
 
+/// The slots a family of counters or histograms may spend on its stripes (32 KiB).
+const FAMILY_STRIPES_BUDGET: usize = 4096;
+
+/// The slots the label combinations of one call site may spend on their stripes (512 KiB):
+/// a site with more combinations gets fewer stripes (its calls spread over the combinations);
+/// with one stripe a combination with the default buckets takes 400 bytes.
+const CALL_SITE_STRIPES_BUDGET: usize = 65_536;
+
 /// How many stripes a storage of `slots` slots per stripe gets: striped where it pays (a few
 /// hot series), not on every series of a large family, whose stripes would multiply its
 /// memory for series that are rarely contended.
 fn stripes_for(slots: usize) -> usize {
-    let budget = (4096 / slots.max(1)).max(1);
+    stripes_within(slots, FAMILY_STRIPES_BUDGET)
+}
+
+/// The stripes of [`stripes::count`] that `slots` slots per stripe can have within `budget`
+/// slots (at least one).
+fn stripes_within(slots: usize, budget: usize) -> usize {
+    let budget = (budget / slots.max(1)).max(1);
     let mut count = stripes::count();
     while count > budget {
         count /= 2;
@@ -639,7 +657,7 @@ mod tests {
 
     #[test]
     fn buckets_are_cumulative_and_sums_exact() {
-        let cells = CallCells::new(&[0.001, 0.01], 0, None);
+        let cells = CallCells::new(&[0.001, 0.01], 0, None, 1);
         let stripe = cells.stripe();
         cells.record(stripe, Outcome::Ok, 500_000);
         cells.record(stripe, Outcome::Ok, 1_000_000);
@@ -657,7 +675,7 @@ mod tests {
     fn concurrent_records_lose_nothing() {
         const THREADS: u64 = 4;
         const CALLS: u64 = 50_000;
-        let cells = CallCells::new(&[0.000_001, 0.001], 0, None);
+        let cells = CallCells::new(&[0.000_001, 0.001], 0, None, 1);
         std::thread::scope(|scope| {
             for thread in 0..THREADS {
                 let cells = &cells;
@@ -701,14 +719,14 @@ mod tests {
 
     #[test]
     fn kinds_are_counted_beside_the_buckets() {
-        let cells = CallCells::new(&[0.001], 3, None);
+        let cells = CallCells::new(&[0.001], 3, None, 1);
         let stripe = cells.stripe();
         cells.record(stripe, Outcome::Error, 10);
         cells.count_kind(stripe, 2);
         cells.count_kind(stripe, 2);
         cells.count_kind(stripe, 0);
         cells.count_kind(stripe, 7); // not a kind of these cells: ignored
-        let readings = Readings::take([&cells, &CallCells::new(&[0.5, 1.0], 0, None)]);
+        let readings = Readings::take([&cells, &CallCells::new(&[0.5, 1.0], 0, None, 1)]);
         let reading = readings.get(0);
         assert_eq!(
             [reading.kind(0), reading.kind(1), reading.kind(2)],
@@ -720,17 +738,30 @@ mod tests {
 
     #[test]
     fn in_flight_sums_across_stripes() {
-        let cells = CallCells::new(&[1.0], 0, None);
+        let cells = CallCells::new(&[1.0], 0, None, 1);
         cells.enter(0);
         cells.enter(0);
-        cells.leave(cells.stride);
+        cells.leave(cells.stride * cells.mask);
         assert_eq!(cells.in_flight(), 1);
         assert_eq!(Readings::take([&cells]).get(0).in_flight(), 1);
     }
 
     #[test]
+    fn memory_per_site_is_bounded() {
+        let one = CallCells::new(crate::model::DEFAULT_BUCKETS, 0, None, 1);
+        assert_eq!(
+            one.mask + 1,
+            stripes::count(),
+            "one combination: a stripe per CPU"
+        );
+        let many = CallCells::new(crate::model::DEFAULT_BUCKETS, 0, None, 10_000);
+        assert_eq!(many.mask, 0, "10,000 combinations: one stripe each");
+        assert_eq!(many.slots.len() * 8, 400);
+    }
+
+    #[test]
     fn a_reading_adds_up_while_calls_are_recorded() {
-        let cells = CallCells::new(&[0.000_001, 0.001], 0, None);
+        let cells = CallCells::new(&[0.000_001, 0.001], 0, None, 1);
         std::thread::scope(|scope| {
             let writer = scope.spawn(|| {
                 for call in 0..200_000_u64 {
