@@ -1,6 +1,7 @@
 //! The instrumented functions of the `scaling` benchmark at 10,000 series: five functions
-//! labelled by `shard` (100 values): 500 label combinations, 20 series each. The global registry holds every
-//! function a binary links, hence a binary per size; `scaling` runs it as its child.
+//! labelled by `shard` (100 values): 500 label combinations of 20 series.
+//! The global registry holds every function a binary links, hence a binary per size;
+//! `scaling` runs this one as its child.
 #![allow(clippy::cast_precision_loss)] // reported figures, far below 2^53
 
 mod common;
@@ -14,4 +15,9 @@ use kit::{Region, Shard, Tenant};
 #[global_allocator]
 static ALLOCATOR: kit::Counting = kit::Counting;
 
-functions!(combo: Shard, pattern: shard, args(shard: Shard), max_series = 10_000);
+functions!(
+    combo: Shard,
+    pattern: shard,
+    args(shard: Shard),
+    max_series = 10_000
+);

@@ -687,7 +687,10 @@ macro_rules! functions {
         #[instrument_metric::instrument_metric(
             name = "scaling",
             labels($($arg = $arg),+),
-            buckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0],
+            buckets = [
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                10.0
+            ],
             max_series = $max
         )]
         fn $name($($arg: $ty),+) -> Result<(), ()> {
@@ -705,7 +708,9 @@ macro_rules! functions {
         fn main() {
             use kit::Combo as _;
             let Ok(case) = std::env::var(kit::CASE) else {
-                println!("run by the `scaling` bench: cargo bench -p integration-tests --bench 'scaling*'");
+                println!(
+                    "run by the `scaling` bench: cargo bench -p integration-tests --bench 'scaling*'"
+                );
                 return;
             };
             let combinations = kit::FUNCTIONS.len() * <$combo>::count();
