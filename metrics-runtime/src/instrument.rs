@@ -130,11 +130,10 @@ impl CallSite {
             None => self.resolve(),
         };
         let cells = &cells[index];
-        let stripe = cells.stripe();
         let on = recording();
         let in_flight = self.descriptor.in_flight && on;
         if in_flight {
-            cells.enter(stripe);
+            cells.enter(cells.stripe());
         }
         CallGuard {
             cells,
@@ -143,7 +142,6 @@ impl CallSite {
             // within the size it had without it.
             #[allow(clippy::cast_possible_truncation)]
             combination: index as u32,
-            stripe,
             in_flight,
             on,
             started: if on { cells.clock.raw() } else { 0 },
@@ -171,6 +169,7 @@ impl CallSite {
                         self.descriptor.bucket_bounds(),
                         self.descriptor.error_kinds.len(),
                         native.as_ref(),
+                        combinations,
                     )
                 })
                 .collect()
@@ -205,7 +204,6 @@ pub struct CallGuard {
     site: &'static CallSite,
     /// The series of its dynamic label values in the site's cells, for a capture.
     combination: u32,
-    stripe: usize,
     in_flight: bool,
     /// Whether recording was on when the call started ([`set_recording`]).
     on: bool,
@@ -238,7 +236,8 @@ impl Drop for CallGuard {
             return;
         }
         let clock = self.cells.clock;
-        let nanos = clock.delta_as_nanos(self.started, clock.raw());
+        let ended = clock.raw();
+        let nanos = clock.delta_as_nanos(self.started, ended);
         let outcome = self.outcome.unwrap_or_else(|| {
             if std::thread::panicking() {
                 Outcome::Panic
@@ -246,16 +245,19 @@ impl Drop for CallGuard {
                 Outcome::Cancelled
             }
         });
-        self.cells.record(self.stripe, outcome, nanos);
+        // The stripe of the CPU the call ends on: an `async` call may have moved since it
+        // started, and the stripe it started on may belong to another running thread now.
+        let stripe = self.cells.stripe();
+        self.cells.record(stripe, outcome, nanos);
         if let Some(kind) = self.kind {
-            self.cells.count_kind(self.stripe, kind);
+            self.cells.count_kind(stripe, kind);
         }
         // Without the `exemplars` feature, nothing; with it, a thread-local read outside spans.
         if let Some(trace) = crate::storage::exemplar::current_trace() {
-            self.cells.exemplar(trace, outcome, nanos);
+            self.cells.exemplar(trace, outcome, nanos, ended);
         }
         if self.in_flight {
-            self.cells.leave(self.stripe);
+            self.cells.leave(stripe);
         }
         // One relaxed load when no test captures anything.
         if CAPTURES.load(Ordering::Relaxed) != 0 {

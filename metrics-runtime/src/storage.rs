@@ -2,5 +2,7 @@
 //! exposition format and no registry.
 
 pub(crate) mod cells;
+pub(crate) mod clock;
 pub(crate) mod exemplar;
 pub(crate) mod native_histogram;
+pub(crate) mod stripes;

@@ -352,3 +352,77 @@ async fn the_headers_are_read_as_the_sdk_propagator_reads_them_where_the_specifi
         assert_eq!(whoami(&headers).await, "none", "{traceparent:?}");
     }
 }
+
+/// Ships a parcel.
+#[instrument_metric(name = "parcel_ship")]
+fn ship() -> &'static str {
+    "shipped"
+}
+
+#[derive(instrument_metric::Metrics)]
+#[metrics(prefix = "depot")]
+struct Depot {
+    /// Parcels loaded.
+    loaded_total: instrument_metric::IntCounter,
+    /// Time to load a parcel.
+    load_duration_seconds: instrument_metric::Histogram,
+}
+
+/// The exemplar timestamps (seconds) of the OpenMetrics samples `name` in `text`.
+fn exemplar_times(text: &str, name: &str) -> Vec<f64> {
+    text.lines()
+        .filter(|line| line.starts_with(name) && line.contains(" # {"))
+        .map(|line| {
+            let time = line.rsplit(' ').next().unwrap();
+            time.parse().unwrap()
+        })
+        .collect()
+}
+
+/// Exemplars take their time from the calibrated clock the call reads (a field observation:
+/// one time-stamp read), not from the system clock: the time written is the system clock's
+/// at the observation, within a millisecond. (`storage::clock`'s unit tests move the clocks
+/// by hand: a clock set forward or back, drift, taking the anchor again.)
+#[test]
+fn an_exemplar_has_the_wall_clock_time_of_its_observation() {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let seconds = || {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64()
+    };
+    let span = SpanContext::new(
+        TraceId::from_hex(CALLER_TRACE).unwrap(),
+        SpanId::from_hex(CALLER_SPAN).unwrap(),
+        TraceFlags::SAMPLED,
+        true,
+        TraceState::default(),
+    );
+    let depot = Depot::global();
+    let before = seconds();
+    {
+        let _entered = opentelemetry::Context::new()
+            .with_remote_span_context(span)
+            .attach();
+        ship();
+        depot.loaded_total.inc();
+        depot.load_duration_seconds.observe(0.25);
+    }
+    let after = seconds();
+    let text = instrument_metric::render_as(Format::OpenMetrics);
+    let mut times = exemplar_times(&text, "parcel_ship_total{");
+    times.extend(exemplar_times(
+        &text,
+        "parcel_ship_duration_seconds_bucket{",
+    ));
+    times.extend(exemplar_times(&text, "depot_loaded_total "));
+    times.extend(exemplar_times(&text, "depot_load_duration_seconds_bucket{"));
+    assert_eq!(times.len(), 4, "{text}");
+    for time in times {
+        assert!(
+            time >= before - 0.001 && time <= after + 0.001,
+            "{time} outside [{before}, {after}] by more than 1 ms"
+        );
+    }
+}

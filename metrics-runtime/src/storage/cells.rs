@@ -5,52 +5,20 @@
 //! Durations are integer nanoseconds from a TSC clock (`quanta`), so a histogram's sum is an
 //! exact integer sum of what was observed and needs no compare-and-swap loop.
 
-use std::cell::Cell;
-use std::sync::LazyLock;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::model::Outcome;
+use crate::storage::clock::{self, CLOCK};
 use crate::storage::exemplar::{Exemplar, Exemplars, Trace};
 use crate::storage::native_histogram::{NativeConfig, NativeHistogram, NativeReading};
-
-/// The clock of every call: a calibrated TSC read when the CPU has a stable one.
-pub(crate) static CLOCK: LazyLock<quanta::Clock> = LazyLock::new(quanta::Clock::new);
-
-/// Number of stripes: a power of two, at least the CPUs (and 2), at most 16.
-static STRIPES: LazyLock<usize> = LazyLock::new(|| {
-    std::thread::available_parallelism()
-        .map_or(4, std::num::NonZero::get)
-        .next_power_of_two()
-        .clamp(2, 16)
-});
+use crate::storage::stripes;
 
 /// Slots of one stripe: the in-flight count, the sum, then one row of buckets per outcome,
 /// so that a call costs two increments: its outcome's bucket and the sum.
 const IN_FLIGHT: usize = 0;
 const SUM_NANOS: usize = 1;
 const BUCKETS: usize = 2;
-
-/// The next thread number to assign.
-static NEXT_THREAD: AtomicUsize = AtomicUsize::new(0);
-
-thread_local! {
-    /// This thread's number, assigned on first use; it picks the thread's stripe.
-    static THREAD: Cell<usize> = const { Cell::new(usize::MAX) };
-}
-
-#[inline]
-fn thread_number() -> usize {
-    THREAD.with(|number| {
-        let known = number.get();
-        if known != usize::MAX {
-            return known;
-        }
-        let assigned = NEXT_THREAD.fetch_add(1, Ordering::Relaxed);
-        number.set(assigned);
-        assigned
-    })
-}
 
 /// The cells of one series combination of one instrumented function.
 #[derive(Debug)]
@@ -77,11 +45,12 @@ pub(crate) struct CallCells {
 
 impl CallCells {
     /// Cells for a histogram with `bounds` (in seconds), a counter per kind of error, native
-    /// too with `native`.
+    /// too with `native`, for one of `combinations` label combinations of a call site.
     pub(crate) fn new(
         bounds_seconds: &[f64],
         kinds: usize,
         native: Option<&NativeConfig>,
+        combinations: usize,
     ) -> CallCells {
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         // validated positive seconds
@@ -89,13 +58,18 @@ impl CallCells {
             .iter()
             .map(|b| (b * 1e9).round().max(0.0) as u64)
             .collect();
-        let stride =
-            (BUCKETS + Outcome::ALL.len() * (bounds.len() + 1) + kinds).next_multiple_of(16);
-        let slots = (0..stride * *STRIPES).map(|_| AtomicU64::new(0)).collect();
+        let width = BUCKETS + Outcome::ALL.len() * (bounds.len() + 1) + kinds;
+        let count = stripes_within(width * combinations, CALL_SITE_STRIPES_BUDGET);
+        let stride = if count > 1 {
+            width.next_multiple_of(16)
+        } else {
+            width
+        };
+        let slots = (0..stride * count).map(|_| AtomicU64::new(0)).collect();
         CallCells {
             slots,
             stride,
-            mask: *STRIPES - 1,
+            mask: count - 1,
             exemplars: Exemplars::new(bounds.len() + 1 + Outcome::ALL.len()),
             bounds,
             kinds,
@@ -110,10 +84,10 @@ impl CallCells {
         }
     }
 
-    /// The first slot of this thread's stripe.
+    /// The first slot of the stripe of the CPU the thread runs on.
     #[inline]
     pub(crate) fn stripe(&self) -> usize {
-        (thread_number() & self.mask) * self.stride
+        (stripes::current() & self.mask) * self.stride
     }
 
     #[inline]
@@ -144,19 +118,21 @@ impl CallCells {
         }
     }
 
-    /// Keeps the exemplar of a call made in `trace`: on its duration's bucket, and on its
-    /// outcome's count.
+    /// Keeps the exemplar of a call made in `trace` that took `nanos` and ended at the
+    /// reading `ended` of [`CLOCK`]: on its duration's bucket, and on its outcome's count.
     #[cold]
     #[inline(never)]
-    pub(crate) fn exemplar(&self, trace: Trace, outcome: Outcome, nanos: u64) {
+    pub(crate) fn exemplar(&self, trace: Trace, outcome: Outcome, nanos: u64, ended: u64) {
         let bucket = self
             .bounds
             .iter()
             .position(|bound| nanos <= *bound)
             .unwrap_or(self.bounds.len());
-        self.exemplars.store(bucket, trace, seconds(nanos));
+        let time = clock::wall_nanos(ended);
+        self.exemplars.store(bucket, trace, seconds(nanos), time);
         let outcomes = self.bounds.len() + 1;
-        self.exemplars.store(outcomes + outcome.index(), trace, 1.0);
+        self.exemplars
+            .store(outcomes + outcome.index(), trace, 1.0, time);
     }
 
     /// The exemplars of the buckets, `+Inf` last (none when none was kept).
@@ -255,25 +231,30 @@ fn time_of(nanos: u64) -> Option<SystemTime> {
     (nanos != 0).then(|| UNIX_EPOCH + Duration::from_nanos(nanos))
 }
 
-/// Nanoseconds since the Unix epoch, now.
-fn now_nanos() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(1, |since| {
-            u64::try_from(since.as_nanos()).unwrap_or(u64::MAX)
-        })
-}
+/// The slots a family of counters or histograms may spend on its stripes (32 KiB).
+const FAMILY_STRIPES_BUDGET: usize = 4096;
+
+/// The slots the label combinations of one call site may spend on their stripes (512 KiB):
+/// a site with more combinations gets fewer stripes (its calls spread over the combinations);
+/// with one stripe a combination with the default buckets takes 400 bytes.
+const CALL_SITE_STRIPES_BUDGET: usize = 65_536;
 
 /// How many stripes a storage of `slots` slots per stripe gets: striped where it pays (a few
 /// hot series), not on every series of a large family, whose stripes would multiply its
 /// memory for series that are rarely contended.
 fn stripes_for(slots: usize) -> usize {
-    let budget = (4096 / slots.max(1)).max(1);
-    let mut stripes = *STRIPES;
-    while stripes > budget {
-        stripes /= 2;
+    stripes_within(slots, FAMILY_STRIPES_BUDGET)
+}
+
+/// The stripes of [`stripes::count`] that `slots` slots per stripe can have within `budget`
+/// slots (at least one).
+fn stripes_within(slots: usize, budget: usize) -> usize {
+    let budget = (budget / slots.max(1)).max(1);
+    let mut count = stripes::count();
+    while count > budget {
+        count /= 2;
     }
-    stripes
+    count
 }
 
 /// The values of the series of one counter or gauge family: one slot per series and stripe.
@@ -305,7 +286,7 @@ impl ValueCells {
         } else {
             series
         };
-        let now = now_nanos();
+        let now = clock::system_nanos();
         ValueCells {
             slots: (0..stride * count).map(|_| AtomicU64::new(0)).collect(),
             stride,
@@ -323,10 +304,13 @@ impl ValueCells {
         time_of(self.created.get(index)?.load(Ordering::Relaxed))
     }
 
-    /// Keeps the exemplar of an increment of counter `index` by `amount`, made in `trace`.
-    #[inline]
+    /// Keeps the exemplar of an increment of counter `index` by `amount`, made in `trace`
+    /// now.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn exemplar(&self, index: usize, trace: Trace, amount: f64) {
-        self.exemplars.store(index, trace, amount);
+        self.exemplars
+            .store(index, trace, amount, clock::wall_now());
     }
 
     /// The exemplar of counter `index`'s last increment made in a trace.
@@ -341,7 +325,7 @@ impl ValueCells {
 
     #[inline]
     fn own(&self, index: usize) -> &AtomicU64 {
-        &self.slots[(thread_number() & self.mask) * self.stride + index]
+        &self.slots[(stripes::current() & self.mask) * self.stride + index]
     }
 
     /// Adds `n` to an integer counter.
@@ -384,7 +368,7 @@ impl ValueCells {
             self.slots[stripe * self.stride + index].store(0, Ordering::Relaxed);
         }
         if let Some(created) = self.created.get(index) {
-            created.store(now_nanos(), Ordering::Relaxed);
+            created.store(clock::system_nanos(), Ordering::Relaxed);
         }
     }
 
@@ -507,7 +491,7 @@ impl HistogramCells {
             .iter()
             .position(|bound| value <= *bound)
             .unwrap_or(self.bounds.len());
-        let start = (thread_number() & self.mask) * self.stride + index * self.width;
+        let start = (stripes::current() & self.mask) * self.stride + index * self.width;
         self.slots[start + bucket].fetch_add(1, Ordering::Relaxed);
         let sum = &self.slots[start + self.width - 1];
         let mut current = sum.load(Ordering::Relaxed);
@@ -528,8 +512,12 @@ impl HistogramCells {
             .iter()
             .position(|bound| value <= *bound)
             .unwrap_or(self.bounds.len());
-        self.exemplars
-            .store(index * (self.bounds.len() + 1) + bucket, trace, value);
+        self.exemplars.store(
+            index * (self.bounds.len() + 1) + bucket,
+            trace,
+            value,
+            clock::wall_now(),
+        );
     }
 
     /// The exemplars of the buckets of series `index`, `+Inf` last (none when none was kept).
@@ -669,7 +657,7 @@ mod tests {
 
     #[test]
     fn buckets_are_cumulative_and_sums_exact() {
-        let cells = CallCells::new(&[0.001, 0.01], 0, None);
+        let cells = CallCells::new(&[0.001, 0.01], 0, None, 1);
         let stripe = cells.stripe();
         cells.record(stripe, Outcome::Ok, 500_000);
         cells.record(stripe, Outcome::Ok, 1_000_000);
@@ -687,7 +675,7 @@ mod tests {
     fn concurrent_records_lose_nothing() {
         const THREADS: u64 = 4;
         const CALLS: u64 = 50_000;
-        let cells = CallCells::new(&[0.000_001, 0.001], 0, None);
+        let cells = CallCells::new(&[0.000_001, 0.001], 0, None, 1);
         std::thread::scope(|scope| {
             for thread in 0..THREADS {
                 let cells = &cells;
@@ -731,14 +719,14 @@ mod tests {
 
     #[test]
     fn kinds_are_counted_beside_the_buckets() {
-        let cells = CallCells::new(&[0.001], 3, None);
+        let cells = CallCells::new(&[0.001], 3, None, 1);
         let stripe = cells.stripe();
         cells.record(stripe, Outcome::Error, 10);
         cells.count_kind(stripe, 2);
         cells.count_kind(stripe, 2);
         cells.count_kind(stripe, 0);
         cells.count_kind(stripe, 7); // not a kind of these cells: ignored
-        let readings = Readings::take([&cells, &CallCells::new(&[0.5, 1.0], 0, None)]);
+        let readings = Readings::take([&cells, &CallCells::new(&[0.5, 1.0], 0, None, 1)]);
         let reading = readings.get(0);
         assert_eq!(
             [reading.kind(0), reading.kind(1), reading.kind(2)],
@@ -750,17 +738,30 @@ mod tests {
 
     #[test]
     fn in_flight_sums_across_stripes() {
-        let cells = CallCells::new(&[1.0], 0, None);
+        let cells = CallCells::new(&[1.0], 0, None, 1);
         cells.enter(0);
         cells.enter(0);
-        cells.leave(cells.stride);
+        cells.leave(cells.stride * cells.mask);
         assert_eq!(cells.in_flight(), 1);
         assert_eq!(Readings::take([&cells]).get(0).in_flight(), 1);
     }
 
     #[test]
+    fn memory_per_site_is_bounded() {
+        let one = CallCells::new(crate::model::DEFAULT_BUCKETS, 0, None, 1);
+        assert_eq!(
+            one.mask + 1,
+            stripes::count(),
+            "one combination: a stripe per CPU"
+        );
+        let many = CallCells::new(crate::model::DEFAULT_BUCKETS, 0, None, 10_000);
+        assert_eq!(many.mask, 0, "10,000 combinations: one stripe each");
+        assert_eq!(many.slots.len() * 8, 400);
+    }
+
+    #[test]
     fn a_reading_adds_up_while_calls_are_recorded() {
-        let cells = CallCells::new(&[0.000_001, 0.001], 0, None);
+        let cells = CallCells::new(&[0.000_001, 0.001], 0, None, 1);
         std::thread::scope(|scope| {
             let writer = scope.spawn(|| {
                 for call in 0..200_000_u64 {

@@ -5,6 +5,8 @@
 //! (a `tracing` span entered under `tracing-opentelemetry`, which activates the span's
 //! OpenTelemetry context, or a context attached by hand) stores its trace id, span id, value
 //! and time in the slot of its bucket (or counter): one exemplar per slot, the latest wins.
+//! The time is the caller's, from the calibrated clock (`storage::clock`): the reading a call
+//! already made, or one time-stamp read, not a read of the system clock per exemplar.
 //! Outside any span an observation only looks at the current context (a thread-local read);
 //! without the feature, [`current_trace`] is `None` and compiles to nothing.
 //!
@@ -99,7 +101,7 @@ struct Slot {
 const READ_ATTEMPTS: usize = 8;
 
 impl Slot {
-    fn store(&self, trace: Trace, value: f64, time: SystemTime) {
+    fn store(&self, trace: Trace, value: f64, nanos: u64) {
         let sequence = self.sequence.load(Ordering::Relaxed);
         if sequence & 1 == 1
             || self
@@ -111,9 +113,6 @@ impl Slot {
             return;
         }
         fence(Ordering::Release);
-        let nanos = time.duration_since(UNIX_EPOCH).map_or(0, |since| {
-            u64::try_from(since.as_nanos()).unwrap_or(u64::MAX)
-        });
         #[allow(clippy::cast_possible_truncation)] // the two halves of the id
         {
             self.trace_high
@@ -172,15 +171,15 @@ impl Exemplars {
         }
     }
 
-    /// Stores the exemplar of an observation of `value` in slot `index` (out of range: none).
-    #[cold]
-    #[inline(never)]
-    pub(crate) fn store(&self, index: usize, trace: Trace, value: f64) {
+    /// Stores the exemplar of an observation of `value` made at `nanos` (since the Unix
+    /// epoch) in slot `index` (out of range: none).
+    #[inline]
+    pub(crate) fn store(&self, index: usize, trace: Trace, value: f64, nanos: u64) {
         let slots = self
             .slots
             .get_or_init(|| (0..self.len).map(|_| Slot::default()).collect());
         if let Some(slot) = slots.get(index) {
-            slot.store(trace, value, SystemTime::now());
+            slot.store(trace, value, nanos);
         }
     }
 
@@ -221,16 +220,19 @@ mod tests {
         let exemplars = Exemplars::new(3);
         assert_eq!(exemplars.get(1), None);
         assert_eq!(exemplars.size(), std::mem::size_of::<Exemplars>());
-        exemplars.store(1, TRACE, 0.25);
+        exemplars.store(1, TRACE, 0.25, 1_000);
         let second = Trace {
             trace_id: 7,
             span_id: 9,
         };
-        exemplars.store(1, second, 0.5);
-        exemplars.store(5, TRACE, 1.0);
+        exemplars.store(1, second, 0.5, 1_765_000_000_123_456_789);
+        exemplars.store(5, TRACE, 1.0, 2_000);
         let read = exemplars.get(1).unwrap();
         assert_eq!((read.trace, read.value), (second, 0.5));
-        assert!(read.time <= SystemTime::now());
+        assert_eq!(
+            read.time,
+            UNIX_EPOCH + Duration::from_nanos(1_765_000_000_123_456_789)
+        );
         let mut out = Vec::new();
         exemplars.read(0..3, &mut out);
         assert_eq!(out.iter().filter(|e| e.is_some()).count(), 1);
@@ -275,7 +277,7 @@ mod tests {
                             trace_id: u128::from(id) << 64 | u128::from(id),
                             span_id: id,
                         };
-                        exemplars.store(0, trace, value);
+                        exemplars.store(0, trace, value, id);
                     }
                 });
             }
@@ -287,6 +289,7 @@ mod tests {
                     #[allow(clippy::cast_precision_loss)]
                     let value = id as f64;
                     assert_eq!(read.value.to_bits(), value.to_bits());
+                    assert_eq!(read.time, UNIX_EPOCH + Duration::from_nanos(id));
                     seen += 1;
                 }
             }

@@ -99,18 +99,15 @@ where
 struct Record {
     layer: &'static Layer,
     route: &'static Route,
-    stripe: usize,
     started: u64,
 }
 
 impl Record {
     fn start(layer: &'static Layer, route: &'static Route) -> Record {
-        let stripe = route.in_flight.stripe();
-        route.in_flight.enter(stripe);
+        route.in_flight.enter(route.in_flight.stripe());
         Record {
             layer,
             route,
-            stripe,
             started: route.in_flight.clock.raw(),
         }
     }
@@ -122,8 +119,10 @@ impl Record {
 
     fn observe(&self, status: u16) {
         let clock = self.route.in_flight.clock;
-        let nanos = clock.delta_as_nanos(self.started, clock.raw());
-        self.route.in_flight.leave(self.stripe);
+        let ended = clock.raw();
+        let nanos = clock.delta_as_nanos(self.started, ended);
+        // The stripe of the CPU the request ends on: the count is the sum of the stripes.
+        self.route.in_flight.leave(self.route.in_flight.stripe());
         let cells = self
             .route
             .status(self.layer.status_slot(status), self.layer.bounds);
@@ -133,7 +132,7 @@ impl Record {
             native.observe(nanos as f64 / 1e9);
         }
         if let Some(trace) = current_trace() {
-            cells.exemplar(trace, Outcome::Ok, nanos);
+            cells.exemplar(trace, Outcome::Ok, nanos, ended);
         }
         // One relaxed load when no test captures anything.
         if CAPTURES.load(Ordering::Relaxed) != 0 {
