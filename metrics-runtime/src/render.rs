@@ -283,7 +283,7 @@ fn write_function_family(
                     let calls = Value::Unsigned(reading.calls(*outcome));
                     let result = Some(("result", outcome.as_str()));
                     let exemplar = recorded.outcome_exemplar(*outcome);
-                    let (labels, created) = (&[&series.labels], Some(recorded.created));
+                    let (labels, created) = (&[&*series.labels], Some(recorded.created));
                     writer.counter(name, labels, result, calls, created, exemplar.as_ref());
                 }
             }
@@ -292,7 +292,7 @@ fn write_function_family(
             for series in &family.series {
                 let reading = readings.get(series.cells);
                 let (labels, created) =
-                    (&[&series.labels], Some(global.cells[series.cells].created));
+                    (&[&*series.labels], Some(global.cells[series.cells].created));
                 for (index, kind) in series.kinds.iter().enumerate() {
                     let errors = Value::Unsigned(reading.kind(index));
                     let kind = Some(("kind", *kind));
@@ -303,7 +303,7 @@ fn write_function_family(
         FunctionKind::InFlight => {
             for series in &family.series {
                 let in_flight = Value::Signed(readings.get(series.cells).in_flight());
-                writer.gauge(name, &[&series.labels], None, in_flight);
+                writer.gauge(name, &[&*series.labels], None, in_flight);
             }
         }
         FunctionKind::Duration => {
@@ -312,7 +312,7 @@ fn write_function_family(
             for series in &family.series {
                 let cells = global.cells[series.cells];
                 cells.bucket_exemplars(&mut exemplars);
-                let labels = &[&series.labels];
+                let labels = &[&*series.labels];
                 // The protobuf writer takes the native histogram, the text formats the classic
                 // buckets read with the counter rows (so that they add up to its count).
                 if writer.native_histograms()
