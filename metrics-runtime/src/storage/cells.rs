@@ -48,6 +48,7 @@ pub(crate) struct CallCells {
 impl CallCells {
     /// Cells for a histogram with `bounds` (in seconds), a counter per kind of error, native
     /// too with `native`: one call site without labels.
+    #[cfg(any(test, feature = "axum"))]
     pub(crate) fn new(
         bounds_seconds: &[f64],
         kinds: usize,
