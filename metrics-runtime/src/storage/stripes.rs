@@ -79,7 +79,7 @@ pub(crate) fn count() -> usize {
 
 /// The offset from the thread pointer of the CPU number in glibc's `rseq` area, once the
 /// stripes are known and are that number masked (`rseq` registered, the CPUs numbered from 0
-/// without gaps); [`GENERAL`] otherwise. The one word the hot path reads, with [`MASK`].
+/// without gaps); [`GENERAL`] otherwise. The one word the hot path reads.
 #[cfg(all(
     target_os = "linux",
     target_env = "gnu",
@@ -92,17 +92,11 @@ static DIRECT: AtomicIsize = AtomicIsize::new(GENERAL);
     any(target_arch = "x86_64", target_arch = "aarch64")
 ))]
 const GENERAL: isize = isize::MIN;
-/// `count - 1`, for the direct path.
-#[cfg(all(
-    target_os = "linux",
-    target_env = "gnu",
-    any(target_arch = "x86_64", target_arch = "aarch64")
-))]
-static MASK: AtomicUsize = AtomicUsize::new(0);
 
-/// The stripe the current thread writes to now, below [`count`]. Cells with fewer stripes
-/// mask it (the counts are powers of two, so CPUs on distinct stripes stay distinct as far
-/// as the smaller count allows).
+/// The stripe the current thread writes to now, to be masked by the caller with its own
+/// stripe count less one (a power of two, at most [`count`]): the bits above [`count`]'s
+/// are not cleared here, the caller's mask clears them. Cells with fewer stripes than
+/// [`count`] keep CPUs on distinct stripes as far as their count allows.
 #[inline]
 pub(crate) fn current() -> usize {
     #[cfg(all(
@@ -113,7 +107,7 @@ pub(crate) fn current() -> usize {
     {
         let offset = DIRECT.load(Ordering::Acquire);
         if offset != GENERAL {
-            return rseq::cpu(offset) & MASK.load(Ordering::Relaxed);
+            return rseq::cpu(offset);
         }
     }
     general()
@@ -183,7 +177,6 @@ impl Stripes {
             any(target_arch = "x86_64", target_arch = "aarch64")
         ))]
         if let (Source::Rseq(offset), true) = (source, direct) {
-            MASK.store(count - 1, Ordering::Relaxed);
             DIRECT.store(offset, Ordering::Release);
         }
         Stripes {
@@ -372,15 +365,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_stripe_is_below_the_count() {
+    fn a_stripe_for_each_cpu_up_to_sixteen() {
         let stripes = stripes();
         assert!(stripes.count.is_power_of_two() && stripes.count <= MAX_STRIPES);
-        assert!(current() < stripes.count);
-        std::thread::scope(|scope| {
-            for _ in 0..8 {
-                scope.spawn(|| assert!(current() < count()));
-            }
-        });
+        assert!(stripes.count >= allowed_cpus().len().min(MAX_STRIPES));
     }
 
     /// Each CPU the process may run on writes to its own stripe, as far as there are
@@ -416,7 +404,12 @@ mod tests {
                 };
                 assert!(pinned, "could not move a thread to CPU {cpu}");
                 assert_eq!(linux::getcpu(), cpu);
-                assert_eq!(Some(current()), stripes.of_cpu(cpu), "{:?}", stripes.source);
+                assert_eq!(
+                    Some(current() & (stripes.count - 1)),
+                    stripes.of_cpu(cpu),
+                    "{:?}",
+                    stripes.source
+                );
             })
             .join()
             .unwrap();
