@@ -163,16 +163,13 @@ impl CallSite {
         self.handles.get_or_init(|| {
             let combinations = crate::model::labels::series_count(&self.dynamic_values());
             let native = crate::settings::native_config(self.descriptor.native_histogram);
-            (0..combinations)
-                .map(|_| {
-                    CallCells::new(
-                        self.descriptor.bucket_bounds(),
-                        self.descriptor.error_kinds.len(),
-                        native.as_ref(),
-                        combinations,
-                    )
-                })
-                .collect()
+            CallCells::of_site(
+                self.descriptor.bucket_bounds(),
+                self.descriptor.error_kinds.len(),
+                native.as_ref(),
+                combinations,
+            )
+            .into_boxed_slice()
         })
     }
 

@@ -34,8 +34,9 @@ pub(crate) struct FunctionFamily {
 
 /// One series (one label combination of one function) of a [`FunctionFamily`].
 pub(crate) struct FunctionSeries {
-    /// Its labels, constant labels included.
-    pub(crate) labels: Labels,
+    /// Its labels, constant labels included: one set shared by the series of a label
+    /// combination in each of its function's families.
+    pub(crate) labels: Arc<Labels>,
     /// Its cells: an index into [`Global::cells`], so that a scrape reads each cell once for
     /// every family that shows it.
     pub(crate) cells: usize,
@@ -268,7 +269,7 @@ fn function_families(
             );
             pairs.sort_by_key(|(name, _)| *name);
             let values: Vec<&'static str> = pairs.iter().map(|(_, value)| *value).collect();
-            let labels = registry.series_labels(&pairs);
+            let labels = Arc::new(registry.series_labels(&pairs));
             for ((spec, kind), accepted) in specs.iter().zip(kinds).zip(&accepted) {
                 if !accepted {
                     continue;
@@ -296,7 +297,7 @@ fn function_families(
                     series: Vec::new(),
                 });
                 family.series.push(FunctionSeries {
-                    labels: labels.clone(),
+                    labels: Arc::clone(&labels),
                     cells: first + combination,
                     outcomes: site.descriptor.outcomes(),
                     kinds: site.descriptor.error_kinds,

@@ -5,6 +5,7 @@
 //! Durations are integer nanoseconds from a TSC clock (`quanta`), so a histogram's sum is an
 //! exact integer sum of what was observed and needs no compare-and-swap loop.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -28,8 +29,9 @@ pub(crate) struct CallCells {
     stride: usize,
     /// `stripes - 1`, the stripes being a power of two.
     mask: usize,
-    /// Bucket upper bounds, in nanoseconds (the `+Inf` bucket follows them).
-    bounds: Box<[u64]>,
+    /// Bucket upper bounds, in nanoseconds (the `+Inf` bucket follows them), shared by the
+    /// combinations of a call site.
+    bounds: Arc<[u64]>,
     /// Kinds of error counted, in slots after the rows of buckets.
     kinds: usize,
     /// The clock, resolved once rather than on every call.
@@ -45,16 +47,29 @@ pub(crate) struct CallCells {
 
 impl CallCells {
     /// Cells for a histogram with `bounds` (in seconds), a counter per kind of error, native
-    /// too with `native`, for one of `combinations` label combinations of a call site.
+    /// too with `native`: one call site without labels.
+    #[cfg(any(test, feature = "axum"))]
     pub(crate) fn new(
         bounds_seconds: &[f64],
         kinds: usize,
         native: Option<&NativeConfig>,
-        combinations: usize,
     ) -> CallCells {
+        CallCells::of_site(bounds_seconds, kinds, native, 1)
+            .pop()
+            .unwrap_or_else(|| unreachable!("a site has a combination"))
+    }
+
+    /// The cells of the `combinations` label combinations of one call site, which share
+    /// their bounds and, past a budget, get fewer stripes.
+    pub(crate) fn of_site(
+        bounds_seconds: &[f64],
+        kinds: usize,
+        native: Option<&NativeConfig>,
+        combinations: usize,
+    ) -> Vec<CallCells> {
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         // validated positive seconds
-        let bounds: Box<[u64]> = bounds_seconds
+        let bounds: Arc<[u64]> = bounds_seconds
             .iter()
             .map(|b| (b * 1e9).round().max(0.0) as u64)
             .collect();
@@ -65,23 +80,25 @@ impl CallCells {
         } else {
             width
         };
-        let slots = (0..stride * count).map(|_| AtomicU64::new(0)).collect();
-        CallCells {
-            slots,
-            stride,
-            mask: count - 1,
-            exemplars: Exemplars::new(bounds.len() + 1 + Outcome::ALL.len()),
-            bounds,
-            kinds,
-            clock: &CLOCK,
-            created: SystemTime::now(),
-            // A configuration is checked when it is set, the bounds by the macro.
-            native: native.and_then(|config| {
-                NativeHistogram::new(config, bounds_seconds)
-                    .ok()
-                    .map(Box::new)
-            }),
-        }
+        let created = SystemTime::now();
+        (0..combinations)
+            .map(|_| CallCells {
+                slots: (0..stride * count).map(|_| AtomicU64::new(0)).collect(),
+                stride,
+                mask: count - 1,
+                exemplars: Exemplars::new(bounds.len() + 1 + Outcome::ALL.len()),
+                bounds: Arc::clone(&bounds),
+                kinds,
+                clock: &CLOCK,
+                created,
+                // A configuration is checked when it is set, the bounds by the macro.
+                native: native.and_then(|config| {
+                    NativeHistogram::new(config, bounds_seconds)
+                        .ok()
+                        .map(Box::new)
+                }),
+            })
+            .collect()
     }
 
     /// The first slot of the stripe of the CPU the thread runs on.
@@ -213,7 +230,7 @@ impl CallCells {
     pub(crate) fn size(&self) -> usize {
         std::mem::size_of::<Self>()
             + self.slots.len() * 8
-            + self.bounds.len() * 8
+            + self.bounds.len() * 8 / Arc::strong_count(&self.bounds)
             + self.native.as_ref().map_or(0, |native| native.size())
             + self.exemplars.size()
             - std::mem::size_of::<Exemplars>()
@@ -657,7 +674,7 @@ mod tests {
 
     #[test]
     fn buckets_are_cumulative_and_sums_exact() {
-        let cells = CallCells::new(&[0.001, 0.01], 0, None, 1);
+        let cells = CallCells::new(&[0.001, 0.01], 0, None);
         let stripe = cells.stripe();
         cells.record(stripe, Outcome::Ok, 500_000);
         cells.record(stripe, Outcome::Ok, 1_000_000);
@@ -675,7 +692,7 @@ mod tests {
     fn concurrent_records_lose_nothing() {
         const THREADS: u64 = 4;
         const CALLS: u64 = 50_000;
-        let cells = CallCells::new(&[0.000_001, 0.001], 0, None, 1);
+        let cells = CallCells::new(&[0.000_001, 0.001], 0, None);
         std::thread::scope(|scope| {
             for thread in 0..THREADS {
                 let cells = &cells;
@@ -719,14 +736,14 @@ mod tests {
 
     #[test]
     fn kinds_are_counted_beside_the_buckets() {
-        let cells = CallCells::new(&[0.001], 3, None, 1);
+        let cells = CallCells::new(&[0.001], 3, None);
         let stripe = cells.stripe();
         cells.record(stripe, Outcome::Error, 10);
         cells.count_kind(stripe, 2);
         cells.count_kind(stripe, 2);
         cells.count_kind(stripe, 0);
         cells.count_kind(stripe, 7); // not a kind of these cells: ignored
-        let readings = Readings::take([&cells, &CallCells::new(&[0.5, 1.0], 0, None, 1)]);
+        let readings = Readings::take([&cells, &CallCells::new(&[0.5, 1.0], 0, None)]);
         let reading = readings.get(0);
         assert_eq!(
             [reading.kind(0), reading.kind(1), reading.kind(2)],
@@ -738,7 +755,7 @@ mod tests {
 
     #[test]
     fn in_flight_sums_across_stripes() {
-        let cells = CallCells::new(&[1.0], 0, None, 1);
+        let cells = CallCells::new(&[1.0], 0, None);
         cells.enter(0);
         cells.enter(0);
         cells.leave(cells.stride * cells.mask);
@@ -748,20 +765,25 @@ mod tests {
 
     #[test]
     fn memory_per_site_is_bounded() {
-        let one = CallCells::new(crate::model::DEFAULT_BUCKETS, 0, None, 1);
+        let one = CallCells::new(crate::model::DEFAULT_BUCKETS, 0, None);
         assert_eq!(
             one.mask + 1,
             stripes::count(),
             "one combination: a stripe per CPU"
         );
-        let many = CallCells::new(crate::model::DEFAULT_BUCKETS, 0, None, 10_000);
-        assert_eq!(many.mask, 0, "10,000 combinations: one stripe each");
-        assert_eq!(many.slots.len() * 8, 400);
+        let many = CallCells::of_site(crate::model::DEFAULT_BUCKETS, 0, None, 10_000);
+        assert_eq!(many.len(), 10_000);
+        assert_eq!(many[0].mask, 0, "10,000 combinations: one stripe each");
+        assert_eq!(many[0].slots.len() * 8, 400);
+        assert!(
+            Arc::ptr_eq(&many[0].bounds, &many[9_999].bounds),
+            "one copy of the bounds"
+        );
     }
 
     #[test]
     fn a_reading_adds_up_while_calls_are_recorded() {
-        let cells = CallCells::new(&[0.000_001, 0.001], 0, None, 1);
+        let cells = CallCells::new(&[0.000_001, 0.001], 0, None);
         std::thread::scope(|scope| {
             let writer = scope.spawn(|| {
                 for call in 0..200_000_u64 {

@@ -18,6 +18,12 @@
 
 use std::cell::Cell;
 use std::sync::LazyLock;
+#[cfg(all(
+    target_os = "linux",
+    target_env = "gnu",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+))]
+use std::sync::atomic::AtomicIsize;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The most stripes a set of cells has: beyond 16 CPUs, CPUs share stripes (CPU `i` of the
@@ -44,11 +50,17 @@ pub(crate) enum Source {
 /// The stripes of this process: how many, and which one each CPU writes to.
 #[derive(Debug)]
 pub(crate) struct Stripes {
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     pub(crate) source: Source,
     /// A power of two, at most [`MAX_STRIPES`].
     pub(crate) count: usize,
     /// The stripe of each CPU number; CPUs past its end use the per-thread number.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     table: Box<[u8]>,
+    /// Whether the stripe of CPU `i` is `i % count` (the CPUs are numbered from 0 without
+    /// gaps, as on most machines): no table to read.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    direct: bool,
 }
 
 static STRIPES: LazyLock<Stripes> = LazyLock::new(Stripes::detect);
@@ -65,27 +77,70 @@ pub(crate) fn count() -> usize {
     STRIPES.count
 }
 
-/// The stripe the current thread writes to now, below [`count`]. Cells with fewer stripes
-/// mask it (the counts are powers of two, so CPUs on distinct stripes stay distinct as far
-/// as the smaller count allows).
+/// The offset from the thread pointer of the CPU number in glibc's `rseq` area, once the
+/// stripes are known and are that number masked (`rseq` registered, the CPUs numbered from 0
+/// without gaps); [`GENERAL`] otherwise. The one word the hot path reads.
+#[cfg(all(
+    target_os = "linux",
+    target_env = "gnu",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+))]
+static DIRECT: AtomicIsize = AtomicIsize::new(GENERAL);
+#[cfg(all(
+    target_os = "linux",
+    target_env = "gnu",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+))]
+const GENERAL: isize = isize::MIN;
+
+/// The stripe the current thread writes to now, to be masked by the caller with its own
+/// stripe count less one (a power of two, at most [`count`]): the bits above [`count`]'s
+/// are not cleared here, the caller's mask clears them. Cells with fewer stripes than
+/// [`count`] keep CPUs on distinct stripes as far as their count allows.
 #[inline]
 pub(crate) fn current() -> usize {
+    #[cfg(all(
+        target_os = "linux",
+        target_env = "gnu",
+        any(target_arch = "x86_64", target_arch = "aarch64")
+    ))]
+    {
+        let offset = DIRECT.load(Ordering::Acquire);
+        if offset != GENERAL {
+            return rseq::cpu(offset);
+        }
+    }
+    general()
+}
+
+/// [`current`] by the source found when the stripes were first used.
+#[cfg(target_os = "linux")]
+#[inline(never)]
+fn general() -> usize {
     let stripes = &*STRIPES;
     let cpu = match stripes.source {
         #[cfg(all(
-            target_os = "linux",
             target_env = "gnu",
             any(target_arch = "x86_64", target_arch = "aarch64")
         ))]
         Source::Rseq(offset) => rseq::cpu(offset),
-        #[cfg(target_os = "linux")]
         Source::GetCpu => linux::getcpu(),
         Source::Threads => return thread_number() & (stripes.count - 1),
     };
+    if stripes.direct {
+        return cpu & (stripes.count - 1);
+    }
     match stripes.table.get(cpu) {
         Some(stripe) => usize::from(*stripe),
         None => thread_number() & (stripes.count - 1),
     }
+}
+
+/// [`current`] where no CPU number is known: the thread's number.
+#[cfg(not(target_os = "linux"))]
+#[inline]
+fn general() -> usize {
+    thread_number() & (STRIPES.count - 1)
 }
 
 impl Stripes {
@@ -112,10 +167,23 @@ impl Stripes {
         if source == Source::Threads {
             table = Box::new([]);
         }
+        let direct = table
+            .iter()
+            .enumerate()
+            .all(|(cpu, stripe)| usize::from(*stripe) == cpu % count);
+        #[cfg(all(
+            target_os = "linux",
+            target_env = "gnu",
+            any(target_arch = "x86_64", target_arch = "aarch64")
+        ))]
+        if let (Source::Rseq(offset), true) = (source, direct) {
+            DIRECT.store(offset, Ordering::Release);
+        }
         Stripes {
             source,
             count,
             table,
+            direct,
         }
     }
 
@@ -264,28 +332,30 @@ mod rseq {
     /// The CPU the current thread runs on.
     #[inline]
     pub(super) fn cpu(offset: isize) -> usize {
-        let thread: *const u32;
-        // SAFETY: reads the thread pointer, which glibc's `__rseq_offset` is relative to:
-        // on x86-64 the first word of the thread control block (`fs:0` points to itself), on
-        // AArch64 `tpidr_el0`. No memory is written, no flag changed.
+        let cpu: u32;
+        // SAFETY: glibc registered the area of every thread at `offset` from the thread
+        // pointer (checked by `offset`) and it lives as long as the thread; the kernel writes
+        // the CPU number only while the thread is not running, so one aligned 4-byte read
+        // sees a whole value. On x86-64 the thread pointer is the `fs` base: one load
+        // relative to it. On AArch64 it is `tpidr_el0`. No memory is written, no flag changed.
         unsafe {
             #[cfg(target_arch = "x86_64")]
             std::arch::asm!(
-                "mov {}, qword ptr fs:0",
-                out(reg) thread,
-                options(nostack, readonly, preserves_flags, pure)
+                "mov {cpu:e}, dword ptr fs:[{at}]",
+                cpu = out(reg) cpu,
+                at = in(reg) offset + CPU_ID,
+                options(nostack, readonly, preserves_flags)
             );
             #[cfg(target_arch = "aarch64")]
             std::arch::asm!(
-                "mrs {}, tpidr_el0",
-                out(reg) thread,
-                options(nostack, nomem, preserves_flags, pure)
+                "mrs {thread}, tpidr_el0",
+                "ldr {cpu:w}, [{thread}, {at}]",
+                thread = out(reg) _,
+                cpu = out(reg) cpu,
+                at = in(reg) offset + CPU_ID,
+                options(nostack, readonly, preserves_flags)
             );
         }
-        // SAFETY: glibc registered the area of every thread at this offset (checked by
-        // `offset`), it lives as long as the thread, and the kernel writes it only while the
-        // thread is not running: a volatile read of the aligned `u32` sees a whole value.
-        let cpu = unsafe { thread.byte_offset(offset + CPU_ID).read_volatile() };
         cpu as usize
     }
 }
@@ -295,15 +365,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_stripe_is_below_the_count() {
+    fn a_stripe_for_each_cpu_up_to_sixteen() {
         let stripes = stripes();
         assert!(stripes.count.is_power_of_two() && stripes.count <= MAX_STRIPES);
-        assert!(current() < stripes.count);
-        std::thread::scope(|scope| {
-            for _ in 0..8 {
-                scope.spawn(|| assert!(current() < count()));
-            }
-        });
+        assert!(stripes.count >= allowed_cpus().len().min(MAX_STRIPES));
     }
 
     /// Each CPU the process may run on writes to its own stripe, as far as there are
@@ -339,7 +404,12 @@ mod tests {
                 };
                 assert!(pinned, "could not move a thread to CPU {cpu}");
                 assert_eq!(linux::getcpu(), cpu);
-                assert_eq!(Some(current()), stripes.of_cpu(cpu), "{:?}", stripes.source);
+                assert_eq!(
+                    Some(current() & (stripes.count - 1)),
+                    stripes.of_cpu(cpu),
+                    "{:?}",
+                    stripes.source
+                );
             })
             .join()
             .unwrap();

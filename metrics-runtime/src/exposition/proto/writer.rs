@@ -92,6 +92,8 @@ pub struct ProtoWriter<'a> {
     /// its series start (each encoded as field 4 of the family).
     family_start: usize,
     series_start: usize,
+    /// The room left for the family's length: [`LENGTH_ROOM`], widened as the family grows.
+    room: usize,
     /// An exemplar being encoded, kept between series.
     exemplar: Vec<u8>,
     /// Its labels, encoded as fields of `Metric`.
@@ -110,7 +112,9 @@ pub struct ProtoWriter<'a> {
 }
 
 /// The room `ProtoWriter::header` leaves for a family's length: three bytes, as a varint, for
-/// families of 16 KiB to 2 MiB, those whose bytes it is worth not moving.
+/// families of 16 KiB to 2 MiB, those whose bytes it is worth not moving. A family that grows
+/// past 2 MiB gets a fourth byte as soon as it does, moving its first 2 MiB rather than all
+/// of it at the end (a million series are 68 MB; issue 25).
 const LENGTH_ROOM: usize = 3;
 
 /// The key of `MetricFamily.metric`: field 4, length-delimited.
@@ -139,6 +143,7 @@ impl<'a> ProtoWriter<'a> {
             family: None,
             family_start: 0,
             series_start: 0,
+            room: LENGTH_ROOM,
             exemplar: Vec::new(),
             labels: Vec::new(),
             value: Vec::new(),
@@ -183,6 +188,7 @@ impl<'a> ProtoWriter<'a> {
         // The family's length comes first: room for it, then its fields, then its series as
         // they come, so that they are written once, where they stay (see `flush`).
         self.family_start = self.out.len();
+        self.room = LENGTH_ROOM;
         self.out.extend_from_slice(&[0; LENGTH_ROOM]);
         let _ = family.encode(self.out);
         self.series_start = self.out.len();
@@ -717,6 +723,13 @@ impl<'a> ProtoWriter<'a> {
         self.out.push(field << 3 | 2);
         put_varint(self.out, value);
         self.out.extend_from_slice(&self.value);
+        if self.out.len() - self.family_start - self.room >= 1 << (7 * self.room) {
+            // Its length no longer fits in the room: one more byte, before there is more to
+            // move.
+            self.out.insert(self.family_start + self.room, 0);
+            self.room += 1;
+            self.series_start += 1;
+        }
     }
 
     /// Writes the family being written, if it has series.
@@ -728,13 +741,13 @@ impl<'a> ProtoWriter<'a> {
             self.out.truncate(self.family_start);
             return;
         }
-        let body = self.family_start + LENGTH_ROOM;
-        let mut length = Vec::with_capacity(LENGTH_ROOM);
+        let body = self.family_start + self.room;
+        let mut length = Vec::with_capacity(self.room);
         put_varint(&mut length, self.out.len() - body);
-        if length.len() == LENGTH_ROOM {
+        if length.len() == self.room {
             self.out[self.family_start..body].copy_from_slice(&length);
         } else {
-            // A family shorter than 16 KiB (or longer than 2 MiB): its bytes move.
+            // A family shorter than 16 KiB: its bytes move.
             self.out.splice(self.family_start..body, length);
         }
     }

@@ -68,7 +68,7 @@ pub(super) struct Route {
 impl Route {
     pub(super) fn status(&self, slot: usize, bounds: &[f64]) -> &CallCells {
         let slot = slot.min(self.statuses.len() - 1);
-        self.statuses[slot].get_or_init(|| CallCells::new(bounds, 0, None, 1))
+        self.statuses[slot].get_or_init(|| CallCells::new(bounds, 0, None))
     }
 
     /// Each status (or class) seen, with its cells.
@@ -162,7 +162,7 @@ impl Layer {
                 labels,
                 endpoint: endpoint.into(),
                 method,
-                in_flight: CallCells::new(&[], 0, None, 1),
+                in_flight: CallCells::new(&[], 0, None),
                 statuses: (0..slots).map(|_| OnceLock::new()).collect(),
                 request_sizes: sizes(),
                 response_sizes: sizes(),
