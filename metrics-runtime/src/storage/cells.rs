@@ -21,11 +21,54 @@ const IN_FLIGHT: usize = 0;
 const SUM_NANOS: usize = 1;
 const BUCKETS: usize = 2;
 
+/// Slots of 8 bytes per line of 128 (two cache lines: adjacent-line prefetching pairs them).
+const LINE_SLOTS: usize = 16;
+
+/// Slots whose first starts a 128-byte line when the cells are striped, so that a stripe of a
+/// multiple of [`LINE_SLOTS`] slots has its lines to itself: nothing else, not the cells' own
+/// fields every call reads nor a neighbouring allocation, shares a line with a stripe. The
+/// allocator only promises 16 bytes, so up to 15 slots more are allocated and skipped.
+#[derive(Debug)]
+struct Lines {
+    all: Box<[AtomicU64]>,
+    /// The first slot used: where a line starts.
+    first: usize,
+}
+
+impl Lines {
+    /// `len` slots at 0, on whole lines if `striped`.
+    fn new(len: usize, striped: bool) -> Lines {
+        let spare = if striped { LINE_SLOTS - 1 } else { 0 };
+        let all: Box<[AtomicU64]> = (0..len + spare).map(|_| AtomicU64::new(0)).collect();
+        let address = all.as_ptr() as usize;
+        let first = if striped {
+            (LINE_SLOTS * 8 - address % (LINE_SLOTS * 8)) % (LINE_SLOTS * 8) / 8
+        } else {
+            0
+        };
+        Lines { all, first }
+    }
+
+    /// Bytes allocated.
+    fn bytes(&self) -> usize {
+        self.all.len() * 8
+    }
+}
+
+impl std::ops::Deref for Lines {
+    type Target = [AtomicU64];
+
+    #[inline]
+    fn deref(&self) -> &[AtomicU64] {
+        &self.all[self.first..]
+    }
+}
+
 /// The cells of one series combination of one instrumented function.
 #[derive(Debug)]
 pub(crate) struct CallCells {
     /// `stripes * stride` slots; each stripe starts on its own 128-byte boundary.
-    slots: Box<[AtomicU64]>,
+    slots: Lines,
     stride: usize,
     /// `stripes - 1`, the stripes being a power of two.
     mask: usize,
@@ -76,14 +119,14 @@ impl CallCells {
         let width = BUCKETS + Outcome::ALL.len() * (bounds.len() + 1) + kinds;
         let count = stripes_within(width * combinations, CALL_SITE_STRIPES_BUDGET);
         let stride = if count > 1 {
-            width.next_multiple_of(16)
+            width.next_multiple_of(LINE_SLOTS)
         } else {
             width
         };
         let created = SystemTime::now();
         (0..combinations)
             .map(|_| CallCells {
-                slots: (0..stride * count).map(|_| AtomicU64::new(0)).collect(),
+                slots: Lines::new(stride * count, count > 1),
                 stride,
                 mask: count - 1,
                 exemplars: Exemplars::new(bounds.len() + 1 + Outcome::ALL.len()),
@@ -229,7 +272,7 @@ impl CallCells {
     /// Bytes these cells take.
     pub(crate) fn size(&self) -> usize {
         std::mem::size_of::<Self>()
-            + self.slots.len() * 8
+            + self.slots.bytes()
             + self.bounds.len() * 8 / Arc::strong_count(&self.bounds)
             + self.native.as_ref().map_or(0, |native| native.size())
             + self.exemplars.size()
@@ -281,7 +324,7 @@ fn stripes_within(slots: usize, budget: usize) -> usize {
 /// never striped: `set` must replace the value, not a stripe of it.
 #[derive(Debug)]
 pub(crate) struct ValueCells {
-    slots: Box<[AtomicU64]>,
+    slots: Lines,
     /// Slots of one stripe: the series, rounded up to whole 128-byte lines.
     stride: usize,
     /// `stripes - 1`.
@@ -299,13 +342,13 @@ impl ValueCells {
     pub(crate) fn new(series: usize, counters: bool) -> ValueCells {
         let count = if counters { stripes_for(series) } else { 1 };
         let stride = if count > 1 {
-            series.next_multiple_of(16)
+            series.next_multiple_of(LINE_SLOTS)
         } else {
             series
         };
         let now = clock::system_nanos();
         ValueCells {
-            slots: (0..stride * count).map(|_| AtomicU64::new(0)).collect(),
+            slots: Lines::new(stride * count, count > 1),
             stride,
             mask: count - 1,
             series,
@@ -413,7 +456,8 @@ impl ValueCells {
     /// Bytes these cells take.
     pub(crate) fn size(&self) -> usize {
         std::mem::size_of::<Self>()
-            + (self.slots.len() + self.created.len()) * 8
+            + self.slots.bytes()
+            + self.created.len() * 8
             + self.exemplars.size()
             - std::mem::size_of::<Exemplars>()
     }
@@ -424,7 +468,7 @@ impl ValueCells {
 /// a native histogram per series (which has the classic buckets too).
 #[derive(Debug)]
 pub(crate) struct HistogramCells {
-    slots: Box<[AtomicU64]>,
+    slots: Lines,
     /// Upper bounds; the `+Inf` bucket follows them.
     bounds: Box<[f64]>,
     /// Slots of one series: a count per bucket (`+Inf` included), then the sum's bits.
@@ -456,12 +500,12 @@ impl HistogramCells {
         let striped = if native.is_some() { 0 } else { series };
         let count = stripes_for(striped * width);
         let stride = if count > 1 {
-            (striped * width).next_multiple_of(16)
+            (striped * width).next_multiple_of(LINE_SLOTS)
         } else {
             striped * width
         };
         HistogramCells {
-            slots: (0..stride * count).map(|_| AtomicU64::new(0)).collect(),
+            slots: Lines::new(stride * count, count > 1),
             bounds: bounds.into(),
             width,
             stride,
@@ -582,7 +626,7 @@ impl HistogramCells {
     /// Bytes these cells take.
     pub(crate) fn size(&self) -> usize {
         std::mem::size_of::<Self>()
-            + self.slots.len() * 8
+            + self.slots.bytes()
             + self.bounds.len() * 8
             + self
                 .native
@@ -763,6 +807,47 @@ mod tests {
         assert_eq!(Readings::take([&cells]).get(0).in_flight(), 1);
     }
 
+    /// Every stripe of striped cells starts a 128-byte line, and the cells' fields (the clock
+    /// every call reads) are on no line of a stripe: a thread writing its stripe shares no
+    /// line with another thread's, nor with what every thread reads.
+    #[test]
+    fn stripes_have_their_lines_to_themselves() {
+        let calls = CallCells::new(crate::model::DEFAULT_BUCKETS, 2, None);
+        let values = ValueCells::new(10, true);
+        let histograms = HistogramCells::new(3, &[0.1, 1.0], None);
+        let starts = [
+            (calls.slots.as_ptr() as usize, calls.stride, calls.mask),
+            (values.slots.as_ptr() as usize, values.stride, values.mask),
+            (
+                histograms.slots.as_ptr() as usize,
+                histograms.stride,
+                histograms.mask,
+            ),
+        ];
+        assert!(stripes::count() == 1 || starts.iter().all(|(_, _, mask)| *mask > 0));
+        for (start, stride, mask) in starts {
+            for stripe in 0..=mask {
+                if mask > 0 {
+                    assert_eq!((start + stripe * stride * 8) % 128, 0);
+                }
+            }
+        }
+        // The cells of a site's combinations, in one allocation, beside their slots.
+        let site = CallCells::of_site(crate::model::DEFAULT_BUCKETS, 0, None, 3);
+        for cells in &site {
+            if cells.mask == 0 {
+                continue;
+            }
+            let first = cells.slots.as_ptr() as usize;
+            let lines = first / 128..(first + (cells.mask + 1) * cells.stride * 8).div_ceil(128);
+            for other in &site {
+                let fields = std::ptr::from_ref(other) as usize;
+                let last = fields + std::mem::size_of::<CallCells>() - 1;
+                assert!(!lines.contains(&(fields / 128)) && !lines.contains(&(last / 128)));
+            }
+        }
+    }
+
     #[test]
     fn memory_per_site_is_bounded() {
         let one = CallCells::new(crate::model::DEFAULT_BUCKETS, 0, None);
@@ -774,7 +859,7 @@ mod tests {
         let many = CallCells::of_site(crate::model::DEFAULT_BUCKETS, 0, None, 10_000);
         assert_eq!(many.len(), 10_000);
         assert_eq!(many[0].mask, 0, "10,000 combinations: one stripe each");
-        assert_eq!(many[0].slots.len() * 8, 400);
+        assert_eq!(many[0].slots.bytes(), 400);
         assert!(
             Arc::ptr_eq(&many[0].bounds, &many[9_999].bounds),
             "one copy of the bounds"
