@@ -6,7 +6,7 @@
 // Bottom layer first; a module uses only those above it in this list.
 // What declarations, labels and names are: descriptors, label sets, the naming rules.
 mod model;
-// Where values live: striped cells, native histograms, exemplars.
+// Where values live: cells striped by CPU, the clock, native histograms, exemplars.
 mod storage;
 // How a family is written: the writer trait, text and protobuf, content negotiation.
 mod exposition;

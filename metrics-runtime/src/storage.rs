@@ -1,5 +1,5 @@
-//! Storage: the cells calls and handles write, native histograms and exemplars. Knows no
-//! exposition format and no registry.
+//! Storage: the cells calls and handles write (striped by CPU), the clock, native histograms
+//! and exemplars. Knows no exposition format and no registry.
 
 pub(crate) mod cells;
 pub(crate) mod clock;

@@ -89,7 +89,11 @@ impl Anchor {
     /// The wall-clock time of the reading `raw` of the clock.
     #[inline]
     pub(crate) fn nanos_at(&self, raw: u64) -> u64 {
-        let (anchor_raw, anchor_nanos) = self.read();
+        let Some((anchor_raw, anchor_nanos)) = self.read() else {
+            // Another thread is taking the anchor again (and may be preempted doing so): no
+            // waiting for it, both clocks are read here instead.
+            return self.take(raw);
+        };
         if raw < anchor_raw {
             // Read before another thread took the anchor again.
             return anchor_nanos.saturating_sub(self.clock.delta_as_nanos(raw, anchor_raw));
@@ -101,23 +105,18 @@ impl Anchor {
         anchor_nanos.saturating_add(since)
     }
 
-    /// The anchor, both words of one taking (the one before, while it is being taken again).
+    /// The anchor, both words of one taking; `None` while another thread is taking it again.
     #[inline]
-    fn read(&self) -> (u64, u64) {
-        loop {
-            let before = self.sequence.load(Ordering::Acquire);
-            let raw = self.raw.load(Ordering::Relaxed);
-            let nanos = self.nanos.load(Ordering::Relaxed);
-            fence(Ordering::Acquire);
-            if before & 1 == 0 && self.sequence.load(Ordering::Relaxed) == before {
-                return (raw, nanos);
-            }
-            std::hint::spin_loop();
-        }
+    fn read(&self) -> Option<(u64, u64)> {
+        let before = self.sequence.load(Ordering::Acquire);
+        let raw = self.raw.load(Ordering::Relaxed);
+        let nanos = self.nanos.load(Ordering::Relaxed);
+        fence(Ordering::Acquire);
+        (before & 1 == 0 && self.sequence.load(Ordering::Relaxed) == before).then_some((raw, nanos))
     }
 
-    /// Takes the anchor again and returns the time of `raw` by it; another thread taking it
-    /// at the same time leaves it to that thread.
+    /// Takes the anchor again and returns the time of `raw` by both clocks read now; another
+    /// thread taking it at the same time leaves it to that thread.
     #[cold]
     #[inline(never)]
     fn take(&self, raw: u64) -> u64 {
@@ -238,6 +237,30 @@ mod tests {
         assert!(worst < MS, "{worst} ns");
         // Without taking it again, the gap would have reached 30 ms.
         assert!(wall.reads.load(Ordering::Relaxed) <= 61);
+    }
+
+    /// Threads reading while the anchor is taken again and again get consistent times: never
+    /// a raw reading of one taking with the wall time of another.
+    #[test]
+    fn times_stay_consistent_while_the_anchor_is_taken_again() {
+        let (clock, wall, anchor) = anchored(0);
+        let anchor = Anchor { every: 0, ..anchor };
+        std::thread::scope(|scope| {
+            for _ in 0..2 {
+                scope.spawn(|| {
+                    for _ in 0..20_000 {
+                        let raw = clock.raw();
+                        let time = anchor.nanos_at(raw);
+                        // The mock clock only moves forward, by 1 µs a step below.
+                        assert!(time <= wall.now() && time + MS > wall.now());
+                    }
+                });
+            }
+            for _ in 0..20_000 {
+                wall.mock.increment(1_000);
+                anchor.nanos_at(clock.raw());
+            }
+        });
     }
 
     #[test]
