@@ -9,11 +9,10 @@
 // Each binary uses part of this module.
 #![allow(dead_code)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::fmt::Write as _;
 use std::hash::Hash;
 use std::hint::black_box;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use instrument_metric::{LabelValue, Registry};
@@ -38,41 +37,8 @@ pub const RESULTS: [&str; 3] = ["ok", "error", "panic"];
 /// The environment variable that makes a bench binary measure one case: `kind/size/library`.
 pub const CASE: &str = "SCALING_CASE";
 
-/// Bytes allocated and not yet freed.
-pub static LIVE: AtomicUsize = AtomicUsize::new(0);
-
-/// The system allocator, counting the live bytes in [`LIVE`] (`realloc` forwarded as is, so
-/// that a growing output buffer costs what it costs without the counting).
-pub struct Counting;
-
-// SAFETY: forwards every call to the system allocator and only counts.
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
-        // SAFETY: the caller's contract is the system allocator's.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
-        // SAFETY: as above.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        // SAFETY: as above.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(new_size, Ordering::Relaxed);
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        // SAFETY: as above.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+// The counting allocator of every memory benchmark: the binaries install `Counting`.
+pub use crate::common::{Counting, LIVE};
 
 /// A label type: every value, in order.
 pub trait Dim: LabelValue + Copy + Eq + Hash + std::fmt::Debug + Send + Sync + 'static {
