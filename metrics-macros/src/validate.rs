@@ -7,14 +7,9 @@
 //! and the fix; the caller puts it on the offending token.
 
 pub(crate) use instrument_metric_rules::{
-    Kind, buckets, common, help, kind_rules, label_name, label_value, metric_name,
+    DEFAULT_MAX_SERIES, Kind, buckets, common, help, kind_rules, label_name, label_value, metric_name,
     nanosecond_buckets, objective_name, prefix, referenced_name, snake_case, stem,
 };
-
-/// The most series (label combinations) one declaration may create unless it raises the cap
-/// with `max_series = N`: every series exists from start-up, so a larger product of label
-/// types is almost always a label that should not be one.
-pub(crate) const DEFAULT_MAX_SERIES: usize = 10_000;
 
 /// The message of a declaration whose labels make more than `cap` series: `what` names the
 /// labels, `raise` is where to write `max_series = N`.

@@ -5,6 +5,12 @@ use crate::names::{is_camel_case, snake_case};
 /// Label names that Prometheus gives a meaning of its own.
 pub const RESERVED_LABELS: &[&str] = &["le", "quantile"];
 
+/// The most series (label combinations) one family may create unless its declaration raises
+/// the cap (`max_series = N` at compile time, `FamilyBuilder::max_series` for label values
+/// given at run time): every series exists from start-up, so a larger product of label value
+/// counts is almost always a label that should not be one.
+pub const DEFAULT_MAX_SERIES: usize = 10_000;
+
 /// What is wrong with a label name, in the order the rules are checked.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum LabelNameProblem {

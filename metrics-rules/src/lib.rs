@@ -26,7 +26,10 @@ mod objectives;
 mod units;
 
 pub use buckets::{SMALLEST_DURATION_BOUND, buckets, help, nanosecond_buckets};
-pub use labels::{LabelNameProblem, RESERVED_LABELS, label_name, label_name_problem, label_value};
+pub use labels::{
+    DEFAULT_MAX_SERIES, LabelNameProblem, RESERVED_LABELS, label_name, label_name_problem,
+    label_value,
+};
 pub use names::{
     ABBREVIATIONS, Kind, NameProblem, RESERVED_PREFIX, RESERVED_SUFFIXES, SuffixProblem,
     TYPE_WORDS, characters, common, kind_rules, metric_name, prefix, referenced_name,

@@ -76,14 +76,19 @@ pub use integrations::sqlx;
 pub use integrations::system;
 pub use metrics::{
     Counter, CounterFamily, Family, Gauge, GaugeFamily, Histogram, HistogramFamily, HistogramTimer,
-    IntCounter, IntCounterFamily, IntGauge, IntGaugeFamily, Metric,
+    IntCounter, IntCounterFamily, IntGauge, IntGaugeFamily, Metric, RuntimeFamily,
+    UnknownLabelValue,
+};
+pub use model::label_values::{
+    LabelPart, LabelValues, LabelValuesError, Runtime, RuntimeLabels,
 };
 pub use model::labels::{ErrorKinds, LabelSet, LabelValue, OptionLabelValue};
 pub use model::{DEFAULT_BUCKETS, Location, MetricKind, Objective, Outcome, Shape};
 pub use registry::collect;
 pub use registry::crate_check::{CrateCheckError, check_crate};
 pub use registry::{
-    DEFAULT_COLLECT_TIMEOUT, MIN_COLLECT_TIMEOUT, MetricField, Registry, catalog, check, registry,
+    DEFAULT_COLLECT_TIMEOUT, FamilyBuilder, MIN_COLLECT_TIMEOUT, MetricField, Registry, catalog,
+    check, registry,
 };
 pub use render::{render, render_as};
 pub use settings::{ConfigError, set_constant_labels, set_native_histograms};

@@ -14,12 +14,15 @@ use crate::storage::cells::{HistogramCells, ValueCells};
 
 mod family;
 mod histogram;
+mod runtime_family;
 mod values;
 
 pub use family::{
     CounterFamily, Family, GaugeFamily, HistogramFamily, IntCounterFamily, IntGaugeFamily,
 };
 pub use histogram::{Histogram, HistogramTimer};
+pub(crate) use runtime_family::{RuntimeSets, UNKNOWN_VALUES_FAMILY, UNKNOWN_VALUES_HELP};
+pub use runtime_family::{RuntimeFamily, UnknownLabelValue};
 pub use values::{Counter, Gauge, IntCounter, IntGauge};
 
 /// The cells of one family, shared by its handles and by the registry that writes it.

@@ -2,6 +2,7 @@
 //! metric structs, source locations, metric kinds, and the runtime's label-name rule. Knows
 //! nothing above it.
 
+pub(crate) mod label_values;
 pub(crate) mod labels;
 
 use std::fmt;

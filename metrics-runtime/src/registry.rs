@@ -30,6 +30,7 @@ mod fields;
 mod intern;
 mod register;
 pub(crate) mod runner;
+mod runtime_labels;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -40,7 +41,7 @@ use crate::catalog::{
     Catalog, CatalogError, Conflict, Declaration, DeclaredObjective, FamilySpec,
     InstrumentedFunction, Origin,
 };
-use crate::metrics::{Histogram, IntGauge, LabelTable, Storage};
+use crate::metrics::{Histogram, IntGauge, LabelTable, RuntimeSets, Storage};
 use crate::model::Shape;
 use crate::model::labels::Labels;
 use crate::registry::runner::Source;
@@ -53,6 +54,7 @@ pub(crate) use build::{
 };
 pub(crate) use collectors::valid_samples;
 pub use fields::MetricField;
+pub use runtime_labels::FamilyBuilder;
 
 /// How long a scrape waits for the collectors by default ([`Registry::set_collect_timeout`]),
 /// and the longest a scraper can make it wait: a scraper's
@@ -154,6 +156,9 @@ struct State {
     /// Objectives registered at run time (the HTTP layer's).
     objectives: Vec<DeclaredObjective>,
     conflicts: Vec<Conflict>,
+    /// Whether `metrics_label_values_unknown_total` is declared (with the first family with
+    /// run-time labels).
+    unknown_values: bool,
     /// Families whose names only the crate may take ([`RESERVED_FAMILIES`] in the global
     /// registry), with their shapes.
     reserved: &'static [(&'static str, Shape)],
@@ -168,6 +173,8 @@ pub(crate) struct StoredFamily {
     /// The values of each label, to tell two declarations of one family apart whose label
     /// types have the same names but other values.
     values: Vec<Vec<&'static str>>,
+    /// Its labels whose values are given at run time, if it has any.
+    pub(crate) runtime: Option<Arc<RuntimeSets>>,
 }
 
 /// Writes families from cells the registry does not hold (an HTTP layer's).
@@ -181,6 +188,8 @@ pub(crate) struct Snapshot {
     #[cfg(feature = "prometheus")]
     pub(crate) attached: Arc<Vec<prometheus::Registry>>,
     pub(crate) conflicts: usize,
+    /// Whether `metrics_label_values_unknown_total` is written.
+    pub(crate) unknown_values: bool,
 }
 
 impl Registry {
@@ -326,6 +335,7 @@ impl Registry {
             #[cfg(feature = "prometheus")]
             attached: Arc::clone(&state.attached),
             conflicts: state.conflicts.len(),
+            unknown_values: state.unknown_values,
         }
     }
 

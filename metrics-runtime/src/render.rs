@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::exposition::text::{Format, Writer};
 use crate::exposition::{Exposition, HistogramReading, Value};
+use crate::metrics::{UNKNOWN_VALUES_FAMILY, UNKNOWN_VALUES_HELP};
 use crate::model::MetricKind;
 use crate::model::labels::Labels;
 use crate::registry::runner::{Results, Source, finish_all, start_all};
@@ -226,6 +227,9 @@ impl Registry {
                 writer,
             );
         }
+        if snapshot.unknown_values {
+            write_unknown_values(&snapshot, self.constant(), writer);
+        }
         let collected = collected.unwrap_or_else(|| finish_all(sources, &runs, deadline));
         for (source, collected) in sources.iter().zip(collected) {
             if let Some(Ok(samples)) = collected.as_deref() {
@@ -249,6 +253,19 @@ impl Registry {
                 .scrape_size
                 .set(i64::try_from(size).unwrap_or(i64::MAX));
         }
+    }
+}
+
+/// `metrics_label_values_unknown_total`: for each family with run-time labels, a series per
+/// run-time label.
+fn write_unknown_values(snapshot: &Snapshot, constant: &Labels, writer: &mut dyn Exposition) {
+    writer.header(
+        UNKNOWN_VALUES_FAMILY,
+        UNKNOWN_VALUES_HELP,
+        MetricKind::Counter.into(),
+    );
+    for sets in snapshot.stored.iter().filter_map(|family| family.runtime.as_ref()) {
+        sets.write_unknown(constant, writer);
     }
 }
 

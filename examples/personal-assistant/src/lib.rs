@@ -115,6 +115,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Arc<AppState>> {
         http_layer,
     });
     metrics::register_collectors(&state)?;
+    sms::register_destinations()?;
     let health_state = Arc::clone(&state);
     instrument_metric::health::register("database", Duration::from_secs(2), move || {
         let state = Arc::clone(&health_state);

@@ -128,7 +128,9 @@ impl Client {
     }
 
     async fn register(&self) {
-        let phone = format!("+1555{:07}", fastrand::u32(0..10_000_000));
+        // Mostly the configured destinations (`sms::DESTINATIONS`), some of another country.
+        let country = ["+1555", "+1555", "+44", "+49", "+81"][fastrand::usize(0..5)];
+        let phone = format!("{country}{:07}", fastrand::u32(0..10_000_000));
         let body = json!({ "name": format!("user-{}", fastrand::u32(0..100_000)), "phone": phone });
         if let Some((201, user)) = self
             .call(reqwest::Method::POST, "/api/v1/users", Some(body))

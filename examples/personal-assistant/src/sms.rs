@@ -1,11 +1,13 @@
 //! Sending SMS through simulated providers: realistic latency, failures, rate limits and cost,
 //! since no network is reachable. Messages wait in a queue for a pool of sender tasks.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use instrument_metric::{ErrorKinds, LabelValue as _, instrument_metric};
+use instrument_metric::{
+    ErrorKinds, IntCounter, LabelValue as _, LabelValues, RuntimeFamily, instrument_metric,
+};
 use tokio::sync::mpsc;
 
 use crate::AppState;
@@ -131,6 +133,42 @@ pub async fn deliver(
     })
 }
 
+/// The countries the service sends SMS to, with their E.164 calling codes: its configuration
+/// (these defaults are embedded; a deployment would read its own list at start). The label
+/// values of `sms_sent_by_destination_total` come from it at run time.
+pub const DESTINATIONS: &[(&str, &str)] = &[("us", "+1"), ("gb", "+44"), ("de", "+49")];
+
+/// `sms_sent_by_destination_total{destination}`, registered by [`register_destinations`].
+static SENT_BY_DESTINATION: OnceLock<RuntimeFamily<IntCounter>> = OnceLock::new();
+
+/// Registers `sms_sent_by_destination_total`, a series per country of [`DESTINATIONS`] and
+/// one, `other`, for numbers of any other country, each at 0 from now on.
+///
+/// # Errors
+///
+/// When the configured destinations are not valid label values (empty or listed twice), or
+/// the family is registered otherwise elsewhere.
+pub fn register_destinations() -> anyhow::Result<()> {
+    let countries = LabelValues::new("destination", DESTINATIONS.iter().map(|(country, _)| country))?
+        .with_other("other")?;
+    let family = instrument_metric::registry().int_counter_family(
+        "sms_sent_by_destination_total",
+        "SMS messages sent, by destination country (those configured, then `other`).",
+        &countries,
+    )?;
+    let _ = SENT_BY_DESTINATION.set(family);
+    Ok(())
+}
+
+/// The configured country of the number `to`; `unlisted`, which is no label value, for one
+/// of another country: its messages count as `other` (never a series of their own).
+fn destination(to: &str) -> &'static str {
+    DESTINATIONS
+        .iter()
+        .find(|(_, code)| to.starts_with(code))
+        .map_or("unlisted", |(country, _)| country)
+}
+
 /// The queue in front of the providers.
 #[derive(Clone)]
 pub struct SmsQueue {
@@ -196,6 +234,9 @@ async fn send_one(state: &AppState, sms: &OutgoingSms) {
             .messages_total
             .with(SmsLabels { provider, status })
             .inc();
+        if let (SmsStatus::Sent, Some(by_destination)) = (status, SENT_BY_DESTINATION.get()) {
+            by_destination.with(destination(&sms.to)).inc();
+        }
         let (cost, latency) = match &result {
             Ok(delivery) => {
                 #[allow(clippy::cast_precision_loss)]

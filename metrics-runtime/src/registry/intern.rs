@@ -17,6 +17,9 @@ static BOUNDS: Mutex<Vec<&'static [f64]>> = Mutex::new(Vec::new());
 /// Every one-value list of label values kept so far (the label values of an info family).
 static SINGLES: Mutex<Vec<&'static [&'static str]>> = Mutex::new(Vec::new());
 
+/// Every list of label values given at run time kept so far.
+static LISTS: Mutex<Vec<&'static [&'static str]>> = Mutex::new(Vec::new());
+
 /// `text`, kept for the life of the process (once per distinct text).
 pub(crate) fn text(text: &str) -> &'static str {
     let mut texts = TEXTS.lock().unwrap_or_else(PoisonError::into_inner);
@@ -63,6 +66,23 @@ pub(crate) fn single(value: &str) -> &'static [&'static str] {
     list
 }
 
+/// The list of `values`, each kept with [`text`], kept for the life of the process (once per
+/// distinct list): the values of a run-time label.
+pub(crate) fn list<'a>(values: impl IntoIterator<Item = &'a str>) -> &'static [&'static str] {
+    let values: Vec<&'static str> = values.into_iter().map(text).collect();
+    let mut kept = LISTS.lock().unwrap_or_else(PoisonError::into_inner);
+    // Kept texts are unique, so the same list holds the same pointers.
+    let same = |list: &&&'static [&'static str]| {
+        list.len() == values.len() && list.iter().zip(&values).all(|(a, b)| std::ptr::eq(*a, *b))
+    };
+    if let Some(found) = kept.iter().find(same) {
+        return found;
+    }
+    let list: &'static [&'static str] = Box::leak(values.into_boxed_slice());
+    kept.push(list);
+    list
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,6 +101,14 @@ mod tests {
         assert!(std::ptr::eq(first, bounds(&[0.5, 1.0, 2.5])));
         assert!(!std::ptr::eq(first, bounds(&[0.5, 1.0])));
         assert!(bounds(&[]).is_empty());
+    }
+
+    #[test]
+    fn the_same_list_is_kept_once() {
+        let first = list(["eu-west", "us-east"]);
+        assert_eq!(first, ["eu-west", "us-east"]);
+        assert!(std::ptr::eq(first, list(vec!["eu-west", "us-east"])));
+        assert!(!std::ptr::eq(first, list(["us-east", "eu-west"])));
     }
 
     #[test]

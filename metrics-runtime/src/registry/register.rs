@@ -6,7 +6,8 @@
 use std::sync::Arc;
 
 use crate::catalog::{Conflict, DeclaredObjective, FamilySpec, Origin};
-use crate::metrics::{Histogram, IntGauge, LabelTable, Metric, Storage};
+use crate::metrics::{Histogram, IntGauge, LabelTable, Metric, RuntimeSets, Storage};
+use crate::model::label_values::LabelValues;
 use crate::model::{FieldDescriptor, Location, Shape, metric_name_problem};
 use crate::registry::fields::MetricField;
 use crate::registry::intern;
@@ -159,6 +160,19 @@ impl Registry {
         series: usize,
         label_values: &[&'static [&'static str]],
     ) -> Result<Storage, Conflict> {
+        self.stored_with(spec, series, label_values, None)
+            .map(|(storage, _)| storage)
+    }
+
+    /// Registers (or finds, for an identical declaration) a family with cells of its own, and
+    /// with `runtime` labels (run-time label sets): those of the family found, when it is.
+    pub(super) fn stored_with(
+        &self,
+        spec: &FamilySpec,
+        series: usize,
+        label_values: &[&'static [&'static str]],
+        runtime: Option<(Arc<RuntimeSets>, &[LabelValues])>,
+    ) -> Result<(Storage, Option<Arc<RuntimeSets>>), Conflict> {
         let values: Vec<Vec<&'static str>> = label_values.iter().map(|v| v.to_vec()).collect();
         let mut state = self.inner.state_mut();
         if let Some(existing) = state
@@ -167,15 +181,28 @@ impl Registry {
             .find(|family| family.spec.name == spec.name)
             && existing.spec.disagreement(spec).is_none()
         {
-            if existing.values == values {
-                return Ok(existing.storage.clone());
-            }
+            let problem = if existing.values != values {
+                format!(
+                    "declared with label values {:?} and with label values {values:?}",
+                    existing.values
+                )
+            } else {
+                match (&existing.runtime, &runtime) {
+                    (Some(first), Some((_, sets))) if !first.same(sets) => format!(
+                        "declared with the `other` values {:?} and with the `other` values {:?}",
+                        first.others(),
+                        sets.iter().map(LabelValues::other).collect::<Vec<_>>()
+                    ),
+                    (Some(_), None) | (None, Some(_)) => {
+                        "declared with label values given at run time and with label value types"
+                            .to_owned()
+                    }
+                    _ => return Ok((existing.storage.clone(), existing.runtime.clone())),
+                }
+            };
             let conflict = Conflict {
                 family: spec.name.to_owned(),
-                problem: format!(
-                    "declared with label values {:?} and with label values {values:?}: only the first declaration is exported",
-                    existing.values
-                ),
+                problem: format!("{problem}: only the first declaration is exported"),
                 locations: vec![existing.spec.location, spec.location],
             };
             return Err(state.report(conflict));
@@ -184,18 +211,20 @@ impl Registry {
             return Err(state.report(problem));
         }
         let storage = Storage::with_native(spec.shape, series, spec.buckets, spec.native);
+        let runtime = runtime.map(|(sets, _)| sets);
         let family = StoredFamily {
             spec: spec.clone(),
             storage: storage.clone(),
             labels: LabelTable::new(&spec.labels, label_values),
             values,
+            runtime: runtime.clone(),
         };
         let mut stored = state.stored.as_ref().clone();
         let at = stored.partition_point(|other| other.spec.name < spec.name);
         stored.insert(at, family);
         state.stored = Arc::new(stored);
         state.insert(spec);
-        Ok(storage)
+        Ok((storage, runtime))
     }
 
     /// Registers a metric without labels by hand, at the caller's location.

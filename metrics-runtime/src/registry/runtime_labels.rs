@@ -1,0 +1,730 @@
+//! Registering a family whose labels take values given at run time ([`LabelValues`] sets):
+//! [`Registry::family`] and its builder, and the shorthands for one run-time label
+//! ([`Registry::int_counter_family`], ...). The label sets are checked together (names unique,
+//! series within the cap), the family like any registered by hand, and the registry's count of
+//! values outside the sets (`metrics_label_values_unknown_total`) is claimed with the first.
+
+use std::sync::Arc;
+
+use crate::catalog::{Conflict, FamilySpec, Origin};
+use crate::metrics::{
+    Counter, Gauge, Histogram, IntCounter, IntGauge, Metric, RuntimeFamily, RuntimeSets,
+    UNKNOWN_VALUES_FAMILY, UNKNOWN_VALUES_HELP,
+};
+use crate::model::label_values::{LabelValues, Part, RuntimeLabels};
+use crate::model::{Location, MetricKind, Shape};
+use crate::registry::Registry;
+use crate::registry::intern;
+use crate::registry::register::{crate_location, registration_problem};
+
+use instrument_metric_rules::DEFAULT_MAX_SERIES;
+
+/// A family being registered with labels whose values are given at run time: made by
+/// [`Registry::family`], given one [`LabelValues`] set per [`Runtime`](crate::Runtime) label with
+/// [`FamilyBuilder::label`], then registered with [`FamilyBuilder::register`], whose type
+/// (often inferred from the binding) says the metric and the label types.
+///
+/// ```
+/// use instrument_metric::{Histogram, LabelValue, LabelValues, Registry, Runtime, RuntimeFamily};
+///
+/// #[derive(Clone, Copy, LabelValue)]
+/// enum Carrier { Post, Courier }
+///
+/// let registry = Registry::new();
+/// let warehouses = LabelValues::new("warehouse", ["north", "south"]).unwrap();
+/// let tenants = LabelValues::new("tenant", ["acme", "globex"]).unwrap().with_other("other").unwrap();
+/// let packing: RuntimeFamily<Histogram, (Runtime, Runtime, Carrier)> = registry
+///     .family("parcel_packing_duration_seconds", "Time to pack a parcel.")
+///     .label(&warehouses)
+///     .label(&tenants)
+///     .buckets(&[1.0, 10.0, 60.0])
+///     .register()
+///     .unwrap();
+/// packing.with(("north", "acme", Carrier::Courier)).observe(4.0);
+/// assert_eq!(packing.iter().count(), 2 * 3 * 2);
+/// ```
+#[derive(Debug)]
+#[must_use = "a family is registered by `register()`"]
+pub struct FamilyBuilder<'r> {
+    registry: &'r Registry,
+    name: String,
+    help: String,
+    sets: Vec<LabelValues>,
+    buckets: Option<Vec<f64>>,
+    max_series: usize,
+    location: Location,
+}
+
+impl Registry {
+    /// Starts registering the family `name` whose labels include some whose values are given
+    /// at run time: see [`FamilyBuilder`]. The family's location is the caller's.
+    #[track_caller]
+    pub fn family(&self, name: &str, help: &str) -> FamilyBuilder<'_> {
+        FamilyBuilder {
+            registry: self,
+            name: name.to_owned(),
+            help: help.to_owned(),
+            sets: Vec::new(),
+            buckets: None,
+            max_series: DEFAULT_MAX_SERIES,
+            location: crate_location(),
+        }
+    }
+
+    /// Registers (or finds, when registered alike before) an integer counter family with one
+    /// label whose values are `values`; every series exists at 0 from here on. See
+    /// [`RuntimeFamily`] for a value outside the set.
+    ///
+    /// # Errors
+    ///
+    /// As [`FamilyBuilder::register`].
+    ///
+    /// ```
+    /// use instrument_metric::{LabelValues, Registry};
+    ///
+    /// let registry = Registry::new();
+    /// let tenants = LabelValues::new("tenant", ["acme", "globex"]).unwrap();
+    /// let jobs = registry.int_counter_family("jobs_total", "Jobs, by tenant.", &tenants).unwrap();
+    /// jobs.with("acme").inc();
+    /// let text = registry.render();
+    /// assert!(text.contains("jobs_total{tenant=\"acme\"} 1\n"));
+    /// assert!(text.contains("jobs_total{tenant=\"globex\"} 0\n"));
+    /// ```
+    #[track_caller]
+    pub fn int_counter_family(
+        &self,
+        name: &str,
+        help: &str,
+        values: &LabelValues,
+    ) -> Result<RuntimeFamily<IntCounter>, Conflict> {
+        self.family(name, help).label(values).register()
+    }
+
+    /// A float counter family with one run-time label; see [`Registry::int_counter_family`].
+    ///
+    /// # Errors
+    ///
+    /// As [`FamilyBuilder::register`].
+    ///
+    /// ```
+    /// use instrument_metric::{LabelValues, Registry};
+    ///
+    /// let registry = Registry::new();
+    /// let tenants = LabelValues::new("tenant", ["acme"]).unwrap();
+    /// let billed = registry.counter_family("billed_euros_total", "Billed.", &tenants).unwrap();
+    /// billed.with("acme").inc_by(2.5);
+    /// assert_eq!(billed.with("acme").get(), 2.5);
+    /// ```
+    #[track_caller]
+    pub fn counter_family(
+        &self,
+        name: &str,
+        help: &str,
+        values: &LabelValues,
+    ) -> Result<RuntimeFamily<Counter>, Conflict> {
+        self.family(name, help).label(values).register()
+    }
+
+    /// An integer gauge family with one run-time label; see [`Registry::int_counter_family`].
+    ///
+    /// # Errors
+    ///
+    /// As [`FamilyBuilder::register`].
+    ///
+    /// ```
+    /// use instrument_metric::{LabelValues, Registry};
+    ///
+    /// let registry = Registry::new();
+    /// let queues = LabelValues::new("queue", ["mail", "sms"]).unwrap();
+    /// let depth = registry.int_gauge_family("queue_depth", "Items waiting.", &queues).unwrap();
+    /// depth.try_with("sms").unwrap().set(4);
+    /// assert_eq!(depth.with("sms").get(), 4);
+    /// ```
+    #[track_caller]
+    pub fn int_gauge_family(
+        &self,
+        name: &str,
+        help: &str,
+        values: &LabelValues,
+    ) -> Result<RuntimeFamily<IntGauge>, Conflict> {
+        self.family(name, help).label(values).register()
+    }
+
+    /// A float gauge family with one run-time label; see [`Registry::int_counter_family`].
+    ///
+    /// # Errors
+    ///
+    /// As [`FamilyBuilder::register`].
+    ///
+    /// ```
+    /// use instrument_metric::{LabelValues, Registry};
+    ///
+    /// let registry = Registry::new();
+    /// let disks = LabelValues::new("disk", ["data"]).unwrap();
+    /// let used = registry.gauge_family("disk_used_ratio", "Share of the disk used.", &disks).unwrap();
+    /// used.with("data").set(0.5);
+    /// assert_eq!(used.with("data").get(), 0.5);
+    /// ```
+    #[track_caller]
+    pub fn gauge_family(
+        &self,
+        name: &str,
+        help: &str,
+        values: &LabelValues,
+    ) -> Result<RuntimeFamily<Gauge>, Conflict> {
+        self.family(name, help).label(values).register()
+    }
+
+    /// A histogram family with one run-time label and `buckets` (empty for the defaults); see
+    /// [`Registry::int_counter_family`].
+    ///
+    /// # Errors
+    ///
+    /// As [`FamilyBuilder::register`].
+    ///
+    /// ```
+    /// use instrument_metric::{LabelValues, Registry};
+    ///
+    /// let registry = Registry::new();
+    /// let regions = LabelValues::new("region", ["eu-west"]).unwrap();
+    /// let latency = registry
+    ///     .histogram_family("upstream_duration_seconds", "Upstream latency.", &[0.1, 1.0], &regions)
+    ///     .unwrap();
+    /// latency.with("eu-west").observe(0.05);
+    /// assert_eq!(latency.with("eu-west").get_sample_count(), 1);
+    /// ```
+    #[track_caller]
+    pub fn histogram_family(
+        &self,
+        name: &str,
+        help: &str,
+        buckets: &[f64],
+        values: &LabelValues,
+    ) -> Result<RuntimeFamily<Histogram>, Conflict> {
+        self.family(name, help)
+            .label(values)
+            .buckets(buckets)
+            .register()
+    }
+
+    /// Declares `metrics_label_values_unknown_total` in this registry, if it is not yet: the
+    /// count of values outside the sets of its run-time labels.
+    fn claim_unknown_values(&self, location: Location) -> Result<(), Conflict> {
+        let state = self.inner.state();
+        if state
+            .families
+            .get(UNKNOWN_VALUES_FAMILY)
+            .is_some_and(|family| family.origin == Origin::Crate)
+        {
+            return Ok(());
+        }
+        drop(state);
+        self.claim(&FamilySpec {
+            name: UNKNOWN_VALUES_FAMILY,
+            help: UNKNOWN_VALUES_HELP,
+            shape: Shape::IntCounter,
+            labels: vec!["family", "label"],
+            buckets: &[],
+            native: false,
+            location,
+            origin: Origin::Crate,
+        })?;
+        self.inner.state_mut().unknown_values = true;
+        Ok(())
+    }
+}
+
+impl FamilyBuilder<'_> {
+    /// The set of the next [`Runtime`](crate::Runtime) label, in the order of the label types.
+    pub fn label(mut self, values: &LabelValues) -> Self {
+        self.sets.push(values.clone());
+        self
+    }
+
+    /// The bucket bounds of a histogram family (the defaults without).
+    pub fn buckets(mut self, bounds: &[f64]) -> Self {
+        self.buckets = Some(bounds.to_vec());
+        self
+    }
+
+    /// The most series the labels may make (the product of their numbers of values), 10,000
+    /// unless raised here, as `max_series = N` raises it at compile time: every series is
+    /// created at registration.
+    pub fn max_series(mut self, cap: usize) -> Self {
+        self.max_series = cap;
+        self
+    }
+
+    /// Registers the family of `M` labelled by `S`, or finds it when it is registered alike
+    /// (same kind, help, labels, sets and `other` values), every series at 0 from here on.
+    ///
+    /// # Errors
+    ///
+    /// A [`Conflict`] (also reported by [`Registry::check`]) naming the family and where it is
+    /// registered: a name that is not one of a family of `M`'s kind, as many sets given as `S`
+    /// has [`Runtime`](crate::Runtime) labels, a label named twice, more series than the cap, buckets that are
+    /// not finite and strictly increasing (or given to another kind than a histogram), a label
+    /// that is a constant label, a family registered before with another kind, help, labels,
+    /// values or `other` values (naming both places), or a name another family takes.
+    ///
+    /// ```
+    /// use instrument_metric::{IntCounter, LabelValues, Registry, RuntimeFamily};
+    ///
+    /// let registry = Registry::new();
+    /// let regions = LabelValues::new("region", ["eu-west"]).unwrap();
+    /// let sent = registry.int_counter_family("sms_sent_total", "SMS sent.", &regions).unwrap();
+    /// let again = registry.int_counter_family("sms_sent_total", "SMS sent.", &regions).unwrap();
+    /// again.with("eu-west").inc();
+    /// assert_eq!(sent.with("eu-west").get(), 1, "the same family");
+    ///
+    /// let more = LabelValues::new("region", ["eu-west", "us-east"]).unwrap();
+    /// let conflict = registry.int_counter_family("sms_sent_total", "SMS sent.", &more).unwrap_err();
+    /// assert_eq!(conflict.locations.len(), 2);
+    /// assert!(registry.check().is_err());
+    /// ```
+    pub fn register<M: Metric, S: RuntimeLabels>(self) -> Result<RuntimeFamily<M, S>, Conflict> {
+        let location = self.location;
+        let refuse = |problem: String| Conflict {
+            family: self.name.clone(),
+            problem: format!("refused: {problem}"),
+            locations: vec![location],
+        };
+        let checked = self.check::<M, S>().map_err(refuse);
+        let (names, values, buckets) = match checked {
+            Ok(checked) => checked,
+            Err(conflict) => return Err(self.registry.inner.state_mut().report(conflict)),
+        };
+        let spec = FamilySpec {
+            name: intern::text(&self.name),
+            help: intern::text(&self.help),
+            shape: M::SHAPE,
+            labels: names,
+            buckets,
+            native: false,
+            location,
+            origin: Origin::Registered,
+        };
+        if let Some(problem) = registration_problem(&spec) {
+            return Err(self.registry.inner.state_mut().report(problem));
+        }
+        self.registry.claim_unknown_values(location)?;
+        let series = values.iter().map(|values| values.len()).product();
+        let sets = Arc::new(RuntimeSets::new(spec.name, location, &self.sets));
+        let (storage, sets) =
+            self.registry
+                .stored_with(&spec, series, &values, Some((sets, self.sets.as_slice())))?;
+        let sets = sets.unwrap_or_else(|| unreachable!("a run-time family has run-time sets"));
+        Ok(RuntimeFamily::new(&storage, series, sets))
+    }
+
+    /// The label names, the values of each label and the buckets of the family, or what is
+    /// wrong with them.
+    #[allow(clippy::type_complexity)]
+    fn check<M: Metric, S: RuntimeLabels>(
+        &self,
+    ) -> Result<
+        (
+            Vec<&'static str>,
+            Vec<&'static [&'static str]>,
+            &'static [f64],
+        ),
+        String,
+    > {
+        let parts = S::parts();
+        let runtime = parts
+            .iter()
+            .filter(|part| matches!(part, Part::Runtime))
+            .count();
+        if runtime != self.sets.len() {
+            return Err(format!(
+                "its label types have {runtime} run-time label(s) (`Runtime`) and {} set(s) of values are given with `label(...)`: give one `LabelValues` per `Runtime`, in order",
+                self.sets.len()
+            ));
+        }
+        let mut sets = self.sets.iter();
+        let mut names: Vec<&'static str> = Vec::with_capacity(parts.len());
+        let mut values: Vec<&'static [&'static str]> = Vec::with_capacity(parts.len());
+        for part in parts {
+            let (name, label_values) = match part {
+                Part::Static(name, label_values) => (name, label_values),
+                Part::Runtime => {
+                    let set = sets.next().unwrap_or_else(|| unreachable!("counted above"));
+                    (intern::text(set.name()), intern::list(set.values()))
+                }
+            };
+            if names.contains(&name) {
+                return Err(format!(
+                    "the label `{name}` is given twice: name each label of a family once"
+                ));
+            }
+            names.push(name);
+            values.push(label_values);
+        }
+        let series = values
+            .iter()
+            .try_fold(1_usize, |series, values| series.checked_mul(values.len()));
+        if series.is_none_or(|series| series > self.max_series) {
+            let counts: Vec<String> = names
+                .iter()
+                .zip(&values)
+                .map(|(name, values)| format!("{name}: {}", values.len()))
+                .collect();
+            return Err(format!(
+                "its labels ({}) make more than {} series, each created at registration; use fewer values, or raise the cap with `FamilyBuilder::max_series(N)` (N at least the number of series) if that many are intended",
+                counts.join(", "),
+                self.max_series
+            ));
+        }
+        let buckets = match &self.buckets {
+            None => &[][..],
+            Some(_) if M::SHAPE.kind() != MetricKind::Histogram => {
+                return Err(format!(
+                    "given buckets, but it is {}: only a histogram has buckets",
+                    M::SHAPE.describe()
+                ));
+            }
+            Some(bounds) => {
+                if !bounds.windows(2).all(|pair| pair[0] < pair[1])
+                    || bounds.iter().any(|bound| !bound.is_finite())
+                {
+                    return Err(format!(
+                        "given the buckets {bounds:?}, which are not finite and strictly increasing"
+                    ));
+                }
+                intern::bounds(bounds)
+            }
+        };
+        Ok((names, values, buckets))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::LabelValue;
+    use crate::model::label_values::Runtime;
+
+    #[derive(Clone, Copy)]
+    enum Provider {
+        Twilio,
+        Vonage,
+    }
+
+    impl LabelValue for Provider {
+        const LABEL_NAME: &'static str = "provider";
+        const VALUES: &'static [&'static str] = &["twilio", "vonage"];
+
+        fn index(&self) -> usize {
+            *self as usize
+        }
+    }
+
+    fn regions() -> LabelValues {
+        LabelValues::new("region", ["eu-west", "us-east"]).unwrap()
+    }
+
+    /// The sample lines of `family` in the text exposition, in order.
+    fn samples(registry: &Registry, family: &str) -> Vec<String> {
+        registry
+            .render()
+            .lines()
+            .filter(|line| !line.starts_with('#'))
+            .filter(|line| line.split(['{', ' ']).next() == Some(family))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn every_series_exists_at_zero_from_registration() {
+        let registry = Registry::with_constant_labels([("env", "test")]).unwrap();
+        let sent: RuntimeFamily<IntCounter, (Provider, Runtime)> = registry
+            .family("sms_sent_total", "SMS sent.")
+            .label(&regions().with_other("other").unwrap())
+            .register()
+            .unwrap();
+        assert_eq!(
+            samples(&registry, "sms_sent_total"),
+            [
+                "sms_sent_total{provider=\"twilio\",region=\"eu-west\",env=\"test\"} 0",
+                "sms_sent_total{provider=\"twilio\",region=\"us-east\",env=\"test\"} 0",
+                "sms_sent_total{provider=\"twilio\",region=\"other\",env=\"test\"} 0",
+                "sms_sent_total{provider=\"vonage\",region=\"eu-west\",env=\"test\"} 0",
+                "sms_sent_total{provider=\"vonage\",region=\"us-east\",env=\"test\"} 0",
+                "sms_sent_total{provider=\"vonage\",region=\"other\",env=\"test\"} 0",
+            ]
+        );
+        assert_eq!(
+            samples(&registry, UNKNOWN_VALUES_FAMILY),
+            ["metrics_label_values_unknown_total{family=\"sms_sent_total\",label=\"region\",env=\"test\"} 0"]
+        );
+        sent.with((Provider::Vonage, "us-east")).inc_by(2);
+        sent.with((Provider::Twilio, "eu-west")).inc();
+        let values: Vec<u64> = sent.iter().map(IntCounter::get).collect();
+        assert_eq!(values, [1, 0, 0, 0, 2, 0]);
+        registry.check().unwrap();
+    }
+
+    #[test]
+    fn a_value_outside_the_set_goes_to_other_and_is_counted() {
+        let registry = Registry::new();
+        let regions = regions().with_other("other").unwrap();
+        let sent = registry
+            .int_counter_family("sms_sent_total", "SMS sent.", &regions)
+            .unwrap();
+        sent.with("mars").inc();
+        sent.with("venus").inc_by(3);
+        sent.with("other").inc(); // the `other` value itself is in the set
+        assert_eq!(sent.with("other").get(), 5);
+        assert_eq!(sent.unknown_values(), [("region", 2)]);
+        let error = sent.try_with("mars").unwrap_err();
+        assert_eq!(
+            (error.family, error.label.as_str(), error.value.as_str()),
+            ("sms_sent_total", "region", "mars")
+        );
+        // `try_with` counts nothing.
+        assert_eq!(sent.unknown_values(), [("region", 2)]);
+        assert_eq!(
+            samples(&registry, UNKNOWN_VALUES_FAMILY),
+            ["metrics_label_values_unknown_total{family=\"sms_sent_total\",label=\"region\"} 2"]
+        );
+        assert_eq!(
+            samples(&registry, "sms_sent_total"),
+            [
+                "sms_sent_total{region=\"eu-west\"} 0",
+                "sms_sent_total{region=\"us-east\"} 0",
+                "sms_sent_total{region=\"other\"} 5",
+            ]
+        );
+    }
+
+    #[test]
+    fn without_other_a_value_outside_the_set_is_counted_and_exported_nowhere() {
+        let registry = Registry::new();
+        let tenants = LabelValues::new("tenant", ["acme"]).unwrap();
+        let regions = regions().with_other("elsewhere").unwrap();
+        let jobs: RuntimeFamily<IntGauge, (Runtime, Runtime)> = registry
+            .family("jobs_running", "Jobs running.")
+            .label(&tenants)
+            .label(&regions)
+            .register()
+            .unwrap();
+        jobs.with(("initech", "eu-west")).set(7);
+        jobs.with(("acme", "mars")).set(2);
+        assert_eq!(jobs.unknown_values(), [("tenant", 1), ("region", 1)]);
+        assert_eq!(
+            samples(&registry, "jobs_running"),
+            [
+                "jobs_running{tenant=\"acme\",region=\"eu-west\"} 0",
+                "jobs_running{tenant=\"acme\",region=\"us-east\"} 0",
+                "jobs_running{tenant=\"acme\",region=\"elsewhere\"} 2",
+            ]
+        );
+        // Both labels outside their sets: the first one is named.
+        let error = jobs.try_with(("initech", "mars")).unwrap_err();
+        assert_eq!((error.label.as_str(), error.value.as_str()), ("tenant", "initech"));
+        let error = jobs.try_with(("acme", "mars")).unwrap_err();
+        assert_eq!((error.label.as_str(), error.value.as_str()), ("region", "mars"));
+    }
+
+    #[test]
+    fn registering_alike_finds_the_family_and_otherwise_names_both_places() {
+        let registry = Registry::new();
+        let first = registry
+            .int_counter_family("sms_sent_total", "SMS sent.", &regions())
+            .unwrap();
+        let again = registry
+            .int_counter_family("sms_sent_total", "SMS sent.", &regions())
+            .unwrap();
+        again.with("us-east").inc();
+        assert_eq!(first.with("us-east").get(), 1);
+        again.with("mars").inc();
+        assert_eq!(first.unknown_values(), [("region", 1)], "shared counts");
+
+        let conflicts = [
+            registry.int_counter_family(
+                "sms_sent_total",
+                "SMS sent.",
+                &LabelValues::new("region", ["eu-west"]).unwrap(),
+            ),
+            registry.int_counter_family(
+                "sms_sent_total",
+                "SMS sent.",
+                &LabelValues::new("region", ["eu-west"])
+                    .unwrap()
+                    .with_other("us-east")
+                    .unwrap(),
+            ),
+            registry.int_counter_family("sms_sent_total", "Other help.", &regions()),
+            registry.int_counter_family(
+                "sms_sent_total",
+                "SMS sent.",
+                &LabelValues::new("zone", ["eu-west", "us-east"]).unwrap(),
+            ),
+        ];
+        let problems: Vec<String> = conflicts
+            .into_iter()
+            .map(|result| {
+                let conflict = result.unwrap_err();
+                assert_eq!(conflict.locations.len(), 2, "{conflict}");
+                let [kept, refused] = conflict.locations[..] else {
+                    unreachable!()
+                };
+                assert_eq!(kept.file, file!());
+                assert!(kept.line < refused.line, "{conflict}");
+                conflict.problem
+            })
+            .collect();
+        assert!(problems[0].contains("[\"eu-west\"]"), "{}", problems[0]);
+        assert!(problems[1].contains("`other` values"), "{}", problems[1]);
+        assert!(problems[2].contains("help"), "{}", problems[2]);
+        assert!(problems[3].contains("labels"), "{}", problems[3]);
+        let float = registry.counter_family("sms_sent_total", "SMS sent.", &regions());
+        assert!(float.unwrap_err().problem.contains("a float counter"));
+        let plain = registry.int_counter("sms_sent_total", "SMS sent.");
+        assert!(plain.is_err());
+        assert_eq!(registry.check().unwrap_err().conflicts.len(), 6);
+        // The first is still the one exported.
+        assert_eq!(samples(&registry, "sms_sent_total").len(), 2);
+    }
+
+    #[test]
+    fn the_labels_are_checked_together() {
+        let registry = Registry::new();
+        let problem = |result: Result<RuntimeFamily<IntCounter, (Provider, Runtime)>, Conflict>| {
+            let conflict = result.unwrap_err();
+            assert_eq!(conflict.family, "sms_sent_total");
+            assert_eq!(conflict.locations.len(), 1);
+            conflict.problem
+        };
+        let builder = || registry.family("sms_sent_total", "SMS sent.");
+        let missing = problem(builder().register());
+        assert!(missing.contains("1 run-time label(s)"), "{missing}");
+        let twice = problem(builder().label(&regions()).label(&regions()).register());
+        assert!(twice.contains("2 set(s)"), "{twice}");
+        let providers = LabelValues::new("provider", ["a"]).unwrap();
+        let named_twice = problem(builder().label(&providers).register());
+        assert!(named_twice.contains("`provider` is given twice"), "{named_twice}");
+        let many = LabelValues::new("user", (0..5_001).map(|n| n.to_string())).unwrap();
+        let capped = problem(builder().label(&many).register());
+        assert!(
+            capped.contains("(provider: 2, user: 5001) make more than 10000 series"),
+            "{capped}"
+        );
+        let raised: RuntimeFamily<IntCounter, (Provider, Runtime)> = registry
+            .family("users_total", "Users.")
+            .label(&many)
+            .max_series(10_002)
+            .register()
+            .unwrap();
+        assert_eq!(raised.iter().count(), 10_002);
+        let buckets = problem(builder().label(&regions()).buckets(&[1.0]).register());
+        assert!(buckets.contains("only a histogram has buckets"), "{buckets}");
+        let bad_name = registry
+            .family("sms_sent", "SMS sent.")
+            .label(&regions())
+            .register::<IntCounter, Runtime>();
+        assert!(bad_name.unwrap_err().problem.contains("`_total`"));
+        let histogram = registry
+            .family("sms_duration_seconds", "Durations.")
+            .label(&regions())
+            .buckets(&[2.0, 1.0])
+            .register::<Histogram, Runtime>();
+        assert!(histogram.unwrap_err().problem.contains("strictly increasing"));
+    }
+
+    #[test]
+    fn a_constant_label_cannot_be_a_run_time_label() {
+        let registry = Registry::with_constant_labels([("region", "eu")]).unwrap();
+        let conflict = registry
+            .int_counter_family("sms_sent_total", "SMS sent.", &regions())
+            .unwrap_err();
+        assert!(conflict.problem.contains("constant label"), "{conflict}");
+        assert!(!registry.render().contains("sms_sent_total"));
+    }
+
+    #[test]
+    fn the_count_of_unknown_values_is_claimed_once_and_refused_when_taken() {
+        let registry = Registry::new();
+        registry
+            .int_counter_family("a_total", "A.", &regions())
+            .unwrap();
+        registry
+            .int_counter_family("b_total", "B.", &regions())
+            .unwrap();
+        assert_eq!(
+            samples(&registry, UNKNOWN_VALUES_FAMILY),
+            [
+                "metrics_label_values_unknown_total{family=\"a_total\",label=\"region\"} 0",
+                "metrics_label_values_unknown_total{family=\"b_total\",label=\"region\"} 0",
+            ]
+        );
+        let catalog = registry.catalog();
+        let unknown = catalog
+            .families
+            .iter()
+            .find(|family| family.name == UNKNOWN_VALUES_FAMILY)
+            .unwrap();
+        assert_eq!(unknown.labels, ["family", "label"]);
+        assert_eq!(unknown.origin, Origin::Crate);
+        registry.check().unwrap();
+
+        let taken = Registry::new();
+        taken
+            .int_counter(UNKNOWN_VALUES_FAMILY, "Mine.")
+            .unwrap();
+        let conflict = taken
+            .int_counter_family("a_total", "A.", &regions())
+            .unwrap_err();
+        assert_eq!(conflict.family, UNKNOWN_VALUES_FAMILY);
+        assert_eq!(conflict.locations.len(), 2);
+    }
+
+    #[test]
+    fn histograms_keep_their_buckets_and_the_catalog_lists_the_labels() {
+        let registry = Registry::new();
+        let latency = registry
+            .histogram_family("upstream_duration_seconds", "Latency.", &[0.5, 1.0], &regions())
+            .unwrap();
+        latency.with("us-east").observe(0.7);
+        latency.with("mars").observe(0.7); // no `other`: lost, counted
+        let lines = samples(&registry, "upstream_duration_seconds_bucket");
+        assert_eq!(lines.len(), 6);
+        assert_eq!(
+            lines[4],
+            "upstream_duration_seconds_bucket{region=\"us-east\",le=\"1\"} 1"
+        );
+        let catalog = registry.catalog();
+        let family = catalog
+            .families
+            .iter()
+            .find(|family| family.name == "upstream_duration_seconds")
+            .unwrap();
+        assert_eq!(family.labels, ["region"]);
+        assert_eq!(family.buckets, [0.5, 1.0]);
+        assert_eq!(family.origin, Origin::Registered);
+        assert_eq!(latency.unknown_values(), [("region", 1)]);
+    }
+
+    #[test]
+    fn concurrent_records_sum_exactly() {
+        let registry = Registry::new();
+        let regions = regions().with_other("other").unwrap();
+        let sent = registry
+            .int_counter_family("sms_sent_total", "SMS sent.", &regions)
+            .unwrap();
+        std::thread::scope(|scope| {
+            for thread in 0..4 {
+                let sent = &sent;
+                scope.spawn(move || {
+                    let region = ["eu-west", "us-east", "mars", "other"][thread];
+                    for _ in 0..25_000 {
+                        sent.with(region).inc();
+                    }
+                });
+            }
+        });
+        let values: Vec<u64> = sent.iter().map(IntCounter::get).collect();
+        assert_eq!(values, [25_000, 25_000, 50_000]);
+        assert_eq!(sent.unknown_values(), [("region", 25_000)]);
+    }
+}
