@@ -287,12 +287,11 @@ fn threads_recording_concurrently_sum_exactly() {
             let families = &families;
             scope.spawn(move || {
                 // Half the threads resolve once, half look the value up each time.
-                let resolved = families.sent.with(key).clone();
+                let resolved = (thread % 2 == 0).then(|| families.sent.with(key).clone());
                 for _ in 0..PER_THREAD {
-                    if thread % 2 == 0 {
-                        resolved.inc();
-                    } else {
-                        families.sent.with(key).inc();
+                    match &resolved {
+                        Some(resolved) => resolved.inc(),
+                        None => families.sent.with(key).inc(),
                     }
                     families.latency.with(key.1).observe(0.125);
                 }
