@@ -1,10 +1,11 @@
 //! Label values given at run time (`RuntimeFamily`, issue 27) against the alternatives, in one
 //! criterion run, on a family of 50 tenants (the values of `bench_labels::Tenant`):
 //!
-//! - `with("b27").inc()`: the value looked up (a binary search over the 50 sorted values);
+//! - `with("b27").inc()`: the value looked up (one hash of it in the set of 50);
 //! - the same with a value outside the set, folded into `other` (and counted);
 //! - `with((Shard::A07, "b27")).inc()`: a `LabelValue` type beside the run-time label;
-//! - a handle resolved once (`with("b27").clone()`), then `inc()`;
+//! - a handle resolved once (`with("b27").clone()`), then `inc()`, for both families;
+//! - the lookup alone (`LabelValues::index_of`);
 //! - a compile-time `IntCounterFamily<Tenant>::with(Tenant::B27).inc()`;
 //! - tikv `prometheus`' `IntCounterVec::with_label_values(&["b27"]).inc()` (a hash of the
 //!   value and a read lock on its map of children at each call).
@@ -68,6 +69,13 @@ fn increments(c: &mut Criterion) {
     group.bench_function("runtime_with_enum_and_value_inc", |b| {
         b.iter(|| mixed.with(black_box((Shard::A07, picked))).inc());
     });
+    let mixed_resolved = mixed.with((Shard::A07, picked)).clone();
+    group.bench_function("runtime_mixed_resolved_handle_inc", |b| {
+        b.iter(|| black_box(&mixed_resolved).inc());
+    });
+    group.bench_function("label_values_index_of", |b| {
+        b.iter(|| tenants.index_of(black_box(picked)));
+    });
     group.bench_function("runtime_resolved_handle_inc", |b| {
         b.iter(|| black_box(&resolved).inc());
     });
@@ -83,8 +91,6 @@ fn increments(c: &mut Criterion) {
         b.iter(|| tikv.with_label_values(&[black_box(picked)]).inc());
     });
     group.finish();
-    assert!(runtime.with(picked).get() > 0);
-    assert!(runtime.unknown_values()[0].1 > 0);
 }
 
 criterion_group!(benches, increments);

@@ -267,3 +267,17 @@ async fn send_one(state: &AppState, sms: &OutgoingSms) {
         provider = SmsProvider::ALL[(provider.index() + 1) % SmsProvider::ALL.len()];
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::destination;
+
+    #[test]
+    fn a_number_counts_for_its_configured_country_or_for_none() {
+        assert_eq!(destination("+15550100"), "us");
+        assert_eq!(destination("+447700900123"), "gb");
+        assert_eq!(destination("+4930123456"), "de");
+        // Not a configured country: no label value, so `with` records it as `other`.
+        assert_eq!(destination("+81312345678"), "unlisted");
+    }
+}

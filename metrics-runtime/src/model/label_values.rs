@@ -4,9 +4,10 @@
 //! ([`Runtime`]) and which from a `LabelValue` type.
 //!
 //! A family's labels still make a fixed, finite set of series, created when it is registered:
-//! a value outside the set never creates a series. Looking a value up is a binary search over
-//! the set's values, sorted once when the set is built.
+//! a value outside the set never creates a series. Looking a value up is one hash of it
+//! (`foldhash`, as the HTTP layer's routes) and a comparison in a table built with the set.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -55,8 +56,9 @@ struct Inner {
     values: Box<[Box<str>]>,
     /// Whether the last value is `other`.
     other: bool,
-    /// The index of each value, sorted by value: the lookup.
-    sorted: Box<[(Box<str>, usize)]>,
+    /// The index of each value: the lookup. The table never grows after the set is built, so
+    /// a fixed hasher costs a caller who picks colliding values nothing but that call's probe.
+    lookup: HashMap<Box<str>, usize, foldhash::fast::FixedState>,
 }
 
 impl LabelValues {
@@ -135,24 +137,21 @@ impl LabelValues {
                 position,
             });
         }
-        let mut sorted: Vec<(Box<str>, usize)> = values
-            .iter()
-            .enumerate()
-            .map(|(index, value)| (value.clone(), index))
-            .collect();
-        sorted.sort_unstable();
-        if let Some(pair) = sorted.windows(2).find(|pair| pair[0].0 == pair[1].0) {
-            return Err(LabelValuesError::Duplicate {
-                label: name.to_owned(),
-                value: pair[0].0.to_string(),
-            });
+        let mut lookup = HashMap::with_capacity_and_hasher(values.len(), Default::default());
+        for (index, value) in values.iter().enumerate() {
+            if lookup.insert(value.clone(), index).is_some() {
+                return Err(LabelValuesError::Duplicate {
+                    label: name.to_owned(),
+                    value: value.to_string(),
+                });
+            }
         }
         Ok(LabelValues {
             inner: Arc::new(Inner {
                 name: name.into(),
                 values: values.into_boxed_slice(),
                 other,
-                sorted: sorted.into_boxed_slice(),
+                lookup,
             }),
         })
     }
@@ -188,16 +187,12 @@ impl LabelValues {
         self.inner.values.is_empty()
     }
 
-    /// The index of `value` (a binary search over the values, sorted once), `None` when it is
-    /// not in the set. The `other` value is in the set.
+    /// The index of `value` (one hash of it and a comparison), `None` when it is not in the
+    /// set. The `other` value is in the set.
     #[must_use]
     #[inline]
     pub fn index_of(&self, value: &str) -> Option<usize> {
-        let sorted = &self.inner.sorted;
-        sorted
-            .binary_search_by(|(known, _)| (**known).cmp(value))
-            .ok()
-            .map(|at| sorted[at].1)
+        self.inner.lookup.get(value).copied()
     }
 
     /// The index of the `other` value, if the set has one.
@@ -420,21 +415,54 @@ pub trait RuntimeLabels: sealed::Sealed + 'static {
     /// The value of every label when recording.
     type Key<'a>;
 
-    /// Calls `each` with each label's value, in label order.
+    /// Each label's value, in label order.
     #[doc(hidden)]
-    fn each<'k>(key: Self::Key<'k>, each: impl FnMut(Position<'k>));
+    fn positions(key: Self::Key<'_>) -> Positions<'_>;
 
     #[doc(hidden)]
     #[allow(private_interfaces)]
     fn parts() -> Vec<Part>;
 }
 
+/// The value of each label of a key, in label order: up to four, in an array, so that
+/// finding a series is a loop the compiler unrolls rather than calls through a closure.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug)]
+pub struct Positions<'k> {
+    parts: [Position<'k>; 4],
+    len: usize,
+}
+
+impl<'k> Positions<'k> {
+    #[inline]
+    fn new() -> Positions<'k> {
+        Positions {
+            parts: [Position::Index(0, 1); 4],
+            len: 0,
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, position: Position<'k>) {
+        self.parts[self.len] = position;
+        self.len += 1;
+    }
+
+    /// The positions, in label order.
+    #[inline]
+    pub(crate) fn as_slice(&self) -> &[Position<'k>] {
+        &self.parts[..self.len]
+    }
+}
+
 impl RuntimeLabels for Runtime {
     type Key<'a> = &'a str;
 
     #[inline]
-    fn each<'k>(key: Self::Key<'k>, mut each: impl FnMut(Position<'k>)) {
-        each(Position::Text(key));
+    fn positions(key: Self::Key<'_>) -> Positions<'_> {
+        let mut positions = Positions::new();
+        positions.push(Position::Text(key));
+        positions
     }
 
     #[allow(private_interfaces)]
@@ -449,8 +477,10 @@ macro_rules! tuple_runtime_labels {
             type Key<'a> = ($($name::Key<'a>,)+);
 
             #[inline]
-            fn each<'k>(key: Self::Key<'k>, mut each: impl FnMut(Position<'k>)) {
-                $(each($name::position(key.$index));)+
+            fn positions(key: Self::Key<'_>) -> Positions<'_> {
+                let mut positions = Positions::new();
+                $(positions.push($name::position(key.$index));)+
+                positions
             }
 
             #[allow(private_interfaces)]
@@ -543,10 +573,9 @@ mod tests {
         let parts = <(bool, Runtime, Runtime)>::parts();
         assert!(matches!(parts[0], Part::Static("value", ["false", "true"])));
         assert!(matches!(parts[1..], [Part::Runtime, Part::Runtime]));
-        let mut seen = Vec::new();
-        <(bool, Runtime)>::each((true, "x"), |position| seen.push(position));
+        let positions = <(bool, Runtime)>::positions((true, "x"));
         assert!(matches!(
-            seen[..],
+            positions.as_slice(),
             [Position::Index(1, 2), Position::Text("x")]
         ));
     }
