@@ -7,8 +7,8 @@
 //! and the fix; the caller puts it on the offending token.
 
 pub(crate) use instrument_metric_rules::{
-    DEFAULT_MAX_SERIES, Kind, buckets, common, help, kind_rules, label_name, label_value, metric_name,
-    nanosecond_buckets, objective_name, prefix, referenced_name, snake_case, stem,
+    DEFAULT_MAX_SERIES, Kind, buckets, common, help, kind_rules, label_name, label_value,
+    metric_name, nanosecond_buckets, objective_name, prefix, referenced_name, snake_case, stem,
 };
 
 /// The message of a declaration whose labels make more than `cap` series: `what` names the

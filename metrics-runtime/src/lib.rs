@@ -79,9 +79,7 @@ pub use metrics::{
     IntCounter, IntCounterFamily, IntGauge, IntGaugeFamily, Metric, RuntimeFamily,
     UnknownLabelValue,
 };
-pub use model::label_values::{
-    LabelPart, LabelValues, LabelValuesError, Runtime, RuntimeLabels,
-};
+pub use model::label_values::{LabelPart, LabelValues, LabelValuesError, Runtime, RuntimeLabels};
 pub use model::labels::{ErrorKinds, LabelSet, LabelValue, OptionLabelValue};
 pub use model::{DEFAULT_BUCKETS, Location, MetricKind, Objective, Outcome, Shape};
 pub use registry::collect;

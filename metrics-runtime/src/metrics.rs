@@ -21,8 +21,8 @@ pub use family::{
     CounterFamily, Family, GaugeFamily, HistogramFamily, IntCounterFamily, IntGaugeFamily,
 };
 pub use histogram::{Histogram, HistogramTimer};
-pub(crate) use runtime_family::{RuntimeSets, UNKNOWN_VALUES_FAMILY, UNKNOWN_VALUES_HELP};
 pub use runtime_family::{RuntimeFamily, UnknownLabelValue};
+pub(crate) use runtime_family::{RuntimeSets, UNKNOWN_VALUES_FAMILY, UNKNOWN_VALUES_HELP};
 pub use values::{Counter, Gauge, IntCounter, IntGauge};
 
 /// The cells of one family, shared by its handles and by the registry that writes it.

@@ -264,7 +264,11 @@ fn write_unknown_values(snapshot: &Snapshot, constant: &Labels, writer: &mut dyn
         UNKNOWN_VALUES_HELP,
         MetricKind::Counter.into(),
     );
-    for sets in snapshot.stored.iter().filter_map(|family| family.runtime.as_ref()) {
+    for sets in snapshot
+        .stored
+        .iter()
+        .filter_map(|family| family.runtime.as_ref())
+    {
         sets.write_unknown(constant, writer);
     }
 }

@@ -175,30 +175,53 @@ fn every_series_is_exported_at_zero_from_registration_in_every_format() {
     regions.push("other");
     for provider in ["twilio", "vonage"] {
         for region in &regions {
-            let series = [("provider", provider), ("region", region), ("service", "sms")];
+            let series = [
+                ("provider", provider),
+                ("region", region),
+                ("service", "sms"),
+            ];
             assert_eq!(parsed.count("sms_sent_total", &series), 0);
         }
     }
     assert_eq!(parsed.series("sms_sent_total").count(), 8);
     for region in &regions {
         let series = [("region", *region), ("service", "sms")];
-        assert_eq!(parsed.count("sms_provider_duration_seconds_count", &series), 0);
-        assert_eq!(parsed.value("sms_provider_duration_seconds_sum", &series), 0.0);
+        assert_eq!(
+            parsed.count("sms_provider_duration_seconds_count", &series),
+            0
+        );
+        assert_eq!(
+            parsed.value("sms_provider_duration_seconds_sum", &series),
+            0.0
+        );
     }
-    assert_eq!(parsed.series("sms_provider_duration_seconds_bucket").count(), 4 * 3);
+    assert_eq!(
+        parsed
+            .series("sms_provider_duration_seconds_bucket")
+            .count(),
+        4 * 3
+    );
     for tenant in TENANTS {
         let series = [("tenant", tenant), ("service", "sms")];
         assert_eq!(parsed.value("sms_queued", &series), 0.0);
     }
     assert_eq!(parsed.series("sms_queued").count(), 2);
     // One count of unknown values per family and run-time label, at 0 too.
-    let unknown: Vec<_> = parsed.series("metrics_label_values_unknown_total").collect();
+    let unknown: Vec<_> = parsed
+        .series("metrics_label_values_unknown_total")
+        .collect();
     assert_eq!(unknown.len(), 3);
     for family in ["sms_sent_total", "sms_provider_duration_seconds"] {
         let series = [("family", family), ("label", "region"), ("service", "sms")];
-        assert_eq!(parsed.count("metrics_label_values_unknown_total", &series), 0);
+        assert_eq!(
+            parsed.count("metrics_label_values_unknown_total", &series),
+            0
+        );
     }
-    assert_eq!(parsed.types["metrics_label_values_unknown_total"], "counter");
+    assert_eq!(
+        parsed.types["metrics_label_values_unknown_total"],
+        "counter"
+    );
 }
 
 #[test]
@@ -213,7 +236,10 @@ fn values_outside_the_set_land_in_other_and_are_counted() {
     families.queued.try_with("acme").unwrap().set(4);
     // A gauge refuses a value outside its set (no `other`): nothing recorded, nothing counted.
     let error = families.queued.try_with("initech").unwrap_err();
-    assert_eq!((error.label.as_str(), error.value.as_str()), ("tenant", "initech"));
+    assert_eq!(
+        (error.label.as_str(), error.value.as_str()),
+        ("tenant", "initech")
+    );
     assert_eq!(error.family, "sms_queued");
     assert_eq!(error.location.file, file!());
     // Through `with`, it goes nowhere and is counted.
@@ -223,7 +249,11 @@ fn values_outside_the_set_land_in_other_and_are_counted() {
     let sent = |provider, region| {
         parsed.count(
             "sms_sent_total",
-            &[("provider", provider), ("region", region), ("service", "sms")],
+            &[
+                ("provider", provider),
+                ("region", region),
+                ("service", "sms"),
+            ],
         )
     };
     assert_eq!(sent("twilio", "eu-west"), 1);
@@ -256,7 +286,11 @@ fn values_outside_the_set_land_in_other_and_are_counted() {
         4.0
     );
     assert_eq!(parsed.series("sms_queued").count(), 2);
-    assert!(parsed.series("sms_queued").all(|s| s.labels["tenant"] != "initech"));
+    assert!(
+        parsed
+            .series("sms_queued")
+            .all(|s| s.labels["tenant"] != "initech")
+    );
 
     let unknown = |family, label| {
         parsed.count(
@@ -302,7 +336,11 @@ fn threads_recording_concurrently_sum_exactly() {
     let sent = |provider, region| {
         parsed.count(
             "sms_sent_total",
-            &[("provider", provider), ("region", region), ("service", "sms")],
+            &[
+                ("provider", provider),
+                ("region", region),
+                ("service", "sms"),
+            ],
         )
     };
     assert_eq!(sent("twilio", "eu-west"), PER_THREAD);
@@ -319,7 +357,11 @@ fn threads_recording_concurrently_sum_exactly() {
     };
     assert_eq!(count("eu-west"), 2 * PER_THREAD);
     assert_eq!(count("other"), 2 * PER_THREAD);
-    let series = [("family", "sms_sent_total"), ("label", "region"), ("service", "sms")];
+    let series = [
+        ("family", "sms_sent_total"),
+        ("label", "region"),
+        ("service", "sms"),
+    ];
     // A value outside the set is counted each time it is looked up: PER_THREAD times for
     // `mars` (looked up at each record), once for `venus` (resolved once, then recorded).
     assert_eq!(
@@ -333,18 +375,30 @@ fn the_global_registry_reports_conflicts_lists_the_family_and_generates_its_pane
     let regions = LabelValues::new("region", REGIONS).unwrap();
     let registry = instrument_metric::registry();
     let sent = registry
-        .int_counter_family("notify_sent_total", "Notifications sent, by region.", &regions)
+        .int_counter_family(
+            "notify_sent_total",
+            "Notifications sent, by region.",
+            &regions,
+        )
         .unwrap();
     sent.with("us-east").inc();
     // Registered alike again (a second start-up path): the same family.
     let again = registry
-        .int_counter_family("notify_sent_total", "Notifications sent, by region.", &regions)
+        .int_counter_family(
+            "notify_sent_total",
+            "Notifications sent, by region.",
+            &regions,
+        )
         .unwrap();
     assert_eq!(again.with("us-east").get(), 1);
     // With another set: refused, naming both places.
     let fewer = LabelValues::new("region", ["eu-west"]).unwrap();
     let conflict = registry
-        .int_counter_family("notify_sent_total", "Notifications sent, by region.", &fewer)
+        .int_counter_family(
+            "notify_sent_total",
+            "Notifications sent, by region.",
+            &fewer,
+        )
         .unwrap_err();
     assert_eq!(conflict.family, "notify_sent_total");
     assert_eq!(conflict.locations.len(), 2);
@@ -357,11 +411,20 @@ fn the_global_registry_reports_conflicts_lists_the_family_and_generates_its_pane
     let text = instrument_metric::render();
     let parsed = Exposition::parse(&text).unwrap();
     promtool_check_metrics(&text).unwrap_or_else(|report| panic!("promtool: {report}"));
-    assert_eq!(parsed.count("notify_sent_total", &[("region", "us-east")]), 1);
-    assert_eq!(parsed.count("notify_sent_total", &[("region", "ap-south")]), 0);
+    assert_eq!(
+        parsed.count("notify_sent_total", &[("region", "us-east")]),
+        1
+    );
+    assert_eq!(
+        parsed.count("notify_sent_total", &[("region", "ap-south")]),
+        0
+    );
     assert_eq!(parsed.series("notify_sent_total").count(), 3);
     let unknown = [("family", "notify_sent_total"), ("label", "region")];
-    assert_eq!(parsed.count("metrics_label_values_unknown_total", &unknown), 0);
+    assert_eq!(
+        parsed.count("metrics_label_values_unknown_total", &unknown),
+        0
+    );
     assert_eq!(parsed.count("metrics_catalog_conflicts", &[]), 1);
 
     let catalog = instrument_metric::catalog();

@@ -149,8 +149,11 @@ static SENT_BY_DESTINATION: OnceLock<RuntimeFamily<IntCounter>> = OnceLock::new(
 /// When the configured destinations are not valid label values (empty or listed twice), or
 /// the family is registered otherwise elsewhere.
 pub fn register_destinations() -> anyhow::Result<()> {
-    let countries = LabelValues::new("destination", DESTINATIONS.iter().map(|(country, _)| country))?
-        .with_other("other")?;
+    let countries = LabelValues::new(
+        "destination",
+        DESTINATIONS.iter().map(|(country, _)| country),
+    )?
+    .with_other("other")?;
     let family = instrument_metric::registry().int_counter_family(
         "sms_sent_by_destination_total",
         "SMS messages sent, by destination country (those configured, then `other`).",

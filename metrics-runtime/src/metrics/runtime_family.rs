@@ -308,8 +308,7 @@ impl RuntimeSets {
 
     /// Whether `sets` are this family's, `other` values included.
     pub(crate) fn same(&self, sets: &[LabelValues]) -> bool {
-        self.sets.len() == sets.len()
-            && self.sets.iter().zip(sets).all(|(a, b)| a.values == *b)
+        self.sets.len() == sets.len() && self.sets.iter().zip(sets).all(|(a, b)| a.values == *b)
     }
 
     /// The `other` value of each set, to tell two registrations apart whose values agree.

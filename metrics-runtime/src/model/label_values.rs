@@ -543,7 +543,9 @@ mod tests {
                 label: "region".into()
             }
         );
-        for name in ["le", "quantile", "__name__", "_x", "9a", "a-b", "tenantId", ""] {
+        for name in [
+            "le", "quantile", "__name__", "_x", "9a", "a-b", "tenantId", "",
+        ] {
             let found = error(LabelValues::new(name, ["a"]));
             assert!(
                 matches!(&found, LabelValuesError::Name { name: given, .. } if given == name),

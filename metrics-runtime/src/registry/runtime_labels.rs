@@ -310,9 +310,12 @@ impl FamilyBuilder<'_> {
         self.registry.claim_unknown_values(location)?;
         let series = values.iter().map(|values| values.len()).product();
         let sets = Arc::new(RuntimeSets::new(spec.name, location, &self.sets));
-        let (storage, sets) =
-            self.registry
-                .stored_with(&spec, series, &values, Some((sets, self.sets.as_slice())))?;
+        let (storage, sets) = self.registry.stored_with(
+            &spec,
+            series,
+            &values,
+            Some((sets, self.sets.as_slice())),
+        )?;
         let sets = sets.unwrap_or_else(|| unreachable!("a run-time family has run-time sets"));
         Ok(RuntimeFamily::new(&storage, series, sets))
     }
@@ -455,7 +458,9 @@ mod tests {
         );
         assert_eq!(
             samples(&registry, UNKNOWN_VALUES_FAMILY),
-            ["metrics_label_values_unknown_total{family=\"sms_sent_total\",label=\"region\",env=\"test\"} 0"]
+            [
+                "metrics_label_values_unknown_total{family=\"sms_sent_total\",label=\"region\",env=\"test\"} 0"
+            ]
         );
         sent.with((Provider::Vonage, "us-east")).inc_by(2);
         sent.with((Provider::Twilio, "eu-west")).inc();
@@ -521,9 +526,15 @@ mod tests {
         );
         // Both labels outside their sets: the first one is named.
         let error = jobs.try_with(("initech", "mars")).unwrap_err();
-        assert_eq!((error.label.as_str(), error.value.as_str()), ("tenant", "initech"));
+        assert_eq!(
+            (error.label.as_str(), error.value.as_str()),
+            ("tenant", "initech")
+        );
         let error = jobs.try_with(("acme", "mars")).unwrap_err();
-        assert_eq!((error.label.as_str(), error.value.as_str()), ("region", "mars"));
+        assert_eq!(
+            (error.label.as_str(), error.value.as_str()),
+            ("region", "mars")
+        );
     }
 
     #[test]
@@ -603,7 +614,10 @@ mod tests {
         assert!(twice.contains("2 set(s)"), "{twice}");
         let providers = LabelValues::new("provider", ["a"]).unwrap();
         let named_twice = problem(builder().label(&providers).register());
-        assert!(named_twice.contains("`provider` is given twice"), "{named_twice}");
+        assert!(
+            named_twice.contains("`provider` is given twice"),
+            "{named_twice}"
+        );
         let many = LabelValues::new("user", (0..5_001).map(|n| n.to_string())).unwrap();
         let capped = problem(builder().label(&many).register());
         assert!(
@@ -618,7 +632,10 @@ mod tests {
             .unwrap();
         assert_eq!(raised.iter().count(), 10_002);
         let buckets = problem(builder().label(&regions()).buckets(&[1.0]).register());
-        assert!(buckets.contains("only a histogram has buckets"), "{buckets}");
+        assert!(
+            buckets.contains("only a histogram has buckets"),
+            "{buckets}"
+        );
         let bad_name = registry
             .family("sms_sent", "SMS sent.")
             .label(&regions())
@@ -629,7 +646,12 @@ mod tests {
             .label(&regions())
             .buckets(&[2.0, 1.0])
             .register::<Histogram, Runtime>();
-        assert!(histogram.unwrap_err().problem.contains("strictly increasing"));
+        assert!(
+            histogram
+                .unwrap_err()
+                .problem
+                .contains("strictly increasing")
+        );
     }
 
     #[test]
@@ -669,9 +691,7 @@ mod tests {
         registry.check().unwrap();
 
         let taken = Registry::new();
-        taken
-            .int_counter(UNKNOWN_VALUES_FAMILY, "Mine.")
-            .unwrap();
+        taken.int_counter(UNKNOWN_VALUES_FAMILY, "Mine.").unwrap();
         let conflict = taken
             .int_counter_family("a_total", "A.", &regions())
             .unwrap_err();
@@ -683,7 +703,12 @@ mod tests {
     fn histograms_keep_their_buckets_and_the_catalog_lists_the_labels() {
         let registry = Registry::new();
         let latency = registry
-            .histogram_family("upstream_duration_seconds", "Latency.", &[0.5, 1.0], &regions())
+            .histogram_family(
+                "upstream_duration_seconds",
+                "Latency.",
+                &[0.5, 1.0],
+                &regions(),
+            )
             .unwrap();
         latency.with("us-east").observe(0.7);
         latency.with("mars").observe(0.7); // no `other`: lost, counted
