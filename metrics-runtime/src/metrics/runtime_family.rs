@@ -226,6 +226,7 @@ impl<M: Metric, S: RuntimeLabels> RuntimeFamily<M, S> {
 }
 
 /// Where a key's series is, and which run-time values were outside their sets.
+#[derive(Clone, Copy)]
 struct Found<'k> {
     index: usize,
     /// A bit per run-time label whose value is outside its set.
@@ -266,7 +267,7 @@ impl<M, S> fmt::Debug for RuntimeFamily<M, S> {
                     .collect::<Vec<_>>(),
             )
             .field("series", &self.series.len())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 

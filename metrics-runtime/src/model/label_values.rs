@@ -11,6 +11,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
+use foldhash::fast::FixedState;
+
 use instrument_metric_rules as rules;
 
 use super::label_name_problem;
@@ -58,7 +60,7 @@ struct Inner {
     other: bool,
     /// The index of each value: the lookup. The table never grows after the set is built, so
     /// a fixed hasher costs a caller who picks colliding values nothing but that call's probe.
-    lookup: HashMap<Box<str>, usize, foldhash::fast::FixedState>,
+    lookup: HashMap<Box<str>, usize, FixedState>,
 }
 
 impl LabelValues {
@@ -137,7 +139,7 @@ impl LabelValues {
                 position,
             });
         }
-        let mut lookup = HashMap::with_capacity_and_hasher(values.len(), Default::default());
+        let mut lookup = HashMap::with_capacity_and_hasher(values.len(), FixedState::default());
         for (index, value) in values.iter().enumerate() {
             if lookup.insert(value.clone(), index).is_some() {
                 return Err(LabelValuesError::Duplicate {
@@ -163,6 +165,7 @@ impl LabelValues {
     }
 
     /// Every value in index order (the order given), the `other` value last.
+    #[must_use]
     pub fn values(&self) -> impl ExactSizeIterator<Item = &str> + Clone {
         self.inner.values.iter().map(|value| &**value)
     }

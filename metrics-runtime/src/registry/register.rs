@@ -181,12 +181,7 @@ impl Registry {
             .find(|family| family.spec.name == spec.name)
             && existing.spec.disagreement(spec).is_none()
         {
-            let problem = if existing.values != values {
-                format!(
-                    "declared with label values {:?} and with label values {values:?}",
-                    existing.values
-                )
-            } else {
+            let problem = if existing.values == values {
                 match (&existing.runtime, &runtime) {
                     (Some(first), Some((_, sets))) if !first.same(sets) => format!(
                         "declared with the `other` values {:?} and with the `other` values {:?}",
@@ -199,6 +194,11 @@ impl Registry {
                     }
                     _ => return Ok((existing.storage.clone(), existing.runtime.clone())),
                 }
+            } else {
+                format!(
+                    "declared with label values {:?} and with label values {values:?}",
+                    existing.values
+                )
             };
             let conflict = Conflict {
                 family: spec.name.to_owned(),
