@@ -306,8 +306,8 @@ fn values_outside_the_set_land_in_other_and_are_counted() {
 
 #[test]
 fn threads_recording_concurrently_sum_exactly() {
-    let (registry, families) = registered();
     const PER_THREAD: u64 = 20_000;
+    let (registry, families) = registered();
     let keys: [(Provider, &str); 6] = [
         (Provider::Twilio, "eu-west"),
         (Provider::Twilio, "us-east"),
