@@ -95,6 +95,19 @@ impl<M: Metric, S: RuntimeLabels> RuntimeFamily<M, S> {
     /// [`Runtime`] label, the value itself for a `LabelValue` type). A run-time value outside its
     /// set goes to the set's `other` value, or nowhere without one, and is counted: see the
     /// type's docs.
+    ///
+    /// ```
+    /// use instrument_metric::{LabelValues, Registry};
+    ///
+    /// let registry = Registry::new();
+    /// let warehouses = LabelValues::new("warehouse", ["north", "south"]).unwrap();
+    /// let picked = registry.int_counter_family("items_picked_total", "Items picked.", &warehouses).unwrap();
+    /// let configured = String::from("south");
+    /// picked.with(&configured).inc_by(3);
+    /// picked.with("east").inc(); // no `other`: dropped, and counted
+    /// assert_eq!(picked.iter().map(|series| series.get()).collect::<Vec<_>>(), [0, 3]);
+    /// assert_eq!(picked.unknown_values(), [("warehouse", 1)]);
+    /// ```
     #[inline]
     pub fn with(&self, key: S::Key<'_>) -> &M {
         let found = self.locate(key);

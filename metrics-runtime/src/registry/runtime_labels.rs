@@ -58,6 +58,22 @@ pub struct FamilyBuilder<'r> {
 impl Registry {
     /// Starts registering the family `name` whose labels include some whose values are given
     /// at run time: see [`FamilyBuilder`]. The family's location is the caller's.
+    ///
+    /// ```
+    /// use instrument_metric::{IntGauge, LabelValues, Registry, Runtime, RuntimeFamily};
+    ///
+    /// let registry = Registry::new();
+    /// let tenants = LabelValues::new("tenant", ["acme", "globex"]).unwrap();
+    /// let regions = LabelValues::new("region", ["eu", "us"]).unwrap();
+    /// let quota: RuntimeFamily<IntGauge, (Runtime, Runtime)> = registry
+    ///     .family("tenant_quota_left", "Quota left, by tenant and region.")
+    ///     .label(&tenants)
+    ///     .label(&regions)
+    ///     .register()
+    ///     .unwrap();
+    /// quota.with(("globex", "us")).set(12);
+    /// assert!(registry.render().contains("tenant_quota_left{tenant=\"globex\",region=\"us\"} 12\n"));
+    /// ```
     #[track_caller]
     pub fn family(&self, name: &str, help: &str) -> FamilyBuilder<'_> {
         FamilyBuilder {
@@ -250,6 +266,21 @@ impl FamilyBuilder<'_> {
     /// The most series the labels may make (the product of their numbers of values), 10,000
     /// unless raised here, as `max_series = N` raises it at compile time: every series is
     /// created at registration.
+    ///
+    /// ```
+    /// use instrument_metric::{LabelValues, Registry};
+    ///
+    /// let registry = Registry::new();
+    /// let shops = LabelValues::new("shop", (0..20_000).map(|n| format!("s{n}"))).unwrap();
+    /// assert!(registry.int_counter_family("orders_total", "Orders.", &shops).is_err());
+    /// let orders = registry
+    ///     .family("shop_orders_total", "Orders, by shop.")
+    ///     .label(&shops)
+    ///     .max_series(20_000)
+    ///     .register::<instrument_metric::IntCounter, instrument_metric::Runtime>()
+    ///     .unwrap();
+    /// assert_eq!(orders.iter().count(), 20_000);
+    /// ```
     pub fn max_series(mut self, cap: usize) -> Self {
         self.max_series = cap;
         self
