@@ -189,3 +189,46 @@ pub(crate) fn function_objectives(
     }
     (objectives, conflicts)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matchers_are_written_as_promql_and_select_as_prometheus_would() {
+        let matchers = vec![
+            ("endpoint", LabelMatch::Equal("/q/\"{id}\"\\".to_owned())),
+            (
+                "method",
+                LabelMatch::OneOf(vec!["PUT".to_owned(), "a.b|c".to_owned()]),
+            ),
+            ("status", LabelMatch::NotEqual("499".to_owned())),
+        ];
+        assert_eq!(
+            selector_text(&matchers),
+            r#"endpoint="/q/\"{id}\"\\",method=~"PUT|a\\.b\\|c",status!="499""#
+        );
+        assert_eq!(selector_text(&[]), "");
+        let select = |endpoint: &str, method: &str, status: Option<&str>| {
+            let mut labels = vec![
+                ("endpoint", endpoint.to_owned()),
+                ("method", method.to_owned()),
+            ];
+            labels.extend(status.map(|status| ("status", status.to_owned())));
+            matchers.iter().all(|(label, matcher)| {
+                let value = labels
+                    .iter()
+                    .find(|(name, _)| name == label)
+                    .map_or("", |(_, value)| value.as_str());
+                matcher.selects(value)
+            })
+        };
+        assert!(select("/q/\"{id}\"\\", "PUT", None));
+        assert!(select("/q/\"{id}\"\\", "a.b|c", Some("200")));
+        // An escaped `.` and `|` match themselves only.
+        assert!(!select("/q/\"{id}\"\\", "axb", Some("200")));
+        assert!(!select("/q/\"{id}\"\\", "a.b", Some("200")));
+        assert!(!select("/q/\"{id}\"\\", "PUT", Some("499")));
+        assert!(!select("/q/{id}", "PUT", None));
+    }
+}
