@@ -1,7 +1,7 @@
 //! Cost of the HTTP layer's options, in process (no sockets): one `oneshot` request through a
 //! router with a handler that reads a 1 KiB body and answers 1 KiB, bare, behind the default
-//! layer, behind a layer with status classes and an excluded route, behind a layer with a
-//! layer-wide and a route objective, and behind a layer with body sizes. Rounds alternate the variants; the medians and their ratios to the default layer
+//! layer, behind a layer with status classes and an excluded route, behind a prefixed layer
+//! without and with a layer-wide and a route objective, and behind a layer with body sizes. Rounds alternate the variants; the medians and their ratios to the default layer
 //! are printed at the end.
 //!
 //! Run: `cargo bench -p integration-tests --bench http_options`
@@ -59,6 +59,16 @@ fn main() {
                     .prefix("classes")
                     .status_classes()
                     .exclude("/metrics")
+                    .build()
+                    .unwrap(),
+            ),
+        ),
+        (
+            // The reference of the next: the same layer without objectives.
+            "prefixed",
+            router().layer(
+                HttpMetricsLayer::builder()
+                    .prefix("prefixed")
                     .build()
                     .unwrap(),
             ),

@@ -217,7 +217,9 @@ impl HttpMetricsLayer {
     }
 
     /// A layer with options: route exclusions, status classes, buckets, body sizes, a name
-    /// prefix and objectives; every argument is checked by [`HttpMetricsBuilder::build`].
+    /// prefix and objectives (over every route, or one:
+    /// [`route_objective`](HttpMetricsBuilder::route_objective)); every argument is checked by
+    /// [`HttpMetricsBuilder::build`].
     ///
     /// ```
     /// use axum::{Router, routing::{get, post}};
