@@ -15,6 +15,7 @@ pub(crate) enum LabelMatch {
     /// This value.
     Equal(String),
     /// Any value but this one.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
     NotEqual(String),
     /// One of these values (a regular expression of them, each escaped).
     OneOf(Vec<String>),
@@ -158,12 +159,10 @@ pub(crate) fn function_objectives(
             Vec::new()
         } else {
             let functions = kept.iter().map(|site| site.function().to_owned()).collect();
+            let module = LabelMatch::Equal(first.descriptor.module.to_owned());
             vec![
                 ("function", LabelMatch::OneOf(functions)),
-                (
-                    "module",
-                    LabelMatch::Equal(first.descriptor.module.to_owned()),
-                ),
+                ("module", module),
             ]
         };
         let [counter_spec, histogram_spec, ..] = function_specs(first);

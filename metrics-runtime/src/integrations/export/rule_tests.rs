@@ -122,39 +122,14 @@ pub(super) fn push_test(
             input(series(&bucket, &[("le", "+Inf")]), CALLS);
         }
     }
-    // Every indicator that reads these series: this one, and those of objectives over them.
-    let example: Vec<(&str, String)> = objective
-        .example
-        .iter()
-        .map(|(name, value)| (*name, value.clone()))
-        .collect();
-    let overlapping: Vec<(&DeclaredObjective, Indicator<'_>)> = all
-        .iter()
-        .filter(|other| match sli.threshold {
-            None => {
-                other.requests == objective.requests
-                    && other.outcome_label == objective.outcome_label
-            }
-            Some(threshold) => {
-                other.histogram == objective.histogram
-                    && other.latency.map(|(at, _)| at) == Some(threshold)
-            }
-        })
-        .filter(|other| std::ptr::eq(*other, objective) || other.covers(&example))
-        .filter_map(|other| {
-            indicators(other)
-                .into_iter()
-                .find(|indicator| indicator.name == sli.name)
-                .map(|indicator| (other, indicator))
-        })
-        .collect();
+    let readers = readers(all, objective, sli);
     out.push_str("    alert_rule_test:\n");
     for (alert, factor, long, short, severity, _, meaning) in BURN_ALERTS {
         let _ = write!(
             out,
             "      - eval_time: 2h\n        alertname: {alert}\n        exp_alerts:"
         );
-        let firing: Vec<&(&DeclaredObjective, Indicator<'_>)> = overlapping
+        let firing: Vec<&(&DeclaredObjective, Indicator<'_>)> = readers
             .iter()
             .filter(|(_, indicator)| ratio > round(factor * indicator.budget))
             .collect();
@@ -184,6 +159,40 @@ pub(super) fn push_test(
             );
         }
     }
+}
+
+/// Every indicator that reads the series of `objective`'s test of `sli`: that one, and those of
+/// the objectives of `all` over the same series with the same indicator (and threshold), which
+/// see the same ratio.
+fn readers<'a>(
+    all: &'a [DeclaredObjective],
+    objective: &DeclaredObjective,
+    sli: &Indicator<'_>,
+) -> Vec<(&'a DeclaredObjective, Indicator<'a>)> {
+    let example: Vec<(&str, String)> = objective
+        .example
+        .iter()
+        .map(|(name, value)| (*name, value.clone()))
+        .collect();
+    all.iter()
+        .filter(|other| match sli.threshold {
+            None => {
+                other.requests == objective.requests
+                    && other.outcome_label == objective.outcome_label
+            }
+            Some(threshold) => {
+                other.histogram == objective.histogram
+                    && other.latency.map(|(at, _)| at) == Some(threshold)
+            }
+        })
+        .filter(|other| std::ptr::eq(*other, objective) || other.covers(&example))
+        .filter_map(|other| {
+            indicators(other)
+                .into_iter()
+                .find(|indicator| indicator.name == sli.name)
+                .map(|indicator| (other, indicator))
+        })
+        .collect()
 }
 
 /// How fast an alert's burn spends the error budget, ending its summary: "faster than the

@@ -428,7 +428,7 @@ impl HttpMetricsBuilder {
     ///     .route_objective(&[], "/health/{component}", Objective::new("health").success(99.0))
     ///     .build()
     ///     .unwrap_err();
-    /// assert!(error.to_string().contains("excluded"));
+    /// assert!(error.to_string().contains("which the layer excludes"));
     /// # Ok::<(), instrument_metric::axum::HttpLayerError>(())
     /// ```
     #[track_caller]
