@@ -8,6 +8,8 @@ pub(crate) mod function_name;
 pub(crate) mod functions;
 pub(crate) mod objectives;
 
+pub(crate) use objectives::LabelMatch;
+
 use std::fmt;
 
 use crate::exposition::Kind;
@@ -115,8 +117,14 @@ pub struct DeclaredObjective {
     /// PromQL label matchers selecting the objective's series of both families, such as
     /// `function="send",module="app::sms"`; empty when it covers every series.
     pub selector: String,
+    /// The same matchers, as values: `selector` is their text.
+    pub(crate) matchers: Vec<(&'static str, LabelMatch)>,
     /// The labels of one series it covers (those `selector` names), for generated tests.
     pub example: Vec<(&'static str, String)>,
+    /// What it covers, for titles and alert texts, when it is part of its families: the
+    /// methods and route of an HTTP layer's route objective (`POST /api/v1/sms`); empty
+    /// otherwise.
+    pub scope: String,
     /// Where it is declared.
     pub location: Location,
 }

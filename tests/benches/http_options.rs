@@ -1,7 +1,7 @@
 //! Cost of the HTTP layer's options, in process (no sockets): one `oneshot` request through a
 //! router with a handler that reads a 1 KiB body and answers 1 KiB, bare, behind the default
-//! layer, behind a layer with status classes and an excluded route, and behind a layer with
-//! body sizes. Rounds alternate the variants; the medians and their ratios to the default layer
+//! layer, behind a layer with status classes and an excluded route, behind a prefixed layer
+//! without and with a layer-wide and a route objective, and behind a layer with body sizes. Rounds alternate the variants; the medians and their ratios to the default layer
 //! are printed at the end.
 //!
 //! Run: `cargo bench -p integration-tests --bench http_options`
@@ -12,6 +12,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::Request;
 use axum::routing::post;
+use instrument_metric::Objective;
 use instrument_metric::axum::{BODY_SIZE_BUCKETS, HttpMetricsLayer};
 use tower::ServiceExt as _;
 
@@ -58,6 +59,38 @@ fn main() {
                     .prefix("classes")
                     .status_classes()
                     .exclude("/metrics")
+                    .build()
+                    .unwrap(),
+            ),
+        ),
+        (
+            // The reference of the next: the same layer without objectives.
+            "prefixed",
+            router().layer(
+                HttpMetricsLayer::builder()
+                    .prefix("prefixed")
+                    .build()
+                    .unwrap(),
+            ),
+        ),
+        (
+            // Objectives are rules over the same series: nothing per request.
+            "route objectives",
+            router().layer(
+                HttpMetricsLayer::builder()
+                    .prefix("objectives")
+                    .objective(
+                        Objective::new("bench_api")
+                            .success(99.9)
+                            .latency(0.25, 99.0),
+                    )
+                    .route_objective(
+                        &["POST"],
+                        "/echo",
+                        Objective::new("bench_echo")
+                            .success(99.5)
+                            .latency(0.1, 99.0),
+                    )
                     .build()
                     .unwrap(),
             ),

@@ -156,7 +156,8 @@ pub fn router(state: Arc<AppState>) -> Router {
 /// The HTTP metrics layer, the families of `HttpMetricsLayer::default()` (the duration
 /// histogram native too, in the protobuf exposition) with the API's
 /// objective: 99.9% of requests are not answered with a 5xx status (the layer classifies each
-/// handler's answer by its status), and 99% are answered within 250 ms, over 30 days.
+/// handler's answer by its status), and 99% are answered within 250 ms, over 30 days; and
+/// `POST /api/v1/sms` its own: it only queues the text, so 99.5% are answered within 100 ms.
 ///
 /// # Errors
 ///
@@ -166,6 +167,11 @@ pub fn http_layer() -> anyhow::Result<instrument_metric::axum::HttpMetricsLayer>
     Ok(instrument_metric::axum::HttpMetricsLayer::builder()
         .native_histograms()
         .objective(Objective::new("api").success(99.9).latency(0.25, 99.0))
+        .route_objective(
+            &["POST"],
+            "/api/v1/sms",
+            Objective::new("api_sms").latency(0.1, 99.5),
+        )
         .build()?)
 }
 

@@ -62,14 +62,14 @@ fn the_objective_rules_are_generated_from_the_catalog() {
 }
 
 #[test]
-fn the_objectives_are_the_api_and_sms_delivery() {
+fn the_objectives_are_the_api_its_sms_route_and_sms_delivery() {
     declared();
     let names: Vec<String> = instrument_metric::catalog()
         .objectives
         .into_iter()
         .map(|objective| objective.name)
         .collect();
-    assert_eq!(names, ["api", "sms_delivery"]);
+    assert_eq!(names, ["api", "api_sms", "sms_delivery"]);
 }
 
 #[test]
@@ -94,6 +94,7 @@ fn the_dashboard_covers_every_category_and_metric() {
         "Runtime",
         "System",
         "Objective api",
+        "Objective api_sms: POST /api/v1/sms",
         "Objective sms_delivery",
     ] {
         assert!(rows.contains(&category), "no {category} row in {rows:?}");

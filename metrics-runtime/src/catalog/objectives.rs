@@ -9,6 +9,62 @@ use crate::catalog::{Conflict, DeclaredObjective};
 use crate::instrument::CallSite;
 use crate::model::{Families, Objective};
 
+/// How an objective selects the values of one label of its series.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum LabelMatch {
+    /// This value.
+    Equal(String),
+    /// Any value but this one.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    NotEqual(String),
+    /// One of these values (a regular expression of them, each escaped).
+    OneOf(Vec<String>),
+}
+
+impl LabelMatch {
+    /// Whether `value` is selected.
+    #[cfg_attr(not(feature = "export"), allow(dead_code))]
+    pub(crate) fn selects(&self, value: &str) -> bool {
+        match self {
+            LabelMatch::Equal(wanted) => value == wanted,
+            LabelMatch::NotEqual(unwanted) => value != unwanted,
+            LabelMatch::OneOf(values) => values.iter().any(|wanted| wanted == value),
+        }
+    }
+}
+
+impl DeclaredObjective {
+    /// Whether the objective covers the series with `labels` of its families (a label
+    /// missing is empty, as in PromQL).
+    #[cfg_attr(not(feature = "export"), allow(dead_code))]
+    pub(crate) fn covers(&self, labels: &[(&str, String)]) -> bool {
+        self.matchers.iter().all(|(label, matcher)| {
+            let value = labels
+                .iter()
+                .find(|(name, _)| name == label)
+                .map_or("", |(_, value)| value.as_str());
+            matcher.selects(value)
+        })
+    }
+}
+
+/// `matchers` as PromQL label matchers, comma-separated: `endpoint="/sms",method=~"PUT|PATCH"`.
+pub(crate) fn selector_text(matchers: &[(&'static str, LabelMatch)]) -> String {
+    use crate::exposition::text::{promql_string, regex_escape};
+    let texts: Vec<String> = matchers
+        .iter()
+        .map(|(label, matcher)| match matcher {
+            LabelMatch::Equal(value) => format!("{label}={}", promql_string(value)),
+            LabelMatch::NotEqual(value) => format!("{label}!={}", promql_string(value)),
+            LabelMatch::OneOf(values) => {
+                let escaped: Vec<String> = values.iter().map(|value| regex_escape(value)).collect();
+                format!("{label}=~{}", promql_string(&escaped.join("|")))
+            }
+        })
+        .collect();
+    texts.join(",")
+}
+
 /// The name of a function's objective: the one given, or its family's stem (its function label
 /// in the shared families).
 fn objective_name(site: &CallSite, objective: &Objective) -> String {
@@ -99,16 +155,15 @@ pub(crate) fn function_objectives(
             }
             kept = same;
         }
-        let selector = if kept.len() == family_size {
-            String::new()
+        let matchers = if kept.len() == family_size {
+            Vec::new()
         } else {
-            let functions: Vec<String> = kept
-                .iter()
-                .map(|site| crate::exposition::text::regex_escape(site.function()))
-                .collect();
-            let module = crate::exposition::text::promql_string(first.descriptor.module);
-            let function = crate::exposition::text::promql_string(&functions.join("|"));
-            format!("function=~{function},module={module}")
+            let functions = kept.iter().map(|site| site.function().to_owned()).collect();
+            let module = LabelMatch::Equal(first.descriptor.module.to_owned());
+            vec![
+                ("function", LabelMatch::OneOf(functions)),
+                ("module", module),
+            ]
         };
         let [counter_spec, histogram_spec, ..] = function_specs(first);
         objectives.push(DeclaredObjective {
@@ -121,13 +176,58 @@ pub(crate) fn function_objectives(
             ignored: "cancelled",
             histogram: histogram_spec.name,
             bounds,
-            selector,
+            selector: selector_text(&matchers),
+            matchers,
             example: vec![
                 ("function", first.function().to_owned()),
                 ("module", first.descriptor.module.to_owned()),
             ],
+            scope: String::new(),
             location: location(&first.descriptor),
         });
     }
     (objectives, conflicts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matchers_are_written_as_promql_and_select_as_prometheus_would() {
+        let matchers = vec![
+            ("endpoint", LabelMatch::Equal("/q/\"{id}\"\\".to_owned())),
+            (
+                "method",
+                LabelMatch::OneOf(vec!["PUT".to_owned(), "a.b|c".to_owned()]),
+            ),
+            ("status", LabelMatch::NotEqual("499".to_owned())),
+        ];
+        assert_eq!(
+            selector_text(&matchers),
+            r#"endpoint="/q/\"{id}\"\\",method=~"PUT|a\\.b\\|c",status!="499""#
+        );
+        assert_eq!(selector_text(&[]), "");
+        let select = |endpoint: &str, method: &str, status: Option<&str>| {
+            let mut labels = vec![
+                ("endpoint", endpoint.to_owned()),
+                ("method", method.to_owned()),
+            ];
+            labels.extend(status.map(|status| ("status", status.to_owned())));
+            matchers.iter().all(|(label, matcher)| {
+                let value = labels
+                    .iter()
+                    .find(|(name, _)| name == label)
+                    .map_or("", |(_, value)| value.as_str());
+                matcher.selects(value)
+            })
+        };
+        assert!(select("/q/\"{id}\"\\", "PUT", None));
+        assert!(select("/q/\"{id}\"\\", "a.b|c", Some("200")));
+        // An escaped `.` and `|` match themselves only.
+        assert!(!select("/q/\"{id}\"\\", "axb", Some("200")));
+        assert!(!select("/q/\"{id}\"\\", "a.b", Some("200")));
+        assert!(!select("/q/\"{id}\"\\", "PUT", Some("499")));
+        assert!(!select("/q/{id}", "PUT", None));
+    }
 }

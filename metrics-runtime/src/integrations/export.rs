@@ -30,6 +30,9 @@
 //! Each objective has one or two indicators (`sli` label): `success`, the share of calls that
 //! did not fail (`result` `error` or `panic`; or a 5xx `status` for the HTTP layer), and
 //! `latency`, the share no longer than the threshold (the histogram's bucket at that bound).
+//! An HTTP layer's objective covers every route but `unmatched`; a route objective (the layer
+//! builder's `route_objective`) selects its route's series by the `endpoint` and `method`
+//! labels, and its alerts and dashboard row name the route.
 //! For each, by `job`, the rules record the error ratio (`objective:error_ratio:rate5m`,
 //! `rate30m`, `rate1h`, `rate6h`, `rate3d`, `rate30d`) and the share of the 30-day error budget
 //! left (`objective:error_budget_remaining:ratio30d`), and alert on the burn rate of the budget

@@ -61,7 +61,14 @@ impl<'a> Export<'a> {
     /// A row per objective: error budget left, error ratio against the target, burn rate.
     fn objective_rows(&self, board: &mut Board) {
         for objective in &self.catalog.objectives {
-            board.row(&format!("Objective {}", objective.name));
+            if objective.scope.is_empty() {
+                board.row(&format!("Objective {}", objective.name));
+            } else {
+                board.row(&format!(
+                    "Objective {}: {}",
+                    objective.name, objective.scope
+                ));
+            }
             for sli in indicators(objective) {
                 let matchers = sli.matchers();
                 board.panel(

@@ -33,7 +33,14 @@ impl Export<'_> {
             for sli in indicators(objective) {
                 for (scenario, factor) in [("20 times", 20.0), ("twice", 2.0), ("half", 0.5)] {
                     let ratio = (factor * sli.budget).min(1.0);
-                    push_test(&mut out, objective, &sli, scenario, ratio);
+                    push_test(
+                        &mut out,
+                        &self.catalog.objectives,
+                        objective,
+                        &sli,
+                        scenario,
+                        ratio,
+                    );
                 }
             }
         }
@@ -42,9 +49,13 @@ impl Export<'_> {
 }
 
 /// One promtool test: `ratio` of the calls fail (or are slow) for three hours, and each alert
-/// is expected firing at two hours if its threshold is below `ratio`, absent otherwise.
+/// is expected firing at two hours if its threshold is below `ratio`, absent otherwise; for
+/// `objective`, and for each other objective of `all` that covers the same series with the
+/// same indicator (a route's requests are the layer-wide objective's too), which sees the
+/// same ratio.
 pub(super) fn push_test(
     out: &mut String,
+    all: &[DeclaredObjective],
     objective: &DeclaredObjective,
     sli: &Indicator<'_>,
     scenario: &str,
@@ -111,41 +122,77 @@ pub(super) fn push_test(
             input(series(&bucket, &[("le", "+Inf")]), CALLS);
         }
     }
+    let readers = readers(all, objective, sli);
     out.push_str("    alert_rule_test:\n");
-    for (alert, factor, ..) in BURN_ALERTS {
-        let fires = ratio > round(factor * sli.budget);
+    for (alert, factor, long, short, severity, _, meaning) in BURN_ALERTS {
         let _ = write!(
             out,
             "      - eval_time: 2h\n        alertname: {alert}\n        exp_alerts:"
         );
-        if !fires {
+        let firing: Vec<&(&DeclaredObjective, Indicator<'_>)> = readers
+            .iter()
+            .filter(|(_, indicator)| ratio > round(factor * indicator.budget))
+            .collect();
+        if firing.is_empty() {
             out.push_str(" []\n");
             continue;
         }
-        let (_, _, long, short, severity, _, meaning) = BURN_ALERTS
-            .iter()
-            .copied()
-            .find(|entry| entry.0 == alert)
-            .unwrap_or(BURN_ALERTS[0]);
-        let _ = write!(
-            out,
-            "\n          - exp_labels:\n              job: test\n              objective: {}\n              sli: {}\n              severity: {severity}\n            exp_annotations:\n              summary: {}\n              description: {}\n",
-            yaml_string(&objective.name),
-            sli.name,
-            yaml_string(&format!(
-                "Objective {} ({}) of job test burns its error budget {}",
-                objective.name,
-                sli.name,
-                pace(factor)
-            )),
-            yaml_string(&format!(
-                "{} has been {} over the last {long} and {short}: at this pace it spends {meaning}. {}",
-                sli.share(),
-                above(factor),
-                sli.target_text()
-            )),
-        );
+        out.push('\n');
+        for (other, indicator) in firing {
+            let _ = write!(
+                out,
+                "          - exp_labels:\n              job: test\n              objective: {}\n              sli: {}\n              severity: {severity}\n            exp_annotations:\n              summary: {}\n              description: {}\n",
+                yaml_string(&other.name),
+                indicator.name,
+                yaml_string(&format!(
+                    "Objective {} ({}) of job test burns its error budget {}",
+                    other.name,
+                    indicator.name,
+                    pace(factor)
+                )),
+                yaml_string(&format!(
+                    "{} has been {} over the last {long} and {short}: at this pace it spends {meaning}. {}",
+                    indicator.share(),
+                    above(factor),
+                    indicator.target_text()
+                )),
+            );
+        }
     }
+}
+
+/// Every indicator that reads the series of `objective`'s test of `sli`: that one, and those of
+/// the objectives of `all` over the same series with the same indicator (and threshold), which
+/// see the same ratio.
+fn readers<'a>(
+    all: &'a [DeclaredObjective],
+    objective: &DeclaredObjective,
+    sli: &Indicator<'_>,
+) -> Vec<(&'a DeclaredObjective, Indicator<'a>)> {
+    let example: Vec<(&str, String)> = objective
+        .example
+        .iter()
+        .map(|(name, value)| (*name, value.clone()))
+        .collect();
+    all.iter()
+        .filter(|other| match sli.threshold {
+            None => {
+                other.requests == objective.requests
+                    && other.outcome_label == objective.outcome_label
+            }
+            Some(threshold) => {
+                other.histogram == objective.histogram
+                    && other.latency.map(|(at, _)| at) == Some(threshold)
+            }
+        })
+        .filter(|other| std::ptr::eq(*other, objective) || other.covers(&example))
+        .filter_map(|other| {
+            indicators(other)
+                .into_iter()
+                .find(|indicator| indicator.name == sli.name)
+                .map(|indicator| (other, indicator))
+        })
+        .collect()
 }
 
 /// How fast an alert's burn spends the error budget, ending its summary: "faster than the

@@ -150,7 +150,7 @@ impl Export<'_> {
                         )),
                         yaml_string(&format!(
                             "{} has been {} over the last {long} and {short}: at this pace it spends {meaning}. {}",
-                            sli.share(),
+                            sli.share_template(),
                             above(factor),
                             sli.target_text()
                         )),
@@ -200,13 +200,28 @@ impl Indicator<'_> {
 
     /// What the indicator measures, as the subject of a sentence.
     pub(super) fn share(&self) -> String {
+        self.share_of(&self.objective.scope)
+    }
+
+    /// [`share`](Self::share) as alert template text: the scope (a route template, which may
+    /// hold `{{`) printed as it is.
+    pub(super) fn share_template(&self) -> String {
+        self.share_of(&template_text(&self.objective.scope))
+    }
+
+    fn share_of(&self, scope: &str) -> String {
+        let calls = if scope.is_empty() {
+            "calls".to_owned()
+        } else {
+            format!("requests to {scope}")
+        };
         match self.threshold {
             None => format!(
-                "The share of calls counted in {} that failed",
+                "The share of {calls} counted in {} that failed",
                 self.objective.requests
             ),
             Some(threshold) => format!(
-                "The share of calls timed in {} that took longer than {} s",
+                "The share of {calls} timed in {} that took longer than {} s",
                 self.objective.histogram,
                 number(threshold)
             ),

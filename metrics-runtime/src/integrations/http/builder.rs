@@ -4,8 +4,8 @@
 use std::sync::OnceLock;
 
 use crate::catalog::Conflict;
-use crate::integrations::http::routes::{Layer, register};
-use crate::model::{DEFAULT_BUCKETS, MetricKind, Objective};
+use crate::integrations::http::routes::{Layer, METHODS, register};
+use crate::model::{DEFAULT_BUCKETS, Location, MetricKind, Objective};
 
 /// What a layer records and how: everything its builder was given.
 #[derive(Clone, Debug, PartialEq)]
@@ -17,7 +17,57 @@ pub(super) struct Config {
     pub(super) status_classes: bool,
     pub(super) buckets: Vec<f64>,
     pub(super) body_sizes: Option<Vec<f64>>,
-    pub(super) objectives: Vec<Objective>,
+    /// The layer-wide objectives and the route objectives, in the order given.
+    pub(super) objectives: Vec<LayerObjective>,
+}
+
+/// An objective given to the builder: over every request of the layer (but `unmatched`
+/// ones), or over the requests of one route.
+#[derive(Clone, Debug)]
+pub(super) struct LayerObjective {
+    pub(super) objective: Objective,
+    /// The route it covers, `None` for every route.
+    pub(super) route: Option<ObjectiveRoute>,
+    /// Where the builder was given it: conflicts name it. Not an option of the layer (the
+    /// same options given in two places give the same layer).
+    pub(super) location: Location,
+}
+
+impl PartialEq for LayerObjective {
+    fn eq(&self, other: &Self) -> bool {
+        (self.objective, &self.route) == (other.objective, &other.route)
+    }
+}
+
+/// The requests a route objective covers: one route template, some methods or all.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) struct ObjectiveRoute {
+    /// The `endpoint` label value.
+    pub(super) template: String,
+    /// The `method` label values (slots of `METHODS`), in the order given; empty for all.
+    pub(super) methods: Vec<usize>,
+}
+
+impl ObjectiveRoute {
+    /// The methods and route as a request line says them: `POST /sms`, `GET|HEAD /notes`, or
+    /// the route alone for every method.
+    pub(super) fn describe(&self) -> String {
+        if self.methods.is_empty() {
+            return self.template.clone();
+        }
+        let methods: Vec<&str> = self.methods.iter().map(|slot| METHODS[*slot]).collect();
+        format!("{} {}", methods.join("|"), self.template)
+    }
+}
+
+impl LayerObjective {
+    /// What it covers, in an error message.
+    fn scope(&self) -> String {
+        match &self.route {
+            None => "every route".to_owned(),
+            Some(route) => format!("`{}`", route.describe()),
+        }
+    }
 }
 
 impl Default for Config {
@@ -55,12 +105,18 @@ impl Config {
     }
 
     pub(super) fn excluded(&self, endpoint: &str) -> bool {
+        self.exclusion(endpoint).is_some()
+    }
+
+    /// The exclusion that leaves `endpoint` out, if one does.
+    pub(super) fn exclusion(&self, endpoint: &str) -> Option<&str> {
         self.exclude
             .iter()
-            .any(|pattern| match pattern.strip_suffix('*') {
+            .find(|pattern| match pattern.strip_suffix('*') {
                 Some(prefix) => endpoint.starts_with(prefix),
-                None => endpoint == pattern,
+                None => endpoint == pattern.as_str(),
             })
+            .map(String::as_str)
     }
 }
 
@@ -80,8 +136,10 @@ pub enum HttpLayerError {
     /// An excluded route is not a route template, or has a `*` before its end (only a final
     /// `*` matches).
     Exclude(String),
-    /// An objective's name is not written like a family stem (`[a-zA-Z_][a-zA-Z0-9_]*`), or
-    /// it has a target that is not a percent, or a threshold that is not a bound.
+    /// An objective's name is not written like a family stem (`[a-zA-Z_][a-zA-Z0-9_]*`) or is
+    /// given twice, it has a target that is not a percent or a threshold that is not a bound,
+    /// or a route objective names a route that is not a template (or is excluded) or a
+    /// method the layer does not label.
     Objective(String),
     /// The layer's families (or an objective's name) are declared by something else; it is
     /// also reported by [`check`](crate::check).
@@ -159,7 +217,9 @@ impl HttpMetricsLayer {
     }
 
     /// A layer with options: route exclusions, status classes, buckets, body sizes, a name
-    /// prefix and objectives; every argument is checked by [`HttpMetricsBuilder::build`].
+    /// prefix and objectives (over every route, or one:
+    /// [`route_objective`](HttpMetricsBuilder::route_objective)); every argument is checked by
+    /// [`HttpMetricsBuilder::build`].
     ///
     /// ```
     /// use axum::{Router, routing::{get, post}};
@@ -312,9 +372,101 @@ impl HttpMetricsBuilder {
     /// success target (the share of requests not answered with a 5xx status; requests whose
     /// client went away count neither way, those whose handler panicked are 5xx) and a latency
     /// target (the share answered within a threshold, which must be a bound of the buckets).
-    /// `instrument_metric::export` generates its rules, alerts and dashboard row.
+    /// `instrument_metric::export` generates its rules, alerts and dashboard row. For the
+    /// requests of one route, see [`route_objective`](Self::route_objective).
+    #[track_caller]
     pub fn objective(mut self, objective: Objective) -> Self {
-        self.config.objectives.push(objective);
+        self.config.objectives.push(LayerObjective {
+            objective,
+            route: None,
+            location: caller(),
+        });
+        self
+    }
+
+    /// Declares a service level objective over the requests of one route: those whose matched
+    /// route template is `route` and whose method is one of `methods` (`&[]` for every
+    /// method), with targets of its own, beside the layer-wide [`objective`](Self::objective)
+    /// (which still covers these requests too). Success and latency are counted as there;
+    /// the threshold must be a bound of the layer's buckets.
+    ///
+    /// Its rules select the route's series by the `endpoint` and `method` labels the layer
+    /// writes, so [`build`](Self::build) refuses what would select nothing: a route that is not
+    /// a route template (it starts with `/` and names one route, no final `*`), a route the
+    /// layer [`exclude`](Self::exclude)s, a method outside `GET`, `HEAD`, `POST`, `PUT`,
+    /// `DELETE`, `CONNECT`, `OPTIONS`, `TRACE` and `PATCH` (written in capitals), and a name
+    /// another objective of the layer has (or another layer's, or a function's: a
+    /// [`Conflict`] naming both places).
+    ///
+    /// ```
+    /// use axum::{Router, routing::{get, post}};
+    /// use instrument_metric::Objective;
+    /// use instrument_metric::axum::HttpMetricsLayer;
+    ///
+    /// let layer = HttpMetricsLayer::builder()
+    ///     .prefix("assistant")
+    ///     .buckets(&[0.05, 0.25, 1.0, 5.0])
+    ///     // Every route: 99.9% succeed, 99% within 250 ms.
+    ///     .objective(Objective::new("assistant_api").success(99.9).latency(0.25, 99.0))
+    ///     // Sending an SMS waits for the provider: 99% within 1 s.
+    ///     .route_objective(&["POST"], "/api/v1/sms", Objective::new("sms_send").latency(1.0, 99.0))
+    ///     .build()?;
+    /// let app: Router = Router::new()
+    ///     .route("/api/v1/sms", post(|| async { "sent" }))
+    ///     .route("/api/v1/notes", get(|| async { "notes" }))
+    ///     .layer(layer);
+    ///
+    /// let catalog = instrument_metric::catalog();
+    /// let sms = catalog.objectives.iter().find(|o| o.name == "sms_send").unwrap();
+    /// // Its rules (`instrument_metric::export`) select the route's series:
+    /// assert_eq!(sms.selector, r#"endpoint="/api/v1/sms",method="POST""#);
+    /// assert_eq!(sms.histogram, "assistant_http_request_duration_seconds");
+    ///
+    /// // A route the layer leaves out has no requests to count: an error, not an empty graph.
+    /// let error = HttpMetricsLayer::builder()
+    ///     .exclude("/health/*")
+    ///     .route_objective(&[], "/health/{component}", Objective::new("health").success(99.0))
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert!(error.to_string().contains("which the layer excludes"));
+    /// # Ok::<(), instrument_metric::axum::HttpLayerError>(())
+    /// ```
+    #[track_caller]
+    pub fn route_objective(mut self, methods: &[&str], route: &str, objective: Objective) -> Self {
+        let location = caller();
+        let mut slots = Vec::with_capacity(methods.len());
+        for method in methods {
+            match METHODS[..METHODS.len() - 1]
+                .iter()
+                .position(|known| known == method)
+            {
+                Some(slot) if slots.contains(&slot) => {
+                    self.problems.push(HttpLayerError::Objective(format!(
+                        "the objective `{}` names the method `{method}` twice: name it once",
+                        objective.name
+                    )));
+                }
+                Some(slot) => slots.push(slot),
+                None => self.problems.push(HttpLayerError::Objective(unknown_method(
+                    objective.name,
+                    method,
+                ))),
+            }
+        }
+        if let Some(problem) = route_problem(route) {
+            self.problems.push(HttpLayerError::Objective(format!(
+                "the objective `{}` covers `{route}`, which {problem}",
+                objective.name
+            )));
+        }
+        self.config.objectives.push(LayerObjective {
+            objective,
+            route: Some(ObjectiveRoute {
+                template: route.to_owned(),
+                methods: slots,
+            }),
+            location,
+        });
         self
     }
 
@@ -326,9 +478,10 @@ impl HttpMetricsBuilder {
     /// [`HttpLayerError`] for a prefix that is empty, ends in `_` or makes invalid names,
     /// buckets that are not finite and increasing (or a bound below 1 ns), an excluded route
     /// that is not a template (or has a `*` before its end), an objective whose name is not
-    /// written like a family stem (`[a-zA-Z_][a-zA-Z0-9_]*`), whose target is not a percent or
-    /// whose threshold is not a bound of the buckets, and a family or objective name that
-    /// something else declared.
+    /// written like a family stem (`[a-zA-Z_][a-zA-Z0-9_]*`) or is given twice, whose target
+    /// is not a percent or whose threshold is not a bound of the buckets, a route objective
+    /// whose route is not a template or is excluded or whose method is not labelled by name,
+    /// and a family or objective name that something else declared.
     pub fn build(self) -> Result<HttpMetricsLayer, HttpLayerError> {
         if let Some(problem) = self.problems.into_iter().next() {
             return Err(problem);
@@ -365,7 +518,8 @@ impl HttpMetricsBuilder {
                 config.body_sizes
             )));
         }
-        for objective in &config.objectives {
+        for (at, declared) in config.objectives.iter().enumerate() {
+            let objective = &declared.objective;
             if objective.name.is_empty() {
                 return Err(HttpLayerError::Objective(
                     "an objective of the HTTP layer needs a name: `Objective::new(\"api\")`"
@@ -379,6 +533,27 @@ impl HttpMetricsBuilder {
                 return Err(HttpLayerError::Objective(format!(
                     "the objective `{}` {problem}",
                     objective.name
+                )));
+            }
+            if let Some(route) = &declared.route
+                && let Some(pattern) = config.exclusion(&route.template)
+            {
+                return Err(HttpLayerError::Objective(format!(
+                    "the objective `{}` covers `{}`, which the layer excludes (`.exclude(\"{pattern}\")`): its requests are not recorded; drop the objective or the exclusion",
+                    objective.name, route.template
+                )));
+            }
+            if let Some(first) = config.objectives[..at]
+                .iter()
+                .find(|first| first.objective.name == objective.name)
+            {
+                return Err(HttpLayerError::Objective(format!(
+                    "the objective `{}` is declared twice on this layer, for {} ({}) and for {} ({}): an objective's name labels its rules; rename one",
+                    objective.name,
+                    first.scope(),
+                    first.location,
+                    declared.scope(),
+                    declared.location
                 )));
             }
         }
@@ -413,6 +588,49 @@ fn prefix_problem(prefix: &str) -> Option<String> {
     } else {
         None
     }
+}
+
+/// Where the builder's caller is, as the catalog keeps locations.
+#[track_caller]
+fn caller() -> Location {
+    let caller = std::panic::Location::caller();
+    Location {
+        file: caller.file(),
+        line: caller.line(),
+        column: caller.column(),
+    }
+}
+
+/// Why `route` is not one route template, if it is not.
+fn route_problem(route: &str) -> Option<&'static str> {
+    if !route.starts_with('/') {
+        Some(
+            "is not a route template: a route objective names a template of the router, like `/api/v1/sms` or `/users/{id}`",
+        )
+    } else if route.ends_with('*') || inner_star(route) {
+        Some(
+            "is not one route template: a `*` matches no route here (`{*rest}` is axum's wildcard segment); declare an objective per route, or one over every route with `.objective`",
+        )
+    } else {
+        None
+    }
+}
+
+/// The error for a method a route objective names that the layer does not label.
+fn unknown_method(objective: &str, method: &str) -> String {
+    let standard = &METHODS[..METHODS.len() - 1];
+    let upper = method.to_ascii_uppercase();
+    let hint = if standard.contains(&upper.as_str()) {
+        format!("try `{upper}`")
+    } else {
+        format!(
+            "the layer labels `{}` by name and every other method `other`",
+            standard.join("`, `")
+        )
+    };
+    format!(
+        "the objective `{objective}` names the method `{method}`, which the layer does not label: {hint}"
+    )
 }
 
 /// Whether `route` has a `*` before its end that is not axum's wildcard segment `{*name}`.

@@ -3,9 +3,10 @@
 
 use std::sync::{Arc, PoisonError};
 
-use crate::catalog::{Conflict, DeclaredObjective, FamilySpec, Origin};
+use crate::catalog::objectives::selector_text;
+use crate::catalog::{Conflict, DeclaredObjective, FamilySpec, LabelMatch, Origin};
 use crate::exposition::{Exposition, HistogramReading, Value};
-use crate::integrations::http::routes::{Layer, Route};
+use crate::integrations::http::routes::{Layer, METHODS, Route};
 use crate::integrations::http::{CLIENT_CLOSED_STATUS, UNMATCHED_ENDPOINT};
 use crate::model::{DEFAULT_BUCKETS, Location, MetricKind, Outcome, Shape};
 use crate::storage::cells::{CallCells, Readings};
@@ -246,11 +247,45 @@ pub(super) fn declare(layer: &'static Layer) -> Option<Conflict> {
     if let Err(conflict) = registry.add_writer(&layer.specs(), write) {
         return Some(conflict);
     }
-    for objective in &layer.config.objectives {
+    for declared in &layer.config.objectives {
+        let objective = &declared.objective;
         let (bad, ignored) = if layer.config.status_classes {
             ("5xx", "")
         } else {
             ("5..", CLIENT_CLOSED_STATUS)
+        };
+        // The series of one route (and its methods), or of every route but `unmatched`.
+        let (matchers, example, scope) = match &declared.route {
+            None => (
+                vec![(
+                    "endpoint",
+                    LabelMatch::NotEqual(UNMATCHED_ENDPOINT.to_owned()),
+                )],
+                vec![
+                    ("endpoint", "/example".to_owned()),
+                    ("method", "GET".to_owned()),
+                ],
+                String::new(),
+            ),
+            Some(route) => {
+                let methods: Vec<String> = route
+                    .methods
+                    .iter()
+                    .map(|slot| METHODS[*slot].to_owned())
+                    .collect();
+                let mut matchers = vec![("endpoint", LabelMatch::Equal(route.template.clone()))];
+                match methods.as_slice() {
+                    [] => {}
+                    [method] => matchers.push(("method", LabelMatch::Equal(method.clone()))),
+                    _ => matchers.push(("method", LabelMatch::OneOf(methods.clone()))),
+                }
+                let method = methods.first().map_or("GET", String::as_str).to_owned();
+                (
+                    matchers,
+                    vec![("endpoint", route.template.clone()), ("method", method)],
+                    route.describe(),
+                )
+            }
         };
         let declared = DeclaredObjective {
             name: objective.name.to_owned(),
@@ -262,16 +297,11 @@ pub(super) fn declare(layer: &'static Layer) -> Option<Conflict> {
             ignored,
             histogram: layer.names.duration,
             bounds: layer.bounds,
-            selector: format!("endpoint!=\"{UNMATCHED_ENDPOINT}\""),
-            example: vec![
-                ("endpoint", "/example".to_owned()),
-                ("method", "GET".to_owned()),
-            ],
-            location: Location {
-                file: file!(),
-                line: line!(),
-                column: column!(),
-            },
+            selector: selector_text(&matchers),
+            matchers,
+            example,
+            scope,
+            location: declared.location,
         };
         if let Err(conflict) = registry.add_objective(declared) {
             return Some(conflict);
