@@ -163,33 +163,4 @@ fn http_status_code(status: u16) -> Option<Code> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_status_is_its_number_and_anything_else_is_unknown() {
-        for (number, name) in CODES.iter().enumerate() {
-            let code = parse_status(number.to_string().as_bytes());
-            assert_eq!(CODES[usize::from(code)], *name);
-        }
-        for other in ["17", "99", "256", "1000", "", "-1", " 0", "0x1", "OK"] {
-            assert_eq!(parse_status(other.as_bytes()), UNKNOWN, "{other:?}");
-        }
-    }
-
-    #[test]
-    fn an_http_status_maps_as_grpc_says() {
-        let name = |status| http_status_code(status).map(|code| CODES[usize::from(code)]);
-        assert_eq!(name(200), None);
-        assert_eq!(name(400), Some("INTERNAL"));
-        assert_eq!(name(401), Some("UNAUTHENTICATED"));
-        assert_eq!(name(403), Some("PERMISSION_DENIED"));
-        assert_eq!(name(404), Some("UNIMPLEMENTED"));
-        for unavailable in [429, 502, 503, 504] {
-            assert_eq!(name(unavailable), Some("UNAVAILABLE"));
-        }
-        for unknown in [201, 301, 415, 500] {
-            assert_eq!(name(unknown), Some("UNKNOWN"));
-        }
-    }
-}
+mod tests;

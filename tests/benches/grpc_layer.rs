@@ -1,0 +1,115 @@
+//! Cost of one unary gRPC call through the gRPC layer, in process (no sockets): tonic's
+//! generated `echo.v1.Echo` server called with a framed `SayRequest`, its response body read to
+//! its trailers (where the layer records the call), bare and behind `GrpcMetricsLayer`; and in
+//! the same run, for reference, one request through an axum router bare and behind the default
+//! `HttpMetricsLayer`. The layers' costs are the differences.
+//!
+//! Run: `cargo bench -p integration-tests --bench grpc_layer -- --warm-up-time 1 --measurement-time 3`
+
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::http::{Request, Response};
+use axum::routing::post;
+use criterion::{Criterion, criterion_group};
+use grpc_test_service::{Echo, EchoServer, FILE_DESCRIPTOR_SET, SayRequest};
+use http_body_util::{BodyExt as _, Full};
+use instrument_metric::axum::HttpMetricsLayer;
+use instrument_metric::grpc::GrpcMetricsLayer;
+use prost::Message as _;
+use tower::{Layer as _, Service, ServiceExt as _};
+
+/// A `SayRequest` in gRPC's framing: uncompressed, its length, the message.
+fn framed_request() -> Bytes {
+    let message = SayRequest {
+        text: "hello".to_owned(),
+    }
+    .encode_to_vec();
+    let mut frame = vec![0];
+    frame.extend_from_slice(&u32::try_from(message.len()).unwrap().to_be_bytes());
+    frame.extend_from_slice(&message);
+    Bytes::from(frame)
+}
+
+fn grpc_request(frame: &Bytes) -> Request<Full<Bytes>> {
+    Request::builder()
+        .method("POST")
+        .uri("/echo.v1.Echo/Say")
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .body(Full::new(frame.clone()))
+        .unwrap()
+}
+
+/// One call: the response read to its trailers, which must say `OK`.
+async fn call<S, B>(service: &S, frame: &Bytes)
+where
+    S: Service<Request<Full<Bytes>>, Response = Response<B>> + Clone,
+    S::Error: std::fmt::Debug,
+    B: http_body::Body,
+    B::Error: std::fmt::Debug,
+{
+    let response = service.clone().oneshot(grpc_request(frame)).await.unwrap();
+    let collected = response.into_body().collect().await.unwrap();
+    let trailers = collected
+        .trailers()
+        .expect("a gRPC response ends with trailers");
+    assert_eq!(trailers["grpc-status"], "0");
+}
+
+async fn request(app: &Router) {
+    let request = Request::builder()
+        .method("POST")
+        .uri("/echo.v1.Echo/Say")
+        .body(Body::empty())
+        .unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    response.into_body().collect().await.unwrap();
+}
+
+fn layer_costs(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let frame = framed_request();
+    let bare = EchoServer::new(Echo::default());
+    let layer = GrpcMetricsLayer::builder()
+        .file_descriptor_set(FILE_DESCRIPTOR_SET)
+        .build()
+        .unwrap();
+    let layered = layer.layer(EchoServer::new(Echo::default()));
+    let router = || Router::new().route("/echo.v1.Echo/Say", post(|| async { "hello" }));
+    let http_bare = router();
+    let http_layered = router().layer(HttpMetricsLayer::default());
+
+    let mut group = c.benchmark_group("grpc_layer");
+    let timed = |iters: u64, run: &dyn Fn() -> std::pin::Pin<Box<dyn Future<Output = ()> + '_>>| {
+        runtime.block_on(async {
+            let started = Instant::now();
+            for _ in 0..iters {
+                run().await;
+            }
+            started.elapsed()
+        })
+    };
+    group.bench_function("unary call, bare", |b| {
+        b.iter_custom(|iters| timed(iters, &|| Box::pin(call(&bare, &frame))));
+    });
+    group.bench_function("unary call, gRPC layer", |b| {
+        b.iter_custom(|iters| timed(iters, &|| Box::pin(call(&layered, &frame))));
+    });
+    group.bench_function("HTTP request, bare", |b| {
+        b.iter_custom(|iters| timed(iters, &|| Box::pin(request(&http_bare))));
+    });
+    group.bench_function("HTTP request, default HTTP layer", |b| {
+        b.iter_custom(|iters| timed(iters, &|| Box::pin(request(&http_layered))));
+    });
+    group.finish();
+    // Every call was recorded once, with its code from the trailers.
+    let text = instrument_metric::render();
+    assert!(text.contains(r#"grpc_server_handled_total{grpc_method="Say",grpc_service="echo.v1.Echo",grpc_code="OK"} "#));
+}
+
+criterion_group!(benches, layer_costs);
+criterion::criterion_main!(benches);
