@@ -6,7 +6,7 @@
 //!
 //! Run: `cargo bench -p integration-tests --bench grpc_layer -- --warm-up-time 1 --measurement-time 3`
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -47,7 +47,7 @@ async fn call<S, B>(service: &S, frame: &Bytes)
 where
     S: Service<Request<Full<Bytes>>, Response = Response<B>> + Clone,
     S::Error: std::fmt::Debug,
-    B: http_body::Body,
+    B: axum::body::HttpBody,
     B::Error: std::fmt::Debug,
 {
     let response = service.clone().oneshot(grpc_request(frame)).await.unwrap();
@@ -68,6 +68,21 @@ async fn request(app: &Router) {
     response.into_body().collect().await.unwrap();
 }
 
+/// The time `iters` runs of `run` take on `runtime`.
+fn timed<F: Future<Output = ()>>(
+    runtime: &tokio::runtime::Runtime,
+    iters: u64,
+    mut run: impl FnMut() -> F,
+) -> Duration {
+    runtime.block_on(async {
+        let started = Instant::now();
+        for _ in 0..iters {
+            run().await;
+        }
+        started.elapsed()
+    })
+}
+
 fn layer_costs(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
@@ -84,26 +99,19 @@ fn layer_costs(c: &mut Criterion) {
     let http_layered = router().layer(HttpMetricsLayer::default());
 
     let mut group = c.benchmark_group("grpc_layer");
-    let timed = |iters: u64, run: &dyn Fn() -> std::pin::Pin<Box<dyn Future<Output = ()> + '_>>| {
-        runtime.block_on(async {
-            let started = Instant::now();
-            for _ in 0..iters {
-                run().await;
-            }
-            started.elapsed()
-        })
-    };
+    let (frame, bare, layered) = (&frame, &bare, &layered);
     group.bench_function("unary call, bare", |b| {
-        b.iter_custom(|iters| timed(iters, &|| Box::pin(call(&bare, &frame))));
+        b.iter_custom(|iters| timed(&runtime, iters, move || call(bare, frame)));
     });
     group.bench_function("unary call, gRPC layer", |b| {
-        b.iter_custom(|iters| timed(iters, &|| Box::pin(call(&layered, &frame))));
+        b.iter_custom(|iters| timed(&runtime, iters, move || call(layered, frame)));
     });
+    let (http_bare, http_layered) = (&http_bare, &http_layered);
     group.bench_function("HTTP request, bare", |b| {
-        b.iter_custom(|iters| timed(iters, &|| Box::pin(request(&http_bare))));
+        b.iter_custom(|iters| timed(&runtime, iters, move || request(http_bare)));
     });
     group.bench_function("HTTP request, default HTTP layer", |b| {
-        b.iter_custom(|iters| timed(iters, &|| Box::pin(request(&http_layered))));
+        b.iter_custom(|iters| timed(&runtime, iters, move || request(http_layered)));
     });
     group.finish();
     // Every call was recorded once, with its code from the trailers.

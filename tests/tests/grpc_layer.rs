@@ -38,11 +38,18 @@ impl Drop for Served {
 }
 
 async fn serve(prefix: &str) -> Served {
-    let layer = GrpcMetricsLayer::builder()
-        .file_descriptor_set(FILE_DESCRIPTOR_SET)
-        .prefix(prefix)
-        .build()
-        .unwrap();
+    serve_with(
+        GrpcMetricsLayer::builder()
+            .file_descriptor_set(FILE_DESCRIPTOR_SET)
+            .prefix(prefix)
+            .build()
+            .unwrap(),
+        prefix,
+    )
+    .await
+}
+
+async fn serve_with(layer: GrpcMetricsLayer, prefix: &str) -> Served {
     let echo = Echo::default();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
@@ -233,6 +240,87 @@ async fn unary_calls_are_counted_by_their_grpc_code() {
     assert!(sum <= waited + 0.5, "{sum} > {waited}");
     assert_eq!(served.in_flight(&exposition, "Say"), 0);
     integration_tests::promtool_check_metrics(&instrument_metric::render()).unwrap();
+    // The reference parser reads the same counts in OpenMetrics.
+    let openmetrics = instrument_metric::render_as(instrument_metric::Format::OpenMetrics);
+    let samples = integration_tests::python_parse(&openmetrics, true).unwrap();
+    let not_found = samples.iter().find(|(name, labels, _)| {
+        name == "unary_grpc_server_handled_total"
+            && labels.get("grpc_method").map(String::as_str) == Some("Say")
+            && labels.get("grpc_code").map(String::as_str) == Some("NOT_FOUND")
+    });
+    assert_eq!(not_found.map(|(_, _, value)| *value), Some(2.0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn native_histograms_go_out_in_protobuf_beside_the_classic_buckets() {
+    use prost::Message as _;
+    let layer = GrpcMetricsLayer::builder()
+        .service(SERVICE, &["Say"])
+        .prefix("native")
+        .native_histograms()
+        .build()
+        .unwrap();
+    let mut served = serve_with(layer, "native").await;
+    for _ in 0..3 {
+        served.client.say(say("hello")).await.unwrap();
+    }
+    // Served but not given to the layer: `unmatched`.
+    served
+        .client
+        .count(CountRequest {
+            count: 1,
+            interval_ms: 0,
+            fail_at: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .message()
+        .await
+        .unwrap();
+    let exposition = served
+        .eventually("the calls recorded", |exposition| {
+            (served.handled(exposition, "unmatched", "OK") == Some(1)).then(|| exposition.clone())
+        })
+        .await;
+    assert_eq!(served.handled(&exposition, "Say", "OK"), Some(3));
+    assert_eq!(served.duration(&exposition, "Say").0, 3);
+    let bytes = instrument_metric::registry()
+        .encode_protobuf_within(Duration::from_secs(5))
+        .unwrap();
+    let mut bytes = &bytes[..];
+    let mut histogram = None;
+    while !bytes.is_empty() {
+        let family =
+            instrument_metric::proto::MetricFamily::decode_length_delimited(&mut bytes).unwrap();
+        if family.name() == "native_grpc_server_handling_seconds" {
+            histogram = family
+                .metric
+                .into_iter()
+                .find(|metric| metric.label.iter().any(|pair| pair.value() == "Say"))
+                .and_then(|metric| metric.histogram);
+        }
+    }
+    let histogram = histogram.expect("the histogram of Say in protobuf");
+    assert_eq!(histogram.sample_count, Some(3));
+    assert!(histogram.schema.is_some(), "native: {histogram:?}");
+    let native: i64 = histogram
+        .positive_delta
+        .iter()
+        .scan(0, |count, delta| {
+            *count += delta;
+            Some(*count)
+        })
+        .sum();
+    assert_eq!(native, 3, "every call in the native buckets");
+    assert_eq!(
+        histogram
+            .bucket
+            .last()
+            .and_then(|bucket| bucket.cumulative_count),
+        Some(3),
+        "and in the classic ones"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
