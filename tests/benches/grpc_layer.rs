@@ -2,7 +2,8 @@
 //! generated `echo.v1.Echo` server called with a framed `SayRequest`, its response body read to
 //! its trailers (where the layer records the call), bare and behind `GrpcMetricsLayer`; and in
 //! the same run, for reference, one request through an axum router bare and behind the default
-//! `HttpMetricsLayer`. The layers' costs are the differences.
+//! `HttpMetricsLayer`. The layers' costs are the differences. Then the four again in
+//! alternated rounds (medians), which a machine whose load drifts charges alike.
 //!
 //! Run: `cargo bench -p integration-tests --bench grpc_layer -- --warm-up-time 1 --measurement-time 3`
 
@@ -119,5 +120,73 @@ fn layer_costs(c: &mut Criterion) {
     assert!(text.contains(r#"grpc_server_handled_total{grpc_method="Say",grpc_service="echo.v1.Echo",grpc_code="OK"} "#));
 }
 
+/// Calls per round of the alternated measurement.
+const CALLS: u64 = 5_000;
+/// Rounds, each variant once per round.
+const ROUNDS: usize = 15;
+
+/// The same four variants in alternated rounds, so that a machine whose load drifts over the
+/// run charges every variant alike: the median time of each, and the layers' costs.
+fn alternated() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let frame = &framed_request();
+    let bare = &EchoServer::new(Echo::default());
+    let layer = GrpcMetricsLayer::builder()
+        .file_descriptor_set(FILE_DESCRIPTOR_SET)
+        .build()
+        .unwrap();
+    let layered = &layer.layer(EchoServer::new(Echo::default()));
+    let router = || Router::new().route("/echo.v1.Echo/Say", post(|| async { "hello" }));
+    let (http_bare, http_layered) = (&router(), &router().layer(HttpMetricsLayer::default()));
+    let variants: [(&str, &dyn Fn() -> Duration); 4] = [
+        ("unary call, bare", &|| {
+            timed(&runtime, CALLS, move || call(bare, frame))
+        }),
+        ("unary call, gRPC layer", &|| {
+            timed(&runtime, CALLS, move || call(layered, frame))
+        }),
+        ("HTTP request, bare", &|| {
+            timed(&runtime, CALLS, move || request(http_bare))
+        }),
+        ("HTTP request, default HTTP layer", &|| {
+            timed(&runtime, CALLS, move || request(http_layered))
+        }),
+    ];
+    let mut times = vec![Vec::new(); variants.len()];
+    for round in 0..=ROUNDS {
+        for ((_, run), times) in variants.iter().zip(&mut times) {
+            #[allow(clippy::cast_precision_loss)] // a few thousand calls
+            let per_call = run().as_secs_f64() * 1e9 / CALLS as f64;
+            // Round 0 warms up.
+            if round > 0 {
+                times.push(per_call);
+            }
+        }
+    }
+    let medians: Vec<f64> = times
+        .iter_mut()
+        .map(|times| {
+            times.sort_by(f64::total_cmp);
+            times[times.len() / 2]
+        })
+        .collect();
+    println!("alternated, {CALLS} calls x {ROUNDS} rounds, median ns per call:");
+    for ((name, _), median) in variants.iter().zip(&medians) {
+        println!("  {name:<34} {median:>8.0} ns");
+    }
+    println!(
+        "  gRPC layer's cost {:>6.0} ns; default HTTP layer's cost {:>6.0} ns",
+        medians[1] - medians[0],
+        medians[3] - medians[2]
+    );
+}
+
 criterion_group!(benches, layer_costs);
-criterion::criterion_main!(benches);
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    alternated();
+}
