@@ -152,6 +152,8 @@ struct Given {
     name: String,
     methods: Vec<String>,
     how: String,
+    /// Read from a `FileDescriptorSet` (not listed with `.service`).
+    described: bool,
 }
 
 /// The options of a [`GrpcMetricsLayer`]; see [`GrpcMetricsLayer::builder`].
@@ -170,8 +172,9 @@ impl GrpcMetricsBuilder {
     /// Serves every method of every service of an encoded `FileDescriptorSet`: the bytes
     /// tonic's code generator writes with `file_descriptor_set_path` (which tonic-reflection
     /// serves, read with `include_bytes!`), or a crate's `FILE_DESCRIPTOR_SET` (tonic-health's,
-    /// tonic-reflection's). Call it again for each set; a service in two sets, or also given
-    /// with [`service`](Self::service), is refused by [`build`](Self::build).
+    /// tonic-reflection's). Call it again for each set. A service in two sets with the same
+    /// methods is served once; with other methods, or also given with
+    /// [`service`](Self::service), it is refused by [`build`](Self::build).
     ///
     /// ```
     /// use instrument_metric::grpc::GrpcMetricsLayer;
@@ -193,6 +196,7 @@ impl GrpcMetricsBuilder {
                         ),
                         name: service.name,
                         methods: service.methods,
+                        described: true,
                     }));
             }
             Err(problem) => self.problems.push(GrpcLayerError::Descriptors(problem)),
@@ -220,6 +224,7 @@ impl GrpcMetricsBuilder {
             name: name.to_owned(),
             methods: methods.iter().map(|method| (*method).to_owned()).collect(),
             how: format!("`.service({name:?}, {methods:?})`"),
+            described: false,
         });
         self
     }
@@ -350,12 +355,16 @@ fn served(services: &[Given]) -> Result<Vec<(String, String)>, GrpcLayerError> {
             .iter()
             .find(|first| first.name == service.name)
         {
+            // The same descriptors in two sets (a file both import, say) describe one service.
+            if first.described && service.described && first.methods == service.methods {
+                continue;
+            }
             return Err(GrpcLayerError::Duplicate(format!(
                 "the service `{}` is given twice, in {} and in {}: give each service once, with all its methods",
                 service.name, first.how, service.how
             )));
         }
-        if service.methods.is_empty() && !service.how.starts_with("the file descriptor set") {
+        if service.methods.is_empty() && !service.described {
             return Err(GrpcLayerError::NoMethods(format!(
                 "{} gives no method: list the methods of `{}` that the server serves",
                 service.how, service.name
@@ -468,6 +477,35 @@ mod tests {
             first.layer.method("z.Last/A"),
             first.layer.unmatched()
         ));
+    }
+
+    #[test]
+    fn a_service_in_two_descriptor_sets_is_served_once_unless_they_disagree() {
+        let set = |methods: &[&str]| {
+            super::super::descriptors::tests::encoded_service("dup.Svc", methods)
+        };
+        let layer = GrpcMetricsLayer::builder()
+            .file_descriptor_set(&set(&["A", "B"]))
+            .file_descriptor_set(&set(&["A", "B"]))
+            .prefix("unit_dup_same")
+            .build()
+            .unwrap();
+        assert_eq!(layer.layer.config.methods.len(), 2);
+        let message = error(
+            GrpcMetricsLayer::builder()
+                .file_descriptor_set(&set(&["A", "B"]))
+                .file_descriptor_set(&set(&["A"])),
+        );
+        assert!(message.contains("the service `dup.Svc` is given twice, in the file descriptor set's `dup.Svc` (declared in `dup.proto`) and in"), "{message}");
+        let message = error(
+            GrpcMetricsLayer::builder()
+                .file_descriptor_set(&set(&["A"]))
+                .service("dup.Svc", &["A"]),
+        );
+        assert!(
+            message.contains("and in `.service(\"dup.Svc\", [\"A\"])`"),
+            "{message}"
+        );
     }
 
     #[test]

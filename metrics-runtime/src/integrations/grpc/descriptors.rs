@@ -116,8 +116,20 @@ pub(super) fn method_name_problem(service: &str, method: &str) -> Option<String>
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
+
+    /// A set of one file, `dup.proto` without a package, declaring `service` with `methods`.
+    pub(in crate::integrations::grpc) fn encoded_service(
+        service: &str,
+        methods: &[&str],
+    ) -> Vec<u8> {
+        encoded(vec![FileDescriptorProto {
+            name: Some("dup.proto".to_owned()),
+            package: None,
+            service: vec![self::service(service, methods)],
+        }])
+    }
 
     fn encoded(files: Vec<FileDescriptorProto>) -> Vec<u8> {
         FileDescriptorSet { file: files }.encode_to_vec()
