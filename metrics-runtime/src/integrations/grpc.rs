@@ -62,8 +62,12 @@
 //!
 //! **Cost.** Each method's cells are made when the layer is built; a call costs a lookup of
 //! its path in a map that never changes after, two clock reads and a few uncontended atomic
-//! increments (PERFORMANCE.md has the figures). The layer needs only `http`, `http-body` and
-//! tower's traits, not tonic itself.
+//! increments (PERFORMANCE.md has the figures). The layer needs only `http`, `http-body`,
+//! tower's traits and prost's decoder (for the descriptors), not tonic itself.
+//!
+//! Exemplars (feature `exemplars`) are taken from the OpenTelemetry context current when the
+//! call ends: put the layer inside a tracing layer whose span is entered as the response body
+//! is polled (tower-http's `TraceLayer` enters it) for the call's trace id.
 //!
 //! `builder.rs` checks the options and the served methods, `descriptors.rs` reads service
 //! descriptors, `methods.rs` keeps each layer's methods and their cells, `families.rs` declares
