@@ -160,6 +160,12 @@ impl Served {
     }
 }
 
+/// `seconds` measured by the client's clock, as the layer's clock may read them: the two
+/// clocks' rates differ by up to 0.1%.
+fn within(seconds: f64) -> f64 {
+    seconds * 1.001 + 1e-6
+}
+
 fn say(text: &str) -> SayRequest {
     SayRequest {
         text: text.to_owned(),
@@ -237,7 +243,7 @@ async fn unary_calls_are_counted_by_their_grpc_code() {
     // The slept call alone took 150 ms on the server; all of them, no more than the client
     // waited for them.
     assert!(sum >= 0.15, "{sum}");
-    assert!(sum <= waited, "{sum} > {waited}");
+    assert!(sum <= within(waited), "{sum} > {waited}");
     assert_eq!(served.in_flight(&exposition, "Say"), 0);
     integration_tests::promtool_check_metrics(&instrument_metric::render()).unwrap();
     // The reference parser reads the same counts in OpenMetrics.
@@ -353,7 +359,7 @@ async fn a_server_stream_is_one_call_timed_to_its_end() {
     assert_eq!(count, 1, "a stream of five messages is one call");
     // Five messages 40 ms apart: the duration runs to the stream's end, not its headers.
     assert!(sum >= 0.2, "{sum}");
-    assert!(sum <= elapsed, "{sum} > {elapsed}");
+    assert!(sum <= within(elapsed), "{sum} > {elapsed}");
     let bucket = scrape().count(
         &served.name("grpc_server_handling_seconds_bucket"),
         &[
@@ -433,7 +439,7 @@ async fn client_and_bidirectional_streams_are_one_call_each() {
     // The last number left the client 200 ms after the call started; the server answered
     // after it.
     assert!(sum >= 0.19, "{sum}");
-    assert!(sum <= elapsed, "{sum} > {elapsed}");
+    assert!(sum <= within(elapsed), "{sum} > {elapsed}");
     assert_eq!(served.duration(&exposition, "Double").0, 1);
     for method in METHODS {
         assert_eq!(served.in_flight(&exposition, method), 0);
