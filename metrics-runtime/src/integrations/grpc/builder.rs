@@ -141,6 +141,7 @@ impl GrpcMetricsLayer {
             buckets: DEFAULT_BUCKETS.to_vec(),
             native: false,
             services: Vec::new(),
+            sets: 0,
             problems: Vec::new(),
         }
     }
@@ -164,6 +165,8 @@ pub struct GrpcMetricsBuilder {
     buckets: Vec<f64>,
     native: bool,
     services: Vec<Given>,
+    /// The file descriptor sets given.
+    sets: usize,
     /// Problems found as the options were given, reported by `build`.
     problems: Vec<GrpcLayerError>,
 }
@@ -186,6 +189,7 @@ impl GrpcMetricsBuilder {
     /// assert!(error.to_string().contains("not an encoded `FileDescriptorSet`"));
     /// ```
     pub fn file_descriptor_set(mut self, bytes: &[u8]) -> Self {
+        self.sets += 1;
         match services(bytes) {
             Ok(described) => {
                 self.services
@@ -316,7 +320,7 @@ impl GrpcMetricsBuilder {
                 self.buckets
             )));
         }
-        let methods = served(&self.services)?;
+        let methods = served(&self.services, self.sets)?;
         let config = Config {
             prefix: self.prefix,
             buckets: self.buckets,
@@ -331,8 +335,8 @@ impl GrpcMetricsBuilder {
 }
 
 /// The served `(service, method)`s of the services given, sorted; the first problem, if any.
-fn served(services: &[Given]) -> Result<Vec<(String, String)>, GrpcLayerError> {
-    if services.is_empty() {
+fn served(services: &[Given], sets: usize) -> Result<Vec<(String, String)>, GrpcLayerError> {
+    if services.is_empty() && sets == 0 {
         return Err(GrpcLayerError::NoMethods(
             "a gRPC layer needs the methods it serves, or every call would be `unmatched`: give them with `.file_descriptor_set(...)` (the descriptors tonic's code generator writes) or `.service(\"pkg.Service\", &[\"Method\", ...])`".to_owned(),
         ));
@@ -386,6 +390,11 @@ fn served(services: &[Given]) -> Result<Vec<(String, String)>, GrpcLayerError> {
             methods.push((service.name.clone(), method.clone()));
         }
     }
+    if methods.is_empty() {
+        return Err(GrpcLayerError::NoMethods(format!(
+            "the {sets} file descriptor set(s) given declare no method (only messages, or services without methods): give the set of the files that declare the served services, or list them with `.service(\"pkg.Service\", &[\"Method\", ...])`"
+        )));
+    }
     methods.sort();
     Ok(methods)
 }
@@ -425,6 +434,16 @@ mod tests {
             (
                 GrpcMetricsLayer::builder().service("unmatched", &["unmatched"]),
                 "a service named `unmatched`",
+            ),
+            (
+                GrpcMetricsLayer::builder().file_descriptor_set(&[]),
+                "the 1 file descriptor set(s) given declare no method",
+            ),
+            (
+                GrpcMetricsLayer::builder().file_descriptor_set(
+                    &super::super::descriptors::tests::encoded_service("empty.Svc", &[]),
+                ),
+                "the 1 file descriptor set(s) given declare no method",
             ),
             (greeter().prefix(""), "an empty prefix"),
             (
