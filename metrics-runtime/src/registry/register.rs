@@ -79,7 +79,7 @@ impl Registry {
 
     /// Declares families that `write` writes at each scrape (an HTTP layer's), all or none:
     /// the conflict that refuses one is reported and returned.
-    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    #[cfg_attr(not(any(feature = "axum", feature = "grpc")), allow(dead_code))]
     pub(crate) fn add_writer(
         &self,
         specs: &[FamilySpec],

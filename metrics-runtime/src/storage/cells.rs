@@ -93,7 +93,7 @@ pub(crate) struct CallCells {
 impl CallCells {
     /// Cells for a histogram with `bounds` (in seconds), a counter per kind of error, native
     /// too with `native`: one call site without labels.
-    #[cfg(any(test, feature = "axum"))]
+    #[cfg(any(test, feature = "axum", feature = "grpc"))]
     pub(crate) fn new(
         bounds_seconds: &[f64],
         kinds: usize,
@@ -265,7 +265,7 @@ impl CallCells {
     }
 
     /// Calls in flight now.
-    #[cfg(any(test, feature = "axum"))]
+    #[cfg(any(test, feature = "axum", feature = "grpc"))]
     pub(crate) fn in_flight(&self) -> i64 {
         // The stripes hold wrapping increments and decrements; their sum is the count.
         i64::from_ne_bytes(self.total(IN_FLIGHT).to_ne_bytes())
