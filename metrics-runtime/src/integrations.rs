@@ -10,6 +10,8 @@ pub mod export;
 pub mod health;
 #[cfg(feature = "axum")]
 pub(crate) mod http;
+#[cfg(feature = "otlp")]
+pub mod otlp;
 #[cfg(feature = "push")]
 pub mod push;
 #[cfg(feature = "sqlx")]
