@@ -83,13 +83,17 @@ struct Bounced;
 /// Sends a message; every fifth bounces.
 #[instrument_metric(name = "otlp_e2e_send", native_histogram)]
 fn send(n: u64) -> Result<u64, Bounced> {
-    if n % 5 == 0 { Err(Bounced) } else { Ok(n) }
+    if n.is_multiple_of(5) {
+        Err(Bounced)
+    } else {
+        Ok(n)
+    }
 }
 
 /// Checks an address (classic histogram).
 #[instrument_metric(name = "otlp_e2e_check")]
 fn check(n: u64) -> bool {
-    n % 3 != 0
+    !n.is_multiple_of(3)
 }
 
 /// Installs a `tracing` subscriber whose spans are OpenTelemetry spans (an SDK tracer that
@@ -174,7 +178,7 @@ enum Stored {
 /// `instance`, which must be the resource's).
 fn stored(prometheus: &Prometheus) -> BTreeMap<Key, Stored> {
     let selector = format!("{{job=\"{SERVICE}\",instance=\"{INSTANCE}\"}}");
-    let everything = format!("{{__name__=~\".+\"}}");
+    let everything = "{__name__=~\".+\"}";
     let mut stored = BTreeMap::new();
     for series in prometheus.query(&selector) {
         let mut labels: BTreeMap<String, String> =
@@ -189,7 +193,7 @@ fn stored(prometheus: &Prometheus) -> BTreeMap<Key, Stored> {
         stored.insert((name, normalized(&labels)), value);
     }
     // Nothing came without the resource's labels.
-    let all = prometheus.query(&everything).len();
+    let all = prometheus.query(everything).len();
     assert_eq!(all, stored.len(), "series without job and instance");
     stored
 }
@@ -277,7 +281,7 @@ fn prometheus_3_stores_what_the_otlp_pushes_carry_as_metrics_serves_it() {
 
     // Traffic, in three rounds with a push after each.
     let traffic = Traffic::global();
-    let mut rng = XorShift(0x07_1f_0001);
+    let mut rng = XorShift(0x071f_0001);
     let mut traced = BTreeSet::new();
     for round in 0..3u64 {
         for i in 0..100 {
@@ -448,7 +452,7 @@ fn prometheus_3_stores_what_the_otlp_pushes_carry_as_metrics_serves_it() {
             );
             assert_eq!(
                 number(&histogram["count"]),
-                native.sample_count() as f64,
+                f64::from(u32::try_from(native.sample_count()).unwrap()),
                 "{strategy}: {family}{labels:?}"
             );
             let expected = native_buckets(native);

@@ -735,10 +735,10 @@ mod tests {
         let exporter = OtlpExporter::new("http://127.0.0.1:9", "api")
             .registry(&registry)
             .timeout(Duration::from_secs(2));
-        let pushed = exporter.push();
+        let result = exporter.push();
         assert!(
-            matches!(pushed, Err(OtlpError::Unreachable(_))),
-            "{pushed:?}"
+            matches!(result, Err(OtlpError::Unreachable(_))),
+            "{result:?}"
         );
         let pushes = registry.int_counter(PUSHES_FAMILY, "OTLP pushes made, failed or not.");
         let failures = registry.int_counter(FAILURES_FAMILY, "OTLP pushes that failed (logged).");

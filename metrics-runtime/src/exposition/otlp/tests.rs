@@ -142,7 +142,9 @@ fn counters_are_cumulative_monotonic_sums_with_their_start_and_exemplar() {
     assert_eq!(exemplar.time_unix_nano, NOW - 5_000);
     assert_eq!(
         second.value,
-        Some(number_data_point::Value::AsDouble(u64::MAX as f64))
+        Some(number_data_point::Value::AsDouble(
+            18_446_744_073_709_551_615.0
+        ))
     );
     // No start time of its own: the exporter's.
     assert_eq!(second.start_time_unix_nano, FALLBACK_START);
@@ -175,7 +177,7 @@ fn gauges_and_unknown_families_are_gauges_without_start() {
     let values: Vec<Option<f64>> = gauge
         .data_points
         .iter()
-        .map(|point| point.as_f64())
+        .map(super::messages::NumberDataPoint::as_f64)
         .collect();
     assert_eq!(values, [Some(-3.0), Some(0.25)]);
     assert_eq!(gauge.data_points[0].start_time_unix_nano, 0);
