@@ -42,8 +42,8 @@
 //! ```
 
 use std::fmt;
-use std::sync::OnceLock;
 use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -54,10 +54,7 @@ pub use crate::exposition::otlp::messages as proto;
 pub use crate::exposition::otlp::messages::OTLP_CONTENT_TYPE;
 use crate::{IntCounter, Registry};
 
-use proto::{
-    ExportMetricsServiceRequest, ExportMetricsServiceResponse, InstrumentationScope, KeyValue,
-    Resource, ResourceMetrics, ScopeMetrics,
-};
+use proto::{ExportMetricsServiceResponse, InstrumentationScope, KeyValue, Resource};
 
 /// How often [`OtlpExporter::start`]'s thread pushes by default: the OpenTelemetry SDKs'
 /// default export interval.
@@ -160,6 +157,8 @@ pub struct OtlpExporter {
     attributes: Vec<(String, String)>,
     interval: Duration,
     timeout: Duration,
+    /// The registry's push counters, registered at the first push (shared by clones).
+    counters: Arc<OnceLock<Option<(IntCounter, IntCounter)>>>,
 }
 
 impl OtlpExporter {
@@ -193,6 +192,7 @@ impl OtlpExporter {
             attributes: Vec::new(),
             interval: DEFAULT_INTERVAL,
             timeout: DEFAULT_TIMEOUT,
+            counters: Arc::default(),
         }
     }
 
@@ -222,6 +222,7 @@ impl OtlpExporter {
     #[must_use]
     pub fn registry(mut self, registry: &Registry) -> Self {
         self.registry = registry.clone();
+        self.counters = Arc::default();
         self
     }
 
@@ -314,31 +315,35 @@ impl OtlpExporter {
     /// assert_eq!(gauge.data_points[0].as_f64(), Some(4.0));
     /// ```
     pub fn encode(&self) -> Result<Vec<u8>, OtlpError> {
-        Ok(self.request()?.encode_to_vec())
-    }
-
-    /// The request a push made now sends.
-    fn request(&self) -> Result<ExportMetricsServiceRequest, OtlpError> {
-        let resource = self.resource()?;
+        let resource = self.resource()?.encode_to_vec();
         let mut writer = OtlpWriter::new(SystemTime::now(), process_start());
         let scrape = self.registry.start_scrape(self.registry.collect_timeout());
         self.registry.write_all(&mut writer, scrape, None);
         let metrics = writer.finish().map_err(OtlpError::Encoding)?;
-        Ok(ExportMetricsServiceRequest {
-            resource_metrics: vec![ResourceMetrics {
-                resource: Some(resource),
-                scope_metrics: vec![ScopeMetrics {
-                    scope: Some(InstrumentationScope {
-                        name: env!("CARGO_PKG_NAME").to_owned(),
-                        version: env!("CARGO_PKG_VERSION").to_owned(),
-                        ..InstrumentationScope::default()
-                    }),
-                    metrics,
-                    schema_url: String::new(),
-                }],
-                schema_url: String::new(),
-            }],
-        })
+        let scope = InstrumentationScope {
+            name: env!("CARGO_PKG_NAME").to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            ..InstrumentationScope::default()
+        }
+        .encode_to_vec();
+        // `ExportMetricsServiceRequest { resource_metrics: [ResourceMetrics { resource,
+        // scope_metrics: [ScopeMetrics { scope, metrics }] }] }`, the metrics encoded already.
+        let field = |bytes: usize| 1 + prost::length_delimiter_len(bytes) + bytes;
+        let scope_metrics = field(scope.len()) + metrics.len();
+        let resource_metrics = field(resource.len()) + field(scope_metrics);
+        let mut body = Vec::with_capacity(field(resource_metrics));
+        let put = |tag: u8, length: usize, body: &mut Vec<u8>| {
+            body.push(tag << 3 | 2);
+            prost::encoding::encode_varint(length as u64, body);
+        };
+        put(1, resource_metrics, &mut body);
+        put(1, resource.len(), &mut body);
+        body.extend_from_slice(&resource);
+        put(2, scope_metrics, &mut body);
+        put(1, scope.len(), &mut body);
+        body.extend_from_slice(&scope);
+        body.extend_from_slice(&metrics);
+        Ok(body)
     }
 
     fn resource(&self) -> Result<Resource, OtlpError> {
@@ -382,11 +387,11 @@ impl OtlpExporter {
     /// ```
     pub fn push(&self) -> Result<(), OtlpError> {
         let counters = self.counters();
-        if let Some((pushes, _)) = &counters {
+        if let Some((pushes, _)) = counters {
             pushes.inc();
         }
         let result = self.send();
-        if let (Err(_), Some((_, failures))) = (&result, &counters) {
+        if let (Err(_), Some((_, failures))) = (&result, counters) {
             failures.inc();
         }
         result
@@ -463,16 +468,20 @@ impl OtlpExporter {
 
     /// The registry's push counters, registered the first time (a family of the same name
     /// registered otherwise is a conflict, reported by `Registry::check`: then uncounted).
-    fn counters(&self) -> Option<(IntCounter, IntCounter)> {
-        let pushes = self
-            .registry
-            .int_counter(PUSHES_FAMILY, "OTLP pushes made, failed or not.")
-            .ok()?;
-        let failures = self
-            .registry
-            .int_counter(FAILURES_FAMILY, "OTLP pushes that failed (logged).")
-            .ok()?;
-        Some((pushes, failures))
+    fn counters(&self) -> Option<&(IntCounter, IntCounter)> {
+        self.counters
+            .get_or_init(|| {
+                let pushes = self
+                    .registry
+                    .int_counter(PUSHES_FAMILY, "OTLP pushes made, failed or not.")
+                    .ok()?;
+                let failures = self
+                    .registry
+                    .int_counter(FAILURES_FAMILY, "OTLP pushes that failed (logged).")
+                    .ok()?;
+                Some((pushes, failures))
+            })
+            .as_ref()
     }
 
     fn send(&self) -> Result<(), OtlpError> {
@@ -539,15 +548,6 @@ enum Command {
 pub struct OtlpPusher {
     commands: mpsc::Sender<Command>,
     thread: Option<JoinHandle<Result<(), OtlpError>>>,
-}
-
-impl fmt::Debug for Command {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Command::Flush(_) => "Flush",
-            Command::Stop => "Stop",
-        })
-    }
 }
 
 impl OtlpPusher {
@@ -760,6 +760,66 @@ mod tests {
         assert!(started.elapsed() < Duration::from_secs(5));
         let failures = registry.int_counter(FAILURES_FAMILY, "OTLP pushes that failed (logged).");
         assert_eq!(failures.unwrap().get(), 2);
+    }
+
+    #[test]
+    fn the_body_is_one_request_with_the_resource_the_scope_and_every_family() {
+        use proto::{ExportMetricsServiceRequest, metric::Data};
+        let registry = Registry::new();
+        registry
+            .int_counter("jobs_total", "Jobs.")
+            .unwrap()
+            .inc_by(2);
+        registry
+            .int_gauge("queue_length", "Waiting.")
+            .unwrap()
+            .set(-1);
+        let body = OtlpExporter::new("http://127.0.0.1:4318", "api")
+            .registry(&registry)
+            .instance_id("api-0")
+            .resource_attribute("deployment.environment.name", "test")
+            .encode()
+            .unwrap();
+        let request = ExportMetricsServiceRequest::decode(body.as_slice()).unwrap();
+        let [resource_metrics] = &request.resource_metrics[..] else {
+            panic!("{request:?}")
+        };
+        let attributes: Vec<(&str, &str)> = resource_metrics
+            .resource
+            .as_ref()
+            .unwrap()
+            .attributes
+            .iter()
+            .map(|pair| (pair.key.as_str(), pair.as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            attributes,
+            [
+                ("service.name", "api"),
+                ("service.instance.id", "api-0"),
+                ("deployment.environment.name", "test")
+            ]
+        );
+        let [scope_metrics] = &resource_metrics.scope_metrics[..] else {
+            panic!("{request:?}")
+        };
+        let scope = scope_metrics.scope.as_ref().unwrap();
+        assert_eq!(
+            (scope.name.as_str(), scope.version.as_str()),
+            ("instrument-metric", env!("CARGO_PKG_VERSION"))
+        );
+        let names: Vec<&str> = scope_metrics
+            .metrics
+            .iter()
+            .map(|metric| metric.name.as_str())
+            .collect();
+        assert_eq!(names, ["jobs_total", "queue_length"]);
+        let Some(Data::Gauge(gauge)) = &scope_metrics.metrics[1].data else {
+            panic!("{request:?}")
+        };
+        assert_eq!(gauge.data_points[0].as_f64(), Some(-1.0));
+        // Re-encoding the decoded request gives the same bytes: nothing unknown was written.
+        assert_eq!(request.encode_to_vec(), body);
     }
 
     #[test]

@@ -7,8 +7,7 @@ use prost::Message;
 
 use super::OtlpWriter;
 use super::messages::{
-    AggregationTemporality, ExportMetricsServiceRequest, Metric, ResourceMetrics, ScopeMetrics,
-    exemplar, metric::Data, number_data_point,
+    AggregationTemporality, Metric, ScopeMetrics, exemplar, metric::Data, number_data_point,
 };
 use super::writer::{MAX_EXPONENTIAL_BUCKETS, bucket_counts, exponential_buckets, unix_nanos};
 use crate::Registry;
@@ -30,17 +29,8 @@ fn written(now: u64, write: impl FnOnce(&mut OtlpWriter)) -> Result<Vec<Metric>,
     let mut writer = OtlpWriter::new(at(now), at(FALLBACK_START));
     write(&mut writer);
     let metrics = writer.finish()?;
-    let request = ExportMetricsServiceRequest {
-        resource_metrics: vec![ResourceMetrics {
-            scope_metrics: vec![ScopeMetrics {
-                metrics,
-                ..ScopeMetrics::default()
-            }],
-            ..ResourceMetrics::default()
-        }],
-    };
-    let decoded = ExportMetricsServiceRequest::decode(request.encode_to_vec().as_slice()).unwrap();
-    Ok(decoded.resource_metrics[0].scope_metrics[0].metrics.clone())
+    let decoded = ScopeMetrics::decode(metrics.as_slice()).unwrap();
+    Ok(decoded.metrics)
 }
 
 fn sample(trace_id: u128, span_id: u64, value: f64) -> Sample {
@@ -399,7 +389,9 @@ fn start_times_stay_the_same_from_one_push_to_the_next() {
         let mut writer = OtlpWriter::new(at(now), at(now - 1));
         let scrape = registry.start_scrape(Duration::from_secs(1));
         registry.write_all(&mut writer, scrape, None);
-        writer.finish().unwrap()
+        ScopeMetrics::decode(writer.finish().unwrap().as_slice())
+            .unwrap()
+            .metrics
     };
     jobs.inc();
     wait.observe(0.5);

@@ -3,6 +3,8 @@
 use std::collections::HashSet;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use prost::Message as _;
+
 use crate::exposition::{Buckets, Exposition, HistogramReading, Kind, Value};
 use crate::model::labels::Labels;
 use crate::storage::exemplar::Exemplar as Sample;
@@ -35,7 +37,9 @@ const MIN_SCALE: i32 = -4;
 /// counts that do not fit the bounds) is left out, and [`OtlpWriter::finish`] returns the first
 /// such problem, so that a push fails loudly rather than sends a family with a series missing.
 pub(crate) struct OtlpWriter {
-    metrics: Vec<Metric>,
+    /// The families written, each encoded as it ends, as `ScopeMetrics.metrics` (field 2):
+    /// a push never holds more than one family's messages.
+    encoded: Vec<u8>,
     /// The family being written, and its kind.
     current: Option<(Metric, Kind)>,
     written: HashSet<String>,
@@ -52,7 +56,7 @@ impl OtlpWriter {
     /// starting at `start`.
     pub(crate) fn new(now: SystemTime, start: SystemTime) -> OtlpWriter {
         OtlpWriter {
-            metrics: Vec::new(),
+            encoded: Vec::new(),
             current: None,
             written: HashSet::new(),
             families: Vec::new(),
@@ -62,12 +66,13 @@ impl OtlpWriter {
         }
     }
 
-    /// The metrics written, or the first series left out and why.
-    pub(crate) fn finish(mut self) -> Result<Vec<Metric>, String> {
+    /// The metrics written, encoded as the `metrics` field of a `ScopeMetrics` message, or the
+    /// first series left out and why.
+    pub(crate) fn finish(mut self) -> Result<Vec<u8>, String> {
         self.flush();
         match self.error {
             Some(error) => Err(error),
-            None => Ok(self.metrics),
+            None => Ok(self.encoded),
         }
     }
 
@@ -81,7 +86,10 @@ impl OtlpWriter {
         if let Some((metric, _)) = self.current.take()
             && points(&metric) > 0
         {
-            self.metrics.push(metric);
+            // Encoded here rather than with the whole request: `prost` sizes a nested message
+            // once per level above it, and the request adds three.
+            self.encoded.push(2 << 3 | 2);
+            let _ = metric.encode_length_delimited(&mut self.encoded);
         }
     }
 
