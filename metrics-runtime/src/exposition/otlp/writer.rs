@@ -12,9 +12,9 @@ use crate::storage::native_histogram::NativeReading;
 
 use super::messages::{
     AggregationTemporality, Exemplar, ExponentialHistogram, ExponentialHistogramDataPoint, Gauge,
-    Histogram, HistogramDataPoint, KeyValue, Metric, NumberDataPoint, Sum, Summary,
-    SummaryDataPoint, exemplar, exponential_histogram_data_point::Buckets as ExpBuckets, metric,
-    number_data_point, summary_data_point::ValueAtQuantile,
+    Histogram, HistogramDataPoint, KeyValue, Metric, Sum, Summary, SummaryDataPoint, exemplar,
+    exponential_histogram_data_point::Buckets as ExpBuckets, metric,
+    summary_data_point::ValueAtQuantile,
 };
 
 /// The most buckets of one sign an exponential point carries: the buckets between the lowest
@@ -42,6 +42,11 @@ pub(crate) struct OtlpWriter {
     encoded: Vec<u8>,
     /// The family being written, and its kind.
     current: Option<(Metric, Kind)>,
+    /// The points of the family being written when it is a sum or a gauge, encoded by hand
+    /// (each as field 1 of `Sum` or `Gauge`): the most numerous points, whose labels are
+    /// copied from the label lists rather than made into `String`s.
+    points: Vec<u8>,
+    point: Vec<u8>,
     written: HashSet<String>,
     families: Vec<(String, u64)>,
     /// When the values were read: every point's time.
@@ -58,6 +63,8 @@ impl OtlpWriter {
         OtlpWriter {
             encoded: Vec::new(),
             current: None,
+            points: Vec::new(),
+            point: Vec::new(),
             written: HashSet::new(),
             families: Vec::new(),
             now: unix_nanos(now),
@@ -83,14 +90,104 @@ impl OtlpWriter {
     /// Ends the family being written; one without points is not written (a receiver warns of
     /// empty metrics).
     fn flush(&mut self) {
-        if let Some((metric, _)) = self.current.take()
-            && points(&metric) > 0
-        {
-            // Encoded here rather than with the whole request: `prost` sizes a nested message
-            // once per level above it, and the request adds three.
-            self.encoded.push(2 << 3 | 2);
-            let _ = metric.encode_length_delimited(&mut self.encoded);
+        let Some((metric, _)) = self.current.take() else {
+            return;
+        };
+        // Encoded here rather than with the whole request: `prost` sizes a nested message
+        // once per level above it, and the request adds three.
+        match &metric.data {
+            Some(metric::Data::Sum(_) | metric::Data::Gauge(_)) if !self.points.is_empty() => {
+                // `Metric { name, description, sum | gauge }`, `Sum`'s temporality and
+                // monotonicity after its points.
+                let sum = matches!(metric.data, Some(metric::Data::Sum(_)));
+                let data = self.points.len() + if sum { 4 } else { 0 };
+                let length = string_length(&metric.name)
+                    + string_length(&metric.description)
+                    + 1
+                    + prost::length_delimiter_len(data)
+                    + data;
+                self.encoded.push(2 << 3 | 2);
+                put_length(&mut self.encoded, length);
+                put_string(&mut self.encoded, 1, &metric.name);
+                put_string(&mut self.encoded, 2, &metric.description);
+                self.encoded.push(if sum { 7 << 3 | 2 } else { 5 << 3 | 2 });
+                put_length(&mut self.encoded, data);
+                self.encoded.extend_from_slice(&self.points);
+                if sum {
+                    let cumulative = AggregationTemporality::Cumulative as u8;
+                    self.encoded
+                        .extend_from_slice(&[2 << 3, cumulative, 3 << 3, 1]);
+                }
+            }
+            Some(metric::Data::Sum(_) | metric::Data::Gauge(_)) => {}
+            _ if points(&metric) > 0 => {
+                self.encoded.push(2 << 3 | 2);
+                let _ = metric.encode_length_delimited(&mut self.encoded);
+            }
+            _ => {}
         }
+        self.points.clear();
+    }
+
+    /// One series of a sum or gauge family (`kind`), encoded into `self.points`.
+    #[allow(clippy::too_many_arguments)] // the trait's arguments, and the family's kind
+    fn number_series(
+        &mut self,
+        name: &str,
+        kind: Kind,
+        labels: &[&Labels],
+        extra: Option<(&str, &str)>,
+        value: Value,
+        start: u64,
+        exemplar: Option<&Sample>,
+    ) {
+        if let Some(label) = repeated_label(labels, extra) {
+            self.fail(format!(
+                "a series of `{name}` has label `{label}` twice: it is left out"
+            ));
+            return;
+        }
+        if self.family(name, kind).is_none() {
+            return;
+        }
+        // `NumberDataPoint`'s fields, in the order of their numbers, as `prost` writes them.
+        let point = &mut self.point;
+        point.clear();
+        if start != 0 {
+            point.push(2 << 3 | 1);
+            point.extend_from_slice(&start.to_le_bytes());
+        }
+        point.push(3 << 3 | 1);
+        point.extend_from_slice(&self.now.to_le_bytes());
+        match value {
+            Value::Float(value) => put_double(point, value),
+            Value::Unsigned(value) => match i64::try_from(value) {
+                Ok(value) => put_int(point, value),
+                #[allow(clippy::cast_precision_loss)] // past i64: as Prometheus reads it
+                Err(_) => put_double(point, value as f64),
+            },
+            Value::Signed(value) => put_int(point, value),
+        }
+        if let Some(sample) = exemplar {
+            point.push(5 << 3 | 2);
+            let _ = exemplar_of(sample).encode_length_delimited(point);
+        }
+        for (key, value) in labels.iter().flat_map(|labels| labels.pairs()).chain(extra) {
+            // `KeyValue { key, value: AnyValue { string_value } }`, field 7.
+            let any = 1 + prost::length_delimiter_len(value.len()) + value.len();
+            let pair = string_length(key) + 1 + prost::length_delimiter_len(any) + any;
+            point.push(7 << 3 | 2);
+            put_length(point, pair);
+            put_string(point, 1, key);
+            point.push(2 << 3 | 2);
+            put_length(point, any);
+            point.push(1 << 3 | 2);
+            put_length(point, value.len());
+            point.extend_from_slice(value.as_bytes());
+        }
+        self.points.push(1 << 3 | 2);
+        put_length(&mut self.points, self.point.len());
+        self.points.extend_from_slice(&self.point);
     }
 
     /// The family `name` is, if it is being written as `kind`; otherwise the series is left
@@ -135,32 +232,6 @@ impl OtlpWriter {
             attributes.push(KeyValue::string(key, value));
         }
         Some(attributes)
-    }
-
-    fn number_point(
-        &self,
-        attributes: Vec<KeyValue>,
-        value: Value,
-        start: u64,
-        exemplar: Option<&Sample>,
-    ) -> NumberDataPoint {
-        let value = match value {
-            Value::Unsigned(value) => match i64::try_from(value) {
-                Ok(value) => number_data_point::Value::AsInt(value),
-                #[allow(clippy::cast_precision_loss)] // past i64: as Prometheus reads it
-                Err(_) => number_data_point::Value::AsDouble(value as f64),
-            },
-            Value::Signed(value) => number_data_point::Value::AsInt(value),
-            Value::Float(value) => number_data_point::Value::AsDouble(value),
-        };
-        NumberDataPoint {
-            attributes,
-            start_time_unix_nano: start,
-            time_unix_nano: self.now,
-            exemplars: exemplar.map(exemplar_of).into_iter().collect(),
-            flags: 0,
-            value: Some(value),
-        }
     }
 
     /// A classic histogram's point; `None` when the cumulative counts do not fit the bounds.
@@ -228,6 +299,7 @@ impl Exposition for OtlpWriter {
 
     fn header(&mut self, name: &str, help: &str, kind: Kind) {
         self.flush();
+        self.points.clear();
         if !self.written.insert(name.to_owned()) {
             self.fail(format!(
                 "two families are named `{name}`: the second one's series are left out"
@@ -265,46 +337,16 @@ impl Exposition for OtlpWriter {
         created: Option<SystemTime>,
         exemplar: Option<&Sample>,
     ) {
-        let Some(attributes) = self.attributes(name, labels, extra) else {
-            return;
-        };
         let start = created.map_or(self.start, unix_nanos);
-        let point = self.number_point(attributes, value, start, exemplar);
-        if let Some(Metric {
-            data: Some(metric::Data::Sum(sum)),
-            ..
-        }) = self.family(name, Kind::Counter)
-        {
-            sum.data_points.push(point);
-        }
+        self.number_series(name, Kind::Counter, labels, extra, value, start, exemplar);
     }
 
     fn gauge(&mut self, name: &str, labels: &[&Labels], extra: Option<(&str, &str)>, value: Value) {
-        let Some(attributes) = self.attributes(name, labels, extra) else {
-            return;
-        };
-        let point = self.number_point(attributes, value, 0, None);
-        if let Some(Metric {
-            data: Some(metric::Data::Gauge(gauge)),
-            ..
-        }) = self.family(name, Kind::Gauge)
-        {
-            gauge.data_points.push(point);
-        }
+        self.number_series(name, Kind::Gauge, labels, extra, value, 0, None);
     }
 
     fn unknown(&mut self, name: &str, labels: &[&Labels], value: Value) {
-        let Some(attributes) = self.attributes(name, labels, None) else {
-            return;
-        };
-        let point = self.number_point(attributes, value, 0, None);
-        if let Some(Metric {
-            data: Some(metric::Data::Gauge(gauge)),
-            ..
-        }) = self.family(name, Kind::Unknown)
-        {
-            gauge.data_points.push(point);
-        }
+        self.number_series(name, Kind::Unknown, labels, None, value, 0, None);
     }
 
     fn summary(
@@ -521,4 +563,52 @@ pub(crate) fn exponential_buckets(reading: &NativeReading) -> (i32, ExpBuckets, 
     };
     let scale = reading.schema - i32::try_from(shift).unwrap_or(0);
     (scale, dense(&positive), dense(&negative))
+}
+
+/// The first label name `labels` and `extra` have twice, if any.
+fn repeated_label<'a>(labels: &[&'a Labels], extra: Option<(&'a str, &'a str)>) -> Option<&'a str> {
+    let names = || {
+        labels
+            .iter()
+            .flat_map(|labels| labels.pairs())
+            .chain(extra)
+            .map(|(name, _)| name)
+    };
+    names()
+        .enumerate()
+        .find(|(at, name)| names().take(*at).any(|earlier| earlier == *name))
+        .map(|(_, name)| name)
+}
+
+fn put_length(out: &mut Vec<u8>, length: usize) {
+    prost::encoding::encode_varint(length as u64, out);
+}
+
+/// The bytes of string field `text` (none when empty: proto3 leaves defaults out).
+fn string_length(text: &str) -> usize {
+    if text.is_empty() {
+        0
+    } else {
+        1 + prost::length_delimiter_len(text.len()) + text.len()
+    }
+}
+
+fn put_string(out: &mut Vec<u8>, field: u8, text: &str) {
+    if !text.is_empty() {
+        out.push(field << 3 | 2);
+        put_length(out, text.len());
+        out.extend_from_slice(text.as_bytes());
+    }
+}
+
+/// `NumberDataPoint.as_double`, field 4.
+fn put_double(out: &mut Vec<u8>, value: f64) {
+    out.push(4 << 3 | 1);
+    out.extend_from_slice(&value.to_le_bytes());
+}
+
+/// `NumberDataPoint.as_int`, field 6.
+fn put_int(out: &mut Vec<u8>, value: i64) {
+    out.push(6 << 3 | 1);
+    out.extend_from_slice(&value.to_le_bytes());
 }
