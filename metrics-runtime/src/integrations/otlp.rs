@@ -774,6 +774,11 @@ mod tests {
             .int_gauge("queue_length", "Waiting.")
             .unwrap()
             .set(-1);
+        let wait = registry
+            .histogram("wait_seconds", "Waits.", &[1.0])
+            .unwrap();
+        wait.observe(0.5);
+        wait.observe(3.0);
         let body = OtlpExporter::new("http://127.0.0.1:4318", "api")
             .registry(&registry)
             .instance_id("api-0")
@@ -813,11 +818,18 @@ mod tests {
             .iter()
             .map(|metric| metric.name.as_str())
             .collect();
-        assert_eq!(names, ["jobs_total", "queue_length"]);
+        assert_eq!(names, ["jobs_total", "queue_length", "wait_seconds"]);
         let Some(Data::Gauge(gauge)) = &scope_metrics.metrics[1].data else {
             panic!("{request:?}")
         };
         assert_eq!(gauge.data_points[0].as_f64(), Some(-1.0));
+        let Some(Data::Histogram(histogram)) = &scope_metrics.metrics[2].data else {
+            panic!("{request:?}")
+        };
+        let point = &histogram.data_points[0];
+        assert_eq!((point.count, point.sum), (2, Some(3.5)));
+        assert_eq!(point.explicit_bounds, [1.0]);
+        assert_eq!(point.bucket_counts, [1, 1]);
         // Re-encoding the decoded request gives the same bytes: nothing unknown was written.
         assert_eq!(request.encode_to_vec(), body);
     }

@@ -95,36 +95,37 @@ impl OtlpWriter {
         };
         // Encoded here rather than with the whole request: `prost` sizes a nested message
         // once per level above it, and the request adds three.
-        match &metric.data {
-            Some(metric::Data::Sum(_) | metric::Data::Gauge(_)) if !self.points.is_empty() => {
-                // `Metric { name, description, sum | gauge }`, `Sum`'s temporality and
-                // monotonicity after its points.
-                let sum = matches!(metric.data, Some(metric::Data::Sum(_)));
-                let data = self.points.len() + if sum { 4 } else { 0 };
-                let length = string_length(&metric.name)
-                    + string_length(&metric.description)
-                    + 1
-                    + prost::length_delimiter_len(data)
-                    + data;
-                self.encoded.push(2 << 3 | 2);
-                put_length(&mut self.encoded, length);
-                put_string(&mut self.encoded, 1, &metric.name);
-                put_string(&mut self.encoded, 2, &metric.description);
-                self.encoded.push(if sum { 7 << 3 | 2 } else { 5 << 3 | 2 });
-                put_length(&mut self.encoded, data);
-                self.encoded.extend_from_slice(&self.points);
-                if sum {
-                    let cumulative = AggregationTemporality::Cumulative as u8;
-                    self.encoded
-                        .extend_from_slice(&[2 << 3, cumulative, 3 << 3, 1]);
-                }
-            }
-            Some(metric::Data::Sum(_) | metric::Data::Gauge(_)) => {}
-            _ if points(&metric) > 0 => {
+        // The field of `Metric` that holds the points, and what follows them in it:
+        // temporality (field 2, cumulative) and, for a sum, monotonicity (field 3, true).
+        let cumulative = AggregationTemporality::Cumulative as u8;
+        let (field, trailer): (u8, &[u8]) = match &metric.data {
+            Some(metric::Data::Gauge(_)) => (5, &[]),
+            Some(metric::Data::Sum(_)) => (7, &[2 << 3, cumulative, 3 << 3, 1]),
+            Some(metric::Data::Histogram(_)) => (9, &[2 << 3, cumulative]),
+            Some(metric::Data::ExponentialHistogram(_)) => (10, &[2 << 3, cumulative]),
+            Some(metric::Data::Summary(_)) | None => (0, &[]),
+        };
+        if field == 0 {
+            if points(&metric) > 0 {
                 self.encoded.push(2 << 3 | 2);
                 let _ = metric.encode_length_delimited(&mut self.encoded);
             }
-            _ => {}
+        } else if !self.points.is_empty() {
+            // `Metric { name, description, <field> }`.
+            let data = self.points.len() + trailer.len();
+            let length = string_length(&metric.name)
+                + string_length(&metric.description)
+                + 1
+                + prost::length_delimiter_len(data)
+                + data;
+            self.encoded.push(2 << 3 | 2);
+            put_length(&mut self.encoded, length);
+            put_string(&mut self.encoded, 1, &metric.name);
+            put_string(&mut self.encoded, 2, &metric.description);
+            self.encoded.push(field << 3 | 2);
+            put_length(&mut self.encoded, data);
+            self.encoded.extend_from_slice(&self.points);
+            self.encoded.extend_from_slice(trailer);
         }
         self.points.clear();
     }
@@ -172,19 +173,12 @@ impl OtlpWriter {
             point.push(5 << 3 | 2);
             let _ = exemplar_of(sample).encode_length_delimited(point);
         }
-        for (key, value) in labels.iter().flat_map(|labels| labels.pairs()).chain(extra) {
-            // `KeyValue { key, value: AnyValue { string_value } }`, field 7.
-            let any = 1 + prost::length_delimiter_len(value.len()) + value.len();
-            let pair = string_length(key) + 1 + prost::length_delimiter_len(any) + any;
-            point.push(7 << 3 | 2);
-            put_length(point, pair);
-            put_string(point, 1, key);
-            point.push(2 << 3 | 2);
-            put_length(point, any);
-            point.push(1 << 3 | 2);
-            put_length(point, value.len());
-            point.extend_from_slice(value.as_bytes());
-        }
+        put_attributes(point, 7, labels, extra);
+        self.push_point();
+    }
+
+    /// Adds `self.point` to the family's points.
+    fn push_point(&mut self) {
         self.points.push(1 << 3 | 2);
         put_length(&mut self.points, self.point.len());
         self.points.extend_from_slice(&self.point);
@@ -237,7 +231,6 @@ impl OtlpWriter {
     /// A classic histogram's point; `None` when the cumulative counts do not fit the bounds.
     fn classic_point(
         &self,
-        attributes: Vec<KeyValue>,
         bounds: &[f64],
         cumulative: &[u64],
         sum: f64,
@@ -245,7 +238,7 @@ impl OtlpWriter {
         exemplars: &[Option<Sample>],
     ) -> Option<HistogramDataPoint> {
         Some(HistogramDataPoint {
-            attributes,
+            attributes: Vec::new(),
             start_time_unix_nano: start,
             time_unix_nano: self.now,
             count: cumulative.last().copied().unwrap_or(0),
@@ -261,13 +254,12 @@ impl OtlpWriter {
 
     fn exponential_point(
         &self,
-        attributes: Vec<KeyValue>,
         reading: &NativeReading,
         exemplars: &[Option<Sample>],
     ) -> ExponentialHistogramDataPoint {
         let (scale, positive, negative) = exponential_buckets(reading);
         ExponentialHistogramDataPoint {
-            attributes,
+            attributes: Vec::new(),
             start_time_unix_nano: unix_nanos(reading.created),
             time_unix_nano: self.now,
             count: reading.count,
@@ -391,20 +383,20 @@ impl Exposition for OtlpWriter {
         created: Option<SystemTime>,
         exemplars: &[Option<Sample>],
     ) {
-        let Some(attributes) = self.attributes(name, labels, None) else {
+        if let Some(label) = repeated_label(labels, None) {
+            self.fail(format!(
+                "a series of `{name}` has label `{label}` twice: it is left out"
+            ));
             return;
-        };
+        }
         let start = created.map_or(self.start, unix_nanos);
-        let cumulative = AggregationTemporality::Cumulative as i32;
-        let (point, native) = match reading {
+        let point = match reading {
             HistogramReading::Classic {
                 cumulative: counts,
                 sum,
             } => {
                 let bounds = buckets.bounds;
-                let Some(point) =
-                    self.classic_point(attributes, bounds, counts, sum, start, exemplars)
-                else {
+                let Some(point) = self.classic_point(bounds, counts, sum, start, exemplars) else {
                     self.fail(format!(
                         "a series of `{name}` has {} cumulative counts that do not fit its {} \
                          bounds: it is left out",
@@ -413,49 +405,58 @@ impl Exposition for OtlpWriter {
                     ));
                     return;
                 };
-                (Point::Explicit(point), false)
+                Point::Explicit(point)
             }
             // Native buckets only: the classic buckets of the same observations stay on
             // `/metrics` (one OTLP metric has one kind of point).
-            HistogramReading::Native(reading) => (
-                Point::Exponential(self.exponential_point(attributes, reading, exemplars)),
-                true,
-            ),
+            HistogramReading::Native(reading) => {
+                Point::Exponential(self.exponential_point(reading, exemplars))
+            }
         };
         let Some(metric) = self.family(name, Kind::Histogram) else {
             return;
         };
-        let fits = match (&mut metric.data, point) {
-            (data @ None, Point::Explicit(point)) => {
-                *data = Some(metric::Data::Histogram(Histogram {
-                    data_points: vec![point],
-                    aggregation_temporality: cumulative,
-                }));
+        let fits = match (&mut metric.data, &point) {
+            (data @ None, Point::Explicit(_)) => {
+                *data = Some(metric::Data::Histogram(Histogram::default()));
                 true
             }
-            (data @ None, Point::Exponential(point)) => {
-                *data = Some(metric::Data::ExponentialHistogram(ExponentialHistogram {
-                    data_points: vec![point],
-                    aggregation_temporality: cumulative,
-                }));
+            (data @ None, Point::Exponential(_)) => {
+                *data = Some(metric::Data::ExponentialHistogram(
+                    ExponentialHistogram::default(),
+                ));
                 true
             }
-            (Some(metric::Data::Histogram(histogram)), Point::Explicit(point)) => {
-                histogram.data_points.push(point);
-                true
-            }
-            (Some(metric::Data::ExponentialHistogram(histogram)), Point::Exponential(point)) => {
-                histogram.data_points.push(point);
-                true
-            }
+            (Some(metric::Data::Histogram(_)), Point::Explicit(_))
+            | (Some(metric::Data::ExponentialHistogram(_)), Point::Exponential(_)) => true,
             _ => false,
         };
         if !fits {
-            let kind = if native { "native" } else { "classic" };
+            let kind = match point {
+                Point::Explicit(_) => "classic",
+                Point::Exponential(_) => "native",
+            };
             self.fail(format!(
                 "`{name}` mixes native and classic series: a {kind} series is left out"
             ));
+            return;
         }
+        // The point's fields but its attributes by prost, then its attributes by hand (a
+        // parser takes fields in any order; for an explicit-bucket point, the attributes'
+        // field comes last anyway).
+        self.point.clear();
+        let field = match point {
+            Point::Explicit(point) => {
+                let _ = point.encode(&mut self.point);
+                9
+            }
+            Point::Exponential(point) => {
+                let _ = point.encode(&mut self.point);
+                1
+            }
+        };
+        put_attributes(&mut self.point, field, labels, None);
+        self.push_point();
     }
 
     fn series_counts(&self) -> Vec<(String, u64)> {
@@ -611,4 +612,21 @@ fn put_double(out: &mut Vec<u8>, value: f64) {
 fn put_int(out: &mut Vec<u8>, value: i64) {
     out.push(6 << 3 | 1);
     out.extend_from_slice(&value.to_le_bytes());
+}
+
+/// Appends each label of `labels` and `extra` as a `KeyValue { key, value: AnyValue {
+/// string_value } }`, field `field` of the point.
+fn put_attributes(out: &mut Vec<u8>, field: u8, labels: &[&Labels], extra: Option<(&str, &str)>) {
+    for (key, value) in labels.iter().flat_map(|labels| labels.pairs()).chain(extra) {
+        let any = 1 + prost::length_delimiter_len(value.len()) + value.len();
+        let pair = string_length(key) + 1 + prost::length_delimiter_len(any) + any;
+        out.push(field << 3 | 2);
+        put_length(out, pair);
+        put_string(out, 1, key);
+        out.push(2 << 3 | 2);
+        put_length(out, any);
+        out.push(1 << 3 | 2);
+        put_length(out, value.len());
+        out.extend_from_slice(value.as_bytes());
+    }
 }
