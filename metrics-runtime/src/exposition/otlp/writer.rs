@@ -1,4 +1,13 @@
 //! The OTLP writer: each family written through [`Exposition`] becomes one OTLP [`Metric`].
+//!
+//! The bytes are those `prost` writes for the messages of `messages.rs` (a unit test decodes a
+//! body of sums, gauges and explicit-bucket histograms and encodes it again: the same bytes;
+//! an exponential point has its attributes last rather than first, which parsers take in any
+//! order), but the writer does not build every message:
+//! a sum's or a gauge's points are encoded by hand, and every point's labels, copied from the
+//! label lists the families keep rather than made into two `String`s each; the rest of a
+//! histogram's point is a `prost` message. A family is encoded when it ends, so that a push
+//! holds one family's messages at a time.
 
 use std::collections::HashSet;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -42,9 +51,9 @@ pub(crate) struct OtlpWriter {
     encoded: Vec<u8>,
     /// The family being written, and its kind.
     current: Option<(Metric, Kind)>,
-    /// The points of the family being written when it is a sum or a gauge, encoded by hand
-    /// (each as field 1 of `Sum` or `Gauge`): the most numerous points, whose labels are
-    /// copied from the label lists rather than made into `String`s.
+    /// The points of the family being written but a summary's, encoded (each as field 1 of
+    /// its `Sum`, `Gauge`, `Histogram` or `ExponentialHistogram`), and the point being
+    /// encoded.
     points: Vec<u8>,
     point: Vec<u8>,
     written: HashSet<String>,
