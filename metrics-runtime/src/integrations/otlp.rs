@@ -151,7 +151,9 @@ impl std::error::Error for OtlpError {}
 #[derive(Clone, Debug)]
 pub struct OtlpExporter {
     url: String,
-    registry: Registry,
+    /// `None`: the global registry, looked up at the first push, so that making an exporter
+    /// early does not build it before `set_constant_labels`.
+    registry: Option<Registry>,
     service_name: String,
     instance_id: Option<String>,
     attributes: Vec<(String, String)>,
@@ -186,7 +188,7 @@ impl OtlpExporter {
         };
         OtlpExporter {
             url,
-            registry: crate::registry().clone(),
+            registry: None,
             service_name: service_name.into(),
             instance_id: None,
             attributes: Vec::new(),
@@ -221,7 +223,7 @@ impl OtlpExporter {
     /// ```
     #[must_use]
     pub fn registry(mut self, registry: &Registry) -> Self {
-        self.registry = registry.clone();
+        self.registry = Some(registry.clone());
         self.counters = Arc::default();
         self
     }
@@ -317,8 +319,9 @@ impl OtlpExporter {
     pub fn encode(&self) -> Result<Vec<u8>, OtlpError> {
         let resource = self.resource()?.encode_to_vec();
         let mut writer = OtlpWriter::new(SystemTime::now(), process_start());
-        let scrape = self.registry.start_scrape(self.registry.collect_timeout());
-        self.registry.write_all(&mut writer, scrape, None);
+        let registry = self.target();
+        let scrape = registry.start_scrape(registry.collect_timeout());
+        registry.write_all(&mut writer, scrape, None);
         let metrics = writer.finish().map_err(OtlpError::Encoding)?;
         let scope = InstrumentationScope {
             name: env!("CARGO_PKG_NAME").to_owned(),
@@ -344,6 +347,11 @@ impl OtlpExporter {
         body.extend_from_slice(&scope);
         body.extend_from_slice(&metrics);
         Ok(body)
+    }
+
+    /// The registry pushed.
+    fn target(&self) -> &Registry {
+        self.registry.as_ref().unwrap_or_else(|| crate::registry())
     }
 
     fn resource(&self) -> Result<Resource, OtlpError> {
@@ -472,11 +480,11 @@ impl OtlpExporter {
         self.counters
             .get_or_init(|| {
                 let pushes = self
-                    .registry
+                    .target()
                     .int_counter(PUSHES_FAMILY, "OTLP pushes made, failed or not.")
                     .ok()?;
                 let failures = self
-                    .registry
+                    .target()
                     .int_counter(FAILURES_FAMILY, "OTLP pushes that failed (logged).")
                     .ok()?;
                 Some((pushes, failures))
