@@ -6,6 +6,8 @@
 //! timestamps, the text format 0.0.4 neither.
 
 pub(crate) mod negotiate;
+#[cfg(feature = "otlp")]
+pub(crate) mod otlp;
 #[cfg(feature = "protobuf")]
 pub mod proto;
 pub(crate) mod text;

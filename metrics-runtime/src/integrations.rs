@@ -12,6 +12,8 @@ pub mod grpc;
 pub mod health;
 #[cfg(feature = "axum")]
 pub(crate) mod http;
+#[cfg(feature = "otlp")]
+pub mod otlp;
 #[cfg(feature = "push")]
 pub mod push;
 #[cfg(feature = "sqlx")]

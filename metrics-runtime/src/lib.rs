@@ -71,6 +71,8 @@ pub use integrations::export;
 pub use integrations::grpc;
 #[cfg(feature = "health")]
 pub use integrations::health;
+#[cfg(feature = "otlp")]
+pub use integrations::otlp;
 #[cfg(feature = "push")]
 pub use integrations::push;
 #[cfg(feature = "sqlx")]

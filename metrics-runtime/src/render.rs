@@ -198,7 +198,12 @@ impl Registry {
 
     /// Writes every family of `scrape`, collectors included: `collected`, or (when `None`)
     /// their results waited for here until the scrape's deadline.
-    fn write_all(&self, writer: &mut dyn Exposition, scrape: Scrape, collected: Option<Results>) {
+    pub(crate) fn write_all(
+        &self,
+        writer: &mut dyn Exposition,
+        scrape: Scrape,
+        collected: Option<Results>,
+    ) {
         let Scrape {
             snapshot,
             runs,

@@ -237,6 +237,13 @@ impl Prometheus {
         Prometheus { child, addr, dir }
     }
 
+    /// The address it listens on (loopback): its API, and its OTLP receiver at
+    /// `/api/v1/otlp/v1/metrics` when started with `--web.enable-otlp-receiver`.
+    #[must_use]
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
     /// Its log so far, for a failure message.
     #[must_use]
     pub fn log(&self) -> String {
