@@ -6,6 +6,8 @@ pub mod axum;
 pub(crate) mod build_info;
 #[cfg(feature = "export")]
 pub mod export;
+#[cfg(feature = "metrics-facade")]
+pub mod facade;
 #[cfg(feature = "health")]
 pub mod health;
 #[cfg(feature = "axum")]

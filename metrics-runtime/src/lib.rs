@@ -67,6 +67,8 @@ pub use integrations::axum;
 pub use integrations::build_info::register_build_info;
 #[cfg(feature = "export")]
 pub use integrations::export;
+#[cfg(feature = "metrics-facade")]
+pub use integrations::facade;
 #[cfg(feature = "health")]
 pub use integrations::health;
 #[cfg(feature = "push")]
