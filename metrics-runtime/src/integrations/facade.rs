@@ -10,6 +10,7 @@ mod tests;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::catalog::{Conflict, FamilySpec, Origin};
 use crate::exposition::Exposition;
@@ -96,8 +97,8 @@ impl FacadeRecorder {
     ///
     /// # Errors
     ///
-    /// [`FacadeError::AlreadyInstalled`] when the process has one already (this one's families
-    /// stay in its registry, empty, with its self-metrics at 0).
+    /// [`FacadeError::AlreadyInstalled`] when the process has one already (when another
+    /// library installed it, this recorder's self-metrics stay in its registry, at 0).
     ///
     /// ```no_run
     /// use instrument_metric::facade::FacadeRecorder;
@@ -106,7 +107,9 @@ impl FacadeRecorder {
     /// metrics::counter!("jobs").increment(1);
     /// ```
     pub fn install(self) -> Result<(), FacadeError> {
-        metrics::set_global_recorder(self).map_err(|_| FacadeError::AlreadyInstalled)
+        metrics::set_global_recorder(self).map_err(|_| FacadeError::AlreadyInstalled)?;
+        INSTALLED.store(true, Ordering::Relaxed);
+        Ok(())
     }
 }
 
@@ -217,7 +220,8 @@ impl FacadeBuilder {
     /// # Errors
     ///
     /// A bucket list that is empty, not finite or not strictly increasing; a series cap of 0;
-    /// a registry that already has a facade recorder (or families of its self-metrics' names).
+    /// a registry that already has a facade recorder ([`FacadeError::RegistryTaken`]) or
+    /// families named like its self-metrics.
     ///
     /// ```
     /// use instrument_metric::facade::{FacadeError, FacadeRecorder};
@@ -241,6 +245,9 @@ impl FacadeBuilder {
             }
         }
         let registry = self.registry.unwrap_or_else(|| crate::registry().clone());
+        if registry.origin_of(OVERFLOW_FAMILY) == Some(Origin::Crate) {
+            return Err(FacadeError::RegistryTaken);
+        }
         let shared = Arc::new(Shared::new(
             registry.clone(),
             Settings {
@@ -275,9 +282,16 @@ impl FacadeBuilder {
     ///     .expect("the only recorder of the facade");
     /// ```
     pub fn install(self) -> Result<(), FacadeError> {
+        // Before building: a second install leaves the registry as it is.
+        if INSTALLED.load(Ordering::Relaxed) {
+            return Err(FacadeError::AlreadyInstalled);
+        }
         self.build()?.install()
     }
 }
+
+/// Whether a recorder of this crate is the process' recorder of the facade.
+static INSTALLED: AtomicBool = AtomicBool::new(false);
 
 /// The declarations of the recorder's self-metrics.
 fn self_metrics() -> Vec<FamilySpec> {
@@ -332,7 +346,10 @@ pub enum FacadeError {
         /// What is wrong.
         problem: String,
     },
-    /// The registry has a facade recorder already, or families named like its self-metrics.
+    /// The registry has a recorder of the facade already: clone that one.
+    RegistryTaken,
+    /// The registry has families named like the recorder's self-metrics (reported by
+    /// [`check`](crate::check) too).
     Conflict(Conflict),
 }
 
@@ -353,9 +370,12 @@ impl fmt::Display for FacadeError {
                 histogram: None,
                 problem,
             } => write!(f, "the default buckets of the facade's histograms: {problem}"),
+            FacadeError::RegistryTaken => f.write_str(
+                "the registry has a recorder of the facade already: clone that one (a registry takes one, so that one name is one family)",
+            ),
             FacadeError::Conflict(conflict) => write!(
                 f,
-                "{conflict} (a registry takes one recorder of the facade: clone the first one)"
+                "{conflict}: the recorder's self-metrics take these names; rename the other family"
             ),
         }
     }

@@ -410,6 +410,11 @@ impl Registry {
         self.claim(&spec)
     }
 
+    /// What declared family `name`, if a declaration has it.
+    pub(crate) fn origin_of(&self, name: &str) -> Option<Origin> {
+        self.inner.state().families.get(name).map(|spec| spec.origin)
+    }
+
     /// Gives family `name`, claimed with [`Registry::claim_at_run_time`], the help `help` in the
     /// catalog (a facade's `describe_*` may come after the first record).
     pub(crate) fn set_help(&self, name: &str, help: &str) {

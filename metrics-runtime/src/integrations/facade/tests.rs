@@ -146,7 +146,12 @@ fn one_recorder_per_registry() {
     let registry = Registry::new();
     let _first = recorder(&registry);
     let second = FacadeRecorder::builder().registry(&registry).build();
-    assert!(matches!(second, Err(FacadeError::Conflict(_))), "{second:?}");
+    assert_eq!(second.unwrap_err(), FacadeError::RegistryTaken);
+    registry.check().unwrap();
+    let other = Registry::new();
+    other.int_counter("metrics_facade_refused_total", "Taken.").unwrap();
+    let taken = FacadeRecorder::builder().registry(&other).build();
+    assert!(matches!(taken, Err(FacadeError::Conflict(_))), "{taken:?}");
     assert_eq!(
         FacadeRecorder::builder().series_cap(0).build().unwrap_err(),
         FacadeError::SeriesCap
