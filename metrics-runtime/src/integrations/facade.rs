@@ -21,10 +21,28 @@ use crate::registry::Registry;
 /// The series a family recorded through the facade has at most, unless
 /// [`FacadeBuilder::series_cap`] says otherwise; a record of another label combination goes to
 /// the family's overflow series.
+///
+/// ```
+/// assert_eq!(instrument_metric::facade::DEFAULT_SERIES_CAP, 1000);
+/// ```
 pub const DEFAULT_SERIES_CAP: usize = 1000;
 
 /// The value of every label of a family's overflow series, which holds the records of the
 /// label combinations past the family's series cap.
+///
+/// ```
+/// use instrument_metric::facade::{FacadeRecorder, OVERFLOW_VALUE};
+///
+/// let registry = instrument_metric::Registry::new();
+/// let recorder = FacadeRecorder::builder().registry(&registry).series_cap(1).build().unwrap();
+/// metrics::with_local_recorder(&recorder, || {
+///     for peer in ["a", "b", "c"] {
+///         metrics::gauge!("peer_lag", "peer" => peer).increment(1.0);
+///     }
+/// });
+/// let overflow = format!("peer_lag{{peer=\"{OVERFLOW_VALUE}\"}} 2\n");
+/// assert!(registry.render().contains(&overflow));
+/// ```
 pub const OVERFLOW_VALUE: &str = family::OVERFLOW_VALUE;
 
 /// A recorder of the [`metrics`] facade that records into a [`Registry`]: install it
@@ -114,6 +132,19 @@ impl FacadeRecorder {
 }
 
 /// How a [`FacadeRecorder`] is made: [`FacadeRecorder::builder`].
+///
+/// ```
+/// use instrument_metric::facade::FacadeRecorder;
+///
+/// let recorder = FacadeRecorder::builder()
+///     .registry(&instrument_metric::Registry::new())
+///     .series_cap(50)
+///     .buckets(&[0.01, 0.1, 1.0])
+///     .buckets_for("payload.bytes", &[1024.0, 65536.0])
+///     .build()
+///     .unwrap();
+/// # drop(recorder);
+/// ```
 #[derive(Debug)]
 pub struct FacadeBuilder {
     registry: Option<Registry>,
@@ -332,6 +363,17 @@ pub fn install() -> Result<(), FacadeError> {
 }
 
 /// Why a facade recorder could not be built or installed.
+///
+/// ```
+/// use instrument_metric::Registry;
+/// use instrument_metric::facade::{FacadeError, FacadeRecorder};
+///
+/// let registry = Registry::new();
+/// let first = FacadeRecorder::builder().registry(&registry).build().unwrap();
+/// let second = FacadeRecorder::builder().registry(&registry).build();
+/// assert_eq!(second.unwrap_err(), FacadeError::RegistryTaken);
+/// # drop(first);
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum FacadeError {

@@ -182,3 +182,49 @@ fn constant_labels_follow_every_series() {
         Some(1.0)
     );
 }
+
+#[cfg(feature = "protobuf")]
+#[test]
+fn native_histograms_carry_their_native_buckets_in_protobuf() {
+    use prost::Message as _;
+
+    let registry = Registry::new();
+    let recorder = FacadeRecorder::builder()
+        .registry(&registry)
+        .buckets(&[0.1, 1.0])
+        .native_histograms(true)
+        .build()
+        .unwrap();
+    metrics::with_local_recorder(&recorder, || {
+        for value in [0.05, 0.5, 0.5, 4.0] {
+            metrics::histogram!("fetch.seconds").record(value);
+        }
+    });
+    let bytes = registry
+        .encode_protobuf_within(std::time::Duration::from_secs(1))
+        .unwrap();
+    let family = crate::proto::MetricFamily::decode_length_delimited(bytes.as_slice()).unwrap();
+    assert_eq!(family.name(), "fetch_seconds");
+    let histogram = family.metric[0].histogram.as_ref().unwrap();
+    assert_eq!(histogram.sample_count(), 4);
+    assert_eq!(histogram.sample_sum(), 5.05);
+    assert!(histogram.schema.is_some() && !histogram.positive_span.is_empty());
+    // Delta-encoded counts: the running sum of each bucket's delta gives its count.
+    let mut running = 0;
+    let counts: i64 = histogram
+        .positive_delta
+        .iter()
+        .map(|delta| {
+            running += delta;
+            running
+        })
+        .sum();
+    assert_eq!(counts, 4);
+    let classic: Vec<u64> = histogram.bucket.iter().map(|b| b.cumulative_count()).collect();
+    assert_eq!(classic, [1, 3]);
+    // The text formats write the classic buckets.
+    assert_eq!(
+        value(&registry.render(), "fetch_seconds_bucket{le=\"+Inf\"}"),
+        Some(4.0)
+    );
+}
