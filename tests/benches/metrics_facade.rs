@@ -31,7 +31,9 @@ fn main() {
         b.iter(|| metrics::counter!("bench_macro").increment(black_box(1)));
     });
     group.bench_function("macro counter with a label increment", |b| {
-        b.iter(|| metrics::counter!("bench_macro_labelled", "queue" => "mail").increment(black_box(1)));
+        b.iter(|| {
+            metrics::counter!("bench_macro_labelled", "queue" => "mail").increment(black_box(1))
+        });
     });
     let kept = metrics::counter!("bench_kept");
     group.bench_function("kept counter increment", |b| {
@@ -46,7 +48,9 @@ fn main() {
     });
 
     let registry = Registry::new();
-    let own = registry.int_counter("bench_own_total", "Own counter.").unwrap();
+    let own = registry
+        .int_counter("bench_own_total", "Own counter.")
+        .unwrap();
     group.bench_function("IntCounter inc", |b| b.iter(|| black_box(&own).inc()));
     let own_histogram = registry
         .histogram("bench_own_seconds", "Own histogram.", &[])
@@ -63,9 +67,16 @@ fn main() {
     let peer = PrometheusBuilder::new().build_recorder();
     let key = Key::from_parts("bench_direct", vec![Label::new("queue", "mail")]);
     let histogram_key = Key::from_parts("bench_direct_seconds", vec![Label::new("queue", "mail")]);
-    for (name, recorder) in [("ours", &ours as &dyn Recorder), ("peer", &peer as &dyn Recorder)] {
+    for (name, recorder) in [
+        ("ours", &ours as &dyn Recorder),
+        ("peer", &peer as &dyn Recorder),
+    ] {
         group.bench_function(format!("{name} register_counter + increment"), |b| {
-            b.iter(|| recorder.register_counter(black_box(&key), &METADATA).increment(1));
+            b.iter(|| {
+                recorder
+                    .register_counter(black_box(&key), &METADATA)
+                    .increment(1)
+            });
         });
         let counter = recorder.register_counter(&key, &METADATA);
         group.bench_function(format!("{name} kept counter increment"), |b| {

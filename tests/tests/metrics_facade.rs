@@ -53,7 +53,10 @@ fn parsed(text: &str) -> Exposition {
 #[test]
 fn a_library_recording_through_the_facade_is_on_the_same_exposition() {
     setup();
-    assert_eq!(instrument_metric::facade::install(), Err(FacadeError::AlreadyInstalled));
+    assert_eq!(
+        instrument_metric::facade::install(),
+        Err(FacadeError::AlreadyInstalled)
+    );
 
     facade_lib::describe();
     for _ in 0..3 {
@@ -88,18 +91,38 @@ fn a_library_recording_through_the_facade_is_on_the_same_exposition() {
 
     // Counters by label, and the histogram with the buckets given for it.
     let requests = "facade_lib_requests_total";
-    assert_eq!(value(requests, &[("route", "/users"), ("status", "200")]), 3.0);
-    assert_eq!(value(requests, &[("route", "/users"), ("status", "500")]), 1.0);
-    assert_eq!(value(requests, &[("route", "/orders"), ("status", "200")]), 2.0);
+    assert_eq!(
+        value(requests, &[("route", "/users"), ("status", "200")]),
+        3.0
+    );
+    assert_eq!(
+        value(requests, &[("route", "/users"), ("status", "500")]),
+        1.0
+    );
+    assert_eq!(
+        value(requests, &[("route", "/orders"), ("status", "200")]),
+        2.0
+    );
     assert_eq!(ours.series(requests).count(), 3);
     let duration = "facade_lib_request_duration_seconds";
-    let users = |le| value(&format!("{duration}_bucket"), &[("route", "/users"), ("le", le)]);
+    let users = |le| {
+        value(
+            &format!("{duration}_bucket"),
+            &[("route", "/users"), ("le", le)],
+        )
+    };
     assert_eq!(
         ["0.01", "0.1", "1", "+Inf"].map(users),
         [3.0, 3.0, 4.0, 4.0]
     );
-    assert_eq!(value(&format!("{duration}_count"), &[("route", "/orders")]), 2.0);
-    assert_eq!(value(&format!("{duration}_sum"), &[("route", "/orders")]), 3.0);
+    assert_eq!(
+        value(&format!("{duration}_count"), &[("route", "/orders")]),
+        2.0
+    );
+    assert_eq!(
+        value(&format!("{duration}_sum"), &[("route", "/orders")]),
+        3.0
+    );
     assert_eq!(ours.series(&format!("{duration}_bucket")).count(), 8);
     assert_eq!(value("facade_lib_connections", &[]), 12.0);
     assert_eq!(value("facade_lib_cache_hits_total", &[]), 5.0);
@@ -107,7 +130,10 @@ fn a_library_recording_through_the_facade_is_on_the_same_exposition() {
     assert_eq!(ours.types["facade_lib_cache_entry_bytes"], "histogram");
 
     // Help from `describe_*`, also when it came after the first record; else where from.
-    assert_eq!(ours.help[requests], "Requests handled, by route and status.");
+    assert_eq!(
+        ours.help[requests],
+        "Requests handled, by route and status."
+    );
     assert_eq!(ours.help[duration], "Time to handle a request, in seconds.");
     assert_eq!(ours.help["facade_lib_cache_hits_total"], "Cache hits.");
     assert_eq!(
@@ -128,8 +154,14 @@ fn a_library_recording_through_the_facade_is_on_the_same_exposition() {
     let overflow = "metrics_facade_overflow_total";
     assert_eq!(value(overflow, &[("family", logins)]), 5.0);
     let payload = "facade_lib_payload_bytes";
-    assert_eq!(value(&format!("{payload}_count"), &[("user", "__overflow__")]), 3.0);
-    assert_eq!(value(&format!("{payload}_sum"), &[("user", "__overflow__")]), 30.0);
+    assert_eq!(
+        value(&format!("{payload}_count"), &[("user", "__overflow__")]),
+        3.0
+    );
+    assert_eq!(
+        value(&format!("{payload}_sum"), &[("user", "__overflow__")]),
+        30.0
+    );
     assert_eq!(value(overflow, &[("family", payload)]), 3.0);
     assert_eq!(value(overflow, &[("family", requests)]), 0.0);
 
@@ -160,9 +192,14 @@ fn a_library_recording_through_the_facade_is_on_the_same_exposition() {
         assert!(from_library, "{conflict}");
     }
     let clash = &conflicts[4];
-    assert!(clash.locations[0].file.ends_with("metrics_facade.rs"), "{clash}");
     assert!(
-        clash.to_string().contains("only the first declaration is exported"),
+        clash.locations[0].file.ends_with("metrics_facade.rs"),
+        "{clash}"
+    );
+    assert!(
+        clash
+            .to_string()
+            .contains("only the first declaration is exported"),
         "{clash}"
     );
     assert_eq!(
@@ -171,7 +208,14 @@ fn a_library_recording_through_the_facade_is_on_the_same_exposition() {
     );
     // Beside the application's instrumented function.
     assert_eq!(
-        value("app_work_total", &[("function", "work"), ("module", "metrics_facade"), ("result", "ok")]),
+        value(
+            "app_work_total",
+            &[
+                ("function", "work"),
+                ("module", "metrics_facade"),
+                ("result", "ok")
+            ]
+        ),
         1.0
     );
 
@@ -188,7 +232,8 @@ fn a_library_recording_through_the_facade_is_on_the_same_exposition() {
     promtool_check_metrics(&text).unwrap_or_else(|report| panic!("promtool: {report}"));
     let openmetrics = instrument_metric::render_as(Format::OpenMetrics);
     let from_text = python_parse(&text, false).expect("the text parser accepts it");
-    let from_openmetrics = python_parse(&openmetrics, true).expect("the OpenMetrics parser accepts it");
+    let from_openmetrics =
+        python_parse(&openmetrics, true).expect("the OpenMetrics parser accepts it");
     let facade = |samples: &[integration_tests::ReferenceSample]| -> Vec<(String, BTreeMap<String, String>, u64)> {
         samples
             .iter()
@@ -205,7 +250,10 @@ fn a_library_recording_through_the_facade_is_on_the_same_exposition() {
     assert_eq!(facade(&from_text), facade(&from_openmetrics));
     assert_eq!(
         facade(&from_text).len(),
-        ours.samples.iter().filter(|s| s.name.starts_with("facade_lib_")).count()
+        ours.samples
+            .iter()
+            .filter(|s| s.name.starts_with("facade_lib_"))
+            .count()
     );
     assert!(openmetrics.contains("# TYPE facade_lib_requests counter\n"));
     assert!(openmetrics.contains("# UNIT facade_lib_request_duration_seconds seconds\n"));
@@ -223,16 +271,29 @@ fn a_library_recording_through_the_facade_is_on_the_same_exposition() {
         .metric
         .iter()
         .map(|metric| {
-            let labels: Vec<String> = metric.label.iter().map(|l| format!("{}={}", l.name(), l.value())).collect();
+            let labels: Vec<String> = metric
+                .label
+                .iter()
+                .map(|l| format!("{}={}", l.name(), l.value()))
+                .collect();
             (labels.join(","), metric.counter.as_ref().unwrap().value())
         })
         .collect();
     assert_eq!(
         counts,
         [
-            ("route=/users,status=200,service=facade-test".to_owned(), 3.0),
-            ("route=/users,status=500,service=facade-test".to_owned(), 1.0),
-            ("route=/orders,status=200,service=facade-test".to_owned(), 2.0),
+            (
+                "route=/users,status=200,service=facade-test".to_owned(),
+                3.0
+            ),
+            (
+                "route=/users,status=500,service=facade-test".to_owned(),
+                1.0
+            ),
+            (
+                "route=/orders,status=200,service=facade-test".to_owned(),
+                2.0
+            ),
         ]
     );
     let histogram = family(duration).metric[0].histogram.as_ref().unwrap();
@@ -281,7 +342,10 @@ fn threads_recording_through_the_facade_lose_nothing() {
     for thread in ["0", "1", "2", "3"] {
         #[allow(clippy::cast_precision_loss)]
         let expected = (CALLS * 2) as f64;
-        assert_eq!(value("facade_concurrent_by_thread_total", &[("thread", thread)]), expected);
+        assert_eq!(
+            value("facade_concurrent_by_thread_total", &[("thread", thread)]),
+            expected
+        );
     }
     assert_eq!(value("facade_concurrent_seconds_count", &[]), all_f);
     assert_eq!(value("facade_concurrent_seconds_sum", &[]), all_f * 0.5);
@@ -291,5 +355,8 @@ fn threads_recording_through_the_facade_lose_nothing() {
     assert_eq!(total, 400.0);
     assert_eq!(ours.series(users).count(), 6);
     assert_eq!(value(users, &[("user", "__overflow__")]), 395.0);
-    assert_eq!(value("metrics_facade_overflow_total", &[("family", users)]), 395.0);
+    assert_eq!(
+        value("metrics_facade_overflow_total", &[("family", users)]),
+        395.0
+    );
 }

@@ -264,8 +264,11 @@ impl FacadeBuilder {
         if self.cap == 0 {
             return Err(FacadeError::SeriesCap);
         }
-        let lists = std::iter::once((None, &self.buckets))
-            .chain(self.buckets_for.iter().map(|(name, list)| (Some(name), list)));
+        let lists = std::iter::once((None, &self.buckets)).chain(
+            self.buckets_for
+                .iter()
+                .map(|(name, list)| (Some(name), list)),
+        );
         for (name, bounds) in lists {
             if let Some((_, problem)) = instrument_metric_rules::buckets(bounds, false, false)
                 .into_iter()

@@ -412,7 +412,11 @@ impl Registry {
 
     /// What declared family `name`, if a declaration has it.
     pub(crate) fn origin_of(&self, name: &str) -> Option<Origin> {
-        self.inner.state().families.get(name).map(|spec| spec.origin)
+        self.inner
+            .state()
+            .families
+            .get(name)
+            .map(|spec| spec.origin)
     }
 
     /// Gives family `name`, claimed with [`Registry::claim_at_run_time`], the help `help` in the

@@ -6,7 +6,10 @@ use metrics::{Counter, Histogram, Unit};
 
 /// Describes the library's metrics, as a library does at start-up (or never).
 pub fn describe() {
-    metrics::describe_counter!("facade_lib.requests", "Requests handled, by route and status.");
+    metrics::describe_counter!(
+        "facade_lib.requests",
+        "Requests handled, by route and status."
+    );
     metrics::describe_gauge!("facade_lib.connections", Unit::Count, "Connections open.");
     metrics::describe_histogram!(
         "facade_lib.request.duration.seconds",

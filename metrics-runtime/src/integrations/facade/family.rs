@@ -124,21 +124,18 @@ impl Family {
         if made < self.cap {
             return Slot::Series(self.make(&mut series, values));
         }
-        let index = match series.overflow {
-            Some(index) => index,
-            None => {
-                let values = vec![OVERFLOW_VALUE.to_owned(); self.labels.len()];
-                let index = self.make(&mut series, values);
-                series.overflow = Some(index);
-                index
-            }
-        };
+        if let Some(index) = series.overflow {
+            return Slot::Overflow(index);
+        }
+        let values = vec![OVERFLOW_VALUE.to_owned(); self.labels.len()];
+        let index = self.make(&mut series, values);
+        series.overflow = Some(index);
         Slot::Overflow(index)
     }
 
     fn make(&self, series: &mut Series, values: Vec<String>) -> usize {
         let index = series.labels.len();
-        if index % BLOCK == 0 {
+        if index.is_multiple_of(BLOCK) {
             let block = Storage::with_native(self.shape, BLOCK, &self.bounds, self.native);
             series.blocks.push(block);
         }

@@ -34,9 +34,7 @@ pub(super) fn family_name(name: &str, kind: MetricKind) -> Result<String, String
 
 /// The label names of a record, sanitized, in the order given; or why they are refused (a
 /// name the rules refuse, or one given twice).
-pub(super) fn label_names<'a>(
-    names: impl Iterator<Item = &'a str>,
-) -> Result<Vec<String>, String> {
+pub(super) fn label_names<'a>(names: impl Iterator<Item = &'a str>) -> Result<Vec<String>, String> {
     let mut out: Vec<String> = Vec::new();
     for given in names {
         let name = sanitize(given);
@@ -92,7 +90,14 @@ mod tests {
             label_names(["method", "http.route"].into_iter()).unwrap(),
             ["method", "http_route"]
         );
-        for bad in [&["le"][..], &["_x"], &["9x"], &["statusCode"], &["a", "a"], &[""]] {
+        for bad in [
+            &["le"][..],
+            &["_x"],
+            &["9x"],
+            &["statusCode"],
+            &["a", "a"],
+            &[""],
+        ] {
             assert!(label_names(bad.iter().copied()).is_err(), "{bad:?}");
         }
     }

@@ -118,7 +118,7 @@ impl Shared {
 
     /// Records a conflict in the registry, once per family and problem, and counts the
     /// record as refused.
-    fn refuse(&self, reason: Reason, family: &str, problem: String, from: &str) -> Target {
+    fn refuse(&self, reason: Reason, family: &str, problem: &str, from: &str) -> Target {
         let problem = format!(
             "recorded through the `metrics` facade and exported nowhere (its records are counted in `{REFUSED_FAMILY}`): {problem}"
         );
@@ -140,11 +140,11 @@ impl Shared {
         let given = key.name();
         let name = match names::family_name(given, kind) {
             Ok(name) => name,
-            Err(problem) => return self.refuse(Reason::Name, given, problem, from),
+            Err(problem) => return self.refuse(Reason::Name, given, &problem, from),
         };
         let labels = match names::label_names(key.labels().map(metrics::Label::key)) {
             Ok(labels) => labels,
-            Err(problem) => return self.refuse(Reason::Labels, &name, problem, from),
+            Err(problem) => return self.refuse(Reason::Labels, &name, &problem, from),
         };
         let values: Vec<&str> = key.labels().map(metrics::Label::value).collect();
         let family = match self.family(kind, &name, &labels, from) {
@@ -169,7 +169,7 @@ impl Shared {
                 "recorded with the labels {labels:?} after {:?}, the labels of its first record: a family has one set of labels",
                 family.labels
             );
-            return self.refuse(Reason::Labels, &name, problem, from);
+            return self.refuse(Reason::Labels, &name, &problem, from);
         };
         match family.slot(ordered) {
             Slot::Series(index) => Target::Series(family, index),
@@ -207,9 +207,8 @@ impl Shared {
                 // Refused when it was made: reported then.
                 Target::Refused(Reason::Conflict)
             } else {
-                let problem =
-                    format!("recorded as {kind} after being recorded as {first}");
-                self.refuse(Reason::Conflict, name, problem, from)
+                let problem = format!("recorded as {kind} after being recorded as {first}");
+                self.refuse(Reason::Conflict, name, &problem, from)
             }
         })
     }
@@ -223,7 +222,10 @@ impl Shared {
         labels: &[String],
         from: &str,
     ) -> Result<Arc<Family>, MetricKind> {
-        let mut families = self.families.write().unwrap_or_else(PoisonError::into_inner);
+        let mut families = self
+            .families
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         if let Some(known) = families.get(name) {
             return match known {
                 Known::Exported(family) if family.shape.kind() == kind => Ok(Arc::clone(family)),
@@ -248,7 +250,11 @@ impl Shared {
         };
         let bounds = if kind == MetricKind::Histogram {
             let settings = &self.settings;
-            settings.buckets_for.get(name).unwrap_or(&settings.buckets).clone()
+            settings
+                .buckets_for
+                .get(name)
+                .unwrap_or(&settings.buckets)
+                .clone()
         } else {
             Vec::new()
         };
@@ -326,41 +332,50 @@ impl Shared {
         for family in labelled {
             let labels = Labels::new([("family", family.name.as_str())]);
             let value = Value::Unsigned(family.overflowed.get());
-            writer.counter(OVERFLOW_FAMILY, &[&labels, constant], None, value, None, None);
+            writer.counter(
+                OVERFLOW_FAMILY,
+                &[&labels, constant],
+                None,
+                value,
+                None,
+                None,
+            );
         }
         writer.header(REFUSED_FAMILY, REFUSED_HELP, MetricKind::Counter.into());
         for (reason, counter) in REASONS.iter().zip(&self.refused) {
             let labels = Labels::new([("reason", *reason)]);
             let value = Value::Unsigned(counter.get());
-            writer.counter(REFUSED_FAMILY, &[&labels, constant], None, value, None, None);
+            writer.counter(
+                REFUSED_FAMILY,
+                &[&labels, constant],
+                None,
+                value,
+                None,
+                None,
+            );
         }
     }
+}
 
-    /// The handle of `key`: the one made at its first registration, or a new one.
-    fn handle<H: Clone>(
-        &self,
-        handles: &Handles<H>,
-        key: &Key,
-        make: impl FnOnce() -> (H, bool),
-    ) -> H {
-        if let Some(handle) = handles
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(key)
-        {
-            return handle.clone();
-        }
-        let (handle, keep) = make();
-        if !keep {
-            // An overflowing or refused key is not kept: the keys past a family's cap are
-            // unbounded, and keeping each would grow without end.
-            return handle;
-        }
-        let mut handles = handles.write().unwrap_or_else(PoisonError::into_inner);
-        match handles.entry(key.clone()) {
-            MapEntry::Occupied(kept) => kept.get().clone(),
-            MapEntry::Vacant(slot) => slot.insert(handle).clone(),
-        }
+/// The handle of `key`: the one made at its first registration, or a new one.
+fn handle<H: Clone>(handles: &Handles<H>, key: &Key, make: impl FnOnce() -> (H, bool)) -> H {
+    if let Some(handle) = handles
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(key)
+    {
+        return handle.clone();
+    }
+    let (handle, keep) = make();
+    if !keep {
+        // An overflowing or refused key is not kept: the keys past a family's cap are
+        // unbounded, and keeping each would grow without end.
+        return handle;
+    }
+    let mut handles = handles.write().unwrap_or_else(PoisonError::into_inner);
+    match handles.entry(key.clone()) {
+        MapEntry::Occupied(kept) => kept.get().clone(),
+        MapEntry::Vacant(slot) => slot.insert(handle).clone(),
     }
 }
 
@@ -385,7 +400,8 @@ fn made_up_help(from: &str) -> String {
 
 impl Recorder for FacadeRecorder {
     fn describe_counter(&self, key: KeyName, _unit: Option<Unit>, description: SharedString) {
-        self.shared.describe(MetricKind::Counter, &key, &description);
+        self.shared
+            .describe(MetricKind::Counter, &key, &description);
     }
 
     fn describe_gauge(&self, key: KeyName, _unit: Option<Unit>, description: SharedString) {
@@ -393,12 +409,13 @@ impl Recorder for FacadeRecorder {
     }
 
     fn describe_histogram(&self, key: KeyName, _unit: Option<Unit>, description: SharedString) {
-        self.shared.describe(MetricKind::Histogram, &key, &description);
+        self.shared
+            .describe(MetricKind::Histogram, &key, &description);
     }
 
     fn register_counter(&self, key: &Key, metadata: &Metadata<'_>) -> Counter {
         let shared = &self.shared;
-        shared.handle(&shared.counters, key, || {
+        handle(&shared.counters, key, || {
             match shared.resolve(MetricKind::Counter, key, metadata) {
                 Target::Series(family, index) => {
                     let counter = family.counter(index);
@@ -408,7 +425,10 @@ impl Recorder for FacadeRecorder {
                 Target::Overflow(family, index) => {
                     let series = family.counter(index);
                     let records = family.overflowed.clone();
-                    (Counter::from_arc(Arc::new(Overflow { series, records })), false)
+                    (
+                        Counter::from_arc(Arc::new(Overflow { series, records })),
+                        false,
+                    )
                 }
                 Target::Refused(reason) => {
                     let refused = Refused(shared.refused[reason as usize].clone());
@@ -420,7 +440,7 @@ impl Recorder for FacadeRecorder {
 
     fn register_gauge(&self, key: &Key, metadata: &Metadata<'_>) -> Gauge {
         let shared = &self.shared;
-        shared.handle(&shared.gauges, key, || {
+        handle(&shared.gauges, key, || {
             match shared.resolve(MetricKind::Gauge, key, metadata) {
                 Target::Series(family, index) => {
                     let series = GaugeSeries(family.gauge(index));
@@ -429,7 +449,10 @@ impl Recorder for FacadeRecorder {
                 Target::Overflow(family, index) => {
                     let series = family.gauge(index);
                     let records = family.overflowed.clone();
-                    (Gauge::from_arc(Arc::new(Overflow { series, records })), false)
+                    (
+                        Gauge::from_arc(Arc::new(Overflow { series, records })),
+                        false,
+                    )
                 }
                 Target::Refused(reason) => {
                     let refused = Refused(shared.refused[reason as usize].clone());
@@ -441,7 +464,7 @@ impl Recorder for FacadeRecorder {
 
     fn register_histogram(&self, key: &Key, metadata: &Metadata<'_>) -> Histogram {
         let shared = &self.shared;
-        shared.handle(&shared.histograms, key, || {
+        handle(&shared.histograms, key, || {
             match shared.resolve(MetricKind::Histogram, key, metadata) {
                 Target::Series(family, index) => {
                     let series = HistogramSeries(family.histogram(index));
@@ -450,7 +473,10 @@ impl Recorder for FacadeRecorder {
                 Target::Overflow(family, index) => {
                     let series = family.histogram(index);
                     let records = family.overflowed.clone();
-                    (Histogram::from_arc(Arc::new(Overflow { series, records })), false)
+                    (
+                        Histogram::from_arc(Arc::new(Overflow { series, records })),
+                        false,
+                    )
                 }
                 Target::Refused(reason) => {
                     let refused = Refused(shared.refused[reason as usize].clone());
