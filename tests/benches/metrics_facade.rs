@@ -32,7 +32,7 @@ fn main() {
     });
     group.bench_function("macro counter with a label increment", |b| {
         b.iter(|| {
-            metrics::counter!("bench_macro_labelled", "queue" => "mail").increment(black_box(1))
+            metrics::counter!("bench_macro_labelled", "queue" => "mail").increment(black_box(1));
         });
     });
     let kept = metrics::counter!("bench_kept");
@@ -75,7 +75,7 @@ fn main() {
             b.iter(|| {
                 recorder
                     .register_counter(black_box(&key), &METADATA)
-                    .increment(1)
+                    .increment(1);
             });
         });
         let counter = recorder.register_counter(&key, &METADATA);

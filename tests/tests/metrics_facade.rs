@@ -58,6 +58,16 @@ fn a_library_recording_through_the_facade_is_on_the_same_exposition() {
         Err(FacadeError::AlreadyInstalled)
     );
 
+    record_library_traffic();
+    let text = instrument_metric::render();
+    let ours = parsed(&text);
+    assert_values(&ours);
+    assert_refusals(&ours);
+    assert_formats(&text, &ours);
+}
+
+/// What the library and the application record.
+fn record_library_traffic() {
     facade_lib::describe();
     for _ in 0..3 {
         facade_lib::request("/users", 200, 0.003);
@@ -84,11 +94,11 @@ fn a_library_recording_through_the_facade_is_on_the_same_exposition() {
     facade_lib::conflicting();
     AppMetrics::global().facade_conflict_total.inc_by(2);
     work();
+}
 
-    let text = instrument_metric::render();
-    let ours = parsed(&text);
+/// The library's values, help, and overflow series.
+fn assert_values(ours: &Exposition) {
     let value = |name: &str, labels: &[(&str, &str)]| ours.value(name, &with_service(labels));
-
     // Counters by label, and the histogram with the buckets given for it.
     let requests = "facade_lib_requests_total";
     assert_eq!(
@@ -164,7 +174,11 @@ fn a_library_recording_through_the_facade_is_on_the_same_exposition() {
     );
     assert_eq!(value(overflow, &[("family", payload)]), 3.0);
     assert_eq!(value(overflow, &[("family", requests)]), 0.0);
+}
 
+/// The refused records, the conflicts, and the families beside the library's.
+fn assert_refusals(ours: &Exposition) {
+    let value = |name: &str, labels: &[(&str, &str)]| ours.value(name, &with_service(labels));
     // Refused records: counted by reason, reported with the module that recorded them.
     let refused = |reason| value("metrics_facade_refused_total", &[("reason", reason)]);
     assert_eq!(refused("name"), 2.0);
@@ -227,11 +241,14 @@ fn a_library_recording_through_the_facade_is_on_the_same_exposition() {
         .find(|family| family.name == "facade_lib_cache_hits_total")
         .unwrap();
     assert_eq!(hits.help, "Cache hits.");
+}
 
+/// The same values in every format, read by the reference tools.
+fn assert_formats(text: &str, ours: &Exposition) {
     // The reference tools accept every format, and read the same values.
-    promtool_check_metrics(&text).unwrap_or_else(|report| panic!("promtool: {report}"));
+    promtool_check_metrics(text).unwrap_or_else(|report| panic!("promtool: {report}"));
     let openmetrics = instrument_metric::render_as(Format::OpenMetrics);
-    let from_text = python_parse(&text, false).expect("the text parser accepts it");
+    let from_text = python_parse(text, false).expect("the text parser accepts it");
     let from_openmetrics =
         python_parse(&openmetrics, true).expect("the OpenMetrics parser accepts it");
     let facade = |samples: &[integration_tests::ReferenceSample]| -> Vec<(String, BTreeMap<String, String>, u64)> {
@@ -267,7 +284,7 @@ fn a_library_recording_through_the_facade_is_on_the_same_exposition() {
         decoded.push(MetricFamily::decode_length_delimited(&mut rest).unwrap());
     }
     let family = |name: &str| decoded.iter().find(|f| f.name() == name).unwrap();
-    let counts: Vec<(String, f64)> = family(requests)
+    let counts: Vec<(String, f64)> = family("facade_lib_requests_total")
         .metric
         .iter()
         .map(|metric| {
@@ -296,7 +313,10 @@ fn a_library_recording_through_the_facade_is_on_the_same_exposition() {
             ),
         ]
     );
-    let histogram = family(duration).metric[0].histogram.as_ref().unwrap();
+    let histogram = family("facade_lib_request_duration_seconds").metric[0]
+        .histogram
+        .as_ref()
+        .unwrap();
     assert_eq!(histogram.sample_count(), 4);
     let cumulative: Vec<(f64, u64)> = histogram
         .bucket
@@ -308,9 +328,9 @@ fn a_library_recording_through_the_facade_is_on_the_same_exposition() {
 
 #[test]
 fn threads_recording_through_the_facade_lose_nothing() {
-    setup();
     const THREADS: usize = 4;
     const CALLS: u64 = 20_000;
+    setup();
     let start = Barrier::new(THREADS);
     std::thread::scope(|scope| {
         for thread in 0..THREADS {
