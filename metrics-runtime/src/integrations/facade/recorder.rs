@@ -69,6 +69,17 @@ enum Known {
     Refused(MetricKind),
 }
 
+impl Known {
+    /// The family, when it is exported and of `kind`; else the kind it was first recorded as.
+    fn as_kind(&self, kind: MetricKind) -> Result<Arc<Family>, MetricKind> {
+        match self {
+            Known::Exported(family) if family.shape.kind() == kind => Ok(Arc::clone(family)),
+            Known::Exported(family) => Err(family.shape.kind()),
+            Known::Refused(first) => Err(*first),
+        }
+    }
+}
+
 /// Where a key's records go.
 enum Target {
     Series(Arc<Family>, usize),
@@ -186,18 +197,12 @@ impl Shared {
         labels: &[String],
         from: &str,
     ) -> Result<Arc<Family>, Target> {
-        let found = |known: &Known| match known {
-            Known::Exported(family) if family.shape.kind() == kind => Ok(Arc::clone(family)),
-            Known::Exported(family) => Err(family.shape.kind()),
-            Known::Refused(refused) if *refused == kind => Err(kind),
-            Known::Refused(refused) => Err(*refused),
-        };
         let known = self
             .families
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .get(name)
-            .map(found);
+            .map(|known| known.as_kind(kind));
         let known = match known {
             Some(known) => known,
             None => self.make(kind, name, labels, from),
@@ -227,11 +232,7 @@ impl Shared {
             .write()
             .unwrap_or_else(PoisonError::into_inner);
         if let Some(known) = families.get(name) {
-            return match known {
-                Known::Exported(family) if family.shape.kind() == kind => Ok(Arc::clone(family)),
-                Known::Exported(family) => Err(family.shape.kind()),
-                Known::Refused(refused) => Err(*refused),
-            };
+            return known.as_kind(kind);
         }
         let shape = match kind {
             MetricKind::Counter => Shape::IntCounter,

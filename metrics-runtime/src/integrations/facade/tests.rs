@@ -105,6 +105,8 @@ fn refused_records_are_counted_and_reported() {
         metrics::counter!("visits", "page" => "a").increment(1);
         metrics::counter!("visits", "path" => "b").increment(1);
         metrics::gauge!("visits_total").set(3.0);
+        metrics::gauge!("depth").set(1.0);
+        metrics::histogram!("depth").record(1.0);
     });
     assert_eq!(taken.get(), 0, "the facade never adds to another family");
     let text = registry.render();
@@ -116,11 +118,19 @@ fn refused_records_are_counted_and_reported() {
             &format!("metrics_facade_refused_total{{reason=\"{reason}\"}}"),
         )
     };
-    assert_eq!(refused("conflict"), Some(1.0));
+    assert_eq!(refused("conflict"), Some(2.0));
+    assert_eq!(value(&text, "depth"), Some(1.0));
     assert_eq!(refused("name"), Some(3.0));
     assert_eq!(refused("labels"), Some(2.0));
     let conflicts = registry.check().unwrap_err().conflicts;
-    assert_eq!(conflicts.len(), 6, "{conflicts:#?}");
+    assert_eq!(conflicts.len(), 7, "{conflicts:#?}");
+    let depth = conflicts.iter().find(|c| c.family == "depth").unwrap();
+    assert!(
+        depth
+            .problem
+            .contains("recorded as a histogram after being recorded as a gauge"),
+        "{depth}"
+    );
     let orders = conflicts
         .iter()
         .find(|c| c.family == "orders_total")
