@@ -99,7 +99,7 @@ pub(super) struct Settings {
 pub(super) struct Shared {
     pub(super) registry: Registry,
     settings: Settings,
-    counters: Handles<Counter>,
+    pub(super) counters: Handles<Counter>,
     gauges: Handles<Gauge>,
     histograms: Handles<Histogram>,
     /// Every facade family by name, sorted for the exposition.

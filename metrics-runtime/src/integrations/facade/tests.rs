@@ -267,3 +267,29 @@ fn native_histograms_carry_their_native_buckets_in_protobuf() {
         Some(4.0)
     );
 }
+
+#[test]
+fn keys_past_the_cap_keep_nothing() {
+    let registry = Registry::new();
+    let recorder = recorder(&registry);
+    metrics::with_local_recorder(&recorder, || {
+        for request in 0..10_000 {
+            let id = request.to_string();
+            metrics::counter!("requests", "id" => id).increment(1);
+        }
+    });
+    // Two series' handles kept; the 9,998 keys past the cap of 2 are not.
+    let kept = recorder
+        .shared
+        .counters
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .len();
+    assert_eq!(kept, 2);
+    let text = registry.render();
+    assert_eq!(
+        value(&text, "requests_total{id=\"__overflow__\"}"),
+        Some(9998.0)
+    );
+    assert_eq!(text.matches("\nrequests_total{").count(), 3);
+}
