@@ -57,6 +57,9 @@ pub enum Origin {
     /// The crate itself: the HTTP layer, health checks, system and process metrics, and the
     /// exporter's own metrics.
     Crate,
+    /// A recorder of the `metrics` facade (`instrument_metric::facade`), from a name recorded
+    /// with `metrics::counter!`, `gauge!` or `histogram!`.
+    Facade,
 }
 
 /// What [`catalog`](crate::catalog()) returns: every declared family, instrumented function and
@@ -284,6 +287,7 @@ fn describe(origin: Origin) -> &'static str {
         Origin::Registered => "a metric registered by hand",
         Origin::Collector => "a collector",
         Origin::Crate => "metrics-runtime itself",
+        Origin::Facade => "the `metrics` facade",
     }
 }
 

@@ -8,6 +8,8 @@ pub(crate) mod build_info;
 pub mod export;
 #[cfg(feature = "grpc")]
 pub mod grpc;
+#[cfg(feature = "metrics-facade")]
+pub mod facade;
 #[cfg(feature = "health")]
 pub mod health;
 #[cfg(feature = "axum")]

@@ -69,6 +69,8 @@ pub use integrations::build_info::register_build_info;
 pub use integrations::export;
 #[cfg(feature = "grpc")]
 pub use integrations::grpc;
+#[cfg(feature = "metrics-facade")]
+pub use integrations::facade;
 #[cfg(feature = "health")]
 pub use integrations::health;
 #[cfg(feature = "otlp")]

@@ -275,7 +275,7 @@ impl Endpoint {
     /// [collect timeout](crate::Registry::set_collect_timeout) (less when the scraper's
     /// `X-Prometheus-Scrape-Timeout-Seconds` asks for less, never less than
     /// [`MIN_COLLECT_TIMEOUT`](crate::MIN_COLLECT_TIMEOUT)): call it from a thread that may
-    /// block. [`Endpoint::router`] and [`metrics`] wait without holding a thread.
+    /// block. [`Endpoint::router`] and [`metrics()`] wait without holding a thread.
     #[must_use]
     pub fn respond(&self, headers: &HeaderMap) -> Response {
         if let Some(refused) = self.refusal(headers) {

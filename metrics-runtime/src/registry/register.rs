@@ -400,6 +400,80 @@ impl Registry {
     }
 }
 
+/// What the `metrics` facade's recorder asks of a registry: families whose names, labels and
+/// help come at run time, claimed one at a time and written by the recorder's own writer.
+#[cfg(feature = "metrics-facade")]
+impl Registry {
+    /// Claims the family `name` for a writer registered with [`Registry::add_writer`]: `Ok`
+    /// when its names are free, the conflict (reported) otherwise. `from` names the code that
+    /// recorded it first (a module path), kept as the file of its location.
+    #[allow(clippy::too_many_arguments)] // one family's declaration, field by field
+    pub(crate) fn claim_at_run_time(
+        &self,
+        name: &str,
+        help: &str,
+        shape: Shape,
+        labels: &[String],
+        buckets: &[f64],
+        native: bool,
+        from: &str,
+        origin: Origin,
+    ) -> Result<(), Conflict> {
+        let spec = FamilySpec {
+            name: intern::text(name),
+            help: intern::text(help),
+            shape,
+            labels: labels.iter().map(|label| intern::text(label)).collect(),
+            buckets: intern::bounds(buckets),
+            native,
+            location: Location {
+                file: intern::text(from),
+                line: 0,
+                column: 0,
+            },
+            origin,
+        };
+        if let Some(problem) = registration_problem(&spec) {
+            return Err(self.inner.state_mut().report(problem));
+        }
+        self.claim(&spec)
+    }
+
+    /// What declared family `name`, if a declaration has it.
+    pub(crate) fn origin_of(&self, name: &str) -> Option<Origin> {
+        self.inner
+            .state()
+            .families
+            .get(name)
+            .map(|spec| spec.origin)
+    }
+
+    /// Gives family `name`, claimed with [`Registry::claim_at_run_time`], the help `help` in the
+    /// catalog (a facade's `describe_*` may come after the first record).
+    pub(crate) fn set_help(&self, name: &str, help: &str) {
+        let mut state = self.inner.state_mut();
+        if let Some(spec) = state.families.get_mut(name) {
+            spec.help = intern::text(help);
+        }
+    }
+
+    /// Records the conflict of family `family`, `problem`, found in a record made by `from` (a
+    /// module path), as [`Registry::check`] and `metrics_catalog_conflicts` report the others,
+    /// and logs it.
+    pub(crate) fn report_at_run_time(&self, family: &str, problem: String, from: &str) {
+        let location = Location {
+            file: intern::text(from),
+            line: 0,
+            column: 0,
+        };
+        self.inner.state_mut().report(Conflict {
+            family: family.to_owned(),
+            problem,
+            locations: vec![location],
+        });
+    }
+}
+
 /// Why a family registered at run time is refused on its own, if it is.
 pub(super) fn registration_problem(spec: &FamilySpec) -> Option<Conflict> {
     let problem = metric_name_problem(spec.name, spec.shape.kind()).or_else(|| {
