@@ -10,6 +10,8 @@ pub mod export;
 pub mod health;
 #[cfg(feature = "axum")]
 pub(crate) mod http;
+#[cfg(feature = "reqwest")]
+pub mod http_client;
 #[cfg(feature = "push")]
 pub mod push;
 #[cfg(feature = "sqlx")]

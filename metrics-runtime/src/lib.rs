@@ -69,6 +69,8 @@ pub use integrations::build_info::register_build_info;
 pub use integrations::export;
 #[cfg(feature = "health")]
 pub use integrations::health;
+#[cfg(feature = "reqwest")]
+pub use integrations::http_client;
 #[cfg(feature = "push")]
 pub use integrations::push;
 #[cfg(feature = "sqlx")]
