@@ -27,13 +27,23 @@ fn scrape() -> Exposition {
     exposition
 }
 
-/// A body that sends one chunk, then fails (the connection is cut mid-body).
+/// Lets the body of `/cut` fail, once the client has its head.
+static CUT: tokio::sync::Notify = tokio::sync::Notify::const_new();
+
+/// A body that sends one chunk, then fails when [`CUT`] says so (the connection is cut
+/// mid-body).
 fn cut_short() -> Body {
-    let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
-        Ok(Bytes::from_static(b"partial")),
-        Err(std::io::Error::other("cut short")),
-    ];
-    Body::from_stream(futures_util::stream::iter(chunks))
+    let chunks = futures_util::stream::unfold(0, |sent| async move {
+        match sent {
+            0 => Some((Ok(Bytes::from_static(b"partial")), 1)),
+            1 => {
+                CUT.notified().await;
+                Some((Err(std::io::Error::other("cut short")), 2))
+            }
+            _ => None,
+        }
+    });
+    Body::from_stream(chunks)
 }
 
 /// A body that sends one chunk, then nothing more.
@@ -287,6 +297,7 @@ async fn a_timeout_a_closed_port_and_a_body_cut_short_are_counted_by_kind() {
     // The head comes (a 200), the body is cut: the call counts under 2xx and its error too.
     let response = flaky.get(format!("http://{addr}/cut")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
+    CUT.notify_one();
     let error = response.bytes().await.unwrap_err();
     assert!(error.is_decode() || error.is_body(), "{error:?}");
     // The head comes, the body stalls past the client's timeout: a timeout, while reading.

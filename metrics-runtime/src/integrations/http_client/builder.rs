@@ -7,7 +7,7 @@ use crate::catalog::Conflict;
 use crate::integrations::http::{METHODS, bounds_problem, method_index};
 use crate::integrations::http_client::UNKNOWN_PEER;
 use crate::integrations::http_client::client::{Client, register};
-use crate::model::{DEFAULT_BUCKETS, MetricKind};
+use crate::model::{DEFAULT_BUCKETS, Location, MetricKind};
 
 /// What the metrics record and how: everything the builder was given.
 #[derive(Clone, Debug, PartialEq)]
@@ -307,7 +307,9 @@ impl HttpClientMetricsBuilder {
     /// # Errors
     ///
     /// [`HttpClientError`] for a bad prefix, no peer or a bad peer name, a method that is
-    /// not standard, bad buckets, and families that something else declared.
+    /// not standard, bad buckets, and families that something else declared (the conflict
+    /// names where each was built).
+    #[track_caller]
     pub fn build(self) -> Result<HttpClientMetrics, HttpClientError> {
         if let Some(problem) = self.problems.into_iter().next() {
             return Err(problem);
@@ -341,7 +343,13 @@ impl HttpClientMetricsBuilder {
                 config.buckets
             )));
         }
-        match register(config) {
+        let caller = std::panic::Location::caller();
+        let built_at = Location {
+            file: caller.file(),
+            line: caller.line(),
+            column: caller.column(),
+        };
+        match register(config, built_at) {
             (client, None) => Ok(HttpClientMetrics { client, peer: None }),
             (_, Some(conflict)) => Err(HttpClientError::Conflict(conflict)),
         }

@@ -11,7 +11,7 @@ use crate::integrations::http::{METHODS, method_index};
 use crate::integrations::http_client::builder::{Config, Names};
 use crate::integrations::http_client::families::declare;
 use crate::integrations::http_client::{ERROR_KINDS, ErrorKind, UNKNOWN_PEER};
-use crate::model::Outcome;
+use crate::model::{Location, Outcome};
 use crate::model::labels::Labels;
 use crate::storage::cells::CallCells;
 use crate::storage::exemplar::current_trace;
@@ -28,6 +28,8 @@ pub(in crate::integrations::http_client) struct Client {
     pub(super) config: Config,
     pub(super) names: Names,
     pub(super) bounds: &'static [f64],
+    /// Where the metrics were first built, which a conflict names.
+    pub(super) built_at: Location,
     /// The declared peers, then [`UNKNOWN_PEER`].
     pub(super) peers: Box<[PeerCells]>,
     /// The slot in [`PeerCells::methods`] of each of [`METHODS`].
@@ -215,7 +217,7 @@ impl Drop for Record {
 
 /// The metrics of `config`: those built before with it, or new ones whose families are
 /// registered in the global registry (with the conflict, if they are refused).
-pub(super) fn register(config: Config) -> (&'static Client, Option<Conflict>) {
+pub(super) fn register(config: Config, built_at: Location) -> (&'static Client, Option<Conflict>) {
     let mut clients = CLIENTS.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some(client) = clients.iter().find(|client| client.config == config) {
         let refused = client
@@ -266,6 +268,7 @@ pub(super) fn register(config: Config) -> (&'static Client, Option<Conflict>) {
         config,
         names,
         bounds,
+        built_at,
         peers,
         method_slots,
         refused: Mutex::new(None),

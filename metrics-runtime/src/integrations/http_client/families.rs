@@ -9,7 +9,7 @@ use crate::integrations::http::METHODS;
 use crate::integrations::http_client::client::{Client, MethodCells, PeerCells};
 use crate::integrations::http_client::{ERROR_KINDS, ERROR_STATUS};
 use crate::model::labels::Labels;
-use crate::model::{DEFAULT_BUCKETS, Location, MetricKind, Outcome, Shape};
+use crate::model::{DEFAULT_BUCKETS, MetricKind, Outcome, Shape};
 use crate::storage::cells::{CallCells, Readings};
 use crate::storage::exemplar::Exemplar;
 
@@ -24,11 +24,7 @@ const ERRORS_HELP: &str =
 impl Client {
     /// The families, as the catalog declares them.
     fn specs(&self) -> Vec<FamilySpec> {
-        let here = Location {
-            file: file!(),
-            line: line!(),
-            column: column!(),
-        };
+        let here = self.built_at;
         let spec = |name, help, shape, labels: &[&'static str], buckets| FamilySpec {
             name,
             help,
