@@ -83,10 +83,30 @@ mod middleware;
 pub use builder::{HttpClientError, HttpClientMetrics, HttpClientMetricsBuilder, Peer};
 
 /// The peer of a call that names no declared peer: always one of the peers, exported at 0.
+///
+/// ```
+/// use instrument_metric::http_client::{HttpClientMetrics, UNKNOWN_PEER};
+///
+/// let error = HttpClientMetrics::builder().peers(&[UNKNOWN_PEER]).build().unwrap_err();
+/// assert!(error.to_string().contains("reserved"));
+/// ```
 pub const UNKNOWN_PEER: &str = "other";
 
 /// `status` of a call that got no response head: it failed (its kind is counted in
 /// `http_client_errors_total`) or was dropped first.
+///
+/// ```
+/// use instrument_metric::http_client::{ERROR_STATUS, HttpClientMetrics};
+///
+/// HttpClientMetrics::builder().prefix("doc_error").peers(&["geo"]).build()?;
+/// // Before any call: the failed calls of each peer and method, at 0.
+/// let text = instrument_metric::render();
+/// let line = format!(
+///     "doc_error_http_client_requests_total{{method=\"GET\",peer=\"geo\",status=\"{ERROR_STATUS}\"}} 0"
+/// );
+/// assert!(text.lines().any(|l| l == line), "{text}");
+/// # Ok::<(), instrument_metric::http_client::HttpClientError>(())
+/// ```
 pub const ERROR_STATUS: &str = "error";
 
 /// The values of `kind` in `http_client_errors_total`, from reqwest's error predicates, tried

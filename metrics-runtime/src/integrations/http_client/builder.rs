@@ -44,6 +44,13 @@ impl Config {
 }
 
 /// Why the metrics could not be built, or a peer not chosen.
+///
+/// ```
+/// use instrument_metric::http_client::{HttpClientError, HttpClientMetrics};
+///
+/// let error = HttpClientMetrics::builder().peers(&["https://api.example.com"]).build();
+/// assert!(matches!(error, Err(HttpClientError::Peer(_))));
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum HttpClientError {
@@ -194,6 +201,17 @@ impl HttpClientMetrics {
     ///
     /// [`HttpClientError::Peer`] when `peer` was not declared (the message lists those that
     /// were).
+    ///
+    /// ```
+    /// use instrument_metric::http_client::HttpClientMetrics;
+    ///
+    /// let metrics = HttpClientMetrics::builder().peers(&["maps", "mail"]).build()?;
+    /// let maps = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+    ///     .with(metrics.for_peer("maps")?)
+    ///     .build();
+    /// # drop(maps);
+    /// # Ok::<(), instrument_metric::http_client::HttpClientError>(())
+    /// ```
     pub fn for_peer(self, peer: &str) -> Result<HttpClientMetrics, HttpClientError> {
         match self.client.declared(peer) {
             Some(index) => Ok(HttpClientMetrics {
@@ -246,6 +264,15 @@ impl HttpClientMetricsBuilder {
     /// Declares the peers calls are made to, the values of the `peer` label: names of
     /// `[a-zA-Z0-9_.-]`, at most 64 bytes, each once, not [`UNKNOWN_PEER`] (which is added).
     /// May be called more than once; at least one peer is required.
+    ///
+    /// ```
+    /// use instrument_metric::http_client::HttpClientMetrics;
+    ///
+    /// // Names read from configuration are fine: they are checked here, once.
+    /// let configured = vec!["search".to_owned(), "ranking".to_owned()];
+    /// let metrics = HttpClientMetrics::builder().peers(&configured).build()?;
+    /// # Ok::<(), instrument_metric::http_client::HttpClientError>(())
+    /// ```
     pub fn peers<S: AsRef<str>>(mut self, peers: &[S]) -> Self {
         for peer in peers {
             let peer = peer.as_ref();
@@ -260,6 +287,16 @@ impl HttpClientMetricsBuilder {
     /// The methods recorded by name (default: the nine standard methods); a call with any
     /// other method counts as `other`. Fewer methods, fewer series: each method of each peer
     /// has a duration histogram, exported from the start.
+    ///
+    /// ```
+    /// use instrument_metric::http_client::HttpClientMetrics;
+    ///
+    /// let metrics = HttpClientMetrics::builder()
+    ///     .peers(&["ledger"])
+    ///     .methods(&[reqwest::Method::GET, reqwest::Method::PUT])
+    ///     .build()?;
+    /// # Ok::<(), instrument_metric::http_client::HttpClientError>(())
+    /// ```
     pub fn methods(mut self, methods: &[::axum::http::Method]) -> Self {
         let other = METHODS.len() - 1;
         let mut indices = Vec::with_capacity(methods.len() + 1);
@@ -281,6 +318,15 @@ impl HttpClientMetricsBuilder {
 
     /// Labels `status` with the class of the status (`1xx` to `5xx`) instead of its code:
     /// every series is then exported from the start.
+    ///
+    /// ```
+    /// use instrument_metric::http_client::HttpClientMetrics;
+    ///
+    /// HttpClientMetrics::builder().prefix("doc_classes").peers(&["cdn"]).status_classes().build()?;
+    /// let text = instrument_metric::render();
+    /// assert!(text.contains(r#"doc_classes_http_client_requests_total{method="GET",peer="cdn",status="5xx"} 0"#));
+    /// # Ok::<(), instrument_metric::http_client::HttpClientError>(())
+    /// ```
     pub fn status_classes(mut self) -> Self {
         self.config.status_classes = true;
         self
@@ -288,6 +334,13 @@ impl HttpClientMetricsBuilder {
 
     /// The bucket bounds of the duration histogram, in seconds (default: [`DEFAULT_BUCKETS`]):
     /// finite, increasing, and 0 or at least `1e-9`.
+    ///
+    /// ```
+    /// use instrument_metric::http_client::HttpClientMetrics;
+    ///
+    /// let error = HttpClientMetrics::builder().peers(&["a"]).buckets(&[1.0, 0.5]).build().unwrap_err();
+    /// assert!(error.to_string().contains("not strictly increasing"));
+    /// ```
     pub fn buckets(mut self, bounds: &[f64]) -> Self {
         self.config.buckets = bounds.to_vec();
         self
@@ -296,6 +349,13 @@ impl HttpClientMetricsBuilder {
     /// Makes the duration histogram a native histogram too (with the configuration of
     /// [`set_native_histograms`](crate::set_native_histograms), or the defaults), beside its
     /// classic buckets: the protobuf exposition carries both.
+    ///
+    /// ```
+    /// use instrument_metric::http_client::HttpClientMetrics;
+    ///
+    /// let metrics = HttpClientMetrics::builder().peers(&["payments"]).native_histograms().build()?;
+    /// # Ok::<(), instrument_metric::http_client::HttpClientError>(())
+    /// ```
     pub fn native_histograms(mut self) -> Self {
         self.config.native = true;
         self
@@ -309,6 +369,16 @@ impl HttpClientMetricsBuilder {
     /// [`HttpClientError`] for a bad prefix, no peer or a bad peer name, a method that is
     /// not standard, bad buckets, and families that something else declared (the conflict
     /// names where each was built).
+    ///
+    /// ```
+    /// use instrument_metric::http_client::HttpClientMetrics;
+    ///
+    /// let first = HttpClientMetrics::builder().peers(&["crm"]).build()?;
+    /// let again = HttpClientMetrics::builder().peers(&["crm"]).build()?; // the same metrics
+    /// // The same names with other options: a conflict, never a second family.
+    /// assert!(HttpClientMetrics::builder().peers(&["erp"]).build().is_err());
+    /// # Ok::<(), instrument_metric::http_client::HttpClientError>(())
+    /// ```
     #[track_caller]
     pub fn build(self) -> Result<HttpClientMetrics, HttpClientError> {
         if let Some(problem) = self.problems.into_iter().next() {
