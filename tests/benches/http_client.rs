@@ -30,9 +30,9 @@ impl Middleware for Answer {
         _extensions: &mut axum::http::Extensions,
         _next: Next<'_>,
     ) -> reqwest_middleware::Result<reqwest::Response> {
-        Ok(reqwest::Response::from(
-            axum::http::Response::new(reqwest::Body::from("hello")),
-        ))
+        Ok(reqwest::Response::from(axum::http::Response::new(
+            reqwest::Body::from("hello"),
+        )))
     }
 }
 
@@ -86,9 +86,17 @@ fn outbound(c: &mut Criterion) {
     let mut group = c.benchmark_group("http_client");
     for (name, client, url) in [
         ("in_process/bare", chain(None), "http://127.0.0.1:9/"),
-        ("in_process/with_metrics", chain(Some(metrics)), "http://127.0.0.1:9/"),
+        (
+            "in_process/with_metrics",
+            chain(Some(metrics)),
+            "http://127.0.0.1:9/",
+        ),
         ("loopback/bare", loopback(None), url.as_str()),
-        ("loopback/with_metrics", loopback(Some(metrics)), url.as_str()),
+        (
+            "loopback/with_metrics",
+            loopback(Some(metrics)),
+            url.as_str(),
+        ),
     ] {
         group.bench_function(name, |b| {
             b.iter_custom(|iterations| runtime.block_on(calls(&client, url, iterations)));
@@ -123,7 +131,9 @@ fn server(c: &mut Criterion) {
                     for _ in 0..iterations {
                         let request = Request::builder().uri("/").body(Body::empty()).unwrap();
                         let response = app.clone().oneshot(request).await.unwrap();
-                        let body = axum::body::to_bytes(response.into_body(), 64).await.unwrap();
+                        let body = axum::body::to_bytes(response.into_body(), 64)
+                            .await
+                            .unwrap();
                         assert_eq!(body.len(), 5);
                     }
                     started.elapsed()

@@ -58,7 +58,10 @@ async fn server() -> SocketAddr {
     let app = Router::new()
         .route("/ok", any(|| async { "ok" }))
         .route("/created", post(|| async { StatusCode::CREATED }))
-        .route("/unavailable", get(|| async { StatusCode::SERVICE_UNAVAILABLE }))
+        .route(
+            "/unavailable",
+            get(|| async { StatusCode::SERVICE_UNAVAILABLE }),
+        )
         .route("/never", get(std::future::pending::<&'static str>))
         .route("/cut", get(|| async { cut_short() }))
         .route("/stalled", get(|| async { stalled() }));
@@ -121,7 +124,10 @@ fn every_series_of_the_declared_peers_is_at_zero_before_the_first_call() {
         );
         for kind in instrument_metric::http_client::ERROR_KINDS {
             let labels = [("peer", peer), ("kind", kind)];
-            assert_eq!(exposition.count("zero_http_client_errors_total", &labels), 0);
+            assert_eq!(
+                exposition.count("zero_http_client_errors_total", &labels),
+                0
+            );
         }
         for method in methods {
             let labels = [("peer", peer), ("method", method)];
@@ -129,14 +135,15 @@ fn every_series_of_the_declared_peers_is_at_zero_before_the_first_call() {
             assert_eq!(exposition.count(histogram, &labels), 0);
             for status in statuses {
                 let labels = [("peer", peer), ("method", method), ("status", status)];
-                assert_eq!(exposition.count("zero_http_client_requests_total", &labels), 0);
+                assert_eq!(
+                    exposition.count("zero_http_client_requests_total", &labels),
+                    0
+                );
             }
         }
     }
     assert_eq!(
-        exposition
-            .series("zero_http_client_errors_total")
-            .count(),
+        exposition.series("zero_http_client_errors_total").count(),
         peers.len() * 7
     );
     // With codes, the calls that got no head are there from the start; a code from its first
@@ -188,8 +195,9 @@ async fn calls_are_counted_by_peer_method_and_status() {
             .await
             .unwrap();
         assert_eq!(response.status(), StatusCode::CREATED);
-        // The response keeps its URL through the middleware.
+        // The response keeps its URL and extensions through the middleware.
         assert_eq!(response.url().as_str(), url("/created"));
+        assert_eq!(response.remote_addr(), Some(addr));
     }
     // A call's own peer overrides its client's.
     billing
@@ -216,7 +224,11 @@ async fn calls_are_counted_by_peer_method_and_status() {
     };
     assert_eq!(requests("billing", "GET", "200"), 3);
     assert_eq!(requests("billing", "GET", "503"), 1);
-    assert_eq!(requests("billing", "other", "200"), 1, "DELETE was not named");
+    assert_eq!(
+        requests("billing", "other", "200"),
+        1,
+        "DELETE was not named"
+    );
     assert_eq!(requests("geo", "POST", "201"), 2);
     assert_eq!(requests("geo", "GET", "200"), 1);
     assert_eq!(requests("other", "GET", "200"), 2);
@@ -254,10 +266,7 @@ async fn calls_are_counted_by_peer_method_and_status() {
     }
     let error = metrics.for_peer("biling").unwrap_err();
     assert!(matches!(error, HttpClientError::Peer(_)));
-    assert!(
-        error.to_string().contains("`billing`, `geo`"),
-        "{error}"
-    );
+    assert!(error.to_string().contains("`billing`, `geo`"), "{error}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -273,7 +282,10 @@ async fn a_timeout_a_closed_port_and_a_body_cut_short_are_counted_by_kind() {
     let timeout = Duration::from_millis(300);
     let slow = client(metrics.for_peer("slow").unwrap(), Some(timeout));
     let gone = client(metrics.for_peer("gone").unwrap(), None);
-    let flaky = client(metrics.for_peer("flaky").unwrap(), Some(Duration::from_secs(1)));
+    let flaky = client(
+        metrics.for_peer("flaky").unwrap(),
+        Some(Duration::from_secs(1)),
+    );
 
     let error = slow
         .get(format!("http://{addr}/never"))
@@ -295,7 +307,11 @@ async fn a_timeout_a_closed_port_and_a_body_cut_short_are_counted_by_kind() {
     assert!(error.is_connect(), "{error:?}");
 
     // The head comes (a 200), the body is cut: the call counts under 2xx and its error too.
-    let response = flaky.get(format!("http://{addr}/cut")).send().await.unwrap();
+    let response = flaky
+        .get(format!("http://{addr}/cut"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     CUT.notify_one();
     let error = response.bytes().await.unwrap_err();
@@ -363,7 +379,13 @@ async fn a_call_in_flight_is_counted_until_dropped_then_cancelled() {
     let exposition = scrape();
     assert_eq!(in_flight(&exposition), 0);
     let labels = [("peer", "slow"), ("kind", "cancelled")];
-    assert_eq!(exposition.count("flight_http_client_errors_total", &labels), 1);
+    assert_eq!(
+        exposition.count("flight_http_client_errors_total", &labels),
+        1
+    );
     let labels = [("peer", "slow"), ("method", "GET"), ("status", "error")];
-    assert_eq!(exposition.count("flight_http_client_requests_total", &labels), 1);
+    assert_eq!(
+        exposition.count("flight_http_client_requests_total", &labels),
+        1
+    );
 }

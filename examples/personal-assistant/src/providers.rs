@@ -173,7 +173,11 @@ impl Providers {
         };
         let sent = self
             .client
-            .post(format!("{}/sms/{}/messages", self.base, provider.as_label()))
+            .post(format!(
+                "{}/sms/{}/messages",
+                self.base,
+                provider.as_label()
+            ))
             .with_extension(Peer::new(provider.as_label()))
             .json(&request)
             .send()

@@ -64,8 +64,9 @@
 //! `status="error"` in `http_client_requests_total` and under its kind in
 //! `http_client_errors_total`, so `http_client_requests_total` counts every call and the
 //! durations' count equals it. A call dropped before its head came (the caller's own timeout,
-//! a `select!` that took another branch) counts as an error of kind `cancelled`. Place the
-//! middleware after a retry middleware to count each attempt, before it to count each call.
+//! a `select!` that took another branch) counts as an error of kind `cancelled`. Redirects that
+//! reqwest follows are one call, under the final status. Place the middleware after a retry
+//! middleware to count each attempt, before it to count each call.
 //!
 //! The families are registered in the global registry (where `/metrics` finds them) when the
 //! metrics are built; building the same options again gives the same metrics. They share the

@@ -220,7 +220,13 @@ impl HttpClientMetrics {
             }),
             None => Err(HttpClientError::Peer(format!(
                 "the peer `{peer}` was not declared; the peers are {}: add it with `.peers(...)` when building the metrics",
-                self.client.config.peers.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")
+                self.client
+                    .config
+                    .peers
+                    .iter()
+                    .map(|p| format!("`{p}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))),
         }
     }

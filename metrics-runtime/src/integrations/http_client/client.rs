@@ -11,8 +11,8 @@ use crate::integrations::http::{METHODS, method_index};
 use crate::integrations::http_client::builder::{Config, Names};
 use crate::integrations::http_client::families::declare;
 use crate::integrations::http_client::{ERROR_KINDS, ErrorKind, UNKNOWN_PEER};
-use crate::model::{Location, Outcome};
 use crate::model::labels::Labels;
+use crate::model::{Location, Outcome};
 use crate::storage::cells::CallCells;
 use crate::storage::exemplar::current_trace;
 use crate::storage::native_histogram::NativeHistogram;
@@ -79,11 +79,14 @@ impl MethodCells {
     /// Each status (or class) made, with its cells; the error slot is `usize::MAX`.
     pub(super) fn by_status(&self) -> impl Iterator<Item = (usize, &CallCells)> {
         let error = self.statuses.len() - 1;
-        self.statuses.iter().enumerate().filter_map(move |(slot, cells)| {
-            cells
-                .get()
-                .map(|cells| (if slot == error { usize::MAX } else { slot }, cells))
-        })
+        self.statuses
+            .iter()
+            .enumerate()
+            .filter_map(move |(slot, cells)| {
+                cells
+                    .get()
+                    .map(|cells| (if slot == error { usize::MAX } else { slot }, cells))
+            })
     }
 
     pub(super) fn native(&self, wanted: bool, bounds: &[f64]) -> Option<&NativeHistogram> {
@@ -328,10 +331,7 @@ mod tests {
         client.start(0, &Method::GET).responded(503);
         client.start(1, &Method::DELETE).failed(ErrorKind::Connect);
         drop(client.start(1, &Method::POST));
-        assert_eq!(
-            calls(client, 0, 0),
-            [(200, 2), (503, 1), (usize::MAX, 0)]
-        );
+        assert_eq!(calls(client, 0, 0), [(200, 2), (503, 1), (usize::MAX, 0)]);
         assert_eq!(calls(client, 1, 2), [(usize::MAX, 1)], "DELETE is other");
         assert_eq!(calls(client, 1, 1), [(usize::MAX, 1)]);
         assert_eq!(errors(client, 1), [0, 1, 0, 0, 0, 1, 0]);
@@ -367,7 +367,11 @@ mod tests {
         let client = metrics.client;
         assert_eq!(&*client.peers[2].name, UNKNOWN_PEER);
         assert_eq!(client.peer_of(Some("b"), None), 1);
-        assert_eq!(client.peer_of(Some("b"), Some(0)), 1, "the call's own first");
+        assert_eq!(
+            client.peer_of(Some("b"), Some(0)),
+            1,
+            "the call's own first"
+        );
         assert_eq!(client.peer_of(None, Some(0)), 0);
         assert_eq!(client.peer_of(Some("c"), Some(0)), 2);
         assert_eq!(client.peer_of(None, None), 2);

@@ -13,13 +13,11 @@ use crate::model::{DEFAULT_BUCKETS, MetricKind, Outcome, Shape};
 use crate::storage::cells::{CallCells, Readings};
 use crate::storage::exemplar::Exemplar;
 
-const REQUESTS_HELP: &str =
-    "HTTP calls made to other services, by peer, method and status of the response (error: none came).";
+const REQUESTS_HELP: &str = "HTTP calls made to other services, by peer, method and status of the response (error: none came).";
 const DURATION_HELP: &str =
     "Time from sending an HTTP call to receiving its response head (or its error), in seconds.";
 const IN_FLIGHT_HELP: &str = "HTTP calls sent whose response head has not come yet.";
-const ERRORS_HELP: &str =
-    "HTTP calls that failed, by peer and kind: timeout, connect, redirect, body, request, cancelled, other.";
+const ERRORS_HELP: &str = "HTTP calls that failed, by peer and kind: timeout, connect, redirect, body, request, cancelled, other.";
 
 impl Client {
     /// The families, as the catalog declares them.
@@ -223,7 +221,5 @@ fn method_labels<'a>(peer: &PeerCells, method: &'a MethodCells) -> &'a Labels {
 /// them, if any.
 pub(super) fn declare(client: &'static Client) -> Option<Conflict> {
     let write = Arc::new(move |writer: &mut dyn Exposition| client.write(writer));
-    crate::registry()
-        .add_writer(&client.specs(), write)
-        .err()
+    crate::registry().add_writer(&client.specs(), write).err()
 }

@@ -11,9 +11,9 @@ use http_body::{Body as HttpBody, Frame, SizeHint};
 use reqwest::{Request, Response, ResponseBuilderExt as _};
 use reqwest_middleware::{Middleware, Next};
 
+use crate::integrations::http_client::ErrorKind;
 use crate::integrations::http_client::builder::{HttpClientMetrics, Peer};
 use crate::integrations::http_client::client::PeerCells;
-use crate::integrations::http_client::ErrorKind;
 
 #[async_trait::async_trait]
 impl Middleware for HttpClientMetrics {
