@@ -326,11 +326,16 @@ async fn a_timeout_a_closed_port_and_a_body_cut_short_are_counted_by_kind() {
     assert!(error.is_timeout(), "{error:?}");
 
     let exposition = scrape();
+    // The kinds counted for `peer`, with their counts.
     let errors = |peer| -> Vec<(String, u64)> {
-        exposition
-            .series("failures_http_client_errors_total")
-            .filter(|sample| sample.labels["peer"] == peer && sample.value > 0.0)
-            .map(|sample| (sample.labels["kind"].clone(), sample.value as u64))
+        instrument_metric::http_client::ERROR_KINDS
+            .iter()
+            .map(|kind| {
+                let labels = [("peer", peer), ("kind", *kind)];
+                let count = exposition.count("failures_http_client_errors_total", &labels);
+                ((*kind).to_owned(), count)
+            })
+            .filter(|(_, count)| *count > 0)
             .collect()
     };
     assert_eq!(errors("slow"), [("timeout".to_owned(), 1)]);

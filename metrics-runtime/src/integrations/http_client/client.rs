@@ -188,10 +188,10 @@ impl Record {
     }
 
     fn observe(&self, slot: usize) {
-        let calls = &self.peer.calls;
-        let ended = calls.clock.raw();
-        let nanos = calls.clock.delta_as_nanos(self.started, ended);
-        calls.leave(calls.stripe());
+        let peer = &self.peer.calls;
+        let ended = peer.clock.raw();
+        let nanos = peer.clock.delta_as_nanos(self.started, ended);
+        peer.leave(peer.stripe());
         let client = self.client;
         let cells = self.method.status(slot, client.bounds);
         cells.record(cells.stripe(), Outcome::Ok, nanos);

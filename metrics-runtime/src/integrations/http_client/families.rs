@@ -19,6 +19,13 @@ const DURATION_HELP: &str =
 const IN_FLIGHT_HELP: &str = "HTTP calls sent whose response head has not come yet.";
 const ERRORS_HELP: &str = "HTTP calls that failed, by peer and kind: timeout, connect, redirect, body, request, cancelled, other.";
 
+/// A method of a peer with its statuses: `(status slot, its reading, its cells)`.
+type MethodReading<'a> = (
+    &'a PeerCells,
+    &'a MethodCells,
+    Vec<(usize, usize, &'a CallCells)>,
+);
+
 impl Client {
     /// The families, as the catalog declares them.
     fn specs(&self) -> Vec<FamilySpec> {
@@ -83,8 +90,7 @@ impl Client {
             next - 1
         };
         let mut peer_readings = Vec::with_capacity(self.peers.len());
-        let mut methods: Vec<(&PeerCells, &MethodCells, Vec<(usize, usize, &CallCells)>)> =
-            Vec::new();
+        let mut methods: Vec<MethodReading<'_>> = Vec::new();
         for peer in &*self.peers {
             peer_readings.push(read(&peer.calls));
             for method in &*peer.methods {
@@ -148,7 +154,7 @@ impl Client {
     fn write_durations(
         &self,
         writer: &mut dyn Exposition,
-        methods: &[(&PeerCells, &MethodCells, Vec<(usize, usize, &CallCells)>)],
+        methods: &[MethodReading<'_>],
         readings: &Readings,
     ) {
         let names = &self.names;
