@@ -16,6 +16,8 @@ pub mod health;
 pub(crate) mod http;
 #[cfg(feature = "otlp")]
 pub mod otlp;
+#[cfg(feature = "reqwest")]
+pub mod http_client;
 #[cfg(feature = "push")]
 pub mod push;
 #[cfg(feature = "sqlx")]

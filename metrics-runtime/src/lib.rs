@@ -75,6 +75,8 @@ pub use integrations::facade;
 pub use integrations::health;
 #[cfg(feature = "otlp")]
 pub use integrations::otlp;
+#[cfg(feature = "reqwest")]
+pub use integrations::http_client;
 #[cfg(feature = "push")]
 pub use integrations::push;
 #[cfg(feature = "sqlx")]

@@ -286,7 +286,7 @@ impl Api {
         let provider = provider(&name)?;
         let Json(request) = body?;
         user(&state, &request.user_id).await?;
-        OAuth::connect(&state.db, &request.user_id, provider).await?;
+        OAuth::connect(&state.providers, &state.db, &request.user_id, provider).await?;
         Ok((StatusCode::OK, Json(json!({ "status": "connected" }))))
     }
 
@@ -298,7 +298,7 @@ impl Api {
     ) -> Answer {
         let provider = provider(&name)?;
         let Json(request) = body?;
-        OAuth::refresh(&state.db, &request.user_id, provider).await?;
+        OAuth::refresh(&state.providers, &state.db, &request.user_id, provider).await?;
         Ok((StatusCode::OK, Json(json!({ "status": "refreshed" }))))
     }
 

@@ -17,6 +17,7 @@ fn export(catalog: &instrument_metric::Catalog) -> Export<'_> {
         .stat("sms_success_rate", "SMS success rate", "percentunit")
         .stat("oauth_adoption_rate", "OAuth adoption rate", "percentunit")
         .stat("task_success_rate", "Task success rate", "percentunit")
+        .row("Outbound calls to providers", &["http_client_"])
         .row("HTTP", &["http_"])
         .row("API", &["api_"])
         .row("SMS", &["sms_"])

@@ -12,6 +12,7 @@ pub mod dashboard;
 pub mod db;
 pub mod metrics;
 pub mod oauth;
+pub mod providers;
 pub mod rollup;
 pub mod simulate;
 pub mod sms;
@@ -48,6 +49,8 @@ pub struct AppState {
     pub tasks: TaskQueue,
     /// How the simulated SMS providers behave.
     pub sms_simulation: ProviderSimulation,
+    /// The SMS and OAuth providers (simulated on 127.0.0.1) and the client that calls them.
+    pub providers: providers::Providers,
     /// Whether the traffic simulation runs (answers then carry debug data).
     pub simulate: bool,
     /// Sessions open now.
@@ -101,11 +104,14 @@ pub async fn start(config: &Config) -> anyhow::Result<Arc<AppState>> {
         .map_err(|error| anyhow::anyhow!(database_error(&config.database_url, &error)))?;
     let (sms, sms_receiver) = SmsQueue::new(10_000);
     let (tasks, task_receiver) = TaskQueue::new(10_000);
+    let sms_simulation = ProviderSimulation::default();
+    let providers = providers::Providers::start(sms_simulation.clone()).await?;
     let state = Arc::new(AppState {
         db,
         sms,
         tasks,
-        sms_simulation: ProviderSimulation::default(),
+        sms_simulation,
+        providers,
         simulate: config.simulate,
         active_sessions: AtomicI64::new(0),
         sms_queue_length: AtomicI64::new(0),

@@ -1,12 +1,11 @@
-//! OAuth integrations with simulated providers: connect, token refresh, disconnect. Tokens
-//! expire; providers are sometimes unavailable or rate limit.
-
-use std::time::Duration;
+//! OAuth integrations with the providers (simulated on 127.0.0.1 by `providers`): connect,
+//! token refresh, disconnect. Tokens expire; providers are sometimes unavailable or rate limit.
 
 use instrument_metric::{ErrorKinds, LabelValue as _, instrument_metric};
 
 use crate::db::{Database, DbError, now};
 use crate::metrics::{OAuthErrorType, OAuthMetrics, OAuthProvider, RefreshResult};
+use crate::providers::{Providers, TokenAnswer};
 
 /// Lifetime of an access token, in seconds.
 pub const TOKEN_LIFETIME_SECONDS: i64 = 60;
@@ -41,22 +40,18 @@ impl std::fmt::Display for OAuthError {
     }
 }
 
-/// A provider round trip: 30 to 250 ms; fails now and then.
-async fn provider_call(provider: OAuthProvider, expired: bool) -> Result<String, OAuthErrorType> {
-    tokio::time::sleep(Duration::from_millis(30 + fastrand::u64(0..220))).await;
-    if expired {
-        return Err(OAuthErrorType::ExpiredToken);
-    }
-    let roll = fastrand::u32(0..1000);
-    let error = match provider {
-        OAuthProvider::Slack if roll < 40 => Some(OAuthErrorType::RateLimited),
-        _ if roll < 15 => Some(OAuthErrorType::ProviderUnavailable),
-        _ if roll < 25 => Some(OAuthErrorType::InvalidGrant),
-        _ => None,
-    };
-    match error {
-        Some(kind) => Err(kind),
-        None => Ok(format!("{}-{}", provider.as_label(), crate::new_id())),
+/// A provider round trip over HTTP: 30 to 250 ms; fails now and then.
+async fn provider_call(
+    providers: &Providers,
+    provider: OAuthProvider,
+    expired: bool,
+) -> Result<String, OAuthErrorType> {
+    match providers.token(provider, expired).await {
+        TokenAnswer::Token(token) => Ok(token),
+        TokenAnswer::Refused("expired_token") => Err(OAuthErrorType::ExpiredToken),
+        TokenAnswer::Refused("rate_limited") => Err(OAuthErrorType::RateLimited),
+        TokenAnswer::Refused(_) => Err(OAuthErrorType::InvalidGrant),
+        TokenAnswer::Unavailable => Err(OAuthErrorType::ProviderUnavailable),
     }
 }
 
@@ -99,11 +94,12 @@ pub struct OAuth;
 impl OAuth {
     /// Connects a user's account: the authorization-code exchange.
     pub async fn connect(
+        providers: &Providers,
         db: &Database,
         user_id: &str,
         provider: OAuthProvider,
     ) -> Result<(), OAuthError> {
-        let token = provider_call(provider, false)
+        let token = provider_call(providers, provider, false)
             .await
             .map_err(|kind| record_error(provider, kind))?;
         store_token(db, user_id, provider, &token).await?;
@@ -112,6 +108,7 @@ impl OAuth {
 
     /// Refreshes a user's token; an already expired one cannot be refreshed.
     pub async fn refresh(
+        providers: &Providers,
         db: &Database,
         user_id: &str,
         provider: OAuthProvider,
@@ -122,7 +119,7 @@ impl OAuth {
         };
         // Tokens a little past expiry are still refreshable; far past it they are not.
         let expired = expires_at + TOKEN_LIFETIME_SECONDS < now();
-        match provider_call(provider, expired).await {
+        match provider_call(providers, provider, expired).await {
             Ok(token) => {
                 store_token(db, user_id, provider, &token).await?;
                 metrics

@@ -1,5 +1,6 @@
-//! Sending SMS through simulated providers: realistic latency, failures, rate limits and cost,
-//! since no network is reachable. Messages wait in a queue for a pool of sender tasks.
+//! Sending SMS through the providers (simulated on 127.0.0.1 by `providers`, since no network
+//! is reachable: realistic latency, failures, rate limits). Messages wait in a queue for a pool
+//! of sender tasks.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -12,6 +13,7 @@ use tokio::sync::mpsc;
 
 use crate::AppState;
 use crate::metrics::{SmsLabels, SmsMetrics, SmsProvider, SmsStatus};
+use crate::providers::{Providers, SmsAnswer};
 
 /// One message to send.
 #[derive(Clone, Debug)]
@@ -42,51 +44,7 @@ pub enum SmsError {
     RateLimited,
 }
 
-/// The simulated providers' behaviour, adjustable while the service runs.
-#[derive(Debug)]
-pub struct ProviderSimulation {
-    /// Probability that a message fails, in millionths.
-    failure_ppm: AtomicU64,
-    /// Milliseconds every provider answer takes on top of its usual latency.
-    slowdown_ms: AtomicU64,
-}
-
-impl Default for ProviderSimulation {
-    fn default() -> Self {
-        ProviderSimulation {
-            failure_ppm: AtomicU64::new(40_000),
-            slowdown_ms: AtomicU64::new(0),
-        }
-    }
-}
-
-impl ProviderSimulation {
-    /// Makes every provider answer take `ms` milliseconds more (0: as usual).
-    pub fn set_slowdown_ms(&self, ms: u64) {
-        self.slowdown_ms.store(ms, Ordering::SeqCst);
-    }
-
-    /// The milliseconds every provider answer takes on top of its usual latency.
-    #[must_use]
-    pub fn slowdown_ms(&self) -> u64 {
-        self.slowdown_ms.load(Ordering::SeqCst)
-    }
-
-    /// Sets the failure probability, 0 to 1.
-    pub fn set_failure_rate(&self, rate: f64) {
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // clamped to 0..=1e6
-        let ppm = (rate.clamp(0.0, 1.0) * 1e6) as u64;
-        self.failure_ppm.store(ppm, Ordering::SeqCst);
-    }
-
-    /// The failure probability, 0 to 1.
-    #[must_use]
-    pub fn failure_rate(&self) -> f64 {
-        #[allow(clippy::cast_precision_loss)]
-        let rate = self.failure_ppm.load(Ordering::SeqCst) as f64 / 1e6;
-        rate
-    }
-}
+pub use crate::providers::ProviderSimulation;
 
 fn price_microdollars(provider: SmsProvider) -> u64 {
     match provider {
@@ -96,8 +54,8 @@ fn price_microdollars(provider: SmsProvider) -> u64 {
     }
 }
 
-/// Sends one message through `provider`, as a real client would: it waits for the provider's
-/// answer, which takes 20 to 150 ms and sometimes fails or is rate limited.
+/// Sends one message through `provider` over HTTP: it waits for the provider's answer, which
+/// takes 20 to 150 ms and sometimes fails or is rate limited.
 #[instrument_metric(
     counter = "sms_send_attempts_total",
     histogram = "sms_processing_duration_seconds",
@@ -112,20 +70,14 @@ fn price_microdollars(provider: SmsProvider) -> u64 {
 )]
 pub async fn deliver(
     provider: SmsProvider,
-    simulation: &ProviderSimulation,
+    providers: &Providers,
     sms: &OutgoingSms,
 ) -> Result<Delivery, SmsError> {
-    let latency_ms = 20
-        + fastrand::u64(0..130)
-        + if sms.body.len() > 160 { 30 } else { 0 }
-        + simulation.slowdown_ms();
-    tokio::time::sleep(Duration::from_millis(latency_ms)).await;
-    if fastrand::f64() < simulation.failure_rate() {
-        return Err(SmsError::Failed);
-    }
-    if fastrand::u32(0..100) < 2 {
-        return Err(SmsError::RateLimited);
-    }
+    let latency_ms = match providers.send_sms(provider, &sms.to, &sms.body).await {
+        SmsAnswer::Sent { latency_ms } => latency_ms,
+        SmsAnswer::RateLimited => return Err(SmsError::RateLimited),
+        SmsAnswer::Failed => return Err(SmsError::Failed),
+    };
     let segments = u64::try_from(sms.body.len().div_ceil(160).max(1)).unwrap_or(1);
     Ok(Delivery {
         latency_ms,
@@ -227,7 +179,7 @@ async fn send_one(state: &AppState, sms: &OutgoingSms) {
     let metrics = SmsMetrics::global();
     let mut provider = SmsProvider::ALL[fastrand::usize(0..SmsProvider::ALL.len())];
     for attempt in 0..2 {
-        let result = deliver(provider, &state.sms_simulation, sms).await;
+        let result = deliver(provider, &state.providers, sms).await;
         let status = match &result {
             Ok(_) => SmsStatus::Sent,
             Err(SmsError::Failed) => SmsStatus::Failed,

@@ -136,7 +136,9 @@ pub async fn execute(kind: TaskKind, state: &AppState) -> Result<u64, TaskError>
             let mut refreshed = 0;
             for (user_id, provider) in expiring {
                 if let Some(provider) = OAuthProvider::from_path(&provider)
-                    && OAuth::refresh(&state.db, &user_id, provider).await.is_ok()
+                    && OAuth::refresh(&state.providers, &state.db, &user_id, provider)
+                        .await
+                        .is_ok()
                 {
                     refreshed += 1;
                 }

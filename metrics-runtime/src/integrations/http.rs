@@ -29,6 +29,11 @@ mod service;
 
 pub use builder::{HttpLayerError, HttpMetricsBuilder, HttpMetricsLayer};
 pub use service::{HttpMetricsService, ResponseFuture};
+// The method folding and bucket checks the outbound-call metrics share.
+#[cfg(feature = "reqwest")]
+pub(super) use builder::bounds_problem;
+#[cfg(feature = "reqwest")]
+pub(super) use routes::{METHODS, method_index};
 
 /// `endpoint` of a request that matched no route.
 pub const UNMATCHED_ENDPOINT: &str = "unmatched";

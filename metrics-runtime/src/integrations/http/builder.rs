@@ -641,7 +641,7 @@ fn inner_star(route: &str) -> bool {
 }
 
 /// Why `bounds` cannot be a histogram's buckets, if they cannot.
-fn bounds_problem(bounds: &[f64]) -> Option<&'static str> {
+pub(in crate::integrations) fn bounds_problem(bounds: &[f64]) -> Option<&'static str> {
     if bounds.is_empty() {
         Some("are empty; give at least one bound")
     } else if bounds.iter().any(|bound| !bound.is_finite()) {

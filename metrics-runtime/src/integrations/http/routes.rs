@@ -18,7 +18,7 @@ use crate::storage::cells::{CallCells, HistogramCells};
 use crate::storage::native_histogram::NativeHistogram;
 
 /// The `method` label values; the index of one is its slot in a route's table.
-pub(super) const METHODS: [&str; 10] = [
+pub(in crate::integrations) const METHODS: [&str; 10] = [
     "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "other",
 ];
 
@@ -221,7 +221,7 @@ pub(super) fn register(config: Config) -> (&'static Layer, Option<Conflict>) {
 }
 
 /// The `method` label: the standard methods by name, anything else `other`.
-pub(super) fn method_index(method: &Method) -> usize {
+pub(in crate::integrations) fn method_index(method: &Method) -> usize {
     match *method {
         Method::GET => 0,
         Method::HEAD => 1,
