@@ -2,9 +2,8 @@
 //! is reachable: realistic latency, failures, rate limits). Messages wait in a queue for a pool
 //! of sender tasks.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
 use instrument_metric::{
     ErrorKinds, IntCounter, LabelValue as _, LabelValues, RuntimeFamily, instrument_metric,
