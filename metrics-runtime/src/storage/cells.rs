@@ -668,6 +668,31 @@ impl Readings {
         cells.read_into(&mut self.values);
     }
 
+    /// The durations of the readings at `indexes` (cells with `buckets` bounds) merged into one
+    /// classic histogram: the cumulative counts written into `total` (the last, `+Inf`, the
+    /// count) and the sum returned in seconds. The HTTP, gRPC and client layers write a
+    /// route's or a method's durations this way, over its cells of every status.
+    pub(crate) fn merged_durations(
+        &self,
+        indexes: impl IntoIterator<Item = usize>,
+        buckets: usize,
+        total: &mut Vec<u64>,
+    ) -> f64 {
+        total.clear();
+        total.resize(buckets + 1, 0);
+        let mut sum_nanos = 0_u64;
+        for index in indexes {
+            let reading = self.get(index);
+            sum_nanos += reading.sum_nanos();
+            for (sum, count) in total.iter_mut().zip(reading.buckets()) {
+                *sum += count;
+            }
+        }
+        #[allow(clippy::cast_precision_loss)] // nanosecond sums stay exact past a year
+        let seconds = sum_nanos as f64 / 1e9;
+        seconds
+    }
+
     /// The reading of the `index`-th cell read.
     pub(crate) fn get(&self, index: usize) -> Reading<'_> {
         let (start, buckets, kinds) = self.offsets[index];

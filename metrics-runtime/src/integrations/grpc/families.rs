@@ -125,18 +125,7 @@ impl Layer {
                 writer.histogram(names.handling, labels, &buckets, reading, created, &latest);
                 continue;
             }
-            total.clear();
-            total.resize(self.bounds.len() + 1, 0_u64);
-            let mut sum_nanos = 0_u64;
-            for at in first..next {
-                let reading = readings.get(at);
-                sum_nanos += reading.sum_nanos();
-                for (sum, count) in total.iter_mut().zip(reading.buckets()) {
-                    *sum += count;
-                }
-            }
-            #[allow(clippy::cast_precision_loss)] // nanosecond sums stay exact past a year
-            let sum = sum_nanos as f64 / 1e9;
+            let sum = readings.merged_durations(first..next, self.bounds.len(), &mut total);
             let reading = HistogramReading::Classic {
                 cumulative: &total,
                 sum,
