@@ -20,6 +20,8 @@ pub mod http_client;
 pub mod otlp;
 #[cfg(feature = "push")]
 pub mod push;
+#[cfg(any(feature = "push", feature = "otlp"))]
+mod sending;
 #[cfg(feature = "sqlx")]
 pub mod sqlx;
 pub mod system;

@@ -52,6 +52,7 @@ use prost::Message;
 use crate::exposition::otlp::OtlpWriter;
 pub use crate::exposition::otlp::messages as proto;
 pub use crate::exposition::otlp::messages::OTLP_CONTENT_TYPE;
+use crate::integrations::sending::{readable, url_problem};
 use crate::{IntCounter, Registry};
 
 use proto::{ExportMetricsServiceResponse, InstrumentationScope, KeyValue, Resource};
@@ -68,9 +69,6 @@ pub const PUSHES_FAMILY: &str = "metrics_otlp_pushes_total";
 
 /// Pushes that failed, counted in the registry pushed.
 pub const FAILURES_FAMILY: &str = "metrics_otlp_push_failures_total";
-
-/// How much of a refusal's body [`OtlpError::Refused`] keeps.
-const REFUSAL_BODY_BYTES: usize = 512;
 
 /// Why a push failed. Points are cumulative: the next push carries what this one did not.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -654,41 +652,9 @@ fn instance_id() -> &'static str {
 
 /// `url` is `http://` or `https://` (with TLS compiled in) followed by a host.
 fn check_url(url: &str) -> Result<(), OtlpError> {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return Err(OtlpError::InvalidUrl(format!(
-            "`{url}` has no scheme; write `http://{url}`"
-        )));
-    };
-    match scheme.to_ascii_lowercase().as_str() {
-        "http" => {}
-        "https" if cfg!(feature = "otlp-tls") => {}
-        "https" => {
-            return Err(OtlpError::InvalidUrl(format!(
-                "`{url}` needs TLS; enable the `otlp-tls` feature of instrument-metric"
-            )));
-        }
-        _ => {
-            return Err(OtlpError::InvalidUrl(format!(
-                "`{url}` is not an http:// URL"
-            )));
-        }
-    }
-    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if host.is_empty() {
-        return Err(OtlpError::InvalidUrl(format!("`{url}` names no host")));
-    }
-    Ok(())
-}
-
-/// At most [`REFUSAL_BODY_BYTES`] of `body` as text, trimmed, with `...` when cut.
-fn readable(body: &[u8]) -> String {
-    let cut = body.len() > REFUSAL_BODY_BYTES;
-    let text = String::from_utf8_lossy(&body[..body.len().min(REFUSAL_BODY_BYTES)]);
-    let text = text.trim_end_matches('\u{fffd}').trim();
-    if cut {
-        format!("{text}...")
-    } else {
-        text.to_owned()
+    match url_problem(url, cfg!(feature = "otlp-tls"), "otlp-tls") {
+        Some(problem) => Err(OtlpError::InvalidUrl(problem)),
+        None => Ok(()),
     }
 }
 

@@ -10,13 +10,10 @@ use base64::Engine as _;
 
 use crate::Registry;
 use crate::exposition::text::TEXT_CONTENT_TYPE;
+use crate::integrations::sending::{REFUSAL_BODY_BYTES, readable, url_problem};
 
 /// The default time a request to the gateway may take, connecting included.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// How much of a refusal's body [`PushError::Refused`] keeps: enough for the gateway's
-/// message, not a whole page a proxy might answer with.
-const REFUSAL_BODY_BYTES: usize = 512;
 
 /// Why a push failed. The job's metrics are unchanged and can be pushed again.
 #[derive(Debug)]
@@ -230,43 +227,9 @@ impl Pushgateway {
 
 /// `url` is `http://` or `https://` (with TLS compiled in) followed by a host.
 fn check_url(url: &str) -> Result<(), PushError> {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return Err(PushError::InvalidUrl(format!(
-            "`{url}` has no scheme; write `http://{url}`"
-        )));
-    };
-    let tls = cfg!(feature = "push-tls");
-    match scheme.to_ascii_lowercase().as_str() {
-        "http" => {}
-        "https" if tls => {}
-        "https" => {
-            return Err(PushError::InvalidUrl(format!(
-                "`{url}` needs TLS; enable the `push-tls` feature of metrics-runtime"
-            )));
-        }
-        _ => {
-            return Err(PushError::InvalidUrl(format!(
-                "`{url}` is not an http:// URL"
-            )));
-        }
-    }
-    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if host.is_empty() {
-        return Err(PushError::InvalidUrl(format!("`{url}` names no host")));
-    }
-    Ok(())
-}
-
-/// At most [`REFUSAL_BODY_BYTES`] of `body` as text, trimmed, with `...` when cut.
-fn readable(body: &[u8]) -> String {
-    let cut = body.len() > REFUSAL_BODY_BYTES;
-    let text = String::from_utf8_lossy(&body[..body.len().min(REFUSAL_BODY_BYTES)]);
-    // A cut may split a character: the replacement character it leaves at the end goes.
-    let text = text.trim_end_matches('\u{fffd}').trim();
-    if cut {
-        format!("{text}...")
-    } else {
-        text.to_owned()
+    match url_problem(url, cfg!(feature = "push-tls"), "push-tls") {
+        Some(problem) => Err(PushError::InvalidUrl(problem)),
+        None => Ok(()),
     }
 }
 
@@ -297,15 +260,5 @@ mod tests {
             );
         }
         assert_eq!(check_url("https://gw").is_ok(), cfg!(feature = "push-tls"));
-    }
-
-    #[test]
-    fn refusals_are_cut_to_a_readable_length() {
-        assert_eq!(readable(b" bad metric \n"), "bad metric");
-        let long = "é".repeat(400);
-        let cut = readable(long.as_bytes());
-        assert!(cut.ends_with("..."));
-        assert!(cut.len() <= REFUSAL_BODY_BYTES + 3);
-        assert!(!cut.contains('\u{fffd}'));
     }
 }

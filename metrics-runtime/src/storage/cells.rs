@@ -672,6 +672,7 @@ impl Readings {
     /// classic histogram: the cumulative counts written into `total` (the last, `+Inf`, the
     /// count) and the sum returned in seconds. The HTTP, gRPC and client layers write a
     /// route's or a method's durations this way, over its cells of every status.
+    #[cfg(any(feature = "axum", feature = "grpc"))]
     pub(crate) fn merged_durations(
         &self,
         indexes: impl IntoIterator<Item = usize>,

@@ -242,10 +242,3 @@ fn a_refusal_says_the_status_and_the_answer() {
         })
     );
 }
-
-#[test]
-fn refusals_are_cut_to_a_readable_length() {
-    assert_eq!(readable(b" bad \n"), "bad");
-    let cut = readable("é".repeat(400).as_bytes());
-    assert!(cut.ends_with("...") && !cut.contains('\u{fffd}'));
-}
